@@ -1,0 +1,129 @@
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, type Gauge, Registry } from 'prom-client';
+import { AvailabilityTracker } from './availability';
+import { systemClock, type Clock } from './clock';
+import type { Collector, CollectorContext } from './collectors/collector';
+import { buildCollectors } from './collectors/index';
+import { CollectorStats } from './collectors/self';
+import { ConfigErrors } from './config/errors';
+import { splitListen, type Config } from './config/schema';
+import type { Logger } from './log';
+import { M } from './metrics/definitions';
+import { gauge } from './metrics/instruments';
+import { Server } from './server';
+import { VERSION } from './version';
+
+export interface AppOptions {
+  config: Config;
+  /** Where the configuration came from (a file path or the built-in default). */
+  configSource: string;
+  /** Re-reads the configuration on reload; absent for the built-in default. */
+  loadConfig?: () => Config;
+  /** Overrides server.listen (the --listen flag). */
+  listen?: string;
+  log: Logger;
+  clock?: Clock;
+  /** Builds the collectors for a configuration (tests swap in their own). */
+  collectors?: (config: Config, ctx: CollectorContext) => Collector[];
+}
+
+/**
+ * Wires configuration, collectors, the availability tracker and the server together, and
+ * carries them through reloads: a bad new configuration leaves the running one in place.
+ */
+export class App {
+  readonly registry = new Registry();
+  readonly tracker: AvailabilityTracker;
+  private readonly ctx: CollectorContext;
+  private readonly server: Server;
+  private readonly reloadOk: Gauge;
+  private readonly reloadTime: Gauge;
+  private config: Config;
+  private collectors: Collector[] = [];
+  private started = false;
+  private reloading: Promise<string | undefined> = Promise.resolve(undefined);
+
+  constructor(private readonly opts: AppOptions) {
+    const clock = opts.clock ?? systemClock;
+    this.config = opts.config;
+    this.tracker = new AvailabilityTracker(this.registry, clock);
+    this.ctx = { registry: this.registry, tracker: this.tracker, clock, log: opts.log, stats: new CollectorStats(this.registry, clock) };
+    this.reloadOk = gauge(this.registry, M.configReloadOk);
+    this.reloadTime = gauge(this.registry, M.configReloadTime);
+    const { host, port } = splitListen(opts.listen ?? opts.config.server.listen);
+    this.server = new Server(host, port, {
+      registry: this.registry, tracker: this.tracker, clock, log: opts.log, version: VERSION,
+      configSource: () => opts.configSource,
+      ready: () => this.started,
+      reload: () => this.reload(),
+    });
+  }
+
+  async start(): Promise<AddressInfo> {
+    collectDefaultMetrics({ register: this.registry });
+    gauge(this.registry, M.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
+    this.reloadOk.set(1);
+    this.reloadTime.set(this.ctx.clock());
+    const address = await this.server.start();
+    await this.startCollectors(this.config);
+    this.started = true;
+    this.opts.log.info({ listen: `${address.address}:${address.port}`, config: this.opts.configSource, version: VERSION }, 'stackwatch started');
+    return address;
+  }
+
+  /** Reloads the configuration. Serialised: concurrent calls run one after the other. */
+  reload(): Promise<string | undefined> {
+    this.reloading = this.reloading.then(() => this.reloadNow());
+    return this.reloading;
+  }
+
+  private async reloadNow(): Promise<string | undefined> {
+    const { log } = this.opts;
+    let next: Config;
+    try {
+      next = this.opts.loadConfig ? this.opts.loadConfig() : this.config;
+    } catch (err) {
+      this.reloadOk.set(0);
+      const message = err instanceof ConfigErrors ? err.message : String(err);
+      log.error({ err }, 'configuration reload failed; keeping the previous configuration');
+      return message;
+    }
+    if (next.server.listen !== this.config.server.listen && this.opts.listen === undefined) {
+      log.warn({ listen: next.server.listen }, 'server.listen changed; it takes effect at the next restart');
+    }
+    await this.stopCollectors();
+    const old = this.collectors;
+    for (const c of old) await c.retire(next);
+    this.config = next;
+    await this.startCollectors(next);
+    for (const c of old) {
+      if (!this.collectors.some((n) => n.name === c.name)) this.ctx.stats.forget(c.name);
+    }
+    this.reloadOk.set(1);
+    this.reloadTime.set(this.ctx.clock());
+    log.info({ config: this.opts.configSource }, 'configuration reloaded');
+    return undefined;
+  }
+
+  private async startCollectors(config: Config): Promise<void> {
+    this.collectors = (this.opts.collectors ?? buildCollectors)(config, this.ctx);
+    for (const c of this.collectors) {
+      try {
+        await c.start();
+      } catch (err) {
+        // A collector that cannot start must not take the others down; its self metrics say so.
+        this.ctx.stats.record(c.name, 0, false);
+        this.opts.log.error({ err, collector: c.name }, 'collector failed to start');
+      }
+    }
+  }
+
+  private async stopCollectors(): Promise<void> {
+    await Promise.allSettled(this.collectors.map((c) => c.stop()));
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.allSettled([this.server.stop(), this.stopCollectors()]);
+  }
+}

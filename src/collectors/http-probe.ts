@@ -1,0 +1,255 @@
+import dns from 'node:dns';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+
+/**
+ * One HTTP health request with every guard a hostile or broken target calls for: a deadline
+ * covering connect, headers and body; a body size cap; a redirect limit; TLS options; and a
+ * fixed set of failure reasons. Never throws: every outcome is a ProbeResult.
+ */
+
+export type FailureReason =
+  | 'timeout' | 'connect' | 'dns' | 'tls' | 'status' | 'body_too_large' | 'invalid_json' | 'condition';
+
+export const FAILURE_REASONS: readonly FailureReason[] = [
+  'timeout', 'connect', 'dns', 'tls', 'status', 'body_too_large', 'invalid_json', 'condition',
+];
+
+export interface ProbeRequest {
+  url: string;
+  method: string;
+  headers: Readonly<Record<string, string>>;
+  body?: string;
+  timeoutSeconds: number;
+  maxBodyBytes: number;
+  maxRedirects: number;
+  /** Whether the body is wanted (JSON parsing); otherwise it is drained and discarded. */
+  readBody: boolean;
+}
+
+export interface ProbeResult {
+  /** Set when the request failed before a usable response: no reason means a response arrived. */
+  reason?: FailureReason;
+  error?: string;
+  status: number;
+  body?: Buffer;
+  durationSeconds: number;
+  certExpiry?: number;
+}
+
+export interface TlsOptions {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+  insecureSkipVerify: boolean;
+}
+
+/** Keep-alive agents for one target (one per protocol, since redirects may switch). */
+export class ProbeAgents {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+
+  constructor(tls: TlsOptions) {
+    this.http = new http.Agent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 1 });
+    this.https = new https.Agent({
+      keepAlive: true,
+      maxSockets: 2,
+      maxFreeSockets: 1,
+      rejectUnauthorized: !tls.insecureSkipVerify,
+      ...(tls.caFile !== undefined ? { ca: readFileSync(tls.caFile) } : {}),
+      ...(tls.certFile !== undefined ? { cert: readFileSync(tls.certFile) } : {}),
+      ...(tls.keyFile !== undefined ? { key: readFileSync(tls.keyFile) } : {}),
+      ...(tls.serverName !== undefined ? { servername: tls.serverName } : {}),
+    });
+  }
+
+  destroy(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
+}
+
+/**
+ * Names under `.invalid` never resolve (RFC 6761 §6.4): answer at once rather than asking the
+ * system resolver, which would send the query off this machine.
+ */
+const lookup: LookupFunction = (hostname, options, callback) => {
+  if (/(^|\.)invalid\.?$/i.test(hostname)) {
+    const err: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+    err.code = 'ENOTFOUND';
+    process.nextTick(() => callback(err, '', 0));
+    return;
+  }
+  dns.lookup(hostname, options, callback);
+};
+
+class ProbeFailure extends Error {
+  constructor(readonly reason: FailureReason, message: string, readonly status = 0) {
+    super(message);
+  }
+}
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED', 'CERT_REJECTED', 'EPROTO', 'HOSTNAME_MISMATCH',
+]);
+
+/** Maps a Node network error to a failure reason. */
+export function classifyError(err: NodeJS.ErrnoException): FailureReason {
+  const code = err.code ?? '';
+  if (DNS_CODES.has(code)) return 'dns';
+  if (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) return 'tls';
+  return 'connect';
+}
+
+export function statusMatches(status: number, expect: readonly (number | string)[]): boolean {
+  return expect.some((e) => (typeof e === 'number' ? e === status : Math.floor(status / 100) === Number(e[0])));
+}
+
+const now = (): number => performance.now() / 1000;
+
+export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: AbortSignal): Promise<ProbeResult> {
+  const started = now();
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(new ProbeFailure('timeout', 'probe cancelled'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(
+    () => controller.abort(new ProbeFailure('timeout', `no complete response within ${req.timeoutSeconds}s`)),
+    req.timeoutSeconds * 1000,
+  );
+  const finish = (r: Omit<ProbeResult, 'durationSeconds'>): ProbeResult => ({ ...r, durationSeconds: now() - started });
+  try {
+    let url = new URL(req.url);
+    let method = req.method;
+    let body = req.body;
+    for (let redirects = 0; ; redirects++) {
+      const res = await send(url, method, req, body, agents, controller.signal);
+      const location = res.status >= 300 && res.status < 400 ? res.location : undefined;
+      if (location === undefined || req.maxRedirects === 0) return finish(res);
+      if (redirects >= req.maxRedirects) {
+        return finish({ ...res, body: undefined, reason: 'status', error: `more than ${req.maxRedirects} redirects (last to ${redactUrl(location)})` });
+      }
+      url = new URL(location, url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        return finish({ ...res, reason: 'status', error: `redirect to unsupported protocol ${url.protocol}` });
+      }
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+      }
+    }
+  } catch (err) {
+    const e = controller.signal.aborted && controller.signal.reason instanceof ProbeFailure ? controller.signal.reason : err;
+    if (e instanceof ProbeFailure) return finish({ reason: e.reason, error: e.message, status: e.status });
+    const ne = e as NodeJS.ErrnoException;
+    return finish({ reason: classifyError(ne), error: ne.code !== undefined ? `${ne.code}: ${ne.message}` : ne.message, status: 0 });
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+interface Sent {
+  status: number;
+  location?: string;
+  body?: Buffer;
+  certExpiry?: number;
+}
+
+async function send(url: URL, method: string, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, signal: AbortSignal): Promise<Sent> {
+  try {
+    return await sendOnce(url, method, req, body, agents, signal);
+  } catch (err) {
+    // A kept-alive socket the server closed in the meantime: Node's documented advice is to retry.
+    if (err instanceof ReusedSocketReset && !signal.aborted) return sendOnce(url, method, req, body, agents, signal);
+    throw err instanceof ReusedSocketReset ? err.cause : err;
+  }
+}
+
+class ReusedSocketReset extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
+function sendOnce(url: URL, method: string, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, signal: AbortSignal): Promise<Sent> {
+  return new Promise<Sent>((resolve, reject) => {
+    const isHttps = url.protocol === 'https:';
+    const headers: Record<string, string> = { 'user-agent': 'stackwatch', accept: 'application/json, */*;q=0.5', ...req.headers };
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    const options: http.RequestOptions = { method, headers, agent: isHttps ? agents.https : agents.http, lookup, signal };
+    const r = (isHttps ? https : http).request(url, options);
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      r.destroy();
+      reject(err);
+    };
+    r.on('error', (err: NodeJS.ErrnoException) => {
+      if (r.reusedSocket && err.code === 'ECONNRESET') fail(new ReusedSocketReset(err));
+      else fail(err);
+    });
+    r.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      const certExpiry = isHttps ? certExpiryOf(res.socket) : undefined;
+      const location = typeof res.headers.location === 'string' ? res.headers.location : undefined;
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > req.maxBodyBytes) {
+        fail(new ProbeFailure('body_too_large', `Content-Length ${declared} is over the ${req.maxBodyBytes}-byte limit`, status));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > req.maxBodyBytes) {
+          fail(new ProbeFailure('body_too_large', `body is over the ${req.maxBodyBytes}-byte limit`, status));
+          return;
+        }
+        if (req.readBody) chunks.push(chunk);
+      });
+      res.on('error', fail);
+      res.on('aborted', () => fail(Object.assign(new Error('connection closed mid-body'), { code: 'ECONNRESET' })));
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        const out: Sent = { status };
+        if (location !== undefined) out.location = location;
+        if (req.readBody) out.body = Buffer.concat(chunks, size);
+        if (certExpiry !== undefined) out.certExpiry = certExpiry;
+        resolve(out);
+      });
+    });
+    r.end(body);
+  });
+}
+
+function certExpiryOf(socket: Socket): number | undefined {
+  const tls = socket as TLSSocket;
+  if (typeof tls.getPeerCertificate !== 'function') return undefined;
+  const cert = tls.getPeerCertificate();
+  if (cert === null || typeof cert.valid_to !== 'string') return undefined;
+  const t = Date.parse(cert.valid_to);
+  return Number.isFinite(t) ? t / 1000 : undefined;
+}
+
+/** Removes `user:pass@` and query secrets' values from a URL before it is logged or shown. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.username !== '' || u.password !== '') {
+      u.username = '';
+      u.password = '';
+    }
+    return u.toString();
+  } catch {
+    return raw.replace(/\/\/[^/@]*@/, '//');
+  }
+}

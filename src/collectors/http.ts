@@ -1,0 +1,197 @@
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Config } from '../config/schema';
+import type { HttpTargetConfig } from '../config/http';
+import { M } from '../metrics/definitions';
+import { counter, dropSeries, gauge, histogram, setStateSet } from '../metrics/instruments';
+import { Semaphore } from '../semaphore';
+import type { Collector, CollectorContext } from './collector';
+import { evaluate, fieldNumber, HEALTH_STATUSES, lookup, mapStatus, type HealthStatus } from './http-json';
+import { FAILURE_REASONS, probe, ProbeAgents, redactUrl, statusMatches, type FailureReason, type ProbeResult } from './http-probe';
+
+/**
+ * The HTTP health collector: each target is probed on its own interval (not at scrape time), with
+ * a timeout shorter than the interval and a cap on probes in flight across targets. Each probe
+ * feeds the availability tracker and the HTTP metrics; the JSON body is read for the tri-state
+ * status, numeric fields and conditions.
+ */
+
+const HTTP_SERIES = [
+  M.httpDuration.name, M.httpStatusCode.name, M.httpFailures.name, M.healthStatus.name,
+  M.healthField.name, M.httpCertExpiry.name,
+];
+
+export interface Outcome {
+  ok: boolean;
+  reason?: FailureReason;
+  error?: string;
+  health?: HealthStatus;
+  fields: Map<string, number>;
+}
+
+/** Judges a probe's result against the target's expectations. Pure; unit-tested. */
+export function judge(t: HttpTargetConfig, r: ProbeResult): Outcome {
+  const fields = new Map<string, number>();
+  if (r.reason !== undefined) return { ok: false, reason: r.reason, error: r.error ?? r.reason, fields, ...(t.json?.status ? { health: 'unknown' as const } : {}) };
+
+  let failure: { reason: FailureReason; error: string } | undefined;
+  if (!statusMatches(r.status, t.expect_status)) {
+    failure = { reason: 'status', error: `status ${r.status}, expected ${t.expect_status.join(' or ')}` };
+  }
+  let health: HealthStatus | undefined;
+  if (needsBody(t)) {
+    let doc: unknown;
+    let parsed = false;
+    try {
+      doc = JSON.parse((r.body ?? Buffer.alloc(0)).toString('utf8'));
+      parsed = true;
+    } catch (err) {
+      failure ??= { reason: 'invalid_json', error: `body is not JSON: ${(err as Error).message}` };
+    }
+    if (t.json?.status) health = parsed ? mapStatus(lookup(doc, t.json.status.segs), t.json.status_map) : 'unknown';
+    if (parsed) {
+      for (const [name, f] of Object.entries(t.json?.fields ?? {})) {
+        const v = fieldNumber(lookup(doc, f.path.segs), f.map);
+        if (v !== undefined) fields.set(name, v);
+      }
+      if (health !== undefined && t.json!.fail_on.includes(health as 'degraded' | 'unhealthy' | 'unknown')) {
+        failure ??= { reason: 'condition', error: `health status is ${health}` };
+      }
+      for (const c of t.conditions) {
+        if (!evaluate(c, doc)) failure ??= { reason: 'condition', error: `condition failed: ${c.text} (got ${JSON.stringify(lookup(doc, c.path)) ?? 'nothing'})` };
+      }
+    }
+  }
+  const out: Outcome = { ok: failure === undefined, fields };
+  if (failure !== undefined) {
+    out.reason = failure.reason;
+    out.error = failure.error;
+  }
+  if (health !== undefined) out.health = health;
+  return out;
+}
+
+function needsBody(t: HttpTargetConfig): boolean {
+  return t.json !== undefined || t.conditions.length > 0;
+}
+
+interface Target {
+  config: HttpTargetConfig;
+  agents: ProbeAgents;
+  timer?: NodeJS.Timeout;
+  running?: Promise<void>;
+  /** Field names set on the last probe, to remove those that went missing. */
+  fields: Set<string>;
+}
+
+export class HttpCollector implements Collector {
+  readonly name = 'http';
+  private readonly targets = new Map<string, Target>();
+  private readonly abort = new AbortController();
+  private semaphore?: Semaphore;
+  private m?: {
+    duration: Histogram; statusCode: Gauge; failures: Counter; health: Gauge; field: Gauge; cert: Gauge;
+  };
+
+  constructor(
+    private readonly configs: readonly HttpTargetConfig[],
+    private readonly inFlight: number,
+    private readonly ctx: CollectorContext,
+  ) {}
+
+  start(): Promise<void> {
+    const { registry, tracker } = this.ctx;
+    this.m = {
+      duration: histogram(registry, M.httpDuration),
+      statusCode: gauge(registry, M.httpStatusCode),
+      failures: counter(registry, M.httpFailures),
+      health: gauge(registry, M.healthStatus),
+      field: gauge(registry, M.healthField),
+      cert: gauge(registry, M.httpCertExpiry),
+    };
+    this.semaphore = new Semaphore(this.inFlight);
+    this.configs.forEach((config, i) => {
+      tracker.declare('http', config.name, { failureThreshold: config.failure_threshold, successThreshold: config.success_threshold });
+      for (const reason of FAILURE_REASONS) this.m!.failures.inc({ target: config.name, reason }, 0);
+      const target: Target = { config, agents: new ProbeAgents(tlsOf(config)), fields: new Set() };
+      this.targets.set(config.name, target);
+      // Spread first probes over the first second so many targets do not start in one burst.
+      this.schedule(target, Math.min(1000, config.interval * 1000) * (i / Math.max(1, this.configs.length)));
+    });
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    for (const t of this.targets.values()) clearTimeout(t.timer);
+    await Promise.allSettled([...this.targets.values()].map((t) => t.running));
+    for (const t of this.targets.values()) t.agents.destroy();
+  }
+
+  async retire(next: Config): Promise<void> {
+    const keep = new Set(next.http.map((t) => t.name));
+    for (const name of this.targets.keys()) {
+      if (keep.has(name)) continue;
+      this.ctx.tracker.forget('http', name);
+      await dropSeries(this.ctx.registry, HTTP_SERIES, { target: name });
+    }
+  }
+
+  private schedule(t: Target, delayMs: number): void {
+    if (this.abort.signal.aborted) return;
+    t.timer = setTimeout(() => {
+      t.running = this.runOnce(t);
+    }, delayMs);
+  }
+
+  private async runOnce(t: Target): Promise<void> {
+    const startedMs = Date.now();
+    const release = await this.semaphore!.acquire();
+    try {
+      if (this.abort.signal.aborted) return;
+      const c = t.config;
+      const result = await probe({
+        url: c.url, method: c.method, headers: c.headers, timeoutSeconds: c.timeout,
+        maxBodyBytes: c.max_body_bytes, maxRedirects: c.max_redirects, readBody: needsBody(c),
+        ...(c.body !== undefined ? { body: c.body } : {}),
+      }, t.agents, this.abort.signal);
+      if (this.abort.signal.aborted) return;
+      this.record(t, result);
+      this.ctx.stats.record(this.name, result.durationSeconds, true);
+    } catch (err) {
+      // probe() reports every target failure as a result; reaching here is a bug of ours.
+      this.ctx.log.error({ err, target: t.config.name }, 'http probe crashed');
+      this.ctx.stats.record(this.name, (Date.now() - startedMs) / 1000, false);
+    } finally {
+      release();
+      this.schedule(t, Math.max(0, startedMs + t.config.interval * 1000 - Date.now()));
+    }
+  }
+
+  private record(t: Target, r: ProbeResult): void {
+    const m = this.m!;
+    const name = t.config.name;
+    const labels = { target: name };
+    const o = judge(t.config, r);
+    m.duration.observe(labels, r.durationSeconds);
+    m.statusCode.set(labels, r.status);
+    if (r.certExpiry !== undefined) m.cert.set(labels, r.certExpiry);
+    if (o.health !== undefined) setStateSet(m.health, labels, 'status', HEALTH_STATUSES, o.health);
+    for (const f of t.fields) if (!o.fields.has(f)) m.field.remove({ target: name, field: f });
+    for (const [f, v] of o.fields) m.field.set({ target: name, field: f }, v);
+    t.fields = new Set(o.fields.keys());
+    if (o.reason !== undefined) m.failures.inc({ target: name, reason: o.reason });
+    const error = o.error === undefined ? undefined : o.error.replaceAll(t.config.url, redactUrl(t.config.url));
+    this.ctx.tracker.observe('http', name, o.ok, error !== undefined ? { error } : {});
+    if (!o.ok) this.ctx.log.debug({ target: name, reason: o.reason, error }, 'http check failed');
+  }
+}
+
+function tlsOf(c: HttpTargetConfig): ConstructorParameters<typeof ProbeAgents>[0] {
+  return {
+    insecureSkipVerify: c.tls.insecure_skip_verify,
+    ...(c.tls.ca_file !== undefined ? { caFile: c.tls.ca_file } : {}),
+    ...(c.tls.cert_file !== undefined ? { certFile: c.tls.cert_file } : {}),
+    ...(c.tls.key_file !== undefined ? { keyFile: c.tls.key_file } : {}),
+    ...(c.tls.server_name !== undefined ? { serverName: c.tls.server_name } : {}),
+  };
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { dampingShape, duration, regex, targetName, uniqueNames } from './common';
+
+export const processGroupSchema = z
+  .strictObject({
+    name: targetName,
+    comm: regex.optional(),
+    exe: regex.optional(),
+    cmdline: regex.optional(),
+    pidfile: z.string().optional(),
+    include_children: z.boolean().default(false),
+    ...dampingShape,
+  })
+  .superRefine((g, ctx) => {
+    const n = [g.comm, g.exe, g.cmdline, g.pidfile].filter((v) => v !== undefined).length;
+    if (n !== 1) ctx.addIssue({ code: 'custom', message: 'expected exactly one of comm, exe, cmdline, pidfile' });
+  });
+
+export const processesSchema = z.array(processGroupSchema).default([]).superRefine(uniqueNames);
+
+/** Grouping every process on the host by name (the built-in default config turns this on). */
+export const processDiscoverySchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    /** The N names using the most memory get their own group; the rest are summed as "other". */
+    top: z.number().int().min(1).max(200).default(20),
+  })
+  .prefault({});
+
+export const processSettingsSchema = z
+  .strictObject({
+    interval: duration.default(5),
+    proc_path: z.string().default('/proc'),
+  })
+  .prefault({});
+
+export type ProcessGroupConfig = z.output<typeof processGroupSchema>;

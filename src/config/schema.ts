@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { dockerSchema } from './docker';
+import { httpSchema } from './http';
+import { mqttSchema } from './mqtt';
+import { processDiscoverySchema, processesSchema, processSettingsSchema } from './processes';
+
+const listen = z.string({ error: 'expected HOST:PORT like 127.0.0.1:9464' }).superRefine((v, ctx) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(v);
+  if (m === null || Number(m[2]) > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected HOST:PORT like 127.0.0.1:9464 or [::1]:9464, got "${v}"` });
+  }
+});
+
+/** Splits a validated HOST:PORT; IPv6 brackets are removed. */
+export function splitListen(v: string): { host: string; port: number } {
+  const i = v.lastIndexOf(':');
+  return { host: v.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(v.slice(i + 1)) };
+}
+
+export const serverSchema = z
+  .strictObject({
+    listen: listen.default('127.0.0.1:9464'),
+  })
+  .prefault({});
+
+export const limitsSchema = z
+  .strictObject({
+    /** HTTP probes in flight at once, across all targets. */
+    http_in_flight: z.number().int().min(1).max(1000).default(16),
+  })
+  .prefault({});
+
+/** The whole configuration file. Every section has defaults: an empty file is valid. */
+export const configSchema = z
+  .strictObject({
+    server: serverSchema,
+    limits: limitsSchema,
+    http: httpSchema,
+    mqtt: mqttSchema,
+    docker: dockerSchema,
+    processes: processesSchema,
+    process_discovery: processDiscoverySchema,
+    process_settings: processSettingsSchema,
+  })
+  .prefault({});
+
+export type Config = z.output<typeof configSchema>;

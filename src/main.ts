@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+import { App } from './app';
+import { parseCli, USAGE, UsageError, type CliOptions } from './cli';
+import { builtinConfig, BUILTIN_SOURCE } from './config/defaults';
+import { ConfigErrors } from './config/errors';
+import { loadConfigFile, validate } from './config/load';
+import type { Config } from './config/schema';
+import { createLogger } from './log';
+import { VERSION } from './version';
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
+const EXIT_CONFIG = 2;
+const STOP_DEADLINE_MS = 1800;
+
+function loadConfig(opts: CliOptions): Config {
+  const config = opts.config === undefined ? builtinConfig() : loadConfigFile(opts.config);
+  // --listen is checked like the config key it overrides.
+  if (opts.listen !== undefined) validate({ server: { listen: opts.listen } }, '--listen');
+  return config;
+}
+
+async function main(): Promise<void> {
+  let opts: CliOptions;
+  try {
+    opts = parseCli(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`stackwatch: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(EXIT_CONFIG);
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (opts.version) {
+    process.stdout.write(`stackwatch ${VERSION} (node ${process.version})\n`);
+    return;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(opts);
+  } catch (err) {
+    if (!(err instanceof ConfigErrors)) throw err;
+    process.stderr.write(`stackwatch: invalid configuration:\n${err.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  const source = opts.config ?? BUILTIN_SOURCE;
+  if (opts.checkConfig) {
+    process.stdout.write(`${source}: configuration is valid (${config.http.length} http, ${config.mqtt.length} mqtt, ${config.processes.length} process targets)\n`);
+    return;
+  }
+
+  const log = createLogger(opts.logLevel);
+  const configFile = opts.config;
+  const app = new App({
+    config,
+    configSource: source,
+    ...(configFile !== undefined ? { loadConfig: () => loadConfigFile(configFile) } : {}),
+    ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+    log,
+  });
+  try {
+    await app.start();
+  } catch (err) {
+    log.fatal({ err }, 'stackwatch could not start');
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    // Hard deadline: whatever is still open after it, the process ends anyway.
+    setTimeout(() => process.exit(0), STOP_DEADLINE_MS).unref();
+    void app.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    void app.reload();
+  });
+}
+
+void main().catch((err: unknown) => {
+  process.stderr.write(`stackwatch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+/**
+ * Child processes started by a test, all killed by killAll() (call it in afterAll/afterEach).
+ * Each is started in its own process group so that its children go too.
+ */
+export class ProcessSet {
+  private readonly procs = new Set<ChildProcess>();
+
+  start(cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+    const p = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...opts });
+    this.procs.add(p);
+    p.once('exit', () => this.procs.delete(p));
+    p.stdout?.resume();
+    p.stderr?.resume();
+    return p;
+  }
+
+  /** Sends `signal` to the process group and waits (bounded) for the exit. */
+  async kill(p: ChildProcess, signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 5000): Promise<void> {
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    try {
+      process.kill(-p.pid!, signal);
+    } catch {
+      p.kill(signal);
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, timeoutMs))]);
+    if (p.exitCode === null && p.signalCode === null) {
+      try {
+        process.kill(-p.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+    }
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all([...this.procs].map((p) => this.kill(p, 'SIGTERM', 3000)));
+  }
+}
