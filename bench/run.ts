@@ -1,0 +1,23 @@
+/**
+ * `npm run bench [name...]`: runs bench/<name>.bench.ts (all of them without names), one after
+ * the other so they do not disturb each other. Each writes its own section of docs/benchmarks.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
+const dir = __dirname;
+const all = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !all.includes(w));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; have: ${all.join(', ')}`);
+  process.exit(2);
+}
+let failed = 0;
+for (const name of wanted.length > 0 ? wanted : all) {
+  console.log(`\n=== bench ${name}`);
+  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(dir, `${name}.bench.ts`)], { stdio: 'inherit' });
+  if (r.status !== 0) failed += 1;
+}
+process.exit(failed > 0 ? 1 : 0);
