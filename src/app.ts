@@ -61,6 +61,11 @@ export class App {
 
   async start(): Promise<AddressInfo> {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client also exports these three gauges with a `_total` suffix, which promtool rejects;
+    // their per-type breakdowns (nodejs_active_handles etc.) carry the same numbers.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
     gauge(this.registry, M.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
     this.reloadOk.set(1);
     this.reloadTime.set(this.ctx.clock());

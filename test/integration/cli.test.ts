@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli, spawnCli } from '../harness/cli';
+import { startFaultServer, type FaultServer } from '../harness/fault-server';
+import { freePort } from '../harness/ports';
+import { scrape } from '../harness/prom-text';
+import { waitFor } from '../harness/wait';
+
+jest.setTimeout(60_000);
+
+let dir: string;
+let fault: FaultServer;
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'sw-cli-'));
+  fault = await startFaultServer();
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await fault.close();
+});
+
+function file(name: string, text: string): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const HTTP = (extra = '') => `http:\n  - name: backend\n    url: http://127.0.0.1:1/api/health\n${extra}`;
+
+describe('stackwatch --check-config', () => {
+  it('accepts a valid file and an empty one', () => {
+    const ok = runCli(['--config', file('ok.yml', HTTP()), '--check-config']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/configuration is valid \(1 http/);
+    expect(runCli(['--config', file('empty.yml', ''), '--check-config']).status).toBe(0);
+  });
+
+  it.each([
+    ['unknown key', HTTP('    intervall: 5s\n'), 'http[0].intervall: unknown key'],
+    ['wrong type', HTTP('    max_redirects: many\n'), 'http[0].max_redirects: expected number, got "many"'],
+    ['bad duration', HTTP('    interval: 5 seconds\n'), 'http[0].interval: expected a duration like 500ms, 5s or 2m, got "5 seconds"'],
+    ['missing env var', HTTP('    headers: { Authorization: "Bearer ${STACKWATCH_TEST_UNSET_TOKEN}" }\n'), 'http[0].headers.Authorization: environment variable STACKWATCH_TEST_UNSET_TOKEN is not set'],
+  ])('refuses a config with a %s: names file and path, exits 2, no stack trace', (_what, text, message) => {
+    const f = file('bad.yml', text);
+    const r = runCli(['--config', f, '--check-config']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${f}: ${message}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a missing file with exit code 2', () => {
+    const r = runCli(['--config', path.join(dir, 'nope.yml'), '--check-config']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('nope.yml: cannot read the configuration file: file not found');
+  });
+
+  it('refuses a config that fails at start the same way (no --check-config)', () => {
+    const r = runCli(['--config', file('bad2.yml', 'bogus: 1\n')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('bogus: unknown key');
+  });
+
+  it('validates --listen and unknown flags', () => {
+    expect(runCli(['--listen', 'nowhere', '--check-config']).status).toBe(2);
+    expect(runCli(['--frobnicate']).status).toBe(2);
+    expect(runCli(['--version']).stdout).toMatch(/^stackwatch \d+\.\d+\.\d+/);
+    expect(runCli(['--help']).stdout).toContain('--check-config');
+  });
+});
+
+describe('stackwatch as a daemon', () => {
+  it('reloads on SIGHUP and POST /-/reload, keeps the old config when the new one is bad, and stops on SIGTERM within 2 s', async () => {
+    const port = await freePort();
+    const cfg = file('live.yml', `http:\n  - { name: first, url: "${fault.url}/", interval: 1s, timeout: 500ms }\n  - { name: hanging, url: "${fault.url}/hang", interval: 2s, timeout: 1500ms }\n`);
+    const p = spawnCli(['--config', cfg, '--listen', `127.0.0.1:${port}`]);
+    let stderr = '';
+    p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await waitFor('first target up', async () => (await scrape(base)).get('stackwatch_target_up', { kind: 'http', target: 'first' }) === 1);
+      expect((await scrape(base)).get('stackwatch_config_last_reload_successful')).toBe(1);
+
+      // A bad config: refused, metric 0, the old targets keep being probed.
+      writeFileSync(cfg, 'http: [ { name: first, url: 42 } ]\n');
+      p.kill('SIGHUP');
+      await waitFor('reload failure', async () => (await scrape(base)).get('stackwatch_config_last_reload_successful') === 0);
+      const before = (await scrape(base)).get('stackwatch_target_checks_total', { kind: 'http', target: 'first' })!;
+      await waitFor('old config still probing', async () => (await scrape(base)).get('stackwatch_target_checks_total', { kind: 'http', target: 'first' })! > before);
+      expect(stderr).toContain('configuration reload failed');
+      const refused = await fetch(`${base}/-/reload`, { method: 'POST' });
+      expect(refused.status).toBe(500);
+      expect(await refused.text()).toContain('http[0].url');
+
+      // A good config through POST /-/reload: the new target appears, the removed ones vanish,
+      // and the counters of the kept one carry on.
+      writeFileSync(cfg, `http:\n  - { name: first, url: "${fault.url}/", interval: 1s, timeout: 500ms }\n  - { name: second, url: "${fault.url}/status/503", interval: 1s, timeout: 500ms }\n`);
+      const checksBefore = (await scrape(base)).get('stackwatch_target_checks_total', { kind: 'http', target: 'first' })!;
+      const ok = await fetch(`${base}/-/reload`, { method: 'POST' });
+      expect(ok.status).toBe(200);
+      const m = await waitFor('second target observed', async () => {
+        const s = await scrape(base);
+        return s.get('stackwatch_target_up', { kind: 'http', target: 'second' }) === 0 ? s : undefined;
+      });
+      expect(m.get('stackwatch_config_last_reload_successful')).toBe(1);
+      expect(m.all('stackwatch_target_up', { target: 'hanging' })).toEqual([]);
+      expect(m.all('stackwatch_http_failures_total', { target: 'hanging' })).toEqual([]);
+      expect(m.get('stackwatch_target_checks_total', { kind: 'http', target: 'first' })).toBeGreaterThanOrEqual(checksBefore);
+
+      // SIGTERM with a probe hanging: out in under 2 s, exit code 0.
+      const t0 = Date.now();
+      const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+      p.kill('SIGTERM');
+      const code = await exited;
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(code).toBe(0);
+    } finally {
+      p.kill('SIGKILL');
+    }
+  });
+
+  it('runs the built-in default config when given none', async () => {
+    const port = await freePort();
+    const env: Record<string, string> = { STACKWATCH_CONFIG: '' };
+    const p = spawnCli(['--listen', `127.0.0.1:${port}`], env);
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const m = await waitFor('exporter up', async () => scrape(base));
+      expect(m.get('stackwatch_build_info', {})).toBe(1);
+      const page = await (await fetch(`${base}/`)).text();
+      expect(page).toContain('&lt;built-in default config&gt;');
+      expect((await fetch(`${base}/-/ready`)).status).toBe(200);
+    } finally {
+      p.kill('SIGTERM');
+    }
+  });
+});

@@ -1,0 +1,123 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { builtinConfig } from '../../src/config/defaults';
+import { ConfigErrors } from '../../src/config/errors';
+import { loadConfigFile, parseConfig } from '../../src/config/load';
+
+function errorsOf(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(text, 'stackwatch.yml', env);
+  } catch (err) {
+    if (err instanceof ConfigErrors) return err.errors.map((e) => e.message);
+    throw err;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+const target = (extra: string) => `http:\n  - name: backend\n    url: http://127.0.0.1:8000/api/health\n${extra}`;
+
+describe('config', () => {
+  it('accepts an empty file and fills in defaults', () => {
+    const c = parseConfig('', 'empty.yml', {});
+    expect(c.server.listen).toBe('127.0.0.1:9464');
+    expect(c.http).toEqual([]);
+    expect(c.docker.enabled).toBe('auto');
+  });
+
+  it('accepts the DESIGN.md example shape', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sw-cfg-'));
+    writeFileSync(path.join(dir, 'mqtt-secret'), 's3cret\n');
+    const c = parseConfig(`
+server:
+  listen: 127.0.0.1:9464
+http:
+  - name: backend
+    url: http://127.0.0.1:8000/api/health
+    interval: 5s
+    timeout: 3s
+    method: GET
+    expect_status: [200]
+    json:
+      status: status
+      fields:
+        mqtt_connected: mqtt.connected
+        pending_requests: mqtt.pending_requests
+mqtt:
+  - name: main
+    url: mqtt://127.0.0.1:1883
+    username: \${MQTT_USER}
+    password_file: ${path.join(dir, 'mqtt-secret')}
+    roundtrip: { topic: stackwatch/probe, interval: 10s, timeout: 5s }
+    topics:
+      - { topic: "chatbot/responses/#", stale_after: 5m }
+docker:
+  enabled: auto
+  host: unix:///var/run/docker.sock
+  include_names: ["^backend", "^mosquitto"]
+processes:
+  - name: backend
+    cmdline: "uvicorn app.main:app"
+`, path.join(dir, 'stackwatch.yml'), { MQTT_USER: 'watcher' });
+    expect(c.http[0]).toMatchObject({ name: 'backend', interval: 5, timeout: 3, expect_status: [200] });
+    expect(c.http[0]!.json!.fields.pending_requests!.path.segs).toEqual(['mqtt', 'pending_requests']);
+    expect(c.mqtt[0]).toMatchObject({ username: 'watcher', password: 's3cret' });
+    expect(c.mqtt[0]!.topics[0]).toEqual({ topic: 'chatbot/responses/#', stale_after: 300 });
+    expect(c.processes[0]!.cmdline).toBe('uvicorn app.main:app');
+  });
+
+  it('rejects unknown keys, naming the path', () => {
+    expect(errorsOf(target('    timeuot: 3s\n'))).toEqual(['stackwatch.yml: http[0].timeuot: unknown key']);
+    expect(errorsOf('sever:\n  listen: 1.2.3.4:1\n')).toEqual(['stackwatch.yml: sever: unknown key']);
+  });
+
+  it('rejects wrong types and bad values with what was expected', () => {
+    expect(errorsOf(target('    interval: 5\n    timeout: fast\n'))).toEqual([
+      'stackwatch.yml: http[0].timeout: expected a duration like 500ms, 5s or 2m, got "fast"',
+    ]);
+    expect(errorsOf(target('    expect_status: 200\n'))[0]).toMatch(/^stackwatch.yml: http\[0\]\.expect_status: expected array, got number 200$/);
+    expect(errorsOf('http:\n  - url: http://x/\n')).toEqual(['stackwatch.yml: http[0].name: required: expected a name (text)']);
+    expect(errorsOf(target('    timeout: 10s\n'))).toEqual(['stackwatch.yml: http[0].timeout: must be shorter than interval (5s), got 10s']);
+    expect(errorsOf(target('    conditions: ["mqtt.connected ~ true"]\n'))[0]).toMatch(/http\[0\]\.conditions\[0\]: condition "mqtt.connected ~ true": expected/);
+    expect(errorsOf('server: { listen: "nowhere" }\n')).toEqual(['stackwatch.yml: server.listen: expected HOST:PORT like 127.0.0.1:9464 or [::1]:9464, got "nowhere"']);
+    expect(errorsOf('http:\n  - name: a\n    url: ftp://x/\n')[0]).toMatch(/http\[0\]\.url: expected an http/);
+  });
+
+  it('reports duplicate names', () => {
+    const text = 'http:\n  - { name: a, url: "http://127.0.0.1:1/" }\n  - { name: a, url: "http://127.0.0.1:2/" }\n';
+    expect(errorsOf(text)).toEqual(['stackwatch.yml: http[1].name: duplicate name "a" (also at index 0)']);
+  });
+
+  it('interpolates ${ENV} and ${ENV:-default}, and reports a missing variable', () => {
+    const c = parseConfig(target('    headers: { Authorization: "Bearer ${TOKEN}", X-Env: "${ENVNAME:-prod}", X-Lit: "$${NOT}" }\n'), 'f.yml', { TOKEN: 'abc' });
+    expect(c.http[0]!.headers).toEqual({ Authorization: 'Bearer abc', 'X-Env': 'prod', 'X-Lit': '${NOT}' });
+    expect(errorsOf(target('    headers: { Authorization: "Bearer ${TOKEN}" }\n'))).toEqual([
+      'stackwatch.yml: http[0].headers.Authorization: environment variable TOKEN is not set (use ${TOKEN:-default} for a default)',
+    ]);
+  });
+
+  it('reads *_file secrets and reports unreadable ones', () => {
+    expect(errorsOf('mqtt:\n  - { name: m, url: "mqtt://127.0.0.1:1883", password_file: /nonexistent/secret }\n')).toEqual([
+      'stackwatch.yml: mqtt[0].password_file: cannot read secret file /nonexistent/secret (ENOENT)',
+    ]);
+    expect(errorsOf('mqtt:\n  - { name: m, url: "mqtt://127.0.0.1:1883", password: x, password_file: /y }\n')).toEqual([
+      'stackwatch.yml: mqtt[0].password_file: set either password or password_file, not both',
+    ]);
+  });
+
+  it('reports invalid YAML with its line', () => {
+    expect(errorsOf('http:\n  - name: [\n')[0]).toMatch(/^stackwatch.yml: line \d+, column \d+: not valid YAML/);
+  });
+
+  it('reports a missing file', () => {
+    expect(() => loadConfigFile('/nonexistent/stackwatch.yml')).toThrow('/nonexistent/stackwatch.yml: cannot read the configuration file: file not found');
+  });
+
+  it('has a built-in default that observes processes and Docker but no declared targets', () => {
+    const c = builtinConfig();
+    expect(c.process_discovery.enabled).toBe(true);
+    expect(c.docker.enabled).toBe('auto');
+    expect(c.http).toEqual([]);
+    expect(c.mqtt).toEqual([]);
+  });
+});
