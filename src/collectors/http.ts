@@ -79,6 +79,8 @@ interface Target {
   agents: ProbeAgents;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
+  /** Request headers, with the bearer token folded in. */
+  headers: Record<string, string>;
   /** Field names set on the last probe, to remove those that went missing. */
   fields: Set<string>;
 }
@@ -112,7 +114,8 @@ export class HttpCollector implements Collector {
     this.configs.forEach((config, i) => {
       tracker.declare('http', config.name, { failureThreshold: config.failure_threshold, successThreshold: config.success_threshold });
       for (const reason of FAILURE_REASONS) this.m!.failures.inc({ target: config.name, reason }, 0);
-      const target: Target = { config, agents: new ProbeAgents(tlsOf(config)), fields: new Set() };
+      const headers = config.bearer_token === undefined ? config.headers : { ...config.headers, Authorization: `Bearer ${config.bearer_token}` };
+      const target: Target = { config, headers, agents: new ProbeAgents(tlsOf(config)), fields: new Set() };
       this.targets.set(config.name, target);
       // Spread first probes over the first second so many targets do not start in one burst.
       this.schedule(target, Math.min(1000, config.interval * 1000) * (i / Math.max(1, this.configs.length)));
@@ -150,7 +153,7 @@ export class HttpCollector implements Collector {
       if (this.abort.signal.aborted) return;
       const c = t.config;
       const result = await probe({
-        url: c.url, method: c.method, headers: c.headers, timeoutSeconds: c.timeout,
+        url: c.url, method: c.method, headers: t.headers, timeoutSeconds: c.timeout,
         maxBodyBytes: c.max_body_bytes, maxRedirects: c.max_redirects, readBody: needsBody(c),
         ...(c.body !== undefined ? { body: c.body } : {}),
       }, t.agents, this.abort.signal);

@@ -38,6 +38,8 @@ export const httpTargetSchema = z
     timeout: duration.default(3),
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
     headers: z.record(z.string(), z.string()).default({}),
+    /** Sent as `Authorization: Bearer ...`; `bearer_token_file` reads it from a file. */
+    bearer_token: z.string().min(1).optional(),
     body: z.string().optional(),
     expect_status: z.array(statusCode).min(1).default(['2xx']),
     max_body_bytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),

@@ -62,6 +62,12 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.end();
     return;
   }
+  if (url === '/auth') {
+    const ok = req.headers.authorization === 'Bearer sekrit' && req.headers['x-tenant'] === 'blue';
+    res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+    res.end(ok ? '{"status":"healthy"}' : '{"error":"unauthorized"}');
+    return;
+  }
   if (url === '/reset') {
     req.socket.destroy();
     return;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startExporter, type RunningExporter } from '../harness/exporter';
@@ -39,6 +39,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'sw-tls-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(tmp, 'key.pem'),
     '-out', path.join(tmp, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  writeFileSync(path.join(tmp, 'token'), 'sekrit\n');
   plain = await startFaultServer();
   tls = await startTlsServer(readFileSync(path.join(tmp, 'key.pem')), readFileSync(path.join(tmp, 'cert.pem')));
   closedPort = await freePort();
@@ -55,6 +56,8 @@ beforeAll(async () => {
       })),
       // The same self-signed server, trusted through its CA file: this one must be up.
       { name: 'self_signed_trusted', url: `https://localhost:${new URL(tls.url).port}/`, interval: '2s', timeout: '1s', tls: { ca_file: path.join(tmp, 'cert.pem') } },
+      // Configured headers and the bearer token reach the target (bearer_token_file: see config.test.ts).
+      { name: 'authorized', url: `${plain.url}/auth`, interval: '2s', timeout: '1s', headers: { 'X-Tenant': 'blue' }, bearer_token: readFileSync(path.join(tmp, 'token'), 'utf8').trim() },
       { name: 'self_signed_skip_verify', url: `${tls.url}/`, interval: '2s', timeout: '1s', tls: { insecure_skip_verify: true } },
     ],
   });
@@ -73,7 +76,7 @@ describe('HTTP collector fault injection', () => {
     // every target has been probed at least twice
     m = await waitFor('two probes of every target', async () => {
       const s = await exporter.scrape();
-      const names = [...Object.keys(FAULTS), 'self_signed_trusted', 'self_signed_skip_verify'];
+      const names = [...Object.keys(FAULTS), 'self_signed_trusted', 'self_signed_skip_verify', 'authorized'];
       return names.every((t) => (s.get('stackwatch_target_checks_total', { kind: 'http', target: t }) ?? 0) >= 2) ? s : undefined;
     }, 20_000, 200);
   });
@@ -100,6 +103,10 @@ describe('HTTP collector fault injection', () => {
       expect(expiry - Date.now() / 1000).toBeGreaterThan(86400);
       expect(expiry - Date.now() / 1000).toBeLessThan(3 * 86400);
     }
+  });
+
+  it('sends configured headers and the bearer token', () => {
+    expect(m.get('stackwatch_target_up', { kind: 'http', target: 'authorized' })).toBe(1);
   });
 
   it('keeps /metrics fast while targets hang and drip', async () => {

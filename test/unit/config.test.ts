@@ -105,6 +105,13 @@ processes:
     ]);
   });
 
+  it('reads bearer_token_file relative to the config file', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sw-cfg-'));
+    writeFileSync(path.join(dir, 'token'), 'abc123\n');
+    const c = parseConfig(target('    bearer_token_file: token\n'), path.join(dir, 'stackwatch.yml'), {});
+    expect(c.http[0]!.bearer_token).toBe('abc123');
+  });
+
   it('reports invalid YAML with its line', () => {
     expect(errorsOf('http:\n  - name: [\n')[0]).toMatch(/^stackwatch.yml: line \d+, column \d+: not valid YAML/);
   });
