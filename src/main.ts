@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { App } from './app';
-import { parseCli, USAGE, UsageError, type CliOptions } from './cli';
+import { parseCli, USAGE, type CliOptions } from './cli';
 import { builtinConfig, BUILTIN_SOURCE } from './config/defaults';
 import { ConfigErrors } from './config/errors';
 import { loadConfigFile, validate } from './config/load';

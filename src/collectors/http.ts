@@ -126,7 +126,7 @@ export class HttpCollector implements Collector {
   async stop(): Promise<void> {
     this.abort.abort();
     for (const t of this.targets.values()) clearTimeout(t.timer);
-    await Promise.allSettled([...this.targets.values()].map((t) => t.running));
+    await Promise.allSettled([...this.targets.values()].flatMap((t) => (t.running ? [t.running] : [])));
     for (const t of this.targets.values()) t.agents.destroy();
   }
 

@@ -44,8 +44,8 @@ export function histogram(registry: Registry, def: Def<'histogram'>): Histogram 
  */
 export async function dropSeries(registry: Registry, names: readonly string[], match: Record<string, string>): Promise<void> {
   for (const name of names) {
-    const metric = registry.getSingleMetric(name) as (Metric & { remove(labels: Record<string, string>): void }) | undefined;
-    if (metric === undefined) continue;
+    const metric: (Metric & { remove?: (labels: Record<string, string>) => void }) | undefined = registry.getSingleMetric(name);
+    if (metric?.remove === undefined) continue;
     const got = await metric.get();
     const seen = new Set<string>();
     for (const v of got.values) {
