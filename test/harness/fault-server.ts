@@ -8,6 +8,8 @@ import type { AddressInfo, Socket } from 'node:net';
  */
 export interface FaultServer {
   url: string;
+  /** TCP connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -76,9 +78,11 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   res.end('{"status":"healthy"}');
 }
 
-async function listen(server: http.Server | https.Server): Promise<{ url: string; close(): Promise<void> }> {
+async function listen(server: http.Server | https.Server): Promise<FaultServer> {
   const sockets = new Set<Socket>();
+  let accepted = 0;
   server.on('connection', (s: Socket) => {
+    accepted += 1;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -86,6 +90,7 @@ async function listen(server: http.Server | https.Server): Promise<{ url: string
   const port = (server.address() as AddressInfo).port;
   return {
     url: `${server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${port}`,
+    connections: () => accepted,
     close: () => new Promise<void>((r) => {
       for (const s of sockets) s.destroy();
       server.close(() => r());

@@ -109,6 +109,18 @@ describe('HTTP collector fault injection', () => {
     expect(m.get('stackwatch_target_up', { kind: 'http', target: 'authorized' })).toBe(1);
   });
 
+  it('reuses one kept-alive connection across probes', async () => {
+    const own = await startFaultServer();
+    const ex = await startExporter({ http: [{ name: 'ka', url: `${own.url}/`, interval: '300ms', timeout: '200ms' }] });
+    try {
+      await waitFor('six probes', async () => ((await ex.scrape()).get('stackwatch_target_checks_total', { kind: 'http', target: 'ka' }) ?? 0) >= 6);
+      expect(own.connections()).toBe(1);
+    } finally {
+      await ex.stop();
+      await own.close();
+    }
+  });
+
   it('keeps /metrics fast while targets hang and drip', async () => {
     const times: number[] = [];
     for (let i = 0; i < 10; i++) {
