@@ -1,4 +1,45 @@
-/** Generated Prometheus files (rules, alerts): path -> content. Filled in by the rules work. */
+/** Generated Prometheus files (rules, alerts, prometheus.yml, Alertmanager config, rule tests): path -> content. */
+import { alertGroups } from './alerts';
+import { alertmanagerConfig } from './alerts-routing';
+import { type BundleConfig, bundleConfig } from './bundle-config';
+import { recordingGroups } from './rules';
+import { ruleTestFiles } from './rules-tests';
+import { GENERATED_HEADER, toYaml } from './yaml';
+
+/** File name (without .yml) of each rule group: prometheus/rules/<file>.yml, prometheus/alerts/<file>.yml. */
+const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
+
+/** Recording and alerting rule files for a config: path relative to prometheus/ -> YAML. */
+export function ruleFiles(cfg: BundleConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const g of recordingGroups(cfg)) out[`rules/${fileOf(g.name)}.yml`] = toYaml({ groups: [g] });
+  for (const g of alertGroups(cfg)) out[`alerts/${fileOf(g.name)}.yml`] = toYaml({ groups: [g] });
+  return out;
+}
+
+/** prometheus.yml: scrape the exporter, load rules and alerts, send to Alertmanager. */
+export function prometheusConfig(cfg: BundleConfig): Record<string, unknown> {
+  return {
+    global: { scrape_interval: cfg.prometheus.scrapeInterval, evaluation_interval: cfg.prometheus.evaluationInterval },
+    rule_files: ['rules/*.yml', 'alerts/*.yml'],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [cfg.prometheus.alertmanager] }] }] },
+    scrape_configs: [{ job_name: cfg.exporter.job, static_configs: [{ targets: [cfg.exporter.address] }] }],
+  };
+}
+
+export function prometheusFilesFor(cfg: BundleConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [rel, content] of Object.entries(ruleFiles(cfg))) out[`prometheus/${rel}`] = content;
+  out['prometheus/prometheus.yml'] = toYaml(prometheusConfig(cfg), `${GENERATED_HEADER}# Keep more than 30 days of data (--storage.tsdb.retention.time=35d): the SLO, uptime and
+# error-budget rules look back 30 days. Rules and alerts: rules/*.yml, alerts/*.yml; their tests:
+# promtool test rules tests/*.yml (run from this directory).
+`);
+  out['prometheus/alertmanager/alertmanager.yml'] = toYaml(alertmanagerConfig(cfg));
+  return out;
+}
+
 export function prometheusFiles(): Record<string, string> {
-  return {};
+  const out = prometheusFilesFor(bundleConfig);
+  for (const [rel, content] of Object.entries(ruleTestFiles(bundleConfig))) out[`prometheus/tests/${rel}`] = content;
+  return out;
 }

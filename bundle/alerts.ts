@@ -1,0 +1,287 @@
+/**
+ * Alerting rules (prometheus/alerts/*.yml). Every alert: CamelCase `Stackwatch*`, a `severity`
+ * label plus the target's labels (per-target alerts carry `kind` and `target`, whatever the
+ * metric's own label is, so that Alertmanager can inhibit per target), and the annotations
+ * `summary`, `description`, `runbook_url` (a section of docs/runbook.md).
+ */
+import { M } from '../src/metrics/definitions';
+import { type AlertName, type BundleConfig, type BurnWindow, type Severity } from './bundle-config';
+import { R, type SliWindow } from './names';
+import { type AlertingRule, type RuleGroup } from './rules';
+
+/** A number as PromQL text, without floating-point noise (14.4 * 0.001 -> 0.0144). */
+export function num(n: number): string {
+  return String(Number(n.toPrecision(12)));
+}
+
+/** The runbook anchor of an alert: GitHub's anchor for a `## AlertName` heading. */
+export function runbookAnchor(alert: string): string {
+  return alert.toLowerCase();
+}
+
+/** Adds `kind="<kind>"` and `target=<value of label from>` to an expression's result. */
+export function asTarget(expr: string, kind: string, from: string): string {
+  return `label_replace(label_replace(${expr}, "target", "$1", "${from}", "(.*)"), "kind", "${kind}", "", "")`;
+}
+
+interface AlertSpec {
+  name: AlertName;
+  severity: Severity;
+  expr: string;
+  summary: string;
+  description: string;
+}
+
+function alert(cfg: BundleConfig, a: AlertSpec): AlertingRule {
+  const f = cfg.for[a.name];
+  return {
+    alert: a.name,
+    expr: a.expr,
+    ...(f === '0s' ? {} : { for: f }),
+    labels: { severity: a.severity },
+    annotations: {
+      summary: a.summary,
+      description: a.description,
+      runbook_url: `${cfg.runbookBaseUrl}#${runbookAnchor(a.name)}`,
+    },
+  };
+}
+
+const T = '{{ $labels.kind }} target {{ $labels.target }}';
+const ON_EXPORTER = '(exporter {{ $labels.instance }})';
+
+function burn(windows: readonly BurnWindow[], budget: number): string {
+  const err = (w: SliWindow): string => R.errorRatio(w);
+  return windows
+    .map((b) => `(${err(b.long)} > ${num(b.factor * budget)} and ${err(b.short)} > ${num(b.factor * budget)})`)
+    .join(' or ');
+}
+
+export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
+  const a = (s: AlertSpec): AlertingRule => alert(cfg, s);
+  const job = `job="${cfg.exporter.job}"`;
+  const budget = 1 - cfg.slo.objective;
+  const pct = `${num(cfg.slo.objective * 100)}%`;
+  const field = (f: string): string => `${M.healthField.name}{field="${f}"}`;
+  const http = (expr: string): string => `label_replace(${expr}, "kind", "http", "", "")`;
+  const pending = field(cfg.healthFields.pendingRequests);
+  const by = (labels: string): string => `on(${labels})`;
+  const C = 'job, instance, container';
+  const G = 'job, instance, group';
+  const q = cfg.leak.quietWindow;
+
+  const exporter: AlertingRule[] = [
+    a({
+      name: 'StackwatchExporterDown', severity: 'critical',
+      expr: `up{${job}} == 0`,
+      summary: 'stackwatch exporter {{ $labels.instance }} is down',
+      description: 'Prometheus cannot scrape the stackwatch exporter at {{ $labels.instance }} (job {{ $labels.job }}). Nothing it watches is observed; alerts about its targets are muted until it is back.',
+    }),
+    a({
+      name: 'StackwatchExporterAbsent', severity: 'critical',
+      expr: `absent(up{${job}})`,
+      summary: 'No stackwatch exporter is scraped (job {{ $labels.job }})',
+      description: `Prometheus has no scrape target for job "${cfg.exporter.job}" at all: the exporter is missing from service discovery or the scrape config. Nothing is monitored.`,
+    }),
+    a({
+      name: 'StackwatchWatchdog', severity: 'info',
+      expr: 'vector(1)',
+      summary: 'Alerting pipeline heartbeat',
+      description: 'Always firing, so that the path Prometheus -> Alertmanager -> receiver is known to work. If the receiver stops getting this, alerting is broken.',
+    }),
+  ];
+
+  const availability: AlertingRule[] = [
+    a({
+      name: 'StackwatchTargetDown', severity: 'critical',
+      expr: `${M.targetUp.name}{kind=~"${cfg.targetDownKinds.join('|')}"} == 0`,
+      summary: `${T} is down`,
+      description: `${T} ${ON_EXPORTER} has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
+    }),
+    a({
+      name: 'StackwatchTargetFlapping', severity: 'warning',
+      expr: `increase(${M.targetOutages.name}[${cfg.flapping.window}]) >= ${cfg.flapping.outages}`,
+      summary: `${T} is flapping`,
+      description: `${T} ${ON_EXPORTER} went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
+    }),
+    a({
+      name: 'StackwatchSloFastBurn', severity: 'critical',
+      expr: burn(cfg.slo.fast, budget),
+      summary: `${T} is burning its error budget fast`,
+      description: `${T} ${ON_EXPORTER} fails checks at a rate that spends the 30-day error budget of a ${pct} availability objective in days (burn rate at least ${cfg.slo.fast.map((b) => `${b.factor}x over ${b.long}`).join(', or ')}).`,
+    }),
+    a({
+      name: 'StackwatchSloSlowBurn', severity: 'warning',
+      expr: burn(cfg.slo.slow, budget),
+      summary: `${T} is burning its error budget`,
+      description: `${T} ${ON_EXPORTER} fails checks at a rate that will spend the 30-day error budget of a ${pct} availability objective before the period ends (burn rate at least ${cfg.slo.slow.map((b) => `${b.factor}x over ${b.long}`).join(', or ')}).`,
+    }),
+    a({
+      name: 'StackwatchRecoverySlow', severity: 'warning',
+      expr: `${R.mttr('1d')} > ${cfg.recoveryObjectiveSeconds}`,
+      summary: `${T} takes too long to recover`,
+      description: `Outages of ${T} ${ON_EXPORTER} over the last day lasted {{ $value | humanizeDuration }} on average; the recovery objective is ${cfg.recoveryObjectiveSeconds}s. Automatic restarts are not working, or recovery is manual.`,
+    }),
+  ];
+
+  const health: AlertingRule[] = [
+    a({
+      name: 'StackwatchHealthDegraded', severity: 'warning',
+      expr: http(`${M.healthStatus.name}{status=~"degraded|unhealthy"} == 1`),
+      summary: 'Backend {{ $labels.target }} reports {{ $labels.status }}',
+      description: `The health endpoint of {{ $labels.target }} ${ON_EXPORTER} has reported status {{ $labels.status }} for more than ${cfg.for.StackwatchHealthDegraded}. Look at the body's fields (stackwatch_health_field) for the failing dependency.`,
+    }),
+    a({
+      name: 'StackwatchBackendMqttDisconnected', severity: 'critical',
+      expr: http(`${field(cfg.healthFields.mqttConnected)} == 0`),
+      summary: 'Backend {{ $labels.target }} lost its MQTT connection',
+      description: `The health endpoint of {{ $labels.target }} ${ON_EXPORTER} has reported ${cfg.healthFields.mqttConnected}=false for more than ${cfg.for.StackwatchBackendMqttDisconnected}. Requests that go through MQTT fail (502/503).`,
+    }),
+    a({
+      name: 'StackwatchBackendMqttIdle', severity: 'warning',
+      expr: http(`${field(cfg.healthFields.mqttIdleSeconds)} > ${cfg.backendMqttIdleSeconds}`),
+      summary: 'Backend {{ $labels.target }} has had no MQTT traffic for {{ $value | humanizeDuration }}',
+      description: `The MQTT client of {{ $labels.target }} ${ON_EXPORTER} says it is connected but has seen no message for more than ${cfg.backendMqttIdleSeconds}s: a stale connection. Responses from MQTT never arrive.`,
+    }),
+    a({
+      name: 'StackwatchPendingRequestsGrowing', severity: 'warning',
+      expr: http(`${pending} > ${cfg.pendingRequests.ceiling} or (${pending} > ${cfg.pendingRequests.floor} and deriv(${pending}[${cfg.pendingRequests.growthWindow}]) > 0)`),
+      summary: 'Pending requests of {{ $labels.target }} keep growing',
+      description: `{{ $labels.target }} ${ON_EXPORTER} has {{ $value }} pending requests, growing over ${cfg.pendingRequests.growthWindow} (or above ${cfg.pendingRequests.ceiling}): answers are not coming back and requests pile up (memory grows, users get 502/504).`,
+    }),
+  ];
+
+  const mqtt: AlertingRule[] = [
+    a({
+      name: 'StackwatchMqttBrokerDown', severity: 'critical',
+      expr: asTarget(`${M.mqttConnected.name} == 0`, 'mqtt', 'broker'),
+      summary: 'MQTT broker {{ $labels.broker }} is unreachable',
+      description: `The exporter {{ $labels.instance }} has not been connected to broker {{ $labels.broker }} for more than ${cfg.for.StackwatchMqttBrokerDown}. Alerts of clients that depend on the broker are muted while this fires.`,
+    }),
+    a({
+      name: 'StackwatchMqttSysStale', severity: 'warning',
+      expr: asTarget(`time() - ${M.mqttSysLast.name} > ${cfg.mqtt.sysStaleSeconds}`, 'mqtt', 'broker'),
+      summary: 'No $SYS messages from MQTT broker {{ $labels.broker }}',
+      description: `The last $SYS message from broker {{ $labels.broker }} ${ON_EXPORTER} arrived {{ $value | humanizeDuration }} ago (limit ${cfg.mqtt.sysStaleSeconds}s): the broker is frozen or the connection is stale although it looks open.`,
+    }),
+    a({
+      name: 'StackwatchMqttRoundtripFailing', severity: 'critical',
+      expr: asTarget(`increase(${M.mqttRoundtripFailures.name}[${cfg.mqtt.roundtripFailureWindow}]) >= ${cfg.mqtt.roundtripFailures}`, 'mqtt', 'broker'),
+      summary: 'MQTT round trips through {{ $labels.broker }} fail',
+      description: `At least ${cfg.mqtt.roundtripFailures} probe messages published to broker {{ $labels.broker }} ${ON_EXPORTER} did not come back in the last ${cfg.mqtt.roundtripFailureWindow}: the broker accepts connections but does not deliver.`,
+    }),
+    a({
+      name: 'StackwatchMqttRoundtripSlow', severity: 'warning',
+      expr: asTarget(`histogram_quantile(${cfg.mqtt.roundtripSlowQuantile}, sum by (job, instance, broker, le) (rate(${M.mqttRoundtrip.name}_bucket[5m]))) > ${cfg.mqtt.roundtripSlowSeconds}`, 'mqtt', 'broker'),
+      summary: 'MQTT round trips through {{ $labels.broker }} are slow',
+      description: `The ${cfg.mqtt.roundtripSlowQuantile * 100}th percentile of probe round trips through broker {{ $labels.broker }} ${ON_EXPORTER} is {{ $value | humanizeDuration }} (limit ${cfg.mqtt.roundtripSlowSeconds}s).`,
+    }),
+  ];
+
+  const docker: AlertingRule[] = [
+    a({
+      name: 'StackwatchContainerUnhealthy', severity: 'warning',
+      expr: asTarget(`${M.containerHealth.name}{status="unhealthy"} == 1`, 'container', 'container'),
+      summary: 'Container {{ $labels.container }} is unhealthy',
+      description: `Docker reports the health check of container {{ $labels.container }} ${ON_EXPORTER} as unhealthy for more than ${cfg.for.StackwatchContainerUnhealthy}. Check whether the check itself works (a missing curl in the image) before blaming the service.`,
+    }),
+    a({
+      name: 'StackwatchContainerCrashLooping', severity: 'warning',
+      expr: asTarget(`increase(${M.containerRestarts.name}[${cfg.restarts.window}]) >= ${cfg.restarts.count}`, 'container', 'container'),
+      summary: 'Container {{ $labels.container }} is crash-looping',
+      description: `Container {{ $labels.container }} ${ON_EXPORTER} restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
+    }),
+    a({
+      name: 'StackwatchContainerOomKilled', severity: 'warning',
+      expr: asTarget(`increase(${M.containerOomKills.name}[${cfg.oomWindow}]) > 0`, 'container', 'container'),
+      summary: 'Container {{ $labels.container }} was OOM-killed',
+      description: `The kernel killed container {{ $labels.container }} ${ON_EXPORTER} for exceeding its memory limit in the last ${cfg.oomWindow}. Usually the end of a memory leak; see the memory floor slope.`,
+    }),
+    a({
+      name: 'StackwatchContainerMemoryLeakSuspected', severity: 'warning',
+      expr: asTarget(
+        `(${R.containerMemoryFloorSlope} > ${cfg.leak.minBytesPerHour} and ${R.containerMemoryFloorSlope} > ${num(cfg.leak.minRatioPerHour)} * ${R.containerMemoryFloor})`
+        + ` unless ${by(C)} (increase(${M.containerRestarts.name}[${q}]) > 0)`
+        + ` unless ${by(C)} (changes(${M.containerStartedAt.name}[${q}]) > 0)`
+        + ` unless ${by(C)} (time() - ${M.containerStartedAt.name} < ${durationText(q)})`,
+        'container', 'container'),
+      summary: 'Container {{ $labels.container }} may be leaking memory',
+      description: `The memory floor (minimum over 30m, so GC sawtooth does not count) of container {{ $labels.container }} ${ON_EXPORTER} has grown by more than ${humanBytes(cfg.leak.minBytesPerHour)} and ${num(cfg.leak.minRatioPerHour * 100)}% per hour for more than ${cfg.for.StackwatchContainerMemoryLeakSuspected}, with no restart in the last ${q}.`,
+    }),
+    a({
+      name: 'StackwatchContainerMemoryExhaustion', severity: 'warning',
+      expr: asTarget(
+        `${R.containerMemoryTimeToLimit} < ${cfg.exhaustionHorizonSeconds}`
+        + ` unless ${by(C)} (time() - ${M.containerStartedAt.name} < ${durationText(q)})`,
+        'container', 'container'),
+      summary: 'Container {{ $labels.container }} will reach its memory limit soon',
+      description: `At the current growth of its memory floor, container {{ $labels.container }} ${ON_EXPORTER} reaches its memory limit in {{ $value | humanizeDuration }}, then gets OOM-killed.`,
+    }),
+  ];
+
+  const processes: AlertingRule[] = [
+    a({
+      name: 'StackwatchProcessNotRunning', severity: 'critical',
+      expr: asTarget(`${M.processCount.name} == 0`, 'process', 'group'),
+      summary: 'No process of group {{ $labels.group }} is running',
+      description: `The exporter {{ $labels.instance }} has found no process matching group {{ $labels.group }} for more than ${cfg.for.StackwatchProcessNotRunning}. Nothing restarted it.`,
+    }),
+    a({
+      name: 'StackwatchProcessRestarting', severity: 'warning',
+      expr: asTarget(`increase(${M.processRestarts.name}[${cfg.restarts.window}]) >= ${cfg.restarts.count}`, 'process', 'group'),
+      summary: 'Processes of group {{ $labels.group }} keep restarting',
+      description: `Processes of group {{ $labels.group }} ${ON_EXPORTER} were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
+    }),
+    a({
+      name: 'StackwatchProcessMemoryLeakSuspected', severity: 'warning',
+      expr: asTarget(
+        `(${R.processMemoryFloorSlope} > ${cfg.leak.minBytesPerHour} and ${R.processMemoryFloorSlope} > ${num(cfg.leak.minRatioPerHour)} * ${R.processMemoryFloor})`
+        + ` unless ${by(G)} (increase(${M.processRestarts.name}[${q}]) > 0)`
+        + ` unless ${by(G)} (changes(${M.processOldestStart.name}[${q}]) > 0)`
+        + ` unless ${by(G)} (time() - ${M.processOldestStart.name} < ${durationText(q)})`,
+        'process', 'group'),
+      summary: 'Process group {{ $labels.group }} may be leaking memory',
+      description: `The resident-memory floor (minimum over 30m, so GC sawtooth does not count) of group {{ $labels.group }} ${ON_EXPORTER} has grown by more than ${humanBytes(cfg.leak.minBytesPerHour)} and ${num(cfg.leak.minRatioPerHour * 100)}% per hour for more than ${cfg.for.StackwatchProcessMemoryLeakSuspected}, with no restart in the last ${q}.`,
+    }),
+    a({
+      name: 'StackwatchProcessFdLeak', severity: 'warning',
+      expr: asTarget(
+        `(predict_linear(${M.processOpenFds.name}[${cfg.fds.window}], ${cfg.fds.horizonSeconds}) >= ${by(G)} ${M.processMaxFds.name})`
+        + ` and ${by(G)} (${M.processOpenFds.name} / ${M.processMaxFds.name} > ${num(cfg.fds.minUsedRatio)})`
+        + ` unless ${by(G)} (increase(${M.processRestarts.name}[${cfg.fds.window}]) > 0)`,
+        'process', 'group'),
+      summary: 'Process group {{ $labels.group }} is leaking file descriptors',
+      description: `Open file descriptors of group {{ $labels.group }} ${ON_EXPORTER} grow steadily and reach the limit within ${cfg.fds.horizonSeconds / 3600}h at this rate. Then accept() and open() fail.`,
+    }),
+  ];
+
+  return [
+    { name: 'stackwatch-exporter', rules: exporter },
+    { name: 'stackwatch-availability', rules: availability },
+    { name: 'stackwatch-health', rules: health },
+    { name: 'stackwatch-mqtt', rules: mqtt },
+    { name: 'stackwatch-docker', rules: docker },
+    { name: 'stackwatch-processes', rules: processes },
+  ];
+}
+
+function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i += 1;
+  }
+  return `${num(n)} ${units[i]!}`;
+}
+
+/** A duration as seconds, for comparisons with time() arithmetic. */
+function durationText(d: string): string {
+  const m = /^(\d+)(s|m|h|d)$/.exec(d);
+  if (m === null) throw new Error(`unsupported duration ${d}`);
+  return String(Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's']);
+}
+
+export function allAlerts(cfg: BundleConfig): AlertingRule[] {
+  return alertGroups(cfg).flatMap((g) => g.rules);
+}

@@ -1,0 +1,182 @@
+/**
+ * Everything tunable about the bundle's rules, alerts and routing, in one typed place:
+ * selectors, thresholds, `for:` durations, SLO objectives, addresses. `bundleConfig` is what
+ * `npm run bundle` writes; `variantConfig()` derives variants (e.g. short `for:` for tests).
+ */
+
+/** A Prometheus duration: 30s, 5m, 1h, 1d. */
+export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd' | 'w'}`;
+
+export type Severity = 'critical' | 'warning' | 'info';
+export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
+
+/** One window pair of the multi-window, multi-burn-rate SLO alerts (SRE workbook, ch. 5). */
+export interface BurnWindow {
+  long: '1h' | '6h' | '1d' | '3d';
+  short: '5m' | '30m' | '2h' | '6h';
+  /** Burn rate: how many times faster than "exactly spend the budget in the SLO period". */
+  factor: number;
+}
+
+export interface BundleConfig {
+  /** Where docs/runbook.md is published; alerts link to `${runbookBaseUrl}#anchor`. */
+  runbookBaseUrl: string;
+  /** The exporter as Prometheus scrapes it. */
+  exporter: { job: string; address: string };
+  /** Prometheus' own settings for prometheus/prometheus.yml. */
+  prometheus: { scrapeInterval: Duration; evaluationInterval: Duration; alertmanager: string };
+  /** Alertmanager: where notifications go and how often. */
+  alertmanager: {
+    /** Webhook receivers get `${webhookBaseUrl}/${receiver}`. */
+    webhookBaseUrl: string;
+    groupWait: Duration;
+    groupInterval: Duration;
+    repeatInterval: { critical: Duration; warning: Duration; info: Duration };
+    /** The Watchdog is re-sent this often so that a dead-man's switch notices silence. */
+    watchdogRepeatInterval: Duration;
+  };
+  /** Target kinds TargetDown covers (MQTT has BrokerDown, processes ProcessNotRunning). */
+  targetDownKinds: readonly string[];
+  slo: {
+    /** Availability objective over 30d, as a ratio of good checks (0.999 = 99.9 %). */
+    objective: number;
+    fast: readonly BurnWindow[];
+    slow: readonly BurnWindow[];
+  };
+  /** Recovery objective: mean time to recovery over 1d above this (seconds) alerts. */
+  recoveryObjectiveSeconds: number;
+  flapping: { window: Duration; outages: number };
+  /** Health-body fields (config keys under http[].json.fields) the MQTT alerts use. */
+  healthFields: { mqttConnected: string; mqttIdleSeconds: string; pendingRequests: string };
+  backendMqttIdleSeconds: number;
+  pendingRequests: { growthWindow: Duration; floor: number; ceiling: number };
+  mqtt: { sysStaleSeconds: number; roundtripFailureWindow: Duration; roundtripFailures: number; roundtripSlowQuantile: number; roundtripSlowSeconds: number };
+  restarts: { window: Duration; count: number };
+  oomWindow: Duration;
+  leak: {
+    /** Window of the slope of the 30m memory floor. */
+    slopeWindow: Duration;
+    /** No restart in this window, and the process/container up for at least this long. */
+    quietWindow: Duration;
+    /** The floor must grow at least this many bytes per hour... */
+    minBytesPerHour: number;
+    /** ...and at least this share of the floor per hour. */
+    minRatioPerHour: number;
+  };
+  /** Memory-exhaustion alert: predicted time to the container's limit below this. */
+  exhaustionHorizonSeconds: number;
+  fds: { window: Duration; horizonSeconds: number; minUsedRatio: number };
+  /** `for:` of each alert, by alert name. */
+  for: Record<AlertName, Duration>;
+}
+
+export const ALERT_NAMES = [
+  'StackwatchExporterDown',
+  'StackwatchExporterAbsent',
+  'StackwatchWatchdog',
+  'StackwatchTargetDown',
+  'StackwatchTargetFlapping',
+  'StackwatchSloFastBurn',
+  'StackwatchSloSlowBurn',
+  'StackwatchRecoverySlow',
+  'StackwatchHealthDegraded',
+  'StackwatchBackendMqttDisconnected',
+  'StackwatchBackendMqttIdle',
+  'StackwatchPendingRequestsGrowing',
+  'StackwatchMqttBrokerDown',
+  'StackwatchMqttSysStale',
+  'StackwatchMqttRoundtripFailing',
+  'StackwatchMqttRoundtripSlow',
+  'StackwatchContainerUnhealthy',
+  'StackwatchContainerCrashLooping',
+  'StackwatchContainerOomKilled',
+  'StackwatchContainerMemoryLeakSuspected',
+  'StackwatchContainerMemoryExhaustion',
+  'StackwatchProcessNotRunning',
+  'StackwatchProcessRestarting',
+  'StackwatchProcessMemoryLeakSuspected',
+  'StackwatchProcessFdLeak',
+] as const;
+export type AlertName = (typeof ALERT_NAMES)[number];
+
+export const bundleConfig: BundleConfig = {
+  runbookBaseUrl: 'https://github.com/stackwatch/stackwatch/blob/main/docs/runbook.md',
+  exporter: { job: 'stackwatch', address: 'stackwatch:9464' },
+  prometheus: { scrapeInterval: '15s', evaluationInterval: '15s', alertmanager: 'alertmanager:9093' },
+  alertmanager: {
+    webhookBaseUrl: 'http://alert-webhook:5001',
+    groupWait: '30s',
+    groupInterval: '5m',
+    repeatInterval: { critical: '1h', warning: '4h', info: '24h' },
+    watchdogRepeatInterval: '5m',
+  },
+  targetDownKinds: ['http', 'container'],
+  slo: {
+    objective: 0.999,
+    fast: [{ long: '1h', short: '5m', factor: 14.4 }, { long: '6h', short: '30m', factor: 6 }],
+    slow: [{ long: '1d', short: '2h', factor: 3 }, { long: '3d', short: '6h', factor: 1 }],
+  },
+  recoveryObjectiveSeconds: 120,
+  flapping: { window: '2h', outages: 3 },
+  healthFields: { mqttConnected: 'mqtt_connected', mqttIdleSeconds: 'mqtt_last_activity_seconds_ago', pendingRequests: 'pending_requests' },
+  backendMqttIdleSeconds: 600,
+  pendingRequests: { growthWindow: '15m', floor: 20, ceiling: 100 },
+  mqtt: { sysStaleSeconds: 60, roundtripFailureWindow: '5m', roundtripFailures: 3, roundtripSlowQuantile: 0.9, roundtripSlowSeconds: 1 },
+  restarts: { window: '1h', count: 2 },
+  oomWindow: '15m',
+  leak: { slopeWindow: '1h', quietWindow: '3h', minBytesPerHour: 1024 * 1024, minRatioPerHour: 0.02 },
+  exhaustionHorizonSeconds: 4 * 3600,
+  fds: { window: '1h', horizonSeconds: 4 * 3600, minUsedRatio: 0.25 },
+  for: {
+    StackwatchExporterDown: '2m',
+    StackwatchExporterAbsent: '5m',
+    StackwatchWatchdog: '0s',
+    StackwatchTargetDown: '1m',
+    StackwatchTargetFlapping: '10m',
+    StackwatchSloFastBurn: '2m',
+    StackwatchSloSlowBurn: '15m',
+    StackwatchRecoverySlow: '5m',
+    StackwatchHealthDegraded: '5m',
+    StackwatchBackendMqttDisconnected: '5m',
+    StackwatchBackendMqttIdle: '2m',
+    StackwatchPendingRequestsGrowing: '15m',
+    StackwatchMqttBrokerDown: '1m',
+    StackwatchMqttSysStale: '1m',
+    StackwatchMqttRoundtripFailing: '2m',
+    StackwatchMqttRoundtripSlow: '10m',
+    StackwatchContainerUnhealthy: '2m',
+    StackwatchContainerCrashLooping: '5m',
+    StackwatchContainerOomKilled: '1m',
+    StackwatchContainerMemoryLeakSuspected: '1h',
+    StackwatchContainerMemoryExhaustion: '30m',
+    StackwatchProcessNotRunning: '1m',
+    StackwatchProcessRestarting: '1m',
+    StackwatchProcessMemoryLeakSuspected: '1h',
+    StackwatchProcessFdLeak: '15m',
+  },
+};
+
+export interface VariantOptions {
+  /** Replace every alert's `for:` with this (e.g. '1s' for end-to-end tests). */
+  for?: Duration;
+  /** Override of parts of the config. */
+  overrides?: Partial<BundleConfig>;
+}
+
+/** A variant of the bundle config, e.g. `variantConfig({ for: '2s' })` for end-to-end tests. */
+export function variantConfig(opts: VariantOptions, base: BundleConfig = bundleConfig): BundleConfig {
+  const cfg: BundleConfig = { ...base, ...opts.overrides };
+  if (opts.for !== undefined) {
+    const f = opts.for;
+    cfg.for = Object.fromEntries(ALERT_NAMES.map((n) => [n, n === 'StackwatchWatchdog' ? base.for[n] : f])) as Record<AlertName, Duration>;
+  }
+  return cfg;
+}
+
+/** Seconds in a Prometheus duration (for tests and computed thresholds). */
+export function durationSeconds(d: Duration): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(d);
+  if (m === null) throw new Error(`not a duration: ${d}`);
+  const mult = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 'ms'];
+  return Number(m[1]) * mult;
+}

@@ -1,0 +1,551 @@
+/**
+ * `promtool test rules` files (prometheus/tests/*.yml), written as data: for every alert a
+ * firing case (exact labels and annotations), a case one evaluation before its `for:` has
+ * elapsed that must stay silent, and a healthy series that must stay silent; plus the leak
+ * guard cases and checks of the recording rules. Evaluation times derive from each alert's
+ * `for:` in the config, so the cases follow the config.
+ */
+import { M } from '../src/metrics/definitions';
+import { allAlerts, alertGroups, runbookAnchor } from './alerts';
+import { type AlertName, type BundleConfig, durationSeconds } from './bundle-config';
+import { R } from './names';
+import { recordingGroups } from './rules';
+import { toYaml } from './yaml';
+
+const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
+
+export const TEST_INTERVAL_SECONDS = 60;
+const EXP = { job: 'stackwatch', instance: 'stackwatch:9464' } as const;
+const MiB = 1024 * 1024;
+
+/**
+ * A GC sawtooth: memory climbs 150 MiB over 27 minutes, then a collection drops it back. Big,
+ * irregular-looking teeth: the raw series' slope over an hour swings well above the leak
+ * threshold (checked in recording.yml); its 30-minute floor stays flat.
+ */
+const saw = (mm: number): number => (mm % 27) * ((150 * MiB) / 27);
+
+export interface InputSeries {
+  series: string;
+  values: string;
+}
+
+/** A series selector text with the exporter's job/instance and the given labels. */
+export function sel(metric: string, labels: Record<string, string> = {}): string {
+  const all = { ...EXP, ...labels };
+  return `${metric}{${Object.entries(all).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+}
+const s = (metric: string, labels: Record<string, string>, values: string | number[]): InputSeries => ({
+  series: sel(metric, labels),
+  values: typeof values === 'string' ? values : values.map((v) => String(v)).join(' '),
+});
+
+/** Minutes -> values, one per TEST_INTERVAL (1m). */
+const perMinute = (minutes: number, f: (m: number) => number): number[] => Array.from({ length: minutes + 1 }, (_, m) => Math.round(f(m)));
+
+export interface AlertCaseSpec {
+  alert: AlertName;
+  /** Series on which the alert fires. */
+  firing: InputSeries[];
+  /** First evaluation (seconds) at which the expression is true; it fires at onset + for. */
+  onset: number;
+  /** Labels of the firing alert (besides alertname). */
+  labels: Record<string, string>;
+  summary: string;
+  description: string;
+  /** Series of a healthy target: silent at the firing time (and at `healthyAt` if given). */
+  healthy: InputSeries[];
+  healthyAt?: number[];
+  /** More silent cases: series and the times at which the alert must not fire. */
+  silent?: { name: string; input: InputSeries[]; at: number[] }[];
+}
+
+const m = (n: number): number => n * 60;
+const h = (n: number): number => n * 3600;
+
+function cases(cfg: BundleConfig): AlertCaseSpec[] {
+  const http = { kind: 'http', target: 'backend' };
+  const backend = (extra: Record<string, string> = {}) => ({ ...EXP, ...http, ...extra });
+  const field = (f: string) => ({ target: 'backend', field: f });
+  const broker = { broker: 'main' };
+  const brokerAlert = { ...EXP, broker: 'main', kind: 'mqtt', target: 'main' };
+  const ctr = { container: 'backend' };
+  const ctrAlert = { ...EXP, container: 'backend', kind: 'container', target: 'backend' };
+  const grp = { group: 'backend' };
+  const grpAlert = { ...EXP, group: 'backend', kind: 'process', target: 'backend' };
+  const checks = (failPerMin: number, checksPerMin: number): InputSeries[] => [
+    s(M.targetChecks.name, http, `0+${checksPerMin}x400`),
+    s(M.targetCheckFailures.name, http, `0+${failPerMin}x400`),
+  ];
+
+  return [
+    {
+      alert: 'StackwatchExporterDown',
+      firing: [{ series: 'up{job="stackwatch",instance="stackwatch:9464"}', values: '1 1 0x20' }],
+      onset: m(2),
+      labels: { severity: 'critical', ...EXP },
+      summary: 'stackwatch exporter stackwatch:9464 is down',
+      description: 'Prometheus cannot scrape the stackwatch exporter at stackwatch:9464 (job stackwatch). Nothing it watches is observed; alerts about its targets are muted until it is back.',
+      healthy: [{ series: 'up{job="stackwatch",instance="stackwatch:9464"}', values: '1x20' }],
+    },
+    {
+      alert: 'StackwatchExporterAbsent',
+      firing: [{ series: 'up{job="node",instance="node:9100"}', values: '1x20' }],
+      onset: 0,
+      labels: { severity: 'critical', job: 'stackwatch' },
+      summary: 'No stackwatch exporter is scraped (job stackwatch)',
+      description: 'Prometheus has no scrape target for job "stackwatch" at all: the exporter is missing from service discovery or the scrape config. Nothing is monitored.',
+      healthy: [{ series: 'up{job="stackwatch",instance="stackwatch:9464"}', values: '0x20' }],
+    },
+    {
+      alert: 'StackwatchWatchdog',
+      firing: [{ series: 'up{job="stackwatch",instance="stackwatch:9464"}', values: '1x5' }],
+      onset: 0,
+      labels: { severity: 'info' },
+      summary: 'Alerting pipeline heartbeat',
+      description: 'Always firing, so that the path Prometheus -> Alertmanager -> receiver is known to work. If the receiver stops getting this, alerting is broken.',
+      // The Watchdog has no healthy state: it must fire on any input, even none at all.
+      healthy: [],
+    },
+    {
+      alert: 'StackwatchTargetDown',
+      firing: [s(M.targetUp.name, http, '1 1 0x20')],
+      onset: m(2),
+      labels: backend({ severity: 'critical' }),
+      summary: 'http target backend is down',
+      description: `http target backend (exporter stackwatch:9464) has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
+      healthy: [s(M.targetUp.name, http, '1x20')],
+      silent: [
+        { name: 'an MQTT target down is StackwatchMqttBrokerDown, not this', input: [s(M.targetUp.name, { kind: 'mqtt', target: 'main' }, '0x20')], at: [m(5)] },
+        { name: 'a process group down is StackwatchProcessNotRunning, not this', input: [s(M.targetUp.name, { kind: 'process', target: 'backend' }, '0x20')], at: [m(5)] },
+      ],
+    },
+    {
+      alert: 'StackwatchTargetFlapping',
+      firing: [s(M.targetOutages.name, http, '0 0 1 1 2 2 3x60')],
+      onset: m(6),
+      labels: backend({ severity: 'warning' }),
+      summary: 'http target backend is flapping',
+      description: `http target backend (exporter stackwatch:9464) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
+      healthy: [s(M.targetOutages.name, http, '0 0 1 1 2x60')],
+    },
+    {
+      alert: 'StackwatchSloFastBurn',
+      firing: checks(12, 12),
+      onset: m(1),
+      labels: backend({ severity: 'critical' }),
+      summary: 'http target backend is burning its error budget fast',
+      description: 'http target backend (exporter stackwatch:9464) fails checks at a rate that spends the 30-day error budget of a 99.9% availability objective in days (burn rate at least 14.4x over 1h, or 6x over 6h).',
+      healthy: checks(0, 12),
+      silent: [{ name: 'a 5x burn is slow, not fast', input: checks(5, 1000), at: [m(5), m(30)] }],
+    },
+    {
+      alert: 'StackwatchSloSlowBurn',
+      firing: checks(5, 1000),
+      onset: m(1),
+      labels: backend({ severity: 'warning' }),
+      summary: 'http target backend is burning its error budget',
+      description: 'http target backend (exporter stackwatch:9464) fails checks at a rate that will spend the 30-day error budget of a 99.9% availability objective before the period ends (burn rate at least 3x over 1d, or 1x over 3d).',
+      healthy: checks(0, 1000),
+      silent: [{ name: 'a 0.5x burn stays within budget', input: checks(1, 2000), at: [m(30)] }],
+    },
+    {
+      alert: 'StackwatchRecoverySlow',
+      firing: [s(`${M.targetRecovery.name}_sum`, http, '_x9 300x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30')],
+      onset: m(9),
+      labels: backend({ severity: 'warning' }),
+      summary: 'http target backend takes too long to recover',
+      description: `Outages of http target backend (exporter stackwatch:9464) over the last day lasted 5m 0s on average; the recovery objective is ${cfg.recoveryObjectiveSeconds}s. Automatic restarts are not working, or recovery is manual.`,
+      healthy: [s(`${M.targetRecovery.name}_sum`, http, '_x9 30x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30')],
+    },
+    {
+      alert: 'StackwatchHealthDegraded',
+      firing: [s(M.healthStatus.name, { target: 'backend', status: 'degraded' }, '0 0 1x20'), s(M.healthStatus.name, { target: 'backend', status: 'healthy' }, '1 1 0x20')],
+      onset: m(2),
+      labels: backend({ severity: 'warning', status: 'degraded' }),
+      summary: 'Backend backend reports degraded',
+      description: `The health endpoint of backend (exporter stackwatch:9464) has reported status degraded for more than ${cfg.for.StackwatchHealthDegraded}. Look at the body's fields (stackwatch_health_field) for the failing dependency.`,
+      healthy: [s(M.healthStatus.name, { target: 'backend', status: 'degraded' }, '0x20'), s(M.healthStatus.name, { target: 'backend', status: 'healthy' }, '1x20')],
+    },
+    {
+      alert: 'StackwatchBackendMqttDisconnected',
+      firing: [s(M.healthField.name, field('mqtt_connected'), '1 1 0x20')],
+      onset: m(2),
+      labels: backend({ severity: 'critical', field: 'mqtt_connected' }),
+      summary: 'Backend backend lost its MQTT connection',
+      description: `The health endpoint of backend (exporter stackwatch:9464) has reported mqtt_connected=false for more than ${cfg.for.StackwatchBackendMqttDisconnected}. Requests that go through MQTT fail (502/503).`,
+      healthy: [s(M.healthField.name, field('mqtt_connected'), '1x20')],
+    },
+    {
+      alert: 'StackwatchBackendMqttIdle',
+      firing: [s(M.healthField.name, field('mqtt_last_activity_seconds_ago'), '15 15 700+60x20')],
+      onset: m(2),
+      labels: backend({ severity: 'warning', field: 'mqtt_last_activity_seconds_ago' }),
+      summary: 'Backend backend has had no MQTT traffic for 13m 40s',
+      description: `The MQTT client of backend (exporter stackwatch:9464) says it is connected but has seen no message for more than ${cfg.backendMqttIdleSeconds}s: a stale connection. Responses from MQTT never arrive.`,
+      healthy: [s(M.healthField.name, field('mqtt_last_activity_seconds_ago'), '15 30 45 10 25 40 5 20 35 50 5 20 35 50 5')],
+    },
+    {
+      alert: 'StackwatchPendingRequestsGrowing',
+      firing: [s(M.healthField.name, field('pending_requests'), '0+2x60')],
+      onset: m(11),
+      labels: backend({ severity: 'warning', field: 'pending_requests' }),
+      summary: 'Pending requests of backend keep growing',
+      description: `backend (exporter stackwatch:9464) has 52 pending requests, growing over ${cfg.pendingRequests.growthWindow} (or above ${cfg.pendingRequests.ceiling}): answers are not coming back and requests pile up (memory grows, users get 502/504).`,
+      healthy: [s(M.healthField.name, field('pending_requests'), '30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30')],
+      silent: [{ name: 'a steady queue below the ceiling is not growth', input: [s(M.healthField.name, field('pending_requests'), '60x60')], at: [m(30)] }],
+    },
+    {
+      alert: 'StackwatchMqttBrokerDown',
+      firing: [s(M.mqttConnected.name, broker, '1 1 0x20')],
+      onset: m(2),
+      labels: { ...brokerAlert, severity: 'critical' },
+      summary: 'MQTT broker main is unreachable',
+      description: `The exporter stackwatch:9464 has not been connected to broker main for more than ${cfg.for.StackwatchMqttBrokerDown}. Alerts of clients that depend on the broker are muted while this fires.`,
+      healthy: [s(M.mqttConnected.name, broker, '1x20')],
+    },
+    {
+      alert: 'StackwatchMqttSysStale',
+      firing: [s(M.mqttSysLast.name, broker, '0+60x3 180x20')],
+      onset: m(5),
+      labels: { ...brokerAlert, severity: 'warning' },
+      summary: 'No $SYS messages from MQTT broker main',
+      description: `The last $SYS message from broker main (exporter stackwatch:9464) arrived 3m 0s ago (limit ${cfg.mqtt.sysStaleSeconds}s): the broker is frozen or the connection is stale although it looks open.`,
+      healthy: [s(M.mqttSysLast.name, broker, '0+60x20')],
+    },
+    {
+      alert: 'StackwatchMqttRoundtripFailing',
+      firing: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x20')],
+      onset: m(7),
+      labels: { ...brokerAlert, severity: 'critical' },
+      summary: 'MQTT round trips through main fail',
+      description: `At least ${cfg.mqtt.roundtripFailures} probe messages published to broker main (exporter stackwatch:9464) did not come back in the last ${cfg.mqtt.roundtripFailureWindow}: the broker accepts connections but does not deliver.`,
+      healthy: [s(M.mqttRoundtripFailures.name, broker, '0x10 1x20')],
+    },
+    {
+      alert: 'StackwatchMqttRoundtripSlow',
+      firing: [
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '1' }, '0x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '2.5' }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '+Inf' }, '0+10x30'),
+      ],
+      onset: m(1),
+      labels: { ...brokerAlert, severity: 'warning' },
+      summary: 'MQTT round trips through main are slow',
+      description: 'The 90th percentile of probe round trips through broker main (exporter stackwatch:9464) is 2.35s (limit 1s).',
+      healthy: [
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '0.05' }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '1' }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '2.5' }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '+Inf' }, '0+10x30'),
+      ],
+    },
+    {
+      alert: 'StackwatchContainerUnhealthy',
+      firing: [s(M.containerHealth.name, { ...ctr, status: 'unhealthy' }, '0 0 1x20'), s(M.containerHealth.name, { ...ctr, status: 'healthy' }, '1 1 0x20')],
+      onset: m(2),
+      labels: { ...ctrAlert, severity: 'warning', status: 'unhealthy' },
+      summary: 'Container backend is unhealthy',
+      description: `Docker reports the health check of container backend (exporter stackwatch:9464) as unhealthy for more than ${cfg.for.StackwatchContainerUnhealthy}. Check whether the check itself works (a missing curl in the image) before blaming the service.`,
+      healthy: [s(M.containerHealth.name, { ...ctr, status: 'unhealthy' }, '0x20'), s(M.containerHealth.name, { ...ctr, status: 'healthy' }, '0 0 1x20')],
+    },
+    {
+      alert: 'StackwatchContainerCrashLooping',
+      firing: [s(M.containerRestarts.name, ctr, '0x5 1x3 2x60')],
+      onset: m(10),
+      labels: { ...ctrAlert, severity: 'warning' },
+      summary: 'Container backend is crash-looping',
+      description: `Container backend (exporter stackwatch:9464) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
+      healthy: [s(M.containerRestarts.name, ctr, '0x5 1x60')],
+      silent: [{ name: 'two restarts more than an hour apart are not a loop', input: [s(M.containerRestarts.name, ctr, '0x5 1x70 2x30')], at: [m(80), m(90)] }],
+    },
+    {
+      alert: 'StackwatchContainerOomKilled',
+      firing: [s(M.containerOomKills.name, ctr, '0x4 1x20')],
+      onset: m(5),
+      labels: { ...ctrAlert, severity: 'warning' },
+      summary: 'Container backend was OOM-killed',
+      description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}. Usually the end of a memory leak; see the memory floor slope.`,
+      healthy: [s(M.containerOomKills.name, ctr, '0x20')],
+      silent: [{ name: 'an old OOM kill is not news', input: [s(M.containerOomKills.name, ctr, '0x4 1x60')], at: [m(30)] }],
+    },
+    {
+      alert: 'StackwatchContainerMemoryLeakSuspected',
+      // Slow leak under the GC sawtooth: the floor grows 10 MiB/h.
+      firing: [
+        s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + (10 * MiB * t) / 60 + saw(t))),
+        s(M.containerStartedAt.name, ctr, '0x400'),
+        s(M.containerRestarts.name, ctr, '0x400'),
+      ],
+      onset: h(3), // the warm-up guard (quiet window) ends 3h after the start
+      labels: { ...ctrAlert, severity: 'warning' },
+      summary: 'Container backend may be leaking memory',
+      description: `The memory floor (minimum over 30m, so GC sawtooth does not count) of container backend (exporter stackwatch:9464) has grown by more than 1 MiB and 2% per hour for more than ${cfg.for.StackwatchContainerMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
+      // Flat GC sawtooth: big teeth, no growth of the floor.
+      healthy: [
+        s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + saw(t))),
+        s(M.containerStartedAt.name, ctr, '0x400'),
+        s(M.containerRestarts.name, ctr, '0x400'),
+      ],
+      healthyAt: [h(5), h(6)],
+      silent: [leakRestartCase('container'), leakWarmupCase('container')],
+    },
+    {
+      alert: 'StackwatchContainerMemoryExhaustion',
+      firing: [
+        s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + t * MiB)),
+        s(M.containerMemLimit.name, ctr, `${400 * MiB}x400`),
+        s(M.containerStartedAt.name, ctr, '0x400'),
+      ],
+      onset: h(3),
+      labels: { ...ctrAlert, severity: 'warning' },
+      summary: 'Container backend will reach its memory limit soon',
+      description: 'At the current growth of its memory floor, container backend (exporter stackwatch:9464) reaches its memory limit in 2h 0m 0s, then gets OOM-killed.',
+      healthy: [
+        s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + saw(t))),
+        s(M.containerMemLimit.name, ctr, `${400 * MiB}x400`),
+        s(M.containerStartedAt.name, ctr, '0x400'),
+      ],
+      silent: [{
+        name: 'slow growth far from the limit',
+        input: [
+          s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + (t * MiB) / 6)),
+          s(M.containerMemLimit.name, ctr, `${4096 * MiB}x400`),
+          s(M.containerStartedAt.name, ctr, '0x400'),
+        ],
+        at: [h(4), h(6)],
+      }],
+    },
+    {
+      alert: 'StackwatchProcessNotRunning',
+      firing: [s(M.processCount.name, grp, '1 1 0x20')],
+      onset: m(2),
+      labels: { ...grpAlert, severity: 'critical' },
+      summary: 'No process of group backend is running',
+      description: `The exporter stackwatch:9464 has found no process matching group backend for more than ${cfg.for.StackwatchProcessNotRunning}. Nothing restarted it.`,
+      healthy: [s(M.processCount.name, grp, '1 1 2 2 1x20')],
+    },
+    {
+      alert: 'StackwatchProcessRestarting',
+      // The seeds' crash loop: a reload watcher restarting the server every ~5 minutes here.
+      firing: [s(M.processRestarts.name, grp, '0x5 1x3 2x60')],
+      onset: m(10),
+      labels: { ...grpAlert, severity: 'warning' },
+      summary: 'Processes of group backend keep restarting',
+      description: `Processes of group backend (exporter stackwatch:9464) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
+      healthy: [s(M.processRestarts.name, grp, '0x5 1x60')],
+    },
+    {
+      alert: 'StackwatchProcessMemoryLeakSuspected',
+      firing: [
+        s(M.processRss.name, grp, perMinute(400, (t) => 100 * MiB + (10 * MiB * t) / 60 + saw(t))),
+        s(M.processOldestStart.name, grp, '0x400'),
+        s(M.processRestarts.name, grp, '0x400'),
+      ],
+      onset: h(3),
+      labels: { ...grpAlert, severity: 'warning' },
+      summary: 'Process group backend may be leaking memory',
+      description: `The resident-memory floor (minimum over 30m, so GC sawtooth does not count) of group backend (exporter stackwatch:9464) has grown by more than 1 MiB and 2% per hour for more than ${cfg.for.StackwatchProcessMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
+      healthy: [
+        s(M.processRss.name, grp, perMinute(400, (t) => 100 * MiB + saw(t))),
+        s(M.processOldestStart.name, grp, '0x400'),
+        s(M.processRestarts.name, grp, '0x400'),
+      ],
+      healthyAt: [h(5), h(6)],
+      silent: [leakRestartCase('process'), leakWarmupCase('process')],
+    },
+    {
+      alert: 'StackwatchProcessFdLeak',
+      firing: [
+        s(M.processOpenFds.name, grp, '100+10x400'),
+        s(M.processMaxFds.name, grp, '4096x400'),
+        s(M.processRestarts.name, grp, '0x400'),
+      ],
+      onset: m(160),
+      labels: { ...grpAlert, severity: 'warning' },
+      summary: 'Process group backend is leaking file descriptors',
+      description: `Open file descriptors of group backend (exporter stackwatch:9464) grow steadily and reach the limit within ${cfg.fds.horizonSeconds / 3600}h at this rate. Then accept() and open() fail.`,
+      healthy: [
+        s(M.processOpenFds.name, grp, '500 520 540 500 480 500 520 540 500 480x400'),
+        s(M.processMaxFds.name, grp, '4096x400'),
+        s(M.processRestarts.name, grp, '0x400'),
+      ],
+    },
+  ];
+}
+
+/** Memory series of a process group or container. */
+function memSeries(kind: 'process' | 'container', rss: number[], start: string, restarts: string): InputSeries[] {
+  const key: Record<string, string> = kind === 'process' ? { group: 'backend' } : { container: 'backend' };
+  return kind === 'process'
+    ? [s(M.processRss.name, key, rss), s(M.processOldestStart.name, key, start), s(M.processRestarts.name, key, restarts)]
+    : [s(M.containerMemUsage.name, key, rss), s(M.containerStartedAt.name, key, start), s(M.containerRestarts.name, key, restarts)];
+}
+
+/**
+ * A restart mid-window: steady sawtooth for 4h (started a day before), then a restart whose
+ * warm-up climbs 100 MiB in an hour. The floor's slope is positive for ~2h after the restart
+ * (checked by a promql test below): only the restart guard keeps the alert silent.
+ */
+function leakRestartCase(kind: 'process' | 'container') {
+  const rss = perMinute(480, (t) => (t < 240 ? 150 * MiB + saw(t) : 50 * MiB + (Math.min(t - 240, 60) * 100 * MiB) / 60 + saw(t)));
+  return {
+    name: 'restart mid-window: the warm-up after a restart is not a leak',
+    input: memSeries(kind, rss, '-86400x239 14400x241', '0x239 1x241'),
+    at: [h(5), h(5) + m(30), h(6), h(6) + m(30), h(7), h(7) + m(30), h(8)],
+  };
+}
+
+/** A fresh start: memory climbs 100 MiB in the first 30 minutes, then stays flat. */
+function leakWarmupCase(kind: 'process' | 'container') {
+  const rss = perMinute(400, (t) => 50 * MiB + (Math.min(t, 30) * 100 * MiB) / 30 + saw(t));
+  return {
+    name: 'warm-up after start is not a leak',
+    input: memSeries(kind, rss, '0x400', '0x400'),
+    at: [h(1), h(2), h(3), h(4), h(5)],
+  };
+}
+
+/** Evaluation time as promtool reads it. */
+export function evalTime(sec: number): string {
+  return sec % 60 === 0 ? `${sec / 60}m` : `${sec}s`;
+}
+
+interface PromtoolTest {
+  name: string;
+  interval: string;
+  input_series: InputSeries[];
+  alert_rule_test?: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string>; exp_annotations: Record<string, string> }[] }[];
+  promql_expr_test?: { expr: string; eval_time: string; exp_samples: { labels: string; value: number }[] }[];
+}
+
+function recordingTests(): PromtoolTest[] {
+  const http = { kind: 'http', target: 'backend' };
+  const lbl = (name: string): string => sel(name, http);
+  const sum = `${M.targetRecovery.name}_sum`;
+  const count = `${M.targetRecovery.name}_count`;
+  const grp = { group: 'backend' };
+  const rss = perMinute(480, (t) => (t < 240 ? 150 * MiB + saw(t) : 50 * MiB + (Math.min(t - 240, 60) * 100 * MiB) / 60 + saw(t)));
+  return [
+    {
+      name: 'SLI error ratio: failures / checks per target',
+      interval: '1m',
+      input_series: [s(M.targetChecks.name, http, '0+12x20'), s(M.targetCheckFailures.name, http, '0+3x20')],
+      promql_expr_test: [
+        { expr: R.errorRatio('5m'), eval_time: '10m', exp_samples: [{ labels: lbl(R.errorRatio('5m')), value: 0.25 }] },
+        { expr: R.errorRatio('1h'), eval_time: '10m', exp_samples: [{ labels: lbl(R.errorRatio('1h')), value: 0.25 }] },
+      ],
+    },
+    {
+      name: 'uptime ratio: share of time up',
+      interval: '1m',
+      input_series: [s(M.targetUp.name, http, '1x29 0x29')],
+      promql_expr_test: [{ expr: R.uptimeRatio('1d'), eval_time: '59m', exp_samples: [{ labels: lbl(R.uptimeRatio('1d')), value: 0.5 }] }],
+    },
+    {
+      name: 'MTTR: mean outage length, counting a histogram series born by its first recovery',
+      interval: '1m',
+      input_series: [
+        // Two recoveries (60 s and 120 s) a day after the series appeared at zero...
+        s(sum, http, '0x1450 60x20 180x100'),
+        s(count, http, '0x1450 1x20 2x100'),
+        // ...and a target whose series was born by its first (and only) recovery of 300 s.
+        s(sum, { kind: 'http', target: 'api' }, '_x1480 300x60'),
+        s(count, { kind: 'http', target: 'api' }, '_x1480 1x60'),
+      ],
+      promql_expr_test: [
+        {
+          expr: `round(${R.mttr('1d')}, 0.001)`,
+          eval_time: '1500m',
+          exp_samples: [{ labels: `{${Object.entries({ ...EXP, ...http }).map(([k, v]) => `${k}="${v}"`).join(',')}}`, value: 90 }, { labels: `{${Object.entries({ ...EXP, kind: 'http', target: 'api' }).map(([k, v]) => `${k}="${v}"`).join(',')}}`, value: 300 }],
+        },
+        {
+          expr: `round(${R.mttr('7d')}, 0.001)`,
+          eval_time: '1500m',
+          exp_samples: [{ labels: `{${Object.entries({ ...EXP, ...http }).map(([k, v]) => `${k}="${v}"`).join(',')}}`, value: 90 }, { labels: `{${Object.entries({ ...EXP, kind: 'http', target: 'api' }).map(([k, v]) => `${k}="${v}"`).join(',')}}`, value: 300 }],
+        },
+        // A day after the last recovery, there is no MTTR over 1d (no recovery), not NaN.
+        { expr: R.mttr('1d'), eval_time: '1500m', exp_samples: [
+          { labels: lbl(R.mttr('1d')), value: 90 },
+          { labels: sel(R.mttr('1d'), { kind: 'http', target: 'api' }), value: 300 },
+        ] },
+      ],
+    },
+    {
+      name: 'memory floor: the bottom of the GC sawtooth',
+      interval: '1m',
+      input_series: [s(M.processRss.name, grp, perMinute(60, (t) => 100 * MiB + saw(t)))],
+      promql_expr_test: [{ expr: R.processMemoryFloor, eval_time: '45m', exp_samples: [{ labels: sel(R.processMemoryFloor, grp), value: 100 * MiB }] }],
+    },
+    {
+      name: 'GC sawtooth: the raw slope jumps above the leak threshold, the floor and its slope stay flat',
+      interval: '1m',
+      input_series: [s(M.processRss.name, grp, perMinute(200, (t) => 100 * MiB + saw(t)))],
+      promql_expr_test: [
+        { expr: `count(deriv(${M.processRss.name}[1h]) * 3600 > ${5 * MiB})`, eval_time: '132m', exp_samples: [{ labels: '{}', value: 1 }] },
+        { expr: R.processMemoryFloor, eval_time: '132m', exp_samples: [{ labels: sel(R.processMemoryFloor, grp), value: 100 * MiB }] },
+        { expr: R.processMemoryFloorSlope, eval_time: '132m', exp_samples: [{ labels: sel(R.processMemoryFloorSlope, grp), value: 0 }] },
+      ],
+    },
+    {
+      name: 'leak guard: after a restart the raw floor slope does rise (so the guard is what keeps the alert silent)',
+      interval: '1m',
+      input_series: memSeries('process', rss, '-86400x239 14400x241', '0x239 1x241'),
+      promql_expr_test: [{
+        expr: `count(${R.processMemoryFloorSlope} > ${MiB} and ${R.processMemoryFloorSlope} > 0.02 * ${R.processMemoryFloor})`,
+        eval_time: '330m',
+        exp_samples: [{ labels: '{}', value: 1 }],
+      }],
+    },
+  ];
+}
+
+/** The rule-test files, by name (prometheus/tests/<name>). */
+export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
+  const rec = recordingGroups(cfg);
+  const alerts = alertGroups(cfg);
+  const rule_files = [...rec.map((g) => `../rules/${fileOf(g.name)}.yml`), ...alerts.map((g) => `../alerts/${fileOf(g.name)}.yml`)];
+  const group_eval_order = [...rec.map((g) => g.name), ...alerts.map((g) => g.name)];
+  const rules = new Map(allAlerts(cfg).map((r) => [r.alert, r]));
+  const groupOf = new Map(alerts.flatMap((g) => g.rules.map((r) => [r.alert, fileOf(g.name)] as const)));
+  const byFile = new Map<string, PromtoolTest[]>();
+  const add = (file: string, t: PromtoolTest): void => {
+    if (!byFile.has(file)) byFile.set(file, []);
+    byFile.get(file)!.push(t);
+  };
+  const step = TEST_INTERVAL_SECONDS;
+
+  for (const c of cases(cfg)) {
+    const rule = rules.get(c.alert);
+    if (rule === undefined) throw new Error(`test case for unknown alert ${c.alert}`);
+    const forS = durationSeconds(cfg.for[c.alert]);
+    const firesAt = c.onset + forS;
+    const file = `${groupOf.get(c.alert)!}.yml`;
+    const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: c.labels, exp_annotations: { summary: c.summary, description: c.description, runbook_url: `${cfg.runbookBaseUrl}#${runbookAnchor(c.alert)}` } }] };
+    const firing: PromtoolTest = { name: `${c.alert}: fires`, interval: '1m', input_series: c.firing, alert_rule_test: [fire] };
+    if (forS > 0) {
+      firing.alert_rule_test!.unshift({ eval_time: evalTime(firesAt - step), alertname: c.alert, exp_alerts: [] });
+      firing.name = `${c.alert}: silent one evaluation before for (${cfg.for[c.alert]}) has elapsed, then fires`;
+    }
+    add(file, firing);
+    if (c.healthy.length > 0) {
+      const at = [firesAt, ...(c.healthyAt ?? [])];
+      add(file, { name: `${c.alert}: healthy series stay silent`, interval: '1m', input_series: c.healthy, alert_rule_test: at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
+    }
+    for (const sc of c.silent ?? []) {
+      add(file, { name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
+    }
+  }
+  for (const t of recordingTests()) add('recording.yml', t);
+
+  const out: Record<string, string> = {};
+  for (const [file, tests] of byFile) {
+    out[file] = toYaml({ rule_files, evaluation_interval: '1m', group_eval_order, tests });
+  }
+  return out;
+}
+
+/** The alert test cases, for the meta-test. */
+export function alertCases(cfg: BundleConfig): AlertCaseSpec[] {
+  return cases(cfg);
+}

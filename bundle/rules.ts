@@ -1,0 +1,80 @@
+/**
+ * Recording rules (prometheus/rules/*.yml): SLI error ratios, uptime ratios, MTTR, memory floors,
+ * their slopes and the predicted time to a container's memory limit. Metric names come from
+ * src/metrics/definitions.ts (M) and recording-rule names from ./names.ts (R).
+ */
+import { M } from '../src/metrics/definitions';
+import { type BundleConfig } from './bundle-config';
+import { MTTR_WINDOWS, R, SLI_WINDOWS, UPTIME_WINDOWS } from './names';
+
+export interface RecordingRule {
+  record: string;
+  expr: string;
+  labels?: Record<string, string>;
+}
+
+export interface AlertingRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface RuleGroup<T> {
+  name: string;
+  interval?: string;
+  rules: T[];
+}
+
+/** The labels every per-target aggregate keeps: which exporter, which target. */
+export const TARGET_LABELS = 'job, instance, kind, target';
+
+/**
+ * Increase of a counter over `w`, counting series born inside the window from zero. Prometheus
+ * 2.42's increase() ignores a series' first sample, so a histogram series created by its first
+ * observation (the recovery histogram: one per recovery) would otherwise never count its first
+ * outage. Series that existed `w` ago use increase() as usual.
+ */
+export function increaseFromBirth(metric: string, w: string): string {
+  return `(${metric} unless ${metric} offset ${w}) or increase(${metric}[${w}])`;
+}
+
+export function recordingGroups(cfg: BundleConfig): RuleGroup<RecordingRule>[] {
+  const errorRatios: RecordingRule[] = SLI_WINDOWS.map((w) => ({
+    record: R.errorRatio(w),
+    expr: `sum by (${TARGET_LABELS}) (rate(${M.targetCheckFailures.name}[${w}])) / sum by (${TARGET_LABELS}) (rate(${M.targetChecks.name}[${w}]))`,
+  }));
+  const uptime: RecordingRule[] = UPTIME_WINDOWS.map((w) => ({
+    record: R.uptimeRatio(w),
+    expr: `avg by (${TARGET_LABELS}) (avg_over_time(${M.targetUp.name}[${w}]))`,
+  }));
+  const sum = `${M.targetRecovery.name}_sum`;
+  const count = `${M.targetRecovery.name}_count`;
+  const mttr: RecordingRule[] = MTTR_WINDOWS.map((w) => ({
+    record: R.mttr(w),
+    expr: `sum by (${TARGET_LABELS}) (${increaseFromBirth(sum, w)}) / (sum by (${TARGET_LABELS}) (${increaseFromBirth(count, w)}) > 0)`,
+  }));
+  const slope = cfg.leak.slopeWindow;
+  const memory: RecordingRule[] = [
+    { record: R.processMemoryFloor, expr: `min_over_time(${M.processRss.name}[30m])` },
+    { record: R.containerMemoryFloor, expr: `min_over_time(${M.containerMemUsage.name}[30m])` },
+    { record: R.processMemoryFloorSlope, expr: `deriv(${R.processMemoryFloor}[${slope}]) * 3600` },
+    { record: R.containerMemoryFloorSlope, expr: `deriv(${R.containerMemoryFloor}[${slope}]) * 3600` },
+    {
+      record: R.containerMemoryTimeToLimit,
+      expr: `(${M.containerMemLimit.name} - ${R.containerMemoryFloor}) / (${R.containerMemoryFloorSlope} > 0) * 3600`,
+    },
+  ];
+  return [
+    { name: 'stackwatch-sli', rules: errorRatios },
+    { name: 'stackwatch-uptime', rules: uptime },
+    { name: 'stackwatch-recovery', rules: mttr },
+    { name: 'stackwatch-memory', rules: memory },
+  ];
+}
+
+/** Every recording rule name the bundle defines. */
+export function recordedNames(cfg: BundleConfig): string[] {
+  return recordingGroups(cfg).flatMap((g) => g.rules.map((r) => r.record));
+}

@@ -1,0 +1,207 @@
+/**
+ * Meta-test of the rules and alerts: naming, severities, annotations, runbook sections, that every
+ * metric a rule uses is exported by stackwatch (src/metrics/definitions.ts) or recorded by a rule,
+ * that label matchers use labels the metric has, and that every alert has its three promtool
+ * cases (firing, one evaluation before `for:`, healthy).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { M, type MetricDef } from '../../src/metrics/definitions';
+import { allAlerts, alertGroups } from '../../bundle/alerts';
+import { BROKER_DEPENDENT_BACKEND_ALERTS, BROKER_DEPENDENT_BROKER_ALERTS } from '../../bundle/alerts-routing';
+import { ALERT_NAMES, bundleConfig, durationSeconds, SEVERITIES } from '../../bundle/bundle-config';
+import { R } from '../../bundle/names';
+import { recordedNames, recordingGroups } from '../../bundle/rules';
+import { alertCases, evalTime, ruleTestFiles } from '../../bundle/rules-tests';
+
+const cfg = bundleConfig;
+const alerts = allAlerts(cfg);
+const recorded = new Set(recordedNames(cfg));
+const runbook = readFileSync(path.join(__dirname, '..', '..', 'docs', 'runbook.md'), 'utf8');
+
+/** GitHub's anchor for a heading. */
+const slug = (heading: string): string => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+
+/** Runbook sections: anchor -> body. */
+function sections(md: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const parts = md.split(/^## /m).slice(1);
+  for (const p of parts) {
+    const nl = p.indexOf('\n');
+    out.set(slug(p.slice(0, nl)), p.slice(nl + 1));
+  }
+  return out;
+}
+
+const PROMQL_FUNCTIONS_OR_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'inf', 'nan']);
+
+/** Metric names and their label matchers in a PromQL expression. */
+export function selectors(expr: string): { metric: string; labels: string[] }[] {
+  let e = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  e = e.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  e = e.replace(/\[[^\]]*\]/g, ' ');
+  const out: { metric: string; labels: string[] }[] = [];
+  const re = /([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?\s*(\()?/g;
+  for (const m of e.matchAll(re)) {
+    const name = m[1]!;
+    if (m[3] !== undefined) continue; // a function call
+    if (PROMQL_FUNCTIONS_OR_KEYWORDS.has(name.toLowerCase())) continue;
+    if (/^\d/.test(name)) continue;
+    // durations after "offset" (e.g. offset 1d) are numbers with units: skip "d", "h", "m" following a digit
+    const before = e.slice(0, m.index);
+    if (/\d$/.test(before)) continue;
+    const labels = m[2] ? [...m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)].map((l) => l[1]!) : [];
+    out.push({ metric: name, labels });
+  }
+  return out;
+}
+
+const byName = new Map<string, MetricDef>(Object.values(M).map((d) => [d.name, d]));
+
+/** The definition a series name belongs to (histogram suffixes included). */
+function defOf(name: string): MetricDef | undefined {
+  const direct = byName.get(name);
+  if (direct) return direct;
+  const m = /^(.*)_(bucket|sum|count)$/.exec(name);
+  const base = m ? byName.get(m[1]!) : undefined;
+  return base?.type === 'histogram' ? base : undefined;
+}
+
+describe('alerts', () => {
+  test('the config lists exactly the alerts the bundle defines', () => {
+    expect(alerts.map((a) => a.alert).sort()).toEqual([...ALERT_NAMES].sort());
+    expect(new Set(alerts.map((a) => a.alert)).size).toBe(alerts.length);
+  });
+
+  test('the DESIGN §4 alerts are all there', () => {
+    const names = alerts.map((a) => a.alert);
+    for (const n of ['StackwatchExporterDown', 'StackwatchExporterAbsent', 'StackwatchTargetDown', 'StackwatchTargetFlapping', 'StackwatchSloFastBurn',
+      'StackwatchSloSlowBurn', 'StackwatchRecoverySlow', 'StackwatchHealthDegraded', 'StackwatchBackendMqttDisconnected', 'StackwatchBackendMqttIdle',
+      'StackwatchPendingRequestsGrowing', 'StackwatchMqttBrokerDown', 'StackwatchMqttSysStale', 'StackwatchMqttRoundtripFailing', 'StackwatchMqttRoundtripSlow',
+      'StackwatchContainerUnhealthy', 'StackwatchContainerCrashLooping', 'StackwatchContainerOomKilled', 'StackwatchProcessNotRunning',
+      'StackwatchProcessRestarting', 'StackwatchProcessMemoryLeakSuspected', 'StackwatchContainerMemoryLeakSuspected', 'StackwatchContainerMemoryExhaustion',
+      'StackwatchProcessFdLeak', 'StackwatchWatchdog']) {
+      expect(names).toContain(n);
+    }
+  });
+
+  const runbookSections = sections(runbook);
+
+  test.each(alerts.map((a) => [a.alert, a] as const))('%s: name, severity, annotations, runbook section', (name, a) => {
+    expect(name).toMatch(/^Stackwatch[A-Z][A-Za-z0-9]+$/);
+    expect(SEVERITIES).toContain(a.labels.severity);
+    expect(Object.keys(a.annotations).sort()).toEqual(['description', 'runbook_url', 'summary']);
+    expect(a.annotations.summary!.length).toBeGreaterThan(10);
+    expect(a.annotations.description!.length).toBeGreaterThan(30);
+    const url = a.annotations.runbook_url!;
+    expect(url.startsWith(`${cfg.runbookBaseUrl}#`)).toBe(true);
+    const anchor = url.slice(cfg.runbookBaseUrl.length + 1);
+    const body = runbookSections.get(anchor);
+    if (body === undefined) throw new Error(`${name}: runbook_url anchor #${anchor} is not a section of docs/runbook.md`);
+    for (const part of ['**What it means.**', '**How to confirm.**', '**What to do.**']) expect(body).toContain(part);
+  });
+
+  test('every alert section of the runbook belongs to an alert', () => {
+    const headings = [...runbook.matchAll(/^## (Stackwatch\S+)$/gm)].map((m) => m[1]!);
+    expect(headings.sort()).toEqual([...ALERT_NAMES].sort());
+  });
+
+  test('every `for:` is a duration; only the Watchdog fires at once', () => {
+    for (const a of alerts) {
+      if (a.alert === 'StackwatchWatchdog') expect(a.for).toBeUndefined();
+      else expect(durationSeconds(a.for as '1m')).toBeGreaterThan(0);
+    }
+  });
+
+  test('the leak guards cover the whole memory of the slope: quiet window >= 30m floor + slope window', () => {
+    expect(durationSeconds(cfg.leak.quietWindow)).toBeGreaterThanOrEqual(1800 + durationSeconds(cfg.leak.slopeWindow));
+  });
+
+  test('SLO burn windows: the short window is shorter than the long one, factors decrease', () => {
+    for (const b of [...cfg.slo.fast, ...cfg.slo.slow]) expect(durationSeconds(b.short)).toBeLessThan(durationSeconds(b.long));
+    expect(Math.min(...cfg.slo.fast.map((b) => b.factor))).toBeGreaterThan(Math.max(...cfg.slo.slow.map((b) => b.factor)));
+    expect(cfg.slo.objective).toBeGreaterThan(0);
+    expect(cfg.slo.objective).toBeLessThan(1);
+  });
+
+  test('inhibitions name existing alerts', () => {
+    for (const n of [...BROKER_DEPENDENT_BROKER_ALERTS, ...BROKER_DEPENDENT_BACKEND_ALERTS]) expect(ALERT_NAMES).toContain(n);
+  });
+});
+
+describe('metrics used by rules', () => {
+  const exprs = [
+    ...recordingGroups(cfg).flatMap((g) => g.rules.map((r) => ({ rule: r.record, expr: r.expr }))),
+    ...alertGroups(cfg).flatMap((g) => g.rules.map((r) => ({ rule: r.alert, expr: r.expr }))),
+  ];
+
+  test('the selector parser finds metrics and their label matchers', () => {
+    expect(selectors('sum by (job, le) (rate(foo_bucket{a="x",b=~"y|z"}[5m])) / on(job) bar offset 1d unless baz > 3')).toEqual([
+      { metric: 'foo_bucket', labels: ['a', 'b'] }, { metric: 'bar', labels: [] }, { metric: 'baz', labels: [] },
+    ]);
+  });
+
+  test.each(exprs.map((e) => [e.rule, e.expr] as const))('%s uses only exported or recorded metrics, with their labels', (rule, expr) => {
+    const used = selectors(expr);
+    if (rule !== 'StackwatchWatchdog') expect(used.length).toBeGreaterThan(0);
+    for (const { metric, labels } of used) {
+      if (metric === 'up') {
+        for (const l of labels) expect(['job', 'instance']).toContain(l);
+        continue;
+      }
+      if (recorded.has(metric)) continue;
+      const def = defOf(metric);
+      if (def === undefined) throw new Error(`${rule}: ${metric} is neither exported (src/metrics/definitions.ts) nor recorded`);
+      const allowed = new Set([...def.labels, 'job', 'instance', ...(metric.endsWith('_bucket') ? ['le'] : [])]);
+      for (const l of labels) if (!allowed.has(l)) throw new Error(`${rule}: ${metric} has no label ${l}`);
+    }
+  });
+
+  test('recording rules use the names of bundle/names.ts', () => {
+    const names = new Set<string>(Object.values(R).flatMap((v) => (typeof v === 'string' ? [v] : [])));
+    for (const n of names) expect(recorded).toContain(n);
+  });
+});
+
+describe('promtool test cases', () => {
+  const files = ruleTestFiles(cfg);
+  type T = { name: string; alert_rule_test?: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string> }[] }[] };
+  const tests: T[] = Object.values(files).flatMap((c) => (parse(c) as { tests: T[] }).tests);
+  const evals = tests.flatMap((t) => (t.alert_rule_test ?? []).map((e) => ({ test: t.name, ...e })));
+
+  test.each([...ALERT_NAMES])('%s has a firing case, a silent case one evaluation before for, and a healthy case', (name) => {
+    const c = alertCases(cfg).find((x) => x.alert === name)!;
+    expect(c).toBeDefined();
+    const forS = durationSeconds(cfg.for[name]);
+    const fires = evals.filter((e) => e.alertname === name && e.exp_alerts.length > 0);
+    expect(fires.length).toBeGreaterThan(0);
+    const at = evalTime(c.onset + forS);
+    expect(fires.map((f) => f.eval_time)).toContain(at);
+    const fire = fires.find((f) => f.eval_time === at)!;
+    expect(fire.exp_alerts[0]!.exp_labels.severity).toBe(alerts.find((a) => a.alert === name)!.labels.severity);
+    if (!['StackwatchExporterDown', 'StackwatchExporterAbsent', 'StackwatchWatchdog'].includes(name)) {
+      // Per-target alerts carry kind and target, so that Alertmanager can inhibit per target.
+      expect(Object.keys(fire.exp_alerts[0]!.exp_labels)).toEqual(expect.arrayContaining(['kind', 'target', 'job', 'instance']));
+    }
+    if (forS > 0) {
+      const before = evals.find((e) => e.test === fire.test && e.alertname === name && e.eval_time === evalTime(c.onset + forS - 60));
+      expect(before?.exp_alerts).toEqual([]);
+    }
+    if (name !== 'StackwatchWatchdog') {
+      const healthy = evals.filter((e) => e.alertname === name && e.test.endsWith('healthy series stay silent'));
+      expect(healthy.length).toBeGreaterThan(0);
+      for (const h of healthy) expect(h.exp_alerts).toEqual([]);
+    }
+  });
+
+  test('leak guard cases: flat GC sawtooth, restart mid-window, warm-up, true slow leak', () => {
+    for (const a of ['StackwatchProcessMemoryLeakSuspected', 'StackwatchContainerMemoryLeakSuspected']) {
+      const names = tests.filter((t) => t.name.startsWith(`${a}:`)).map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining([
+        expect.stringContaining('fires'), expect.stringContaining('healthy series stay silent'),
+        expect.stringContaining('restart mid-window'), expect.stringContaining('warm-up'),
+      ]));
+    }
+  });
+});
