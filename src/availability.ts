@@ -129,6 +129,8 @@ export class AvailabilityTracker {
     this.checks.inc(labels, 0);
     this.failures.inc(labels, 0);
     this.outages.inc(labels, 0);
+    // The histogram exists at zero from the start, so the first recovery is an increase() too.
+    this.recovery.zero(labels);
   }
 
   /** Records one observation. Undeclared targets are declared without damping. */

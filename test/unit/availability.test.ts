@@ -17,6 +17,7 @@ describe('availability tracker', () => {
     let m = await metrics();
     expect(m.get('stackwatch_target_outages_total', labels)).toBe(0);
     expect(m.get('stackwatch_target_up', labels)).toBeUndefined(); // unknown until observed
+    expect(m.get('stackwatch_target_recovery_seconds_count', labels)).toBe(0);
 
     at(1000); tracker.observe('http', 'api', true);
     at(1005); tracker.observe('http', 'api', false, { error: 'ECONNREFUSED' });
