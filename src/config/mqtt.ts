@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { dampingShape, duration, targetName, tlsSchema, uniqueNames } from './common';
 
+/** An MQTT topic filter: `+` fills a whole level, `#` only the whole last level. */
+export function isTopicFilter(f: string): boolean {
+  if (f.length === 0 || f.length > 65535 || f.includes('\u0000')) return false;
+  const levels = f.split('/');
+  return levels.every((l, i) => (l.includes('#') ? l === '#' && i === levels.length - 1 : !l.includes('+') || l === '+'));
+}
+
+const topicFilter = z.string().min(1).refine(isTopicFilter, { message: 'expected an MQTT topic filter like app/+/status or chatbot/responses/#' });
+
 export const mqttBrokerSchema = z
   .strictObject({
     name: targetName,
@@ -15,6 +24,14 @@ export const mqttBrokerSchema = z
     sys_interval: duration.default(10),
     /** Rebuild the connection when no $SYS message arrived for this many sys_intervals. */
     sys_stale_intervals: z.number().min(1.5).max(100).default(3),
+    /** Waits between connection attempts: doubling from `initial` up to `max` (with jitter). */
+    reconnect: z
+      .strictObject({
+        initial: duration.default(1),
+        max: duration.default(30),
+      })
+      .prefault({})
+      .refine((r) => r.initial >= 0.05 && r.max >= r.initial, { message: 'expected reconnect.initial of at least 50ms and reconnect.max not less than it' }),
     roundtrip: z
       .strictObject({
         topic: z.string().min(1).regex(/^[^#+]+$/, 'expected a topic without wildcards'),
@@ -23,9 +40,13 @@ export const mqttBrokerSchema = z
       })
       .optional(),
     topics: z
-      .array(z.strictObject({ topic: z.string().min(1), stale_after: duration.default(300) }))
+      .array(z.strictObject({ topic: topicFilter, stale_after: duration.default(300) }))
       .default([]),
     ...dampingShape,
+  })
+  .refine((b) => b.roundtrip === undefined || b.roundtrip.timeout < b.roundtrip.interval, {
+    message: 'expected roundtrip.timeout shorter than roundtrip.interval',
+    path: ['roundtrip', 'timeout'],
   });
 
 export const mqttSchema = z.array(mqttBrokerSchema).default([]).superRefine(uniqueNames);
