@@ -25,18 +25,28 @@ export class ProcessSet {
     } catch {
       p.kill(signal);
     }
-    await Promise.race([exited, new Promise((r) => setTimeout(r, timeoutMs))]);
-    if (p.exitCode === null && p.signalCode === null) {
+    if (!(await exitsWithin(exited, timeoutMs))) {
       try {
         process.kill(-p.pid!, 'SIGKILL');
       } catch {
         /* already gone */
       }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      await exitsWithin(exited, 2000);
     }
   }
 
   async killAll(): Promise<void> {
     await Promise.all([...this.procs].map((p) => this.kill(p, 'SIGTERM', 3000)));
+  }
+}
+
+/** Waits for `exited` at most `ms`; the timer is cleared either way so it cannot keep jest alive. */
+async function exitsWithin(exited: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); });
+  try {
+    return await Promise.race([exited.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
