@@ -1,4 +1,10 @@
-/** Generated Grafana dashboards: path -> content. Filled in by the dashboards work. */
+import { buildDashboards, DASHBOARD_DIR } from './dashboards';
+
+/** Generated Grafana dashboards: path -> content (JSON, two-space indented, final newline). */
 export function grafanaFiles(): Record<string, string> {
-  return {};
+  const out: Record<string, string> = {};
+  for (const [file, dash] of Object.entries(buildDashboards())) {
+    out[`${DASHBOARD_DIR}/${file}.json`] = `${JSON.stringify(dash, null, 2)}\n`;
+  }
+  return out;
 }

@@ -1,0 +1,191 @@
+import { bundleConfig } from '../bundle-config';
+import { ALERT } from './alerts-ref';
+import { boolMapping, type DashboardSpec } from './grafana';
+import { BUDGET, commonVariables, HEALTH_MAPPING, healthCode, M, R, RANGE, RATE, rsel, sel } from './query';
+
+/** The rules' multi-window burn-rate pairs (SRE workbook): long and short window, factor. */
+const BURN = [...bundleConfig.slo.fast, ...bundleConfig.slo.slow];
+const BURN_WINDOWS = [...new Set(BURN.flatMap((b) => [b.long, b.short]))];
+const FAST = bundleConfig.slo.fast[0]!;
+const SLOW = bundleConfig.slo.slow[0]!;
+
+const STATUS_CLASSES = [
+  { name: '2xx', expr: '>= 200 < 300' },
+  { name: '3xx', expr: '>= 300 < 400' },
+  { name: '4xx', expr: '>= 400 < 500' },
+  { name: '5xx', expr: '>= 500' },
+  { name: 'no response', expr: '== 0' },
+] as const;
+
+export const errors: DashboardSpec = {
+  uid: 'stackwatch-errors',
+  title: 'stackwatch / Errors',
+  description: 'Why checks fail (by reason), HTTP status classes, response times and error-budget burn rates.',
+  tags: ['stackwatch'],
+  time: 'now-6h',
+  variables: commonVariables({ slo: true }),
+  rows: [
+    {
+      row: 'Failures',
+      panels: [
+        {
+          type: 'timeseries', title: 'HTTP failure rate by reason', unit: 'reqps', w: 12,
+          description: 'Failed health checks per second by reason: timeout, connect, dns, tls, status, body_too_large, invalid_json, condition. "connect" with a dead backend is the seed\'s nginx 502.',
+          queries: [{ expr: `sum by (target, reason) (rate(${sel(M.httpFailures)}[${RATE}]))`, legend: '{{target}} {{reason}}' }],
+          custom: { stacking: { mode: 'normal', group: 'A' }, fillOpacity: 40 },
+          runbook: [ALERT.targetDown],
+        },
+        {
+          type: 'timeseries', title: 'Failed share of checks', unit: 'percentunit', w: 12, max: 1,
+          description: 'Failed checks / all checks per target (event-based SLI), for every kind of target.',
+          queries: [{
+            expr: `sum by (job, instance, kind, target) (rate(${sel(M.targetCheckFailures)}[${RATE}])) / sum by (job, instance, kind, target) (rate(${sel(M.targetChecks)}[${RATE}]))`,
+            legend: '{{kind}}/{{target}}',
+          }],
+          runbook: [ALERT.burnFast],
+        },
+        {
+          type: 'bargauge', title: 'Failures by reason (selected range)', unit: 'none', w: 12, decimals: 0,
+          description: 'Failed HTTP checks per target and reason within the dashboard\'s time range.',
+          queries: [{ expr: `sum by (target, reason) (round(increase(${sel(M.httpFailures)}[${RANGE}]))) > 0`, legend: '{{target}} {{reason}}', instant: true }],
+          thresholds: [{ color: 'orange', value: null }],
+        },
+        {
+          type: 'timeseries', title: 'MQTT round-trip failures', unit: 'ops', w: 12,
+          description: 'Probe messages published to the broker that did not come back within their timeout, per second.',
+          queries: [{ expr: `rate(${sel(M.mqttRoundtripFailures)}[${RATE}])`, legend: '{{broker}}' }],
+          runbook: [ALERT.roundtripFailing],
+        },
+      ],
+    },
+    {
+      row: 'Status classes and health',
+      panels: [
+        {
+          type: 'stat', title: 'Targets by last status class', unit: 'none', w: 12, h: 6,
+          description: 'HTTP targets grouped by the class of the status code of their last response ("no response": timeout, refused connection, DNS or TLS failure).',
+          queries: STATUS_CLASSES.map((c) => ({ expr: `count(${sel(M.httpStatusCode)} ${c.expr}) or vector(0)`, legend: c.name, instant: true })),
+          colorMode: 'fixed',
+          options: { textMode: 'value_and_name', colorMode: 'none' },
+        },
+        {
+          type: 'timeseries', title: 'Last HTTP status code', unit: 'none', w: 12, h: 6, decimals: 0,
+          description: 'Status code of the last response per target (0 when no response arrived).',
+          queries: [{ expr: sel(M.httpStatusCode), legend: '{{target}}' }],
+          thresholds: [{ color: 'red', value: null }, { color: 'green', value: 200 }, { color: 'yellow', value: 300 }, { color: 'orange', value: 400 }, { color: 'red', value: 500 }],
+          custom: { drawStyle: 'points', pointSize: 4, showPoints: 'always' },
+          colorMode: 'thresholds',
+        },
+        {
+          type: 'state-timeline', title: 'Health status', unit: 'none', w: 12, h: 7,
+          description: 'Status string of each health body over time: healthy, degraded, unhealthy, unknown.',
+          queries: [{ expr: healthCode(), legend: '{{target}}' }],
+          mappings: [HEALTH_MAPPING],
+          runbook: [ALERT.healthDegraded],
+        },
+        {
+          type: 'bargauge', title: 'Time degraded (selected range)', unit: 'percentunit', w: 12, h: 7, min: 0, max: 1,
+          description: 'Share of the selected range each target\'s health body said "degraded" (still up, but not well: e.g. MQTT disconnected).',
+          queries: [{ expr: `avg_over_time(${sel(M.healthStatus, ['status="degraded"'])}[${RANGE}])`, legend: '{{target}}', instant: true }],
+          thresholds: [{ color: 'green', value: null }, { color: 'orange', value: 0.01 }, { color: 'red', value: 0.1 }],
+          runbook: [ALERT.healthDegraded],
+        },
+      ],
+    },
+    {
+      row: 'Latency',
+      panels: [
+        {
+          type: 'timeseries', title: 'Health request duration p50 / p95 / p99', unit: 's', w: 12,
+          description: 'Time from sending a health request to the end of its body (failed requests included), per target.',
+          queries: [0.5, 0.95, 0.99].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (target, le) (rate(${sel(M.httpDuration, [], '_bucket')}[${RATE}])))`,
+            legend: `{{target}} p${q * 100}`,
+          })),
+        },
+        {
+          type: 'timeseries', title: 'MQTT round trip p50 / p95', unit: 's', w: 12,
+          description: 'Time from publishing a QoS 1 probe message to receiving it back from the broker.',
+          queries: [0.5, 0.95].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (broker, le) (rate(${sel(M.mqttRoundtrip, [], '_bucket')}[${RATE}])))`,
+            legend: `{{broker}} p${q * 100}`,
+          })),
+          runbook: [ALERT.roundtripSlow],
+        },
+        {
+          type: 'table', title: 'TLS certificate expires in', unit: 's', w: 12, h: 6,
+          description: 'Time until the TLS certificate of each HTTPS target expires.',
+          queries: [{ expr: `${sel(M.httpCertExpiry)} - time()`, legend: '{{target}}' }],
+          transformations: [{ id: 'organize', options: { excludeByName: { Time: true, job: true }, renameByName: { Value: 'expires in' } } }],
+          thresholds: [{ color: 'red', value: null }, { color: 'orange', value: 7 * 86400 }, { color: 'green', value: 21 * 86400 }],
+          custom: { cellOptions: { type: 'color-text' } },
+        },
+        {
+          type: 'table', title: 'Collectors', unit: 'none', w: 12, h: 6,
+          description: 'Whether each stackwatch collector\'s last cycle worked (its own machinery, not the target\'s health), and how long ago it last succeeded.',
+          queries: [
+            { expr: `${sel(M.collectorSuccess)}`, legend: 'success' },
+            { expr: `time() - ${sel(M.collectorLastSuccess)}`, legend: 'age' },
+          ],
+          transformations: [
+            { id: 'merge', options: {} },
+            { id: 'organize', options: { excludeByName: { Time: true, job: true }, renameByName: { 'Value #A': 'ok', 'Value #B': 'seconds since success' } } },
+          ],
+          runbook: [ALERT.exporterDown],
+        },
+      ],
+    },
+    {
+      row: 'The exporter itself',
+      panels: [
+        {
+          type: 'stat', title: 'Configuration reload', unit: 'none', w: 6, h: 6,
+          description: 'Whether the last configuration load or reload succeeded. After a failed reload the previous configuration stays in force until it is fixed.',
+          queries: [{ expr: `${sel(M.configReloadOk)}`, legend: '{{instance}}', instant: true }],
+          mappings: [boolMapping('FAILED', 'OK')],
+          thresholds: [{ color: 'red', value: null }, { color: 'green', value: 1 }],
+          runbook: [ALERT.exporterDown],
+        },
+        {
+          type: 'stat', title: 'Configuration loaded', unit: 'dateTimeFromNow', w: 6, h: 6,
+          description: 'When the configuration in force was loaded.',
+          queries: [{ expr: `${sel(M.configReloadTime)} * 1000`, legend: '{{instance}}', instant: true }],
+          colorMode: 'fixed',
+        },
+        {
+          type: 'timeseries', title: 'Collector cycle duration', unit: 's', w: 12, h: 6,
+          description: 'Duration of each collector\'s last cycle (for http: the last probe). /metrics never waits on these.',
+          queries: [{ expr: `${sel(M.collectorDuration)}`, legend: '{{instance}} {{collector}}' }],
+        },
+        {
+          type: 'timeseries', title: 'Observation age per target', unit: 's', w: 12, h: 6,
+          description: 'Seconds since each target was last observed. It stays below the target\'s interval (plus its timeout); a growing age means its collector is stuck, and then the up/down state above is stale.',
+          queries: [{ expr: `time() - ${sel(M.targetLastCheck)}`, legend: '{{kind}}/{{target}}' }],
+          runbook: [ALERT.exporterDown],
+        },
+        {
+          type: 'timeseries', title: 'Skipped input', unit: 'ops', w: 12, h: 6,
+          description: 'Input the collectors skipped, per second: $SYS payloads that were not numbers, Docker event lines that did not parse, /proc read errors other than vanished processes (e.g. permissions).',
+          queries: [
+            { expr: `rate(${sel(M.mqttSysParseErrors)}[${RATE}])`, legend: '{{broker}} SYS parse errors' },
+            { expr: `rate(${sel(M.dockerEventErrors)}[${RATE}])`, legend: '{{instance}} Docker event errors' },
+            { expr: `sum by (instance, reason) (rate(${sel(M.processReadErrors)}[${RATE}]))`, legend: '{{instance}} /proc {{reason}}' },
+          ],
+        },
+      ],
+    },
+    {
+      row: 'Error budget burn rate',
+      panels: [
+        {
+          type: 'timeseries', title: 'Burn rate', unit: 'short', w: 24, h: 9,
+          description: `How fast each target spends its error budget, over the windows the burn-rate alerts use (${BURN_WINDOWS.join(', ')}): failed share of checks / (1 - objective). 1 spends exactly the budget over 30 days. The alerts fire when a long and a short window both exceed a factor: ${BURN.map((b) => `${b.long}+${b.short} > ${b.factor}`).join(', ')}.`,
+          queries: BURN_WINDOWS.map((w) => ({ expr: `${rsel(R.errorRatio(w))} / ${BUDGET}`, legend: `{{kind}}/{{target}} ${w}` })),
+          thresholds: [{ color: 'green', value: null }, { color: 'orange', value: SLOW.factor }, { color: 'red', value: FAST.factor }],
+          custom: { thresholdsStyle: { mode: 'line+area' } },
+          runbook: [ALERT.burnFast, ALERT.burnSlow],
+        },
+      ],
+    },
+  ],
+};

@@ -1,0 +1,42 @@
+import { metricNames, parsePromql, substituteVariables } from '../../bundle/dashboards/promql';
+
+describe('PromQL reader used by the dashboard checks', () => {
+  it('finds metric names and skips functions, aggregations, keywords, label names, strings and durations', () => {
+    const e = 'sum by (le, target) (increase(a_bucket{job=~"$job", x="b_total{c}"}[$__rate_interval])) '
+      + '/ on (job) group_left (kind) count without (instance) (b_total offset 5m) > bool 2 and c:rec:ratio_rate5m unless vector(0)';
+    expect(metricNames(e).sort()).toEqual(['a_bucket', 'b_total', 'c:rec:ratio_rate5m']);
+  });
+
+  it('reads matchers, including a bare {__name__=...} selector', () => {
+    const p = parsePromql('{__name__="up", job!~"x|y"} * on () group_left q{a=\'1\'}');
+    expect(p.selectors).toEqual([
+      { name: 'up', matchers: [{ label: 'job', op: '!~', value: 'x|y' }] },
+      { name: 'q', matchers: [{ label: 'a', op: '=', value: '1' }] },
+    ]);
+  });
+
+  it('attributes each range window to the innermost function, through grouping parentheses and subqueries', () => {
+    const p = parsePromql('max_over_time((rate(x[5m]))[1h:1m]) + histogram_quantile(0.9, sum(increase(y[$__range])) by (le))');
+    expect(p.ranges).toEqual([
+      { fn: 'rate', window: '5m' },
+      { fn: 'max_over_time', window: '1h:1m' },
+      { fn: 'increase', window: '$__range' },
+    ]);
+  });
+
+  it('does not take numbers with exponents or durations for names', () => {
+    expect(metricNames('x * 1e3 + 0x1f - 1.5e-3 + y offset 1h30m')).toEqual(['x', 'y']);
+  });
+
+  it('rejects unbalanced input instead of guessing', () => {
+    expect(() => parsePromql('rate(x[5m]')).toThrow(/unclosed/);
+    expect(() => parsePromql('x{a="b"')).toThrow();
+    expect(() => parsePromql('x[5m')).toThrow(/unclosed \[/);
+  });
+
+  it('substitutes Grafana variables in both $name and ${name} forms and refuses unknown ones', () => {
+    expect(substituteVariables('rate(x{job=~"$job", t=~"${target}"}[$__rate_interval])', { job: '.*', target: '.+', __rate_interval: '1m' }))
+      .toBe('rate(x{job=~".*", t=~".+"}[1m])');
+    expect(() => substituteVariables('x{a="$nope"}', {})).toThrow(/\$nope/);
+  });
+});
