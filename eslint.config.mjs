@@ -13,6 +13,14 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript (fixtures, the demo backend) is outside the TypeScript project: lint it
+    // without type information, as CommonJS for Node.
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'commonjs' },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-undef': 'off', '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
