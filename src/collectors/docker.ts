@@ -1,0 +1,696 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import type { Readable } from 'node:stream';
+import Docker from 'dockerode';
+import type { Counter, Gauge } from 'prom-client';
+import type { Config } from '../config/schema';
+import type { DockerConfig } from '../config/docker';
+import { M } from '../metrics/definitions';
+import { counter, dropSeries, gauge, setStateSet } from '../metrics/instruments';
+import type { Collector, CollectorContext } from './collector';
+import { findCgroup, parseMountInfo, readResources, SmallFileReader, type CgroupDirs, type CgroupMounts, type Resources } from './docker-cgroup';
+import { LineSplitter } from './docker-lines';
+import {
+  applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, CONTAINER_STATES, createdRecord, HEALTH_STATES,
+  matches, parseEventLine, recordFromInspect, type ContainerRecord, type DockerEvent, type Filters, type InspectInfo,
+} from './docker-state';
+
+/**
+ * The Docker collector.
+ *
+ * State comes from one list + inspect when the collector starts and after every reconnect, and
+ * is then kept current from the events stream (no Docker API call at scrape time). Memory and
+ * CPU figures are read from the containers' cgroup files on `resources_interval`; only where
+ * those cannot be read is a one-shot stats request made, at a bounded rate. Each container is an
+ * availability target (`kind="container"`), down while not running or unhealthy.
+ */
+
+const CONTAINER_SERIES = [
+  M.containerState.name, M.containerHealth.name, M.containerRestarts.name, M.containerOomKills.name,
+  M.containerExitCode.name, M.containerStartedAt.name, M.containerMemUsage.name, M.containerMemLimit.name,
+  M.containerCpu.name, M.containerInfo.name,
+];
+
+/** Longest events stream line kept; container events carry all labels, so allow plenty. */
+export const MAX_EVENT_LINE_BYTES = 1024 * 1024;
+/** Events waiting to be applied before the collector gives up on the stream and resyncs. */
+const MAX_QUEUED_EVENTS = 10_000;
+const INITIAL_BACKOFF_MS = 500;
+/** A stream that stayed open this long resets the backoff. */
+const STABLE_STREAM_MS = 30_000;
+/** Inspects in flight during a full sync. */
+const SYNC_CONCURRENCY = 8;
+const EVENT_FILTERS: Docker.GetEventsOptions['filters'] = {
+  type: ['container'],
+  event: ['create', 'start', 'die', 'oom', 'pause', 'unpause', 'destroy', 'rename', 'update', 'health_status'],
+};
+
+interface Published {
+  restarts: number;
+  oomKills: number;
+  cpu: number;
+  info?: Record<string, string>;
+}
+
+interface Tracked {
+  rec: ContainerRecord;
+  pub: Published;
+  /** Where its cgroup files are; undefined until found (reset when the container starts again). */
+  cgroup?: CgroupDirs;
+  cgroupPid?: number;
+  cgroupMissing: boolean;
+  /** CPU seconds of earlier runs (the cgroup counter restarts at 0 with each run). */
+  cpuBase: number;
+  cpuLast: number;
+  /** When one-shot stats were last requested for it (ms), for the round robin of the fallback. */
+  statsAt?: number;
+  /** CPU seconds the exported counter already had when this collector instance found the container. */
+  carriedCpu?: number;
+}
+
+interface Instruments {
+  up: Gauge; eventsUp: Gauge; eventErrors: Counter;
+  state: Gauge; health: Gauge; restarts: Counter; ooms: Counter; exitCode: Gauge; startedAt: Gauge;
+  memUsage: Gauge; memLimit: Gauge; cpu: Counter; info: Gauge;
+}
+
+/** Options for the Docker client from `host`, ignoring DOCKER_* variables of the environment. */
+export function dockerOptions(host: string): Docker.DockerOptions {
+  const none = { host: undefined, port: undefined, socketPath: undefined, ca: undefined, cert: undefined, key: undefined, timeout: undefined };
+  if (host.startsWith('unix://')) return { ...none, socketPath: host.slice('unix://'.length), protocol: 'http' };
+  const u = new URL(host.replace(/^tcp:/, 'http:'));
+  return { ...none, host: u.hostname, port: u.port || (u.protocol === 'https:' ? 2376 : 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' };
+}
+
+export function compileFilters(c: DockerConfig): Filters {
+  const f: Filters = {
+    include: c.include_names.map((r) => new RegExp(r)),
+    exclude: c.exclude_names.map((r) => new RegExp(r)),
+    labels: c.labels,
+  };
+  if (c.compose_project !== undefined) f.composeProject = c.compose_project;
+  return f;
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+export class DockerCollector implements Collector {
+  readonly name = 'docker';
+  private readonly byId = new Map<string, Tracked>();
+  /** Containers seen but filtered out (until destroyed or renamed). */
+  private readonly ignored = new Set<string>();
+  /** Events parsed but not yet applied, per container id. */
+  private readonly pending = new Map<string, number>();
+  private queued = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private abort = new AbortController();
+  private docker?: Docker;
+  private m?: Instruments;
+  private filters?: Filters;
+  private mounts: CgroupMounts = { v1: new Map() };
+  private readonly files = new SmallFileReader();
+  private loop?: Promise<void>;
+  private events?: Readable;
+  private resourcesTimer?: NodeJS.Timeout;
+  private statsBusy = false;
+  private wakeSleep?: () => void;
+  private active = false;
+  /** The last request to the engine worked; containers are observed only then. */
+  private connected = false;
+  /** Counter values left by the previous instance (config reload), by container name. */
+  private carried = new Map<string, { restarts: number; oomKills: number; cpu: number }>();
+
+  constructor(private readonly config: DockerConfig, private readonly ctx: CollectorContext) {}
+
+  async start(): Promise<void> {
+    const c = this.config;
+    if (c.enabled === false) return;
+    if (c.enabled === 'auto' && c.host.startsWith('unix://') && !existsSync(c.host.slice('unix://'.length))) {
+      this.ctx.log.debug({ host: c.host }, 'docker socket not found; docker collector off');
+      this.ctx.stats.forget(this.name);
+      return;
+    }
+    if (c.enabled === 'auto' && !c.host.startsWith('unix://') && !(await this.reachable())) {
+      this.ctx.log.debug({ host: c.host }, 'docker host not reachable; docker collector off');
+      this.ctx.stats.forget(this.name);
+      return;
+    }
+    this.active = true;
+    this.abort = new AbortController();
+    const { registry } = this.ctx;
+    this.m = {
+      up: gauge(registry, M.dockerUp),
+      eventsUp: gauge(registry, M.dockerEventsUp),
+      eventErrors: counter(registry, M.dockerEventErrors),
+      state: gauge(registry, M.containerState),
+      health: gauge(registry, M.containerHealth),
+      restarts: counter(registry, M.containerRestarts),
+      ooms: counter(registry, M.containerOomKills),
+      exitCode: gauge(registry, M.containerExitCode),
+      startedAt: gauge(registry, M.containerStartedAt),
+      memUsage: gauge(registry, M.containerMemUsage),
+      memLimit: gauge(registry, M.containerMemLimit),
+      cpu: counter(registry, M.containerCpu),
+      info: gauge(registry, M.containerInfo),
+    };
+    this.m.up.set(0);
+    this.m.eventsUp.set(0);
+    this.m.eventErrors.inc(0);
+    this.filters = compileFilters(c);
+    await this.loadCarried();
+    this.docker = new Docker(dockerOptions(c.host));
+    try {
+      this.mounts = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'cannot read cgroup mounts; docker resources from known paths only');
+    }
+    // The first sync runs before start() resolves, so the first scrape already has the containers.
+    const firstSync = new Promise<void>((resolve) => {
+      this.loop = this.run(resolve);
+    });
+    await firstSync;
+    this.resourcesTimer = setInterval(() => this.resourcesCycle(), c.resources_interval * 1000);
+  }
+
+  /** For `enabled: auto` with a TCP host: one bounded request decides whether to watch it. */
+  private async reachable(): Promise<boolean> {
+    try {
+      await new Docker(dockerOptions(this.config.host)).listContainers({ limit: 1, abortSignal: AbortSignal.timeout(this.config.api_timeout * 1000) });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Counters are shared across reloads: a new instance continues from their values. */
+  private async loadCarried(): Promise<void> {
+    const m = this.m!;
+    this.carried.clear();
+    const put = (name: string, k: 'restarts' | 'oomKills' | 'cpu', v: number): void => {
+      const e = this.carried.get(name) ?? { restarts: 0, oomKills: 0, cpu: 0 };
+      e[k] = v;
+      this.carried.set(name, e);
+    };
+    for (const [metric, k] of [[m.restarts, 'restarts'], [m.ooms, 'oomKills'], [m.cpu, 'cpu']] as const) {
+      for (const v of (await metric.get()).values) {
+        const name = v.labels.container;
+        if (typeof name === 'string') put(name, k, v.value);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    this.abort.abort();
+    clearInterval(this.resourcesTimer);
+    this.events?.destroy();
+    this.wakeSleep?.();
+    const settle = (p: Promise<unknown> | undefined): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, 800).unref())]);
+    await settle(Promise.allSettled([this.loop, this.chain]));
+    this.m?.eventsUp.set(0);
+  }
+
+  async retire(next: Config): Promise<void> {
+    const n = next.docker;
+    const off = n.enabled === false || (n.enabled === 'auto' && n.host.startsWith('unix://') && !existsSync(n.host.slice('unix://'.length)));
+    const f = compileFilters(n);
+    const sameHost = n.host === this.config.host;
+    for (const t of [...this.byId.values()]) {
+      if (!off && sameHost && matches(f, t.rec.name, t.rec.labels)) continue;
+      await this.dropContainer(t);
+    }
+    if (off) {
+      // Turned off: the engine's own series leave the output too (a later start recreates them).
+      for (const name of [M.dockerUp.name, M.dockerEventsUp.name, M.dockerEventErrors.name]) this.ctx.registry.removeSingleMetric(name);
+    }
+  }
+
+  // --- connection loop -------------------------------------------------------------------
+
+  private async run(firstDone: () => void): Promise<void> {
+    let backoff = INITIAL_BACKOFF_MS;
+    let first = true;
+    while (!this.abort.signal.aborted) {
+      let openedAt: number | undefined;
+      let stream: Readable | undefined;
+      try {
+        await this.enqueue(() => this.sync());
+        stream = await this.openEvents();
+        // Listen at once: a stream cut during the gap check must still end this round.
+        const closed = this.untilClosed(stream);
+        openedAt = Date.now();
+        if (first) {
+          first = false;
+          firstDone();
+        }
+        // Events between the sync and the stream opening: a quick list finds what changed.
+        await this.enqueue(() => this.gapCheck());
+        await closed;
+        if (!this.abort.signal.aborted) this.ctx.log.warn({ host: this.config.host }, 'docker events stream ended');
+      } catch (err) {
+        if (this.abort.signal.aborted) break;
+        this.m!.up.set(0);
+        this.ctx.stats.record(this.name, 0, false);
+        // Warn once per outage of the engine; the retries are debug.
+        if (this.connected || first) this.ctx.log.warn({ err, host: this.config.host, retryInMs: backoff }, 'docker engine unreachable');
+        else this.ctx.log.debug({ err, host: this.config.host, retryInMs: backoff }, 'docker engine still unreachable');
+        this.connected = false;
+      } finally {
+        stream?.destroy();
+        this.m!.eventsUp.set(0);
+        this.events = undefined;
+      }
+      if (first) {
+        first = false;
+        firstDone();
+      }
+      if (this.abort.signal.aborted) break;
+      if (openedAt !== undefined && Date.now() - openedAt >= STABLE_STREAM_MS) backoff = INITIAL_BACKOFF_MS;
+      await this.sleep(backoff);
+      backoff = Math.min(backoff * 2, this.config.reconnect_max_backoff * 1000);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeSleep = undefined;
+        resolve();
+      }, ms);
+      this.wakeSleep = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private signal(): AbortSignal {
+    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.api_timeout * 1000)]);
+  }
+
+  private async openEvents(): Promise<Readable> {
+    // The request must outlive api_timeout once open, so the timeout only covers the opening.
+    const opening = new AbortController();
+    const timer = setTimeout(() => opening.abort(new Error('timed out opening the events stream')), this.config.api_timeout * 1000);
+    let stream: Readable;
+    try {
+      const opts = { filters: EVENT_FILTERS, abortSignal: AbortSignal.any([this.abort.signal, opening.signal]) };
+      stream = (await this.docker!.getEvents(opts)) as unknown as Readable;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.abort.signal.aborted) {
+      stream.destroy();
+      throw new Error('stopped');
+    }
+    this.events = stream;
+    this.m!.eventsUp.set(1);
+    this.m!.up.set(1);
+    this.ctx.log.info({ host: this.config.host, containers: this.byId.size }, 'docker events stream open');
+    return stream;
+  }
+
+  private untilClosed(stream: Readable): Promise<void> {
+    const splitter = new LineSplitter(MAX_EVENT_LINE_BYTES);
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        stream.destroy();
+        resolve();
+      };
+      stream.on('data', (chunk: Buffer | string) => {
+        const before = splitter.overlong;
+        const lines = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        if (splitter.overlong > before) {
+          this.m!.eventErrors.inc(splitter.overlong - before);
+          this.ctx.log.warn({ maxBytes: MAX_EVENT_LINE_BYTES }, 'docker event line too long; skipped');
+        }
+        for (const line of lines) this.onLine(line, finish);
+      });
+      stream.once('end', finish);
+      stream.once('close', finish);
+      stream.once('error', (err) => {
+        if (!this.abort.signal.aborted) this.ctx.log.warn({ err }, 'docker events stream failed');
+        finish();
+      });
+    });
+  }
+
+  private onLine(line: string, cut: () => void): void {
+    const parsed = parseEventLine(line);
+    if (parsed.kind === 'other') return;
+    if (parsed.kind === 'bad') {
+      this.m!.eventErrors.inc();
+      this.ctx.log.warn({ reason: parsed.reason, bytes: line.length }, 'docker event line skipped');
+      return;
+    }
+    if (this.queued >= MAX_QUEUED_EVENTS) {
+      // Applying events fell far behind: drop the stream; the reconnect resyncs from a list.
+      this.ctx.log.warn({ queued: this.queued }, 'docker events backlog too long; resyncing');
+      cut();
+      return;
+    }
+    const ev = parsed.event;
+    this.queued += 1;
+    this.pending.set(ev.id, (this.pending.get(ev.id) ?? 0) + 1);
+    void this.enqueue(async () => {
+      const left = (this.pending.get(ev.id) ?? 1) - 1;
+      if (left <= 0) this.pending.delete(ev.id);
+      else this.pending.set(ev.id, left);
+      this.queued -= 1;
+      await this.handleEvent(ev);
+    }).catch((err: unknown) => {
+      // The engine went away mid-request (the stream ends too and the reconnect resyncs), or we stopped.
+      if (!this.abort.signal.aborted) this.ctx.log.warn({ err, action: ev.action }, 'docker event handling failed');
+    });
+  }
+
+  /** Runs `fn` after everything queued before it: sync and events never interleave. */
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn);
+    this.chain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  // --- Docker API ------------------------------------------------------------------------
+
+  private async inspect(id: string): Promise<InspectInfo | undefined> {
+    try {
+      return (await this.docker!.getContainer(id).inspect({ abortSignal: this.signal() }));
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private async list(): Promise<Docker.ContainerInfo[]> {
+    return this.docker!.listContainers({ all: true, abortSignal: this.signal() });
+  }
+
+  /** One list + inspect of every watched container; reconciles counters with Docker's. */
+  private async sync(): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    const list = await this.list();
+    this.m!.up.set(1);
+    if (!this.connected) this.ctx.log.info({ host: this.config.host }, 'docker engine reachable');
+    this.connected = true;
+    const seen = new Set<string>();
+    const want: string[] = [];
+    for (const c of list) {
+      seen.add(c.Id);
+      const name = (c.Names?.[0] ?? '').replace(/^\//, '');
+      if (matches(this.filters!, name, c.Labels ?? {})) want.push(c.Id);
+      else this.ignored.add(c.Id);
+    }
+    for (const id of this.ignored) if (!seen.has(id)) this.ignored.delete(id);
+    const infos: InspectInfo[] = [];
+    for (let i = 0; i < want.length; i += SYNC_CONCURRENCY) {
+      const batch = await Promise.all(want.slice(i, i + SYNC_CONCURRENCY).map((id) => this.inspect(id)));
+      for (const info of batch) if (info !== undefined) infos.push(info);
+    }
+    const found = new Set(infos.map((i) => i.Id));
+    for (const t of [...this.byId.values()]) {
+      if (!found.has(t.rec.id)) await this.dropContainer(t);
+    }
+    const now = this.ctx.clock();
+    for (const info of infos) {
+      const known = this.byId.get(info.Id);
+      if (known === undefined) {
+        await this.adopt(recordFromInspect(info), now);
+      } else {
+        const oldName = known.rec.name;
+        applyInspect(known.rec, info, 'sync');
+        if (known.rec.name !== oldName || !matches(this.filters!, known.rec.name, known.rec.labels)) await this.renamed(known, oldName);
+        else this.publish(known, now);
+      }
+    }
+    this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - t0) / 1e9, true);
+    this.ctx.log.debug({ containers: this.byId.size, listed: list.length }, 'docker state synced');
+    this.resourcesCycle();
+  }
+
+  /** After the stream opened: containers created, removed or changed since the sync. */
+  private async gapCheck(): Promise<void> {
+    const list = await this.list();
+    const ids = new Set(list.map((c) => c.Id));
+    for (const t of [...this.byId.values()]) if (!ids.has(t.rec.id)) await this.dropContainer(t);
+    for (const c of list) {
+      const t = this.byId.get(c.Id);
+      if (t === undefined && this.ignored.has(c.Id)) continue;
+      if (t !== undefined && t.rec.state === c.State) continue;
+      const info = await this.inspect(c.Id);
+      if (info === undefined) continue;
+      if (t === undefined) await this.adoptIfWatched(recordFromInspect(info));
+      else {
+        applyInspect(t.rec, info, 'refresh', this.pending.has(c.Id));
+        this.publish(t, this.ctx.clock());
+      }
+    }
+  }
+
+  // --- events ----------------------------------------------------------------------------
+
+  private async handleEvent(ev: DockerEvent): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    const t = this.byId.get(ev.id);
+    if (t === undefined) {
+      if (ev.action === 'destroy') {
+        this.ignored.delete(ev.id);
+        return;
+      }
+      if (this.ignored.has(ev.id) && ev.action !== 'rename' && ev.action !== 'update') return;
+      const info = await this.inspect(ev.id);
+      if (info === undefined) return;
+      this.ignored.delete(ev.id);
+      const rec = ev.action === 'create' ? createdRecord(info) : recordFromInspect(info);
+      if (ev.action === 'create') applyInspect(rec, info, 'refresh', this.pending.has(ev.id));
+      await this.adoptIfWatched(rec);
+      return;
+    }
+    const effect = applyEvent(t.rec, ev);
+    if (effect.remove) {
+      await this.dropContainer(t);
+      return;
+    }
+    if (ev.action === 'start') this.forgetCgroup(t);
+    this.publish(t, ev.time);
+    if (!effect.refresh) return;
+    const info = await this.inspect(ev.id);
+    if (info === undefined || !this.byId.has(ev.id)) return;
+    const oldName = t.rec.name;
+    const oldPid = t.rec.pid;
+    applyInspect(t.rec, info, 'refresh', this.pending.has(ev.id));
+    if (t.rec.name !== oldName || !matches(this.filters!, t.rec.name, t.rec.labels)) {
+      // Re-adopted under its new name (or dropped): the new record is published there.
+      await this.renamed(t, oldName);
+      return;
+    }
+    if (t.rec.pid !== oldPid) this.forgetCgroup(t);
+    this.publish(t, this.ctx.clock());
+  }
+
+  private async adoptIfWatched(rec: ContainerRecord): Promise<void> {
+    if (!matches(this.filters!, rec.name, rec.labels)) {
+      this.ignored.add(rec.id);
+      return;
+    }
+    await this.adopt(rec, this.ctx.clock());
+  }
+
+  private async adopt(rec: ContainerRecord, at: number): Promise<void> {
+    // A name is unique among existing containers; a record still holding it is stale.
+    for (const other of [...this.byId.values()]) {
+      if (other.rec.name === rec.name && other.rec.id !== rec.id) await this.dropContainer(other);
+    }
+    const t: Tracked = { rec, pub: { restarts: 0, oomKills: 0, cpu: 0 }, cgroupMissing: false, cpuBase: 0, cpuLast: 0 };
+    const carried = this.carried.get(rec.name);
+    if (carried !== undefined) {
+      this.carried.delete(rec.name);
+      rec.restarts = Math.max(rec.restarts, carried.restarts);
+      rec.oomKills = Math.max(rec.oomKills, carried.oomKills);
+      t.pub = { restarts: carried.restarts, oomKills: carried.oomKills, cpu: carried.cpu };
+      t.carriedCpu = carried.cpu;
+    }
+    this.byId.set(rec.id, t);
+    this.ctx.tracker.declare('container', rec.name, {
+      failureThreshold: this.config.failure_threshold, successThreshold: this.config.success_threshold,
+    });
+    this.publish(t, at);
+  }
+
+  /** The container's name changed, or it no longer matches the filters: its old series go. */
+  private async renamed(t: Tracked, oldName: string): Promise<void> {
+    const newRec = t.rec;
+    await this.removeSeries(oldName);
+    this.byId.delete(newRec.id);
+    const fresh: ContainerRecord = { ...newRec };
+    if (!matches(this.filters!, fresh.name, fresh.labels)) {
+      this.ignored.add(fresh.id);
+      return;
+    }
+    await this.adopt(fresh, this.ctx.clock());
+  }
+
+  private async dropContainer(t: Tracked): Promise<void> {
+    if (this.byId.get(t.rec.id) === t) this.byId.delete(t.rec.id);
+    await this.removeSeries(t.rec.name);
+    this.ctx.log.debug({ container: t.rec.name }, 'docker container gone');
+  }
+
+  private async removeSeries(name: string): Promise<void> {
+    this.ctx.tracker.forget('container', name);
+    await dropSeries(this.ctx.registry, CONTAINER_SERIES, { container: name });
+  }
+
+  // --- series ----------------------------------------------------------------------------
+
+  /** Writes the record's series and gives the availability tracker its verdict at `at`. */
+  private publish(t: Tracked, at: number): void {
+    const m = this.m!;
+    const r = t.rec;
+    const l = { container: r.name };
+    setStateSet(m.state, l, 'state', CONTAINER_STATES, r.state);
+    setStateSet(m.health, l, 'status', HEALTH_STATES, r.health);
+    if (r.restarts > t.pub.restarts || t.pub.restarts === 0) m.restarts.inc(l, Math.max(0, r.restarts - t.pub.restarts));
+    t.pub.restarts = Math.max(t.pub.restarts, r.restarts);
+    if (r.oomKills > t.pub.oomKills || t.pub.oomKills === 0) m.ooms.inc(l, Math.max(0, r.oomKills - t.pub.oomKills));
+    t.pub.oomKills = Math.max(t.pub.oomKills, r.oomKills);
+    if (r.exitCode !== undefined) m.exitCode.set(l, r.exitCode);
+    if (r.startedAt !== undefined) m.startedAt.set(l, r.startedAt);
+    const info = {
+      container: r.name, image: r.image, compose_project: r.labels[COMPOSE_PROJECT] ?? '', compose_service: r.labels[COMPOSE_SERVICE] ?? '',
+    };
+    if (t.pub.info !== undefined && JSON.stringify(t.pub.info) !== JSON.stringify(info)) m.info.remove(t.pub.info);
+    m.info.set(info, 1);
+    t.pub.info = info;
+    if (r.state !== 'running' && r.state !== 'paused') m.memUsage.remove(l);
+    const ok = available(r);
+    if (ok === undefined) return;
+    this.ctx.tracker.observe('container', r.name, ok, ok ? { at } : { at, error: downReason(r) });
+  }
+
+  private forgetCgroup(t: Tracked): void {
+    t.cgroup = undefined;
+    t.cgroupPid = undefined;
+    t.cgroupMissing = false;
+  }
+
+  // --- resources -------------------------------------------------------------------------
+
+  /** Reads memory and CPU of every running container from its cgroup files; observes availability. */
+  private resourcesCycle(): void {
+    if (this.abort.signal.aborted || this.m === undefined) return;
+    const t0 = process.hrtime.bigint();
+    const now = this.ctx.clock();
+    const needStats: Tracked[] = [];
+    for (const t of this.byId.values()) {
+      // While the engine is unreachable nothing is known about its containers: no observation.
+      const ok = this.connected ? available(t.rec) : undefined;
+      if (ok !== undefined) this.ctx.tracker.observe('container', t.rec.name, ok, ok ? { at: now } : { at: now, error: downReason(t.rec) });
+      if (t.rec.state !== 'running' && t.rec.state !== 'paused') continue;
+      const res = this.readCgroup(t);
+      if (res === undefined) needStats.push(t);
+      else this.setResources(t, res);
+    }
+    this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - t0) / 1e9, this.connected);
+    if (needStats.length > 0) void this.statsFallback(needStats);
+  }
+
+  /** Resources from the cgroup files, finding (and caching) the container's cgroup first. */
+  private readCgroup(t: Tracked): Resources | undefined {
+    const read = this.files.read;
+    if (t.cgroup !== undefined && t.cgroupPid === t.rec.pid) {
+      const res = readResources(t.cgroup, read);
+      if (res !== undefined) return res;
+      this.forgetCgroup(t);
+    }
+    if (t.cgroupMissing && t.cgroupPid === t.rec.pid) return undefined;
+    const dirs = findCgroup(t.rec.id, t.rec.pid, this.mounts, read, this.config.proc_root, this.config.cgroup_root);
+    t.cgroupPid = t.rec.pid;
+    if (dirs === undefined) {
+      if (!t.cgroupMissing) this.ctx.log.debug({ container: t.rec.name }, 'docker cgroup files not readable; using one-shot stats');
+      t.cgroupMissing = true;
+      return undefined;
+    }
+    t.cgroup = dirs;
+    t.cgroupMissing = false;
+    return readResources(dirs, read);
+  }
+
+  private setResources(t: Tracked, res: Resources): void {
+    const m = this.m!;
+    const l = { container: t.rec.name };
+    m.memUsage.set(l, res.memoryUsage);
+    if (res.memoryLimit !== undefined) m.memLimit.set(l, res.memoryLimit);
+    else m.memLimit.remove(l);
+    if (t.carriedCpu !== undefined) {
+      // Continue the counter a previous instance exported.
+      t.cpuBase = Math.max(0, t.carriedCpu - res.cpuSeconds);
+      t.cpuLast = res.cpuSeconds;
+      t.carriedCpu = undefined;
+    }
+    // The cgroup's counter starts again at 0 with each run; the exported counter keeps growing.
+    if (res.cpuSeconds < t.cpuLast) t.cpuBase += t.cpuLast;
+    t.cpuLast = res.cpuSeconds;
+    const total = t.cpuBase + res.cpuSeconds;
+    m.cpu.inc(l, Math.max(0, total - t.pub.cpu));
+    t.pub.cpu = Math.max(t.pub.cpu, total);
+  }
+
+  /** One-shot stats for containers without readable cgroup files: at most stats_per_interval per cycle, one at a time. */
+  private async statsFallback(list: Tracked[]): Promise<void> {
+    if (this.statsBusy || this.config.stats_per_interval === 0) return;
+    this.statsBusy = true;
+    try {
+      // Those served longest ago first, so every container gets its turn.
+      const turn = [...list].sort((a, b) => (a.statsAt ?? 0) - (b.statsAt ?? 0)).slice(0, this.config.stats_per_interval);
+      for (const t of turn) {
+        if (this.abort.signal.aborted) return;
+        t.statsAt = Date.now();
+        try {
+          const opts = { stream: false as const, 'one-shot': true, abortSignal: this.signal() };
+          const s = (await this.docker!.getContainer(t.rec.id).stats(opts)) as unknown as StatsDoc;
+          const res = resourcesFromStats(s);
+          if (res !== undefined && this.byId.get(t.rec.id) === t) this.setResources(t, res);
+        } catch (err) {
+          if (!this.abort.signal.aborted) this.ctx.log.debug({ err, container: t.rec.name }, 'docker one-shot stats failed');
+        }
+      }
+    } finally {
+      this.statsBusy = false;
+    }
+  }
+}
+
+function downReason(r: ContainerRecord): string {
+  return r.state === 'running' ? 'container unhealthy' : `container ${r.state}`;
+}
+
+interface StatsDoc {
+  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+}
+
+/** Figures from a stats document (the fallback), computed as `docker stats` does. */
+export function resourcesFromStats(s: StatsDoc): Resources | undefined {
+  const usage = s.memory_stats?.usage;
+  const cpu = s.cpu_stats?.cpu_usage?.total_usage;
+  if (usage === undefined || cpu === undefined) return undefined;
+  const st = s.memory_stats?.stats ?? {};
+  const inactive = st.total_inactive_file ?? st.inactive_file ?? 0;
+  const out: Resources = { memoryUsage: inactive < usage ? usage - inactive : usage, cpuSeconds: cpu / 1e9 };
+  const limit = s.memory_stats?.limit;
+  // Without a limit Docker reports the host's memory; the metric is absent then.
+  if (limit !== undefined && limit > 0 && limit < 2 ** 62 && !unlimitedLike(limit)) out.memoryLimit = limit;
+  return out;
+}
+
+function unlimitedLike(limit: number): boolean {
+  return limit >= os.totalmem();
+}
