@@ -4,6 +4,11 @@
  *  - the exporter down mutes the alerts about the targets it watches (same job and instance);
  *  - an MQTT broker down mutes the alerts that depend on it (its own $SYS/round-trip alerts, and
  *    the backends' MQTT alerts seen by the same exporter);
+ *  - the MQTT broker refusing the exporter's credentials mutes StackwatchMqttBrokerDown for that
+ *    broker (it is up; the auth alert is the diagnosis, and as a source of the broker inhibitions
+ *    the muted BrokerDown still mutes what depends on the broker);
+ *  - the Docker API down mutes the container alerts (`kind="container"`) of the same exporter:
+ *    it observes no container while the engine does not answer;
  *  - a critical alert mutes warnings for the same target (job, instance, kind, target).
  */
 import { type BundleConfig, SEVERITIES } from './bundle-config';
@@ -14,6 +19,8 @@ export type Receiver = (typeof RECEIVERS)[number];
 /** Alerts muted while the broker they depend on is down. */
 export const BROKER_DEPENDENT_BROKER_ALERTS = ['StackwatchMqttSysStale', 'StackwatchMqttRoundtripFailing', 'StackwatchMqttRoundtripSlow'] as const;
 export const BROKER_DEPENDENT_BACKEND_ALERTS = ['StackwatchBackendMqttDisconnected', 'StackwatchBackendMqttIdle', 'StackwatchPendingRequestsGrowing', 'StackwatchHealthDegraded'] as const;
+/** Target kind whose alerts are muted while the exporter cannot reach the Docker API. */
+export const DOCKER_DEPENDENT_KIND = 'container';
 
 export function alertmanagerConfig(cfg: BundleConfig): Record<string, unknown> {
   const am = cfg.alertmanager;
@@ -53,6 +60,16 @@ export function alertmanagerConfig(cfg: BundleConfig): Record<string, unknown> {
       {
         source_matchers: ['alertname="StackwatchMqttBrokerDown"'],
         target_matchers: [`alertname=~"${BROKER_DEPENDENT_BACKEND_ALERTS.join('|')}"`],
+        equal: ['job', 'instance'],
+      },
+      {
+        source_matchers: ['alertname="StackwatchMqttAuthFailing"'],
+        target_matchers: ['alertname="StackwatchMqttBrokerDown"'],
+        equal: ['job', 'instance', 'broker'],
+      },
+      {
+        source_matchers: ['alertname="StackwatchDockerApiDown"'],
+        target_matchers: [`kind="${DOCKER_DEPENDENT_KIND}"`],
         equal: ['job', 'instance'],
       },
       {

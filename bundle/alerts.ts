@@ -2,7 +2,9 @@
  * Alerting rules (prometheus/alerts/*.yml). Every alert: CamelCase `Stackwatch*`, a `severity`
  * label plus the target's labels (per-target alerts carry `kind` and `target`, whatever the
  * metric's own label is, so that Alertmanager can inhibit per target), and the annotations
- * `summary`, `description`, `runbook_url` (a section of docs/runbook.md).
+ * `summary`, `description`, `runbook_url` (a section of docs/runbook.md). Alerts about the
+ * exporter itself (its scrape, config reload, collectors, Docker connection) carry `job` and
+ * `instance` (and `collector`) but no `kind`/`target`: they are about no target.
  */
 import { M } from '../src/metrics/definitions';
 import { type AlertName, type BundleConfig, type BurnWindow, type Severity } from './bundle-config';
@@ -89,6 +91,19 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
       summary: 'Alerting pipeline heartbeat',
       description: 'Always firing, so that the path Prometheus -> Alertmanager -> receiver is known to work. If the receiver stops getting this, alerting is broken.',
     }),
+    a({
+      name: 'StackwatchConfigReloadFailed', severity: 'warning',
+      expr: `${M.configReloadOk.name} == 0`,
+      summary: 'stackwatch exporter {{ $labels.instance }} rejected its new configuration',
+      description: `The last configuration reload of the exporter {{ $labels.instance }} failed more than ${cfg.for.StackwatchConfigReloadFailed} ago and no reload has succeeded since: it still runs the previous configuration, so the change (new targets, thresholds, credentials) is not in force. It would refuse to start with this file.`,
+    }),
+    a({
+      name: 'StackwatchCollectorFailing', severity: 'warning',
+      // Docker's collector fails whenever the engine is unreachable: that is StackwatchDockerApiDown.
+      expr: `${M.collectorSuccess.name} == 0 unless ${by('job, instance, collector')} label_replace(${M.dockerUp.name} == 0, "collector", "docker", "", "")`,
+      summary: 'Collector {{ $labels.collector }} of stackwatch {{ $labels.instance }} is failing',
+      description: `The last cycles of the {{ $labels.collector }} collector ${ON_EXPORTER} have failed for more than ${cfg.for.StackwatchCollectorFailing}: its own machinery, not a target, is broken, so the metrics it owns are stale or missing and the alerts built on them can stay silent.`,
+    }),
   ];
 
   const availability: AlertingRule[] = [
@@ -149,6 +164,18 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
       summary: 'Pending requests of {{ $labels.target }} keep growing',
       description: `{{ $labels.target }} ${ON_EXPORTER} has {{ $value }} pending requests, growing over ${cfg.pendingRequests.growthWindow} (or above ${cfg.pendingRequests.ceiling}): answers are not coming back and requests pile up (memory grows, users get 502/504).`,
     }),
+    a({
+      name: 'StackwatchTlsCertExpiringSoon', severity: 'warning',
+      expr: http(`${M.httpCertExpiry.name} - time() < ${cfg.tlsCert.warningDays * 86400}`),
+      summary: 'TLS certificate of {{ $labels.target }} expires in {{ $value | humanizeDuration }}',
+      description: `The certificate served by {{ $labels.target }} ${ON_EXPORTER} is valid for less than ${cfg.tlsCert.warningDays} days: its automatic renewal is not working (an ACME client renews at 30 days left). Renew it before clients start refusing the connection.`,
+    }),
+    a({
+      name: 'StackwatchTlsCertExpiryCritical', severity: 'critical',
+      expr: http(`${M.httpCertExpiry.name} - time() < ${cfg.tlsCert.criticalDays * 86400}`),
+      summary: 'TLS certificate of {{ $labels.target }} {{ if lt $value 0.0 }}has expired{{ else }}expires in {{ $value | humanizeDuration }}{{ end }}',
+      description: `The certificate last served by {{ $labels.target }} ${ON_EXPORTER} has {{ $value | humanizeDuration }} of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
+    }),
   ];
 
   const mqtt: AlertingRule[] = [
@@ -157,6 +184,15 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
       expr: asTarget(`${M.mqttConnected.name} == 0`, 'mqtt', 'broker'),
       summary: 'MQTT broker {{ $labels.broker }} is unreachable',
       description: `The exporter {{ $labels.instance }} has not been connected to broker {{ $labels.broker }} for more than ${cfg.for.StackwatchMqttBrokerDown}. Alerts of clients that depend on the broker are muted while this fires.`,
+    }),
+    a({
+      name: 'StackwatchMqttAuthFailing', severity: 'critical',
+      expr: asTarget(
+        `increase(${M.mqttConnectFailures.name}{reason="auth"}[${cfg.mqtt.authFailureWindow}]) > 0`
+        + ` and ${by('job, instance, broker')} ${M.mqttConnected.name} == 0`,
+        'mqtt', 'broker'),
+      summary: 'MQTT broker {{ $labels.broker }} rejects the exporter\'s credentials',
+      description: `Broker {{ $labels.broker }} answers, but refused the connection of the exporter {{ $labels.instance }} as not authorised (bad username or password, or not allowed) in the last ${cfg.mqtt.authFailureWindow}, and the exporter is not connected. The broker is up: StackwatchMqttBrokerDown is muted while this fires. If the broker's password file or ACL changed, other clients may be locked out too.`,
     }),
     a({
       name: 'StackwatchMqttSysStale', severity: 'warning',
@@ -179,6 +215,18 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   ];
 
   const docker: AlertingRule[] = [
+    a({
+      name: 'StackwatchDockerApiDown', severity: 'warning',
+      expr: `${M.dockerUp.name} == 0`,
+      summary: 'stackwatch {{ $labels.instance }} cannot reach the Docker API',
+      description: `The exporter {{ $labels.instance }} has had no answer from the Docker engine (or could not open its events stream) for more than ${cfg.for.StackwatchDockerApiDown}. Container states, restarts and OOM kills are not observed; the container alerts of this exporter are muted while this fires.`,
+    }),
+    a({
+      name: 'StackwatchDockerEventsStreamDown', severity: 'warning',
+      expr: `${M.dockerEventsUp.name} == 0 unless ${by('job, instance')} ${M.dockerUp.name} == 0`,
+      summary: 'Docker events stream of stackwatch {{ $labels.instance }} is closed',
+      description: `The Docker API answers the exporter {{ $labels.instance }}, but its events stream has been closed for more than ${cfg.for.StackwatchDockerEventsStreamDown}: container starts, deaths, OOM kills and health changes are not seen until the stream reopens.`,
+    }),
     a({
       name: 'StackwatchContainerUnhealthy', severity: 'warning',
       expr: asTarget(`${M.containerHealth.name}{status="unhealthy"} == 1`, 'container', 'container'),

@@ -50,7 +50,13 @@ export interface BundleConfig {
   healthFields: { mqttConnected: string; mqttIdleSeconds: string; pendingRequests: string };
   backendMqttIdleSeconds: number;
   pendingRequests: { growthWindow: Duration; floor: number; ceiling: number };
-  mqtt: { sysStaleSeconds: number; roundtripFailureWindow: Duration; roundtripFailures: number; roundtripSlowQuantile: number; roundtripSlowSeconds: number };
+  mqtt: {
+    sysStaleSeconds: number; roundtripFailureWindow: Duration; roundtripFailures: number; roundtripSlowQuantile: number; roundtripSlowSeconds: number;
+    /** MqttAuthFailing: the broker refused the exporter's credentials within this window (and it is not connected). */
+    authFailureWindow: Duration;
+  };
+  /** TLS certificates of HTTPS targets: days of validity left below which the alerts fire. */
+  tlsCert: { warningDays: number; criticalDays: number };
   restarts: { window: Duration; count: number };
   oomWindow: Duration;
   leak: {
@@ -74,6 +80,8 @@ export const ALERT_NAMES = [
   'StackwatchExporterDown',
   'StackwatchExporterAbsent',
   'StackwatchWatchdog',
+  'StackwatchConfigReloadFailed',
+  'StackwatchCollectorFailing',
   'StackwatchTargetDown',
   'StackwatchTargetFlapping',
   'StackwatchSloFastBurn',
@@ -83,10 +91,15 @@ export const ALERT_NAMES = [
   'StackwatchBackendMqttDisconnected',
   'StackwatchBackendMqttIdle',
   'StackwatchPendingRequestsGrowing',
+  'StackwatchTlsCertExpiringSoon',
+  'StackwatchTlsCertExpiryCritical',
   'StackwatchMqttBrokerDown',
+  'StackwatchMqttAuthFailing',
   'StackwatchMqttSysStale',
   'StackwatchMqttRoundtripFailing',
   'StackwatchMqttRoundtripSlow',
+  'StackwatchDockerApiDown',
+  'StackwatchDockerEventsStreamDown',
   'StackwatchContainerUnhealthy',
   'StackwatchContainerCrashLooping',
   'StackwatchContainerOomKilled',
@@ -121,7 +134,8 @@ export const bundleConfig: BundleConfig = {
   healthFields: { mqttConnected: 'mqtt_connected', mqttIdleSeconds: 'mqtt_last_activity_seconds_ago', pendingRequests: 'pending_requests' },
   backendMqttIdleSeconds: 600,
   pendingRequests: { growthWindow: '15m', floor: 20, ceiling: 100 },
-  mqtt: { sysStaleSeconds: 60, roundtripFailureWindow: '5m', roundtripFailures: 3, roundtripSlowQuantile: 0.9, roundtripSlowSeconds: 1 },
+  mqtt: { sysStaleSeconds: 60, roundtripFailureWindow: '5m', roundtripFailures: 3, roundtripSlowQuantile: 0.9, roundtripSlowSeconds: 1, authFailureWindow: '5m' },
+  tlsCert: { warningDays: 14, criticalDays: 2 },
   restarts: { window: '1h', count: 2 },
   oomWindow: '15m',
   leak: { slopeWindow: '1h', quietWindow: '3h', minBytesPerHour: 1024 * 1024, minRatioPerHour: 0.02 },
@@ -131,6 +145,8 @@ export const bundleConfig: BundleConfig = {
     StackwatchExporterDown: '2m',
     StackwatchExporterAbsent: '5m',
     StackwatchWatchdog: '0s',
+    StackwatchConfigReloadFailed: '5m',
+    StackwatchCollectorFailing: '5m',
     StackwatchTargetDown: '1m',
     StackwatchTargetFlapping: '10m',
     StackwatchSloFastBurn: '2m',
@@ -140,10 +156,16 @@ export const bundleConfig: BundleConfig = {
     StackwatchBackendMqttDisconnected: '5m',
     StackwatchBackendMqttIdle: '2m',
     StackwatchPendingRequestsGrowing: '15m',
+    StackwatchTlsCertExpiringSoon: '30m',
+    StackwatchTlsCertExpiryCritical: '5m',
     StackwatchMqttBrokerDown: '1m',
+    // Not longer than MqttBrokerDown's: it mutes that alert for the same broker (alerts-routing.ts).
+    StackwatchMqttAuthFailing: '1m',
     StackwatchMqttSysStale: '1m',
     StackwatchMqttRoundtripFailing: '2m',
     StackwatchMqttRoundtripSlow: '10m',
+    StackwatchDockerApiDown: '2m',
+    StackwatchDockerEventsStreamDown: '5m',
     StackwatchContainerUnhealthy: '2m',
     StackwatchContainerCrashLooping: '5m',
     StackwatchContainerOomKilled: '1m',

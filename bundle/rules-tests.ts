@@ -58,10 +58,13 @@ export interface AlertCaseSpec {
   healthyAt?: number[];
   /** More silent cases: series and the times at which the alert must not fire. */
   silent?: { name: string; input: InputSeries[]; at: number[] }[];
+  /** More firing cases (other branches of an annotation template): series, time, exact labels and annotations. */
+  moreFiring?: { name: string; input: InputSeries[]; at: number; labels: Record<string, string>; summary: string; description: string }[];
 }
 
 const m = (n: number): number => n * 60;
 const h = (n: number): number => n * 3600;
+const d = (n: number): number => n * 86400;
 
 function cases(cfg: BundleConfig): AlertCaseSpec[] {
   const http = { kind: 'http', target: 'backend' };
@@ -73,6 +76,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
   const ctrAlert = { ...EXP, container: 'backend', kind: 'container', target: 'backend' };
   const grp = { group: 'backend' };
   const grpAlert = { ...EXP, group: 'backend', kind: 'process', target: 'backend' };
+  const tls = { target: 'backend' };
   const checks = (failPerMin: number, checksPerMin: number): InputSeries[] => [
     s(M.targetChecks.name, http, `0+${checksPerMin}x400`),
     s(M.targetCheckFailures.name, http, `0+${failPerMin}x400`),
@@ -106,6 +110,30 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       description: 'Always firing, so that the path Prometheus -> Alertmanager -> receiver is known to work. If the receiver stops getting this, alerting is broken.',
       // The Watchdog has no healthy state: it must fire on any input, even none at all.
       healthy: [],
+    },
+    {
+      alert: 'StackwatchConfigReloadFailed',
+      firing: [s(M.configReloadOk.name, {}, '1 1 0x20')],
+      onset: m(2),
+      labels: { ...EXP, severity: 'warning' },
+      summary: 'stackwatch exporter stackwatch:9464 rejected its new configuration',
+      description: `The last configuration reload of the exporter stackwatch:9464 failed more than ${cfg.for.StackwatchConfigReloadFailed} ago and no reload has succeeded since: it still runs the previous configuration, so the change (new targets, thresholds, credentials) is not in force. It would refuse to start with this file.`,
+      healthy: [s(M.configReloadOk.name, {}, '1x20')],
+      silent: [{ name: 'a failed reload fixed by the next one', input: [s(M.configReloadOk.name, {}, '1 1 0 0 1x20')], at: [m(6), m(10)] }],
+    },
+    {
+      alert: 'StackwatchCollectorFailing',
+      firing: [s(M.collectorSuccess.name, { collector: 'process' }, '1 1 0x20'), s(M.collectorSuccess.name, { collector: 'http' }, '1x20')],
+      onset: m(2),
+      labels: { ...EXP, collector: 'process', severity: 'warning' },
+      summary: 'Collector process of stackwatch stackwatch:9464 is failing',
+      description: `The last cycles of the process collector (exporter stackwatch:9464) have failed for more than ${cfg.for.StackwatchCollectorFailing}: its own machinery, not a target, is broken, so the metrics it owns are stale or missing and the alerts built on them can stay silent.`,
+      healthy: [s(M.collectorSuccess.name, { collector: 'process' }, '1x20'), s(M.collectorSuccess.name, { collector: 'http' }, '1x20')],
+      silent: [{
+        name: 'the docker collector failing while the engine is unreachable is StackwatchDockerApiDown, not this',
+        input: [s(M.collectorSuccess.name, { collector: 'docker' }, '1 1 0x20'), s(M.dockerUp.name, {}, '1 1 0x20')],
+        at: [m(10), m(20)],
+      }],
     },
     {
       alert: 'StackwatchTargetDown',
@@ -196,6 +224,35 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       silent: [{ name: 'a steady queue below the ceiling is not growth', input: [s(M.healthField.name, field('pending_requests'), '60x60')], at: [m(30)] }],
     },
     {
+      alert: 'StackwatchTlsCertExpiringSoon',
+      // Expires 14 days and 10 minutes after the start: under 14 days left from minute 11.
+      firing: [s(M.httpCertExpiry.name, tls, `${d(14) + m(10)}x60`)],
+      onset: m(11),
+      labels: backend({ severity: 'warning' }),
+      summary: 'TLS certificate of backend expires in 13d 23h 29m 0s',
+      description: `The certificate served by backend (exporter stackwatch:9464) is valid for less than ${cfg.tlsCert.warningDays} days: its automatic renewal is not working (an ACME client renews at 30 days left). Renew it before clients start refusing the connection.`,
+      healthy: [s(M.httpCertExpiry.name, tls, `${d(60)}x60`)],
+      silent: [{ name: 'a renewed certificate resolves it', input: [s(M.httpCertExpiry.name, tls, `${d(14) + m(10)}x45 ${d(90)}x30`)], at: [m(50), m(70)] }],
+    },
+    {
+      alert: 'StackwatchTlsCertExpiryCritical',
+      firing: [s(M.httpCertExpiry.name, tls, `${d(2) + m(10)}x30`)],
+      onset: m(11),
+      labels: backend({ severity: 'critical' }),
+      summary: 'TLS certificate of backend expires in 1d 23h 54m 0s',
+      description: `The certificate last served by backend (exporter stackwatch:9464) has 1d 23h 54m 0s of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
+      // Ten days left is StackwatchTlsCertExpiringSoon's, not this.
+      healthy: [s(M.httpCertExpiry.name, tls, `${d(10)}x30`)],
+      moreFiring: [{
+        name: 'an expired certificate',
+        input: [s(M.httpCertExpiry.name, tls, `${m(10)}x60`)],
+        at: m(30),
+        labels: backend({ severity: 'critical' }),
+        summary: 'TLS certificate of backend has expired',
+        description: `The certificate last served by backend (exporter stackwatch:9464) has -20m 0s of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
+      }],
+    },
+    {
       alert: 'StackwatchMqttBrokerDown',
       firing: [s(M.mqttConnected.name, broker, '1 1 0x20')],
       onset: m(2),
@@ -203,6 +260,32 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       summary: 'MQTT broker main is unreachable',
       description: `The exporter stackwatch:9464 has not been connected to broker main for more than ${cfg.for.StackwatchMqttBrokerDown}. Alerts of clients that depend on the broker are muted while this fires.`,
       healthy: [s(M.mqttConnected.name, broker, '1x20')],
+    },
+    {
+      alert: 'StackwatchMqttAuthFailing',
+      // The broker refuses the exporter's credentials: one failed attempt a minute, never connected again.
+      firing: [s(M.mqttConnectFailures.name, { ...broker, reason: 'auth' }, '0 0 1+1x30'), s(M.mqttConnected.name, broker, '1 1 0x30')],
+      onset: m(2),
+      labels: { ...brokerAlert, reason: 'auth', severity: 'critical' },
+      summary: 'MQTT broker main rejects the exporter\'s credentials',
+      description: `Broker main answers, but refused the connection of the exporter stackwatch:9464 as not authorised (bad username or password, or not allowed) in the last ${cfg.mqtt.authFailureWindow}, and the exporter is not connected. The broker is up: StackwatchMqttBrokerDown is muted while this fires. If the broker's password file or ACL changed, other clients may be locked out too.`,
+      healthy: [s(M.mqttConnectFailures.name, { ...broker, reason: 'auth' }, '0x30'), s(M.mqttConnected.name, broker, '1x30')],
+      silent: [
+        {
+          name: 'one refused attempt, then connected again',
+          input: [s(M.mqttConnectFailures.name, { ...broker, reason: 'auth' }, '0 0 1x30'), s(M.mqttConnected.name, broker, '1 1 0 1x30')],
+          at: [m(3), m(4), m(6)],
+        },
+        {
+          name: 'a broker that cannot be reached is StackwatchMqttBrokerDown, not this',
+          input: [
+            s(M.mqttConnectFailures.name, { ...broker, reason: 'network' }, '0 0 1+1x30'),
+            s(M.mqttConnectFailures.name, { ...broker, reason: 'auth' }, '0x30'),
+            s(M.mqttConnected.name, broker, '1 1 0x30'),
+          ],
+          at: [m(5), m(10)],
+        },
+      ],
     },
     {
       alert: 'StackwatchMqttSysStale',
@@ -239,6 +322,31 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '2.5' }, '0+10x30'),
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '+Inf' }, '0+10x30'),
       ],
+    },
+    {
+      alert: 'StackwatchDockerApiDown',
+      firing: [s(M.dockerUp.name, {}, '1 1 0x20'), s(M.dockerEventsUp.name, {}, '1 1 0x20')],
+      onset: m(2),
+      labels: { ...EXP, severity: 'warning' },
+      summary: 'stackwatch stackwatch:9464 cannot reach the Docker API',
+      description: `The exporter stackwatch:9464 has had no answer from the Docker engine (or could not open its events stream) for more than ${cfg.for.StackwatchDockerApiDown}. Container states, restarts and OOM kills are not observed; the container alerts of this exporter are muted while this fires.`,
+      healthy: [s(M.dockerUp.name, {}, '1x20'), s(M.dockerEventsUp.name, {}, '1x20')],
+      silent: [{ name: 'a daemon restart shorter than for', input: [s(M.dockerUp.name, {}, '1 1 0 1x20'), s(M.dockerEventsUp.name, {}, '1 1 0 1x20')], at: [m(3), m(4), m(5)] }],
+    },
+    {
+      alert: 'StackwatchDockerEventsStreamDown',
+      firing: [s(M.dockerUp.name, {}, '1x30'), s(M.dockerEventsUp.name, {}, '1 1 0x30')],
+      onset: m(2),
+      labels: { ...EXP, severity: 'warning' },
+      summary: 'Docker events stream of stackwatch stackwatch:9464 is closed',
+      description: `The Docker API answers the exporter stackwatch:9464, but its events stream has been closed for more than ${cfg.for.StackwatchDockerEventsStreamDown}: container starts, deaths, OOM kills and health changes are not seen until the stream reopens.`,
+      // A stream cut and reopened at once.
+      healthy: [s(M.dockerUp.name, {}, '1x30'), s(M.dockerEventsUp.name, {}, '1 1 0 1x30')],
+      silent: [{
+        name: 'with the API down it is StackwatchDockerApiDown, not this',
+        input: [s(M.dockerUp.name, {}, '1 1 0x30'), s(M.dockerEventsUp.name, {}, '1 1 0x30')],
+        at: [m(10), m(20)],
+      }],
     },
     {
       alert: 'StackwatchContainerUnhealthy',
@@ -534,6 +642,10 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
     }
     for (const sc of c.silent ?? []) {
       add(file, { name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
+    }
+    for (const fc of c.moreFiring ?? []) {
+      const exp = { exp_labels: fc.labels, exp_annotations: { summary: fc.summary, description: fc.description, runbook_url: fire.exp_alerts[0]!.exp_annotations.runbook_url } };
+      add(file, { name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(fc.at), alertname: c.alert, exp_alerts: [exp] }] });
     }
   }
   for (const t of recordingTests()) add('recording.yml', t);

@@ -38,7 +38,7 @@ describe('amtool', () => {
     const r = await amtoolRun(['check-config', configFile]);
     if (r.code !== 0) throw new Error(r.out);
     expect(r.out).toContain('SUCCESS');
-    expect(r.out).toContain('4 inhibit rules');
+    expect(r.out).toContain('6 inhibit rules');
   });
 
   test.each([
@@ -144,6 +144,45 @@ describe('a real Alertmanager with the bundle config', () => {
       { labels: { alertname: 'StackwatchBackendMqttDisconnected', instance: 'mq:1' }, state: 'suppressed' },
       // The backend itself down is not the broker's doing.
       { labels: { alertname: 'StackwatchTargetDown', instance: 'mq:1' }, state: 'active' },
+    ]);
+  }, 30_000);
+
+  test('Docker API down mutes the container alerts of its exporter, nothing else', async () => {
+    const job = 'stackwatch';
+    await post([
+      { alertname: 'StackwatchDockerApiDown', severity: 'warning', job, instance: 'dk:1' },
+      { alertname: 'StackwatchContainerUnhealthy', severity: 'warning', job, instance: 'dk:1', kind: 'container', target: 'db', container: 'db', status: 'unhealthy' },
+      { alertname: 'StackwatchTargetDown', severity: 'critical', job, instance: 'dk:1', kind: 'container', target: 'api' },
+      { alertname: 'StackwatchTargetDown', severity: 'critical', job, instance: 'dk:1', kind: 'http', target: 'api' },
+      { alertname: 'StackwatchCollectorFailing', severity: 'warning', job, instance: 'dk:1', collector: 'process' },
+      { alertname: 'StackwatchContainerUnhealthy', severity: 'warning', job, instance: 'dk:2', kind: 'container', target: 'db', container: 'db', status: 'unhealthy' },
+    ]);
+    await states([
+      { labels: { alertname: 'StackwatchDockerApiDown', instance: 'dk:1' }, state: 'active' },
+      { labels: { alertname: 'StackwatchContainerUnhealthy', instance: 'dk:1' }, state: 'suppressed' },
+      { labels: { alertname: 'StackwatchTargetDown', instance: 'dk:1', kind: 'container' }, state: 'suppressed' },
+      // An HTTP endpoint does not depend on the Docker API, nor does another collector.
+      { labels: { alertname: 'StackwatchTargetDown', instance: 'dk:1', kind: 'http' }, state: 'active' },
+      { labels: { alertname: 'StackwatchCollectorFailing', instance: 'dk:1' }, state: 'active' },
+      // Another exporter still reaches its Docker engine.
+      { labels: { alertname: 'StackwatchContainerUnhealthy', instance: 'dk:2' }, state: 'active' },
+    ]);
+  }, 30_000);
+
+  test('MQTT auth failing mutes broker down for that broker, and the muted broker down still mutes its dependents', async () => {
+    const base = { job: 'stackwatch', instance: 'au:1' };
+    await post([
+      { alertname: 'StackwatchMqttAuthFailing', severity: 'critical', ...base, broker: 'main', kind: 'mqtt', target: 'main', reason: 'auth' },
+      { alertname: 'StackwatchMqttBrokerDown', severity: 'critical', ...base, broker: 'main', kind: 'mqtt', target: 'main' },
+      { alertname: 'StackwatchMqttRoundtripFailing', severity: 'critical', ...base, broker: 'main', kind: 'mqtt', target: 'main' },
+      { alertname: 'StackwatchMqttBrokerDown', severity: 'critical', ...base, broker: 'other', kind: 'mqtt', target: 'other' },
+    ]);
+    await states([
+      { labels: { alertname: 'StackwatchMqttAuthFailing', instance: 'au:1' }, state: 'active' },
+      { labels: { alertname: 'StackwatchMqttBrokerDown', instance: 'au:1', broker: 'main' }, state: 'suppressed' },
+      // Muted by the (itself muted) broker down: critical, so not by the severity rule.
+      { labels: { alertname: 'StackwatchMqttRoundtripFailing', instance: 'au:1', broker: 'main' }, state: 'suppressed' },
+      { labels: { alertname: 'StackwatchMqttBrokerDown', instance: 'au:1', broker: 'other' }, state: 'active' },
     ]);
   }, 30_000);
 

@@ -47,6 +47,27 @@ describe('promtool', () => {
     expect(r.out).toContain('SUCCESS');
   }, 180_000);
 
+  test.each([
+    ['exporter', / unless on\(job, instance, collector\) label_replace\(stackwatch_docker_up == 0, "collector", "docker", "", ""\)/, 'StackwatchCollectorFailing: the docker collector failing while the engine is unreachable'],
+    ['mqtt', / and on\(job, instance, broker\) stackwatch_mqtt_connected == 0/, 'StackwatchMqttAuthFailing: one refused attempt, then connected again'],
+    ['docker', / unless on\(job, instance\) stackwatch_docker_up == 0/, 'StackwatchDockerEventsStreamDown: with the API down it is StackwatchDockerApiDown'],
+  ] as const)('alerts/%s.yml: its guard case fails when the guard is removed (the guard cases have teeth)', async (group, guard, failingCase) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-promtool-'));
+    try {
+      cpSync(promDir, dir, { recursive: true });
+      const file = path.join(dir, 'alerts', `${group}.yml`);
+      const text = readFileSync(file, 'utf8');
+      const unguarded = text.replace(guard, '');
+      expect(unguarded).not.toBe(text);
+      writeFileSync(file, unguarded);
+      const r = await run(['test', 'rules', `tests/${group}.yml`], dir);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toContain(failingCase);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
   test('the restart case fails when the restart guards are removed (the guard cases have teeth)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-promtool-'));
     try {

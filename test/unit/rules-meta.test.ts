@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { M, type MetricDef } from '../../src/metrics/definitions';
 import { allAlerts, alertGroups } from '../../bundle/alerts';
-import { BROKER_DEPENDENT_BACKEND_ALERTS, BROKER_DEPENDENT_BROKER_ALERTS } from '../../bundle/alerts-routing';
+import { alertmanagerConfig, BROKER_DEPENDENT_BACKEND_ALERTS, BROKER_DEPENDENT_BROKER_ALERTS, DOCKER_DEPENDENT_KIND } from '../../bundle/alerts-routing';
 import { ALERT_NAMES, bundleConfig, durationSeconds, SEVERITIES } from '../../bundle/bundle-config';
 import { R } from '../../bundle/names';
 import { recordedNames, recordingGroups } from '../../bundle/rules';
@@ -86,6 +86,21 @@ describe('alerts', () => {
     }
   });
 
+  test('the exporter, collector, Docker connection, TLS and MQTT auth alerts are there with their severities', () => {
+    const sev = new Map(alerts.map((a) => [a.alert, a.labels.severity]));
+    expect(Object.fromEntries(['StackwatchConfigReloadFailed', 'StackwatchCollectorFailing', 'StackwatchDockerApiDown', 'StackwatchDockerEventsStreamDown',
+      'StackwatchTlsCertExpiringSoon', 'StackwatchTlsCertExpiryCritical', 'StackwatchMqttAuthFailing'].map((n) => [n, sev.get(n)]))).toEqual({
+      StackwatchConfigReloadFailed: 'warning', StackwatchCollectorFailing: 'warning', StackwatchDockerApiDown: 'warning', StackwatchDockerEventsStreamDown: 'warning',
+      StackwatchTlsCertExpiringSoon: 'warning', StackwatchTlsCertExpiryCritical: 'critical', StackwatchMqttAuthFailing: 'critical',
+    });
+    expect(cfg.tlsCert.criticalDays).toBeLessThan(cfg.tlsCert.warningDays);
+  });
+
+  test('alerts that mute another are not slower to fire than the alerts they mute', () => {
+    // MqttAuthFailing mutes MqttBrokerDown for the same broker: it must be firing by the time BrokerDown notifies.
+    expect(durationSeconds(cfg.for.StackwatchMqttAuthFailing)).toBeLessThanOrEqual(durationSeconds(cfg.for.StackwatchMqttBrokerDown));
+  });
+
   const runbookSections = sections(runbook);
 
   test.each(alerts.map((a) => [a.alert, a] as const))('%s: name, severity, annotations, runbook section', (name, a) => {
@@ -127,6 +142,20 @@ describe('alerts', () => {
 
   test('inhibitions name existing alerts', () => {
     for (const n of [...BROKER_DEPENDENT_BROKER_ALERTS, ...BROKER_DEPENDENT_BACKEND_ALERTS]) expect(ALERT_NAMES).toContain(n);
+    const am = alertmanagerConfig(cfg) as { inhibit_rules: { source_matchers: string[]; target_matchers: string[] }[] };
+    for (const r of am.inhibit_rules) {
+      for (const m of [...r.source_matchers, ...r.target_matchers]) {
+        const eq = /^alertname="(.+)"$/.exec(m);
+        if (eq) expect(ALERT_NAMES).toContain(eq[1]);
+      }
+    }
+  });
+
+  test('the Docker API inhibition mutes exactly the alerts of container targets', () => {
+    const containerAlerts = alertCases(cfg).filter((c) => c.labels.kind === DOCKER_DEPENDENT_KIND).map((c) => c.alert);
+    expect(containerAlerts).toEqual(expect.arrayContaining(['StackwatchContainerUnhealthy', 'StackwatchContainerCrashLooping', 'StackwatchContainerOomKilled']));
+    // Every StackwatchContainer* alert is of kind container, so the kind matcher covers them all.
+    for (const a of ALERT_NAMES.filter((n) => n.startsWith('StackwatchContainer'))) expect(containerAlerts).toContain(a);
   });
 });
 
@@ -164,6 +193,12 @@ describe('metrics used by rules', () => {
   });
 });
 
+/** Alerts about the exporter itself (its scrape, config, collectors, Docker connection): no target. */
+const EXPORTER_LEVEL_ALERTS: string[] = [
+  'StackwatchExporterDown', 'StackwatchExporterAbsent', 'StackwatchWatchdog', 'StackwatchConfigReloadFailed',
+  'StackwatchCollectorFailing', 'StackwatchDockerApiDown', 'StackwatchDockerEventsStreamDown',
+];
+
 describe('promtool test cases', () => {
   const files = ruleTestFiles(cfg);
   type T = { name: string; alert_rule_test?: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string> }[] }[] };
@@ -180,9 +215,15 @@ describe('promtool test cases', () => {
     expect(fires.map((f) => f.eval_time)).toContain(at);
     const fire = fires.find((f) => f.eval_time === at)!;
     expect(fire.exp_alerts[0]!.exp_labels.severity).toBe(alerts.find((a) => a.alert === name)!.labels.severity);
-    if (!['StackwatchExporterDown', 'StackwatchExporterAbsent', 'StackwatchWatchdog'].includes(name)) {
+    const labels = Object.keys(fire.exp_alerts[0]!.exp_labels);
+    if (EXPORTER_LEVEL_ALERTS.includes(name)) {
+      // About the exporter itself, no target: no kind/target that a critical target alert could match.
+      expect(labels).not.toContain('kind');
+      expect(labels).not.toContain('target');
+      if (!['StackwatchExporterAbsent', 'StackwatchWatchdog'].includes(name)) expect(labels).toEqual(expect.arrayContaining(['job', 'instance']));
+    } else {
       // Per-target alerts carry kind and target, so that Alertmanager can inhibit per target.
-      expect(Object.keys(fire.exp_alerts[0]!.exp_labels)).toEqual(expect.arrayContaining(['kind', 'target', 'job', 'instance']));
+      expect(labels).toEqual(expect.arrayContaining(['kind', 'target', 'job', 'instance']));
     }
     if (forS > 0) {
       const before = evals.find((e) => e.test === fire.test && e.alertname === name && e.eval_time === evalTime(c.onset + forS - 60));
