@@ -29,7 +29,11 @@ export const processDiscoverySchema = z
 
 export const processSettingsSchema = z
   .strictObject({
-    interval: duration.default(5),
+    /** How often the host's processes are read (not at scrape time). */
+    interval: duration
+      .refine((v) => v >= 0.1 && v <= 3600, { message: 'expected an interval from 100ms to 1h' })
+      .default(5),
+    /** Where procfs is mounted (e.g. /host/proc in a container); without it, the systeminformation fallback. */
     proc_path: z.string().default('/proc'),
   })
   .prefault({});

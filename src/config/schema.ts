@@ -42,6 +42,14 @@ export const configSchema = z
     process_discovery: processDiscoverySchema,
     process_settings: processSettingsSchema,
   })
+  .superRefine((c, ctx) => {
+    if (!c.process_discovery.enabled) return;
+    c.processes.forEach((g, i) => {
+      if (g.name === 'other') {
+        ctx.addIssue({ code: 'custom', path: ['processes', i, 'name'], message: '"other" is the group process_discovery sums the remaining processes under; choose another name' });
+      }
+    });
+  })
   .prefault({});
 
 export type Config = z.output<typeof configSchema>;

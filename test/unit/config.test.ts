@@ -83,6 +83,12 @@ processes:
     expect(errorsOf('http:\n  - name: a\n    url: ftp://x/\n')[0]).toMatch(/http\[0\]\.url: expected an http/);
   });
 
+  it('reserves the process group name "other" while discovery sums processes under it', () => {
+    const text = 'processes:\n  - { name: other, comm: x }\n';
+    expect(parseConfig(text, 'f.yml', {}).processes[0]!.name).toBe('other');
+    expect(errorsOf(`${text}process_discovery: { enabled: true }\n`)[0]).toMatch(/^stackwatch.yml: processes\[0\]\.name: "other" is the group/);
+  });
+
   it('reports duplicate names', () => {
     const text = 'http:\n  - { name: a, url: "http://127.0.0.1:1/" }\n  - { name: a, url: "http://127.0.0.1:2/" }\n';
     expect(errorsOf(text)).toEqual(['stackwatch.yml: http[1].name: duplicate name "a" (also at index 0)']);

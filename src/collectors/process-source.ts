@@ -1,0 +1,190 @@
+import type { ProcessGroupConfig } from '../config/processes';
+import { PF_KTHREAD, ProcReader, USER_HZ } from './proc-reader';
+import type { ProcSample } from './process-groups';
+
+/**
+ * Where the process collector's snapshots come from. On Linux, /proc read synchronously
+ * (ProcSource); elsewhere systeminformation (./process-si.ts).
+ */
+export interface ProcessSource {
+  /** One snapshot of every process, each with the declared groups matching it directly. */
+  snapshot(now: number): ProcSample[] | Promise<ProcSample[]>;
+  /** Read errors by reason since the start (vanished processes are not errors). */
+  readonly errors: Readonly<Record<string, number>>;
+}
+
+/** A declared group's matcher, compiled once. */
+export interface Matcher {
+  name: string;
+  comm?: RegExp;
+  exe?: RegExp;
+  cmdline?: RegExp;
+  pidfile?: string;
+}
+
+export function compileMatchers(groups: readonly ProcessGroupConfig[]): Matcher[] {
+  return groups.map((g) => {
+    const m: Matcher = { name: g.name };
+    if (g.comm !== undefined) m.comm = new RegExp(g.comm);
+    if (g.exe !== undefined) m.exe = new RegExp(g.exe);
+    if (g.cmdline !== undefined) m.cmdline = new RegExp(g.cmdline);
+    if (g.pidfile !== undefined) m.pidfile = g.pidfile;
+    return m;
+  });
+}
+
+/** What a process offers for matching; cmdline and exe are read only when a matcher needs them. */
+export interface MatchInput {
+  comm: string;
+  cmdline(): string | undefined;
+  exe(): string | undefined;
+}
+
+/** The declared groups whose comm/exe/cmdline matcher matches (pidfiles are matched by pid). */
+export function matchGroups(matchers: readonly Matcher[], p: MatchInput): string[] {
+  const out: string[] = [];
+  for (const m of matchers) {
+    if (m.comm !== undefined) {
+      if (m.comm.test(p.comm)) out.push(m.name);
+    } else if (m.cmdline !== undefined) {
+      const c = p.cmdline();
+      if (c !== undefined && c !== '' && m.cmdline.test(c)) out.push(m.name);
+    } else if (m.exe !== undefined) {
+      const e = p.exe();
+      if (e !== undefined && m.exe.test(e)) out.push(m.name);
+    }
+  }
+  return out;
+}
+
+/** The pid in a pidfile's text (first line), or undefined. */
+export function parsePidfile(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*$/m.exec(text);
+  if (m === null) return undefined;
+  const pid = Number(m[1]);
+  return pid > 0 ? pid : undefined;
+}
+
+interface Cached {
+  comm: string;
+  matches: string[];
+  /** Seen within RECHECK_YOUNGER_THAN of its start: it may still exec without changing comm. */
+  recheck: boolean;
+  maxFds?: number;
+  cycle: number;
+}
+
+/** Limits are re-read every this many cycles per process (staggered by pid); they rarely change. */
+const LIMITS_EVERY = 12;
+
+/**
+ * A process first matched this young (seconds) is matched again on later cycles until it is
+ * older: right after a fork it still shows its parent's cmdline, and an exec of a program with
+ * the same comm (sh -> sh script) would not change the comm that otherwise triggers a re-match.
+ */
+const RECHECK_YOUNGER_THAN = 5;
+
+export interface ProcSourceOptions {
+  procPath: string;
+  groups: readonly ProcessGroupConfig[];
+  /** Read fds and limits of every process (discovery, or children to be included). */
+  detailsForAll: boolean;
+}
+
+/**
+ * Snapshots from /proc. Per cycle it lists /proc and reads each process's stat; for processes
+ * in a group, the fd count (one stat() since Linux 6.2) and, now and then, the limits. cmdline
+ * and exe are read once per process identity (pid + start time), again only when the comm
+ * changes (an exec).
+ */
+export class ProcSource implements ProcessSource {
+  private readonly reader: ProcReader;
+  private readonly matchers: Matcher[];
+  private readonly pidfiles: Matcher[];
+  /** Some matcher reads cmdline or exe (a comm matcher sees every exec: no re-match needed). */
+  private readonly lazy: boolean;
+  private readonly cache = new Map<string, Cached>();
+  private cycle = 0;
+  private bootTime: number | undefined;
+
+  constructor(private readonly opts: ProcSourceOptions) {
+    this.reader = new ProcReader(opts.procPath);
+    this.matchers = compileMatchers(opts.groups);
+    this.pidfiles = this.matchers.filter((m) => m.pidfile !== undefined);
+    this.lazy = this.matchers.some((m) => m.cmdline !== undefined || m.exe !== undefined);
+  }
+
+  get errors(): Readonly<Record<string, number>> {
+    return this.reader.errors;
+  }
+
+  init(): void {
+    this.reader.init();
+  }
+
+  snapshot(now: number): ProcSample[] {
+    const cycle = ++this.cycle;
+    const r = this.reader;
+    // Boot time from /proc/uptime (10 ms) rather than btime (whole seconds); kept stable unless
+    // the wall clock stepped, so start times do not jitter between cycles.
+    const boot = r.bootTime(now);
+    if (boot !== undefined && (this.bootTime === undefined || Math.abs(boot - this.bootTime) > 0.5)) this.bootTime = boot;
+    const bootTime = this.bootTime ?? 0;
+
+    const byPidfile = new Map<number, string[]>();
+    for (const m of this.pidfiles) {
+      const text = r.text(m.pidfile!);
+      const pid = text === undefined ? undefined : parsePidfile(text);
+      if (pid === undefined) continue;
+      const list = byPidfile.get(pid);
+      if (list === undefined) byPidfile.set(pid, [m.name]);
+      else list.push(m.name);
+    }
+
+    const out: ProcSample[] = [];
+    const pageSize = r.pageSize;
+    for (const pid of r.pids()) {
+      const st = r.stat(pid);
+      if (st === undefined) continue;
+      const kthread = (st.flags & PF_KTHREAD) !== 0;
+      const key = `${pid}:${st.startTicks}`;
+      const startTime = bootTime + st.startTicks / USER_HZ;
+      let c = this.cache.get(key);
+      if (c === undefined || c.comm !== st.comm || c.recheck) {
+        const matches = kthread
+          ? matchGroups(this.matchers.filter((m) => m.comm !== undefined), { comm: st.comm, cmdline: () => undefined, exe: () => undefined })
+          : matchGroups(this.matchers, { comm: st.comm, cmdline: () => r.cmdline(pid), exe: () => r.exe(pid) });
+        const recheck = this.lazy && !kthread && now - startTime < RECHECK_YOUNGER_THAN;
+        if (c === undefined) {
+          c = { comm: st.comm, matches, recheck, cycle };
+          this.cache.set(key, c);
+        } else {
+          c.comm = st.comm;
+          c.matches = matches;
+          c.recheck = recheck;
+        }
+      }
+      c.cycle = cycle;
+      const byFile = byPidfile.get(pid);
+      const matches = byFile === undefined ? c.matches : [...c.matches, ...byFile];
+      const sample: ProcSample = {
+        id: key, pid, ppid: st.ppid, startTicks: st.startTicks, comm: st.comm,
+        startTime,
+        cpuUser: st.utime / USER_HZ, cpuSystem: st.stime / USER_HZ,
+        rss: st.rssPages * pageSize, vms: st.vsize, threads: st.threads, matches,
+      };
+      if (!kthread && st.state !== 'Z' && (this.opts.detailsForAll || matches.length > 0)) {
+        const fds = r.fdCount(pid);
+        if (fds !== undefined) sample.fds = fds;
+        if (c.maxFds === undefined || (cycle + pid) % LIMITS_EVERY === 0) {
+          const max = r.maxFds(pid);
+          if (max !== undefined) c.maxFds = max;
+        }
+        if (c.maxFds !== undefined) sample.maxFds = c.maxFds;
+      }
+      out.push(sample);
+    }
+    for (const [key, c] of this.cache) if (c.cycle !== cycle) this.cache.delete(key);
+    return out;
+  }
+}

@@ -1,0 +1,236 @@
+import { existsSync } from 'node:fs';
+import type { Counter, Gauge } from 'prom-client';
+import si from 'systeminformation';
+import type { Config } from '../config/schema';
+import { M } from '../metrics/definitions';
+import { counter, dropSeries, gauge } from '../metrics/instruments';
+import type { Collector, CollectorContext } from './collector';
+import { READ_ERROR_REASONS } from './proc-reader';
+import { GroupTracker, OTHER_GROUP, type CycleResult, type GroupStats } from './process-groups';
+import { FALLBACK_MIN_INTERVAL, SiSource } from './process-si';
+import { ProcSource, type ProcessSource } from './process-source';
+
+/**
+ * The process collector. Every `process_settings.interval` (default 5 s, not at scrape time) it
+ * takes a snapshot of the host's processes, groups them (declared groups from `processes`, and
+ * with `process_discovery` every other process by name), and exports per group: count, CPU
+ * seconds by mode, memory, fds and their limit, threads, oldest start time and restarts.
+ * Declared groups are availability targets (kind "process"): down when no process matches.
+ *
+ * On Linux it reads /proc synchronously (./proc-reader.ts); elsewhere it falls back to
+ * systeminformation at a slow rate. stackwatch_host_info comes from systeminformation once.
+ */
+
+const GROUP_SERIES = [
+  M.processCount.name, M.processRestarts.name, M.processCpu.name, M.processRss.name, M.processVirtual.name,
+  M.processOpenFds.name, M.processMaxFds.name, M.processThreads.name, M.processOldestStart.name,
+];
+
+/** Seconds a discovered name may stay out of the top (or gone) before its series leave. */
+export const DISCOVERY_FORGET_AFTER = 300;
+
+interface Instruments {
+  count: Gauge; restarts: Counter; cpu: Counter; rss: Gauge; vms: Gauge; fds: Gauge; maxFds: Gauge;
+  threads: Gauge; oldest: Gauge; readErrors: Counter; hostInfo: Gauge;
+}
+
+export interface ProcessCollectorOptions {
+  /** Overrides DISCOVERY_FORGET_AFTER (tests). */
+  forgetAfter?: number;
+  /** Use the systeminformation fallback even where /proc exists (tests). */
+  forceFallback?: boolean;
+}
+
+export class ProcessCollector implements Collector {
+  readonly name = 'process';
+  private m?: Instruments;
+  private source?: ProcessSource;
+  private groups?: GroupTracker;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private hostInfo?: Promise<void>;
+  private stopped = false;
+  private interval = 5;
+  private readonly exportedErrors: Record<string, number> = {};
+  /** Discovered groups with series, to remove them when they leave. */
+  private readonly exported = new Set<string>();
+  private warnedPermission = false;
+  /** Discovered groups a previous instance exported (a reload): dropped unless found again. */
+  private inherited = new Set<string>();
+  /** systeminformation has no fds, fd limits or threads: those series stay absent. */
+  private fallback = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly ctx: CollectorContext,
+    private readonly opts: ProcessCollectorOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    const { registry, tracker, log } = this.ctx;
+    const cfg = this.config;
+    this.m = {
+      count: gauge(registry, M.processCount), restarts: counter(registry, M.processRestarts),
+      cpu: counter(registry, M.processCpu), rss: gauge(registry, M.processRss),
+      vms: gauge(registry, M.processVirtual), fds: gauge(registry, M.processOpenFds),
+      maxFds: gauge(registry, M.processMaxFds), threads: gauge(registry, M.processThreads),
+      oldest: gauge(registry, M.processOldestStart), readErrors: counter(registry, M.processReadErrors),
+      hostInfo: gauge(registry, M.hostInfo),
+    };
+    for (const reason of READ_ERROR_REASONS) this.m.readErrors.inc({ reason }, 0);
+    for (const g of cfg.processes) {
+      tracker.declare('process', g.name, { failureThreshold: g.failure_threshold, successThreshold: g.success_threshold });
+      this.m.restarts.inc({ group: g.name }, 0);
+    }
+    // Groups whose CPU counters exist already (this is a reload) continue without a lump.
+    const continuing = new Set<string>();
+    for (const v of (await this.m.cpu.get()).values) {
+      if (typeof v.labels.group === 'string') continuing.add(v.labels.group);
+    }
+    const declaredNames = new Set(cfg.processes.map((g) => g.name));
+    for (const v of (await this.m.count.get()).values) {
+      const g = v.labels.group;
+      if (typeof g === 'string' && !declaredNames.has(g)) this.inherited.add(g);
+    }
+    const discovery = cfg.process_discovery.enabled;
+    this.groups = new GroupTracker({
+      declared: cfg.processes.map((g) => ({ name: g.name, includeChildren: g.include_children })),
+      ...(discovery ? { discoveryTop: cfg.process_discovery.top } : {}),
+      forgetAfter: this.opts.forgetAfter ?? DISCOVERY_FORGET_AFTER,
+      continuing,
+    });
+    const procPath = cfg.process_settings.proc_path;
+    this.interval = cfg.process_settings.interval;
+    if (!this.opts.forceFallback && process.platform === 'linux' && existsSync(`${procPath}/stat`)) {
+      const src = new ProcSource({
+        procPath, groups: cfg.processes,
+        detailsForAll: discovery || cfg.processes.some((g) => g.include_children),
+      });
+      src.init();
+      this.source = src;
+    } else {
+      this.source = new SiSource(cfg.processes);
+      this.fallback = true;
+      this.interval = Math.max(this.interval, FALLBACK_MIN_INTERVAL);
+      log.warn({ procPath, interval: this.interval }, 'no /proc here; process collector falls back to systeminformation at a slow rate');
+    }
+    this.hostInfo = this.readHostInfo();
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    // A /proc cycle is synchronous and short; the systeminformation fallback and the host facts
+    // run commands: do not let them hold a shutdown up (their results are dropped once stopped).
+    await Promise.race([
+      Promise.allSettled([this.running, this.hostInfo]),
+      new Promise((r) => setTimeout(r, 1000).unref()),
+    ]);
+  }
+
+  async retire(next: Config): Promise<void> {
+    const keep = new Set(next.processes.map((g) => g.name));
+    for (const g of this.config.processes) {
+      if (keep.has(g.name)) continue;
+      this.ctx.tracker.forget('process', g.name);
+      await dropSeries(this.ctx.registry, GROUP_SERIES, { group: g.name });
+    }
+    if (!next.process_discovery.enabled) {
+      for (const name of [...this.exported, ...this.inherited, OTHER_GROUP]) {
+        if (keep.has(name)) continue;
+        await dropSeries(this.ctx.registry, GROUP_SERIES, { group: name });
+      }
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.cycle();
+    }, delayMs);
+  }
+
+  private async cycle(): Promise<void> {
+    const startedMs = Date.now();
+    try {
+      const now = this.ctx.clock();
+      const samples = await this.source!.snapshot(now);
+      if (this.stopped) return;
+      this.record(this.groups!.update(now, samples));
+      this.ctx.stats.record(this.name, (Date.now() - startedMs) / 1000, true);
+    } catch (err) {
+      this.ctx.log.error({ err }, 'process collection failed');
+      this.ctx.stats.record(this.name, (Date.now() - startedMs) / 1000, false);
+    } finally {
+      this.schedule(Math.max(0, startedMs + this.interval * 1000 - Date.now()));
+    }
+  }
+
+  private record(r: CycleResult): void {
+    const m = this.m!;
+    for (const name of r.removed) {
+      this.removeGroup(name);
+      this.exported.delete(name);
+    }
+    for (const [name, s] of r.groups) {
+      this.set(name, s);
+      if (!s.declared) this.exported.add(name);
+    }
+    for (const name of this.inherited) if (!r.groups.has(name)) this.removeGroup(name);
+    this.inherited.clear();
+    for (const o of r.observations) {
+      this.ctx.tracker.observe('process', o.group, o.ok, o.error === undefined ? { at: o.at } : { at: o.at, error: o.error });
+    }
+    const errors = this.source!.errors;
+    for (const reason of READ_ERROR_REASONS) {
+      const total = errors[reason] ?? 0;
+      const inc = total - (this.exportedErrors[reason] ?? 0);
+      if (inc > 0) m.readErrors.inc({ reason }, inc);
+      this.exportedErrors[reason] = total;
+    }
+    if (!this.warnedPermission && (errors.permission ?? 0) > 0) {
+      this.warnedPermission = true;
+      this.ctx.log.warn({ errors: errors.permission }, 'some processes cannot be read (permission); their fds or exe are missing');
+    }
+  }
+
+  private set(group: string, s: GroupStats): void {
+    const m = this.m!;
+    const labels = { group };
+    m.count.set(labels, s.count);
+    m.cpu.inc({ group, mode: 'user' }, s.cpuUserInc);
+    m.cpu.inc({ group, mode: 'system' }, s.cpuSystemInc);
+    if (s.declared) m.restarts.inc(labels, s.restartsInc);
+    m.rss.set(labels, s.rss);
+    m.vms.set(labels, s.vms);
+    if (s.oldestStart !== undefined) m.oldest.set(labels, s.oldestStart);
+    else m.oldest.remove(labels);
+    if (this.fallback) return;
+    m.fds.set(labels, s.fds);
+    m.threads.set(labels, s.threads);
+    if (s.maxFds !== undefined && Number.isFinite(s.maxFds)) m.maxFds.set(labels, s.maxFds);
+    else m.maxFds.remove(labels);
+  }
+
+  private removeGroup(group: string): void {
+    const m = this.m!;
+    const labels = { group };
+    for (const g of [m.count, m.rss, m.vms, m.fds, m.maxFds, m.threads, m.oldest]) g.remove(labels);
+    m.cpu.remove({ group, mode: 'user' });
+    m.cpu.remove({ group, mode: 'system' });
+  }
+
+  /** stackwatch_host_info, once, in the background: systeminformation runs a few commands. */
+  private async readHostInfo(): Promise<void> {
+    try {
+      const os = await si.osInfo();
+      if (this.stopped) return;
+      this.m!.hostInfo.set({
+        hostname: os.hostname, os: [os.distro, os.release].filter((v) => v !== '').join(' '), kernel: os.kernel, arch: os.arch,
+      }, 1);
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'cannot read host facts');
+    }
+  }
+}
