@@ -3,14 +3,15 @@
  * temp storage dir, clustering disabled, a config given by the test. Plus a webhook receiver
  * (an HTTP server on loopback) that records the notifications Alertmanager sends.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports';
 import { ProcessSet } from './processes';
-import { PROMETHEUS_INSTALL_HINT, stopChild } from './prometheus';
+import { startReadyDaemon } from './daemon';
+import { PROMETHEUS_INSTALL_HINT } from './prometheus';
 import { requireBinary } from './require-binary';
 import { waitFor } from './wait';
 
@@ -51,37 +52,17 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Runn
   writeFileSync(configFile, opts.config);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  let stderr = '';
-  const child = procs.start(bin, [
-    `--config.file=${configFile}`,
-    `--storage.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--cluster.listen-address=',
-    '--log.level=debug',
-    ...(opts.args ?? []),
-  ], { cwd: dir });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (stderr.length > 200_000) stderr = stderr.slice(-100_000);
+  const daemon = await startReadyDaemon({
+    name: 'alertmanager', procs, bin, dir, url, startTimeoutMs: opts.startTimeoutMs,
+    args: [
+      `--config.file=${configFile}`,
+      `--storage.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+      '--log.level=debug',
+      ...(opts.args ?? []),
+    ],
   });
-  let exited = false;
-  child.once('exit', () => { exited = true; });
-
-  const stop = async (): Promise<void> => {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  try {
-    await waitFor('Alertmanager to be ready', async () => {
-      if (exited) throw new Error(`alertmanager exited during startup:\n${stderr.slice(-4000)}`);
-      const res = await fetch(`${url}/-/ready`);
-      return res.ok;
-    }, opts.startTimeoutMs ?? 30_000, 100);
-  } catch (err) {
-    await stop();
-    throw new Error(`${String(err)}\n--- alertmanager log ---\n${stderr.slice(-4000)}`, { cause: err });
-  }
 
   const alerts = async (): Promise<AmAlert[]> => {
     const res = await fetch(`${url}/api/v2/alerts`, { signal: AbortSignal.timeout(10_000) });
@@ -89,7 +70,7 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Runn
     return (await res.json()) as AmAlert[];
   };
 
-  return { url, port, hostPort: `127.0.0.1:${port}`, dir, alerts, log: () => stderr, stop };
+  return { url, port, hostPort: `127.0.0.1:${port}`, dir, alerts, log: daemon.log, stop: daemon.stop };
 }
 
 /** One webhook notification (Alertmanager's webhook payload, version 4). */

@@ -8,10 +8,10 @@
  *   const v = await prom.query('stackwatch_target_up');
  *   await prom.stop();
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startReadyDaemon } from './daemon';
 import { freePort } from './ports';
 import { ProcessSet } from './processes';
 import { requireBinary } from './require-binary';
@@ -85,34 +85,6 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
-/**
- * Stops a child started by ProcessSet (its own process group): SIGTERM, then SIGKILL after
- * `graceMs`. Every wait is bounded and its timer cleared, so nothing keeps jest alive.
- */
-export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
-  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
-  const signal = (sig: NodeJS.Signals): void => {
-    try {
-      process.kill(-child.pid!, sig);
-    } catch {
-      child.kill(sig);
-    }
-  };
-  const waitExit = (ms: number): Promise<void> => new Promise((resolve) => {
-    if (gone()) return resolve();
-    const timer = setTimeout(() => { child.off('exit', onExit); resolve(); }, ms);
-    const onExit = (): void => { clearTimeout(timer); resolve(); };
-    child.once('exit', onExit);
-  });
-  if (gone()) return;
-  signal('SIGTERM');
-  await waitExit(graceMs);
-  if (!gone()) {
-    signal('SIGKILL');
-    await waitExit(2000);
-  }
-}
-
 /** prometheus.yml for a test: global interval, scrape jobs, rule files, alertmanagers. */
 export function testPrometheusConfig(opts: { interval: string; scrape: ScrapeJob[]; ruleFiles: string[]; alertmanagers: string[] }): string {
   const lines = [
@@ -157,37 +129,17 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Run
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  let stderr = '';
-  const child = procs.start(bin, [
-    `--config.file=${configFile}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--web.enable-lifecycle',
-    '--log.level=info',
-    ...(opts.args ?? []),
-  ], { cwd: dir });
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (stderr.length > 200_000) stderr = stderr.slice(-100_000);
+  const daemon = await startReadyDaemon({
+    name: 'prometheus', procs, bin, dir, url, startTimeoutMs: opts.startTimeoutMs,
+    args: [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-lifecycle',
+      '--log.level=info',
+      ...(opts.args ?? []),
+    ],
   });
-  let exited = false;
-  child.once('exit', () => { exited = true; });
-
-  const stop = async (): Promise<void> => {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  try {
-    await waitFor('Prometheus to be ready', async () => {
-      if (exited) throw new Error(`prometheus exited during startup:\n${stderr.slice(-4000)}`);
-      const res = await fetch(`${url}/-/ready`);
-      return res.ok;
-    }, opts.startTimeoutMs ?? 30_000, 100);
-  } catch (err) {
-    await stop();
-    throw new Error(`${String(err)}\n--- prometheus log ---\n${stderr.slice(-4000)}`, { cause: err });
-  }
 
   async function api<T>(pathAndQuery: string): Promise<T> {
     const res = await fetch(`${url}${pathAndQuery}`, { signal: AbortSignal.timeout(10_000) });
@@ -241,5 +193,5 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Run
     }, timeoutMs, 200);
   };
 
-  return { url, port, dir, query, queryRange, api, alerts, waitForTargetsUp, waitForRules, log: () => stderr, stop };
+  return { url, port, dir, query, queryRange, api, alerts, waitForTargetsUp, waitForRules, log: daemon.log, stop: daemon.stop };
 }
