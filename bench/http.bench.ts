@@ -236,7 +236,8 @@ async function startStackwatch(configFile: string): Promise<Exporter> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const child = start('stackwatch', process.execPath, [path.join(ROOT, 'dist', 'main.js'), '--config', configFile, '--listen', `127.0.0.1:${port}`]);
+  // As `npm start` and the `stackwatch` bin run it: with a 1 MB young generation.
+  const child = start('stackwatch', process.execPath, ['--max-semi-space-size=1', path.join(ROOT, 'dist', 'main.js'), '--config', configFile, '--listen', `127.0.0.1:${port}`]);
   await waitReady(`${base}/-/ready`, agent, 'stackwatch');
   return { child, pid: child.pid!, base, agent };
 }
@@ -538,7 +539,7 @@ Method:
   second (${RATE} probes/s each), at most ${IN_FLIGHT} in flight, timeout 500ms; after ${WARMUP_MS / 1000} s of warm-up,
   utime+stime of each process (/proc/PID/stat, CLK_TCK ${CLK_TCK}, all threads) over the same ${f1(windowS)} s,
   divided by the probes each did in it.
-- stackwatch: the built daemon (\`node dist/main.js --config … --listen 127.0.0.1:PORT\`), each target
+- stackwatch: the built daemon as \`npm start\` runs it (\`node --max-semi-space-size=1 dist/main.js --config … --listen 127.0.0.1:PORT\`), each target
   \`interval: 1s\`, \`timeout: 500ms\`, \`json:\` status + 2 fields, \`limits.http_in_flight: ${IN_FLIGHT}\`, keep-alive
   (ProbeAgents). Probes counted from \`stackwatch_target_checks_total\` deltas; nothing else scrapes it
   during the window (Prometheus would add one scrape per interval).

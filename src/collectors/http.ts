@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { Config } from '../config/schema';
 import type { HttpTargetConfig } from '../config/http';
@@ -121,6 +122,8 @@ export class HttpCollector implements Collector {
       cert: gauge(registry, M.httpCertExpiry),
     };
     this.semaphore = new Semaphore(this.inFlight);
+    // Every probe in flight listens on the stop signal (and removes its listener when done).
+    setMaxListeners(this.inFlight + 10, this.abort.signal);
     this.configs.forEach((config, i) => {
       tracker.declare('http', config.name, { failureThreshold: config.failure_threshold, successThreshold: config.success_threshold });
       for (const reason of FAILURE_REASONS) this.m!.failures.inc({ target: config.name, reason }, 0);
