@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { AvailabilityTracker } from './availability';
 import type { Clock } from './clock';
 import { renderLanding } from './landing';
+import { renderMetrics } from './metrics/exposition';
 import type { Logger } from './log';
 
 export interface ServerDeps {
@@ -34,7 +35,7 @@ export class Server {
     app.disable('x-powered-by');
     app.get('/metrics', async (_req, res) => {
       try {
-        const body = await registry.metrics();
+        const body = await renderMetrics(registry);
         res.type(registry.contentType).send(body);
       } catch (err) {
         log.error({ err }, 'rendering metrics failed');
