@@ -47,7 +47,7 @@ async function render(metric: Metric): Promise<string> {
   const name = escapeString(data.name);
   let out = `# HELP ${name} ${escapeString(data.help)}\n# TYPE ${name} ${data.type}`;
   for (const val of data.values) {
-    const own = formatLabels((val.labels ?? {}) as Labels, val.sharedLabels);
+    const own = formatLabels((val.labels ?? {}), val.sharedLabels);
     const shared = val.sharedLabels === undefined ? '' : formatLabels(val.sharedLabels);
     const labels = own === '' ? shared : shared === '' ? own : `${own},${shared}`;
     out += `\n${val.metricName ?? name}${labels === '' ? '' : `{${labels}}`} ${valueText(val.value)}`;
