@@ -1,4 +1,4 @@
-import type { Metric, MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
+import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 
 /**
  * The Prometheus text exposition of a registry, byte for byte what prom-client's
@@ -41,9 +41,14 @@ function valueText(v: number): string {
   return String(v);
 }
 
-async function render(metric: Metric): Promise<string> {
-  const m = metric as Metric & { getForPromString?: () => Promise<MetricObjectWithValues<Value>> };
-  const data = m.getForPromString ? await m.getForPromString() : ((await metric.get()) as MetricObjectWithValues<Value>);
+/** A registered metric as the registry holds it (its typings say MetricObject; it is the instance). */
+interface Collectable {
+  get(): Promise<MetricObjectWithValues<Value>>;
+  getForPromString?: () => Promise<MetricObjectWithValues<Value>>;
+}
+
+async function render(metric: Collectable): Promise<string> {
+  const data = metric.getForPromString ? await metric.getForPromString() : await metric.get();
   const name = escapeString(data.name);
   let out = `# HELP ${name} ${escapeString(data.help)}\n# TYPE ${name} ${data.type}`;
   for (const val of data.values) {
@@ -56,6 +61,6 @@ async function render(metric: Metric): Promise<string> {
 }
 
 export async function renderMetrics(registry: Registry): Promise<string> {
-  const parts = await Promise.all(registry.getMetricsAsArray().map(render));
+  const parts = await Promise.all((registry.getMetricsAsArray() as unknown as Collectable[]).map(render));
   return `${parts.join('\n\n')}\n`;
 }
