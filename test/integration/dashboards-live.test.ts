@@ -201,14 +201,24 @@ beforeAll(async () => {
 
   // The scenario: the demo backend crashed, was restarted and recovered; it went degraded and
   // unhealthy; a container restarted; the broker's $SYS and the demo's topic arrived.
-  await waitFor('the demo backend to crash, restart and recover (a recovery observed)', async () => {
-    const m = await ex.scrape();
-    return demo!.starts() >= 2 && (m.get('stackwatch_target_recovery_seconds_count', { kind: 'http', target: 'demo-backend' }) ?? 0) >= 1
-      && (m.get('stackwatch_process_restarts_total', { group: 'demo-backend-process' }) ?? 0) >= 1
-      && (m.get('stackwatch_container_restarts_total', { container: 'sw-crashy' }) ?? 0) >= 1
-      && m.all('stackwatch_mqtt_topic_last_message_timestamp_seconds').length > 0
-      && (m.get('stackwatch_container_health_status', { container: 'sw-sick', status: 'unhealthy' }) ?? 0) === 1;
-  }, 90_000, 500);
+  let missing: string[] = [];
+  try {
+    await waitFor('the demo backend to crash, restart and recover (a recovery observed)', async () => {
+      const m = await ex.scrape();
+      const checks: Record<string, boolean> = {
+        'demo backend started twice': demo!.starts() >= 2,
+        'a recovery of demo-backend': (m.get('stackwatch_target_recovery_seconds_count', { kind: 'http', target: 'demo-backend' }) ?? 0) >= 1,
+        'a restart of demo-backend-process': (m.get('stackwatch_process_restarts_total', { group: 'demo-backend-process' }) ?? 0) >= 1,
+        'a restart of sw-crashy': (m.get('stackwatch_container_restarts_total', { container: 'sw-crashy' }) ?? 0) >= 1,
+        'a message on the demo topic': m.all('stackwatch_mqtt_topic_last_message_timestamp_seconds').length > 0,
+        'sw-sick unhealthy': (m.get('stackwatch_container_health_status', { container: 'sw-sick', status: 'unhealthy' }) ?? 0) === 1,
+      };
+      missing = Object.entries(checks).filter(([, ok]) => !ok).map(([what]) => what);
+      return missing.length === 0;
+    }, 90_000, 500);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; still missing: ${missing.join(', ')}`, { cause: err });
+  }
   // ...and Prometheus has it all: each phase scraped, the counters' increases visible, the rules
   // evaluated on the latest state.
   const p = prom;
