@@ -33,6 +33,8 @@ export class Server {
     const { registry, tracker, clock, log, version } = this.deps;
     const app = express();
     app.disable('x-powered-by');
+    // An ETag would hash the whole exposition on every scrape; nothing caches /metrics.
+    app.set('etag', false);
     app.get('/metrics', async (_req, res) => {
       try {
         const body = await renderMetrics(registry);
