@@ -36,7 +36,6 @@ export const GROUP_TITLES: Record<MetricGroup, string> = {
 /** Buckets for outage lengths: from a quick automatic restart to a day of manual recovery. */
 export const RECOVERY_BUCKETS = [1, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600, 86400] as const;
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
-export const COLLECTOR_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] as const;
 
 const SCHEDULE_NOTE = 'Observed on the target\'s own interval, not at scrape time.';
 
@@ -197,7 +196,5 @@ export const M = {
   buildInfo: def('stackwatch_build_info', 'gauge', 'exporter', ['version', 'nodejs'],
     'Build facts; the value is always 1.'),
 } as const;
-
-export type MetricKey = keyof typeof M;
 
 export const ALL_METRICS: readonly MetricDef[] = Object.values(M);
