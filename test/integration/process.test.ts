@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { hostname, release } from 'node:os';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -176,10 +177,20 @@ describe('process collector', () => {
     ].join('\n'));
     chmodSync(config, 0o644);
     const port = await freePort();
+    // The checkout may sit in a directory `nobody` cannot enter (mktemp -d is 0700): run the built
+    // exporter from a world-readable copy (hard links where the filesystem allows, else a copy).
     const root = path.join(__dirname, '..', '..');
+    const app = path.join(dir, 'app');
+    const parts = ['dist', 'node_modules', 'package.json'].map((p) => path.join(root, p));
+    execFileSync('mkdir', ['-m', '755', app]);
+    try {
+      execFileSync('cp', ['-al', ...parts, app]);
+    } catch {
+      execFileSync('cp', ['-r', ...parts, app]);
+    }
     procs.start(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath,
-      '-r', 'ts-node/register/transpile-only', path.join(root, 'src', 'main.ts'), '--config', config, '--listen', `127.0.0.1:${port}`],
-    { cwd: root, env: { ...process.env, HOME: dir } });
+      path.join(app, 'dist', 'main.js'), '--config', config, '--listen', `127.0.0.1:${port}`],
+    { cwd: app, env: { ...process.env, HOME: dir } });
     try {
       const m = await waitFor('the unprivileged exporter', async () => {
         const s = await scrape(`http://127.0.0.1:${port}`);
