@@ -270,7 +270,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   const processes: AlertingRule[] = [
     a({
       name: 'StackwatchProcessNotRunning', severity: 'critical',
-      expr: asTarget(`${M.processCount.name} == 0`, 'process', 'group'),
+      expr: asTarget(`${M.processGroupProcesses.name} == 0`, 'process', 'group'),
       summary: 'No process of group {{ $labels.group }} is running',
       description: `The exporter {{ $labels.instance }} has found no process matching group {{ $labels.group }} for more than ${cfg.for.StackwatchProcessNotRunning}. Nothing restarted it.`,
     }),

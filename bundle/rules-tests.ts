@@ -426,12 +426,12 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchProcessNotRunning',
-      firing: [s(M.processCount.name, grp, '1 1 0x20')],
+      firing: [s(M.processGroupProcesses.name, grp, '1 1 0x20')],
       onset: m(2),
       labels: { ...grpAlert, severity: 'critical' },
       summary: 'No process of group backend is running',
       description: `The exporter stackwatch:9464 has found no process matching group backend for more than ${cfg.for.StackwatchProcessNotRunning}. Nothing restarted it.`,
-      healthy: [s(M.processCount.name, grp, '1 1 2 2 1x20')],
+      healthy: [s(M.processGroupProcesses.name, grp, '1 1 2 2 1x20')],
     },
     {
       alert: 'StackwatchProcessRestarting',

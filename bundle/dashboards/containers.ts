@@ -103,7 +103,7 @@ export const containers: DashboardSpec = {
         {
           type: 'timeseries', title: 'Processes per group', unit: 'none', w: 12, decimals: 0,
           description: 'Processes matching each group. 0 means the service is not running.',
-          queries: [{ expr: sel(M.processCount), legend: '{{group}}' }],
+          queries: [{ expr: sel(M.processGroupProcesses), legend: '{{group}}' }],
           runbook: [ALERT.processNotRunning],
         },
         {

@@ -22,7 +22,7 @@ import { ProcSource, type ProcessSource } from './process-source';
  */
 
 const GROUP_SERIES = [
-  M.processCount.name, M.processRestarts.name, M.processCpu.name, M.processRss.name, M.processVirtual.name,
+  M.processGroupProcesses.name, M.processRestarts.name, M.processCpu.name, M.processRss.name, M.processVirtual.name,
   M.processOpenFds.name, M.processMaxFds.name, M.processThreads.name, M.processOldestStart.name,
 ];
 
@@ -70,7 +70,7 @@ export class ProcessCollector implements Collector {
     const { registry, tracker, log } = this.ctx;
     const cfg = this.config;
     this.m = {
-      count: gauge(registry, M.processCount), restarts: counter(registry, M.processRestarts),
+      count: gauge(registry, M.processGroupProcesses), restarts: counter(registry, M.processRestarts),
       cpu: counter(registry, M.processCpu), rss: gauge(registry, M.processRss),
       vms: gauge(registry, M.processVirtual), fds: gauge(registry, M.processOpenFds),
       maxFds: gauge(registry, M.processMaxFds), threads: gauge(registry, M.processThreads),

@@ -159,7 +159,7 @@ export const M = {
     'Docker events stream lines that could not be parsed or were too long, skipped.'),
 
   // --- processes (src/collectors/process.ts) ---
-  processCount: def('stackwatch_process_count', 'gauge', 'process', ['group'],
+  processGroupProcesses: def('stackwatch_process_group_processes', 'gauge', 'process', ['group'],
     'Processes matching the group.'),
   processRestarts: def('stackwatch_process_restarts_total', 'counter', 'process', ['group'],
     'Restarts in a declared group: a matching process ended and a new one started (pid + start time identity).'),

@@ -59,7 +59,7 @@ describe('process group figures agree with prometheus-process-exporter and /proc
     const seeAll = async () => {
       const m = await waitFor('stackwatch to see the 3 workers', async () => {
         const s = await ours!.scrape();
-        return s.get('stackwatch_process_count', { group: 'workers' }) === 3 ? s : undefined;
+        return s.get('stackwatch_process_group_processes', { group: 'workers' }) === 3 ? s : undefined;
       }, 10_000);
       const p = await waitFor('process-exporter to see the 3 workers', async () => {
         const s = await peer!.scrape();

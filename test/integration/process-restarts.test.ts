@@ -43,7 +43,7 @@ describe('process restarts', () => {
     await procs.kill(p, 'SIGKILL');
     await waitFor('the group down', async () => (await ex.scrape()).get('stackwatch_target_up', target) === 0, 3000, 50);
     m = await ex.scrape();
-    expect(m.get('stackwatch_process_count', { group: 'svc' })).toBe(0);
+    expect(m.get('stackwatch_process_group_processes', { group: 'svc' })).toBe(0);
     await sleep(killedAt + 5000 - Date.now());
     start();
     await waitFor('the group up again', async () => (await ex.scrape()).get('stackwatch_target_up', target) === 1, 3000, 50);
@@ -58,7 +58,7 @@ describe('process restarts', () => {
     const recovery = m.get('stackwatch_target_recovery_seconds_sum', target)!;
     expect(recovery).toBeGreaterThanOrEqual(5 - 0.05);
     expect(recovery).toBeLessThanOrEqual(5 + INTERVAL + 0.1);
-    expect(m.get('stackwatch_process_count', { group: 'svc' })).toBe(1);
+    expect(m.get('stackwatch_process_group_processes', { group: 'svc' })).toBe(1);
   });
 
   it('counts a crash loop every ~2.3 s exactly', async () => {

@@ -35,7 +35,7 @@ describe('process collector', () => {
       setInterval(() => {}, 1 << 30);`, marker]);
     const ex = await startExporter({ processes: [{ name: 'grower', cmdline: marker }], process_settings: { interval: '250ms' } });
     exporters.push(ex);
-    await waitFor('the grower seen', async () => (await ex.scrape()).get('stackwatch_process_count', { group: 'grower' }) === 1);
+    await waitFor('the grower seen', async () => (await ex.scrape()).get('stackwatch_process_group_processes', { group: 'grower' }) === 1);
     const series: number[] = [];
     for (let i = 0; i < 6; i++) {
       series.push((await ex.scrape()).get('stackwatch_process_resident_memory_bytes', { group: 'grower' })!);
@@ -57,7 +57,7 @@ describe('process collector', () => {
       const target = { kind: 'process', target: group };
       await waitFor('a few cycles', async () => ((await ex.scrape()).get('stackwatch_target_checks_total', target) ?? 0) >= 3);
       const m = await ex.scrape();
-      expect(m.get('stackwatch_process_count', { group })).toBe(0);
+      expect(m.get('stackwatch_process_group_processes', { group })).toBe(0);
       expect(m.get('stackwatch_target_up', target)).toBe(0);
       expect(m.get('stackwatch_target_outages_total', target)).toBe(1);
       expect(m.get('stackwatch_process_restarts_total', { group })).toBe(0);
@@ -84,9 +84,9 @@ describe('process collector', () => {
       exporters.push(ex);
       const m = await waitFor('three processes with the children', async () => {
         const s = await ex.scrape();
-        return s.get('stackwatch_process_count', { group: 'with-children' }) === 3 ? s : undefined;
+        return s.get('stackwatch_process_group_processes', { group: 'with-children' }) === 3 ? s : undefined;
       });
-      expect(m.get('stackwatch_process_count', { group: 'by-pidfile' })).toBe(1);
+      expect(m.get('stackwatch_process_group_processes', { group: 'by-pidfile' })).toBe(1);
       expect(m.get('stackwatch_process_threads', { group: 'with-children' })).toBe(3);
       expect(m.get('stackwatch_target_up', { kind: 'process', target: 'by-pidfile' })).toBe(1);
     } finally {
@@ -99,9 +99,9 @@ describe('process collector', () => {
     exporters.push(ex);
     const m = await waitFor('host info and the groups', async () => {
       const s = await ex.scrape();
-      return s.all('stackwatch_host_info').length === 1 && s.get('stackwatch_process_count', { group: 'other' }) !== undefined ? s : undefined;
+      return s.all('stackwatch_host_info').length === 1 && s.get('stackwatch_process_group_processes', { group: 'other' }) !== undefined ? s : undefined;
     });
-    const groups = m.all('stackwatch_process_count');
+    const groups = m.all('stackwatch_process_group_processes');
     expect(groups.length).toBeLessThanOrEqual(4);
     expect(groups.map((g) => g.labels.group)).toContain('other');
     // Every process on the host is in one group (give or take the ones coming and going).
@@ -135,7 +135,7 @@ describe('process collector', () => {
     try {
       m = await waitFor('the fallback cycle', async () => {
         const s = Metrics.parse(await registry.metrics());
-        return s.get('stackwatch_process_count', { group: 'fb' }) === 1 ? s : undefined;
+        return s.get('stackwatch_process_group_processes', { group: 'fb' }) === 1 ? s : undefined;
       }, 20_000, 200);
     } finally {
       await c.stop();
@@ -150,11 +150,11 @@ describe('process collector', () => {
 
     await c.retire(validate({ processes: [{ name: 'stays', comm: '^init$' }] }, '<test>'));
     m = Metrics.parse(await registry.metrics());
-    expect(m.all('stackwatch_process_count', { group: 'fb' })).toEqual([]);
+    expect(m.all('stackwatch_process_group_processes', { group: 'fb' })).toEqual([]);
     expect(m.all('stackwatch_process_cpu_seconds_total', { group: 'fb' })).toEqual([]);
     expect(m.all('stackwatch_target_up', { target: 'fb' })).toEqual([]);
     expect(ctx.tracker.has('process', 'fb')).toBe(false);
-    expect(m.get('stackwatch_process_count', { group: 'stays' })).toBeDefined();
+    expect(m.get('stackwatch_process_group_processes', { group: 'stays' })).toBeDefined();
   });
 
   it('counts permission errors when it runs unprivileged, and still reports what it can read', async () => {
@@ -194,14 +194,14 @@ describe('process collector', () => {
     try {
       const m = await waitFor('the unprivileged exporter', async () => {
         const s = await scrape(`http://127.0.0.1:${port}`);
-        return s.get('stackwatch_process_count', { group: 'rootsleeper' }) === 1 ? s : undefined;
+        return s.get('stackwatch_process_group_processes', { group: 'rootsleeper' }) === 1 ? s : undefined;
       }, 40_000, 250);
       expect(m.get('stackwatch_process_read_errors_total', { reason: 'permission' })).toBeGreaterThan(0);
       expect(m.get('stackwatch_process_read_errors_total', { reason: 'other' })).toBe(0);
       expect(m.get('stackwatch_process_resident_memory_bytes', { group: 'rootsleeper' })).toBeGreaterThan(0);
       // The fd count comes from stat() of /proc/PID/fd (Linux >= 6.2), which needs no privilege.
       expect(m.get('stackwatch_process_open_fds', { group: 'rootsleeper' })).toBe(readdirSync(`/proc/${sleeper.pid}/fd`).length);
-      expect(m.get('stackwatch_process_count', { group: 'by-exe' })).toBe(0);
+      expect(m.get('stackwatch_process_group_processes', { group: 'by-exe' })).toBe(0);
       expect(m.get('stackwatch_target_up', { kind: 'process', target: 'rootsleeper' })).toBe(1);
       expect(m.get('stackwatch_collector_success', { collector: 'process' })).toBe(1);
     } finally {
@@ -227,7 +227,7 @@ describe('process collector', () => {
     exporters.push(ex);
     const before = await waitFor('the first groups', async () => {
       const s = await ex.scrape();
-      return s.get('stackwatch_process_count', { group: 'stay' }) === 1 && s.get('stackwatch_process_count', { group: 'other' }) !== undefined ? s : undefined;
+      return s.get('stackwatch_process_group_processes', { group: 'stay' }) === 1 && s.get('stackwatch_process_group_processes', { group: 'other' }) !== undefined ? s : undefined;
     });
     const cpu = (m: Metrics) => m.get('stackwatch_process_cpu_seconds_total', { group: 'stay', mode: 'user' })! + m.get('stackwatch_process_cpu_seconds_total', { group: 'stay', mode: 'system' })!;
 
@@ -235,10 +235,10 @@ describe('process collector', () => {
     expect(await ex.app.reload()).toBeUndefined();
     await sleep(800);
     const m = await ex.scrape();
-    expect(m.all('stackwatch_process_count').map((x) => x.labels.group)).toEqual(['stay']);
+    expect(m.all('stackwatch_process_group_processes').map((x) => x.labels.group)).toEqual(['stay']);
     expect(m.all('stackwatch_process_cpu_seconds_total').map((x) => x.labels.group)).toEqual(['stay', 'stay']);
     expect(m.all('stackwatch_target_up', { target: 'leave' })).toEqual([]);
-    expect(m.get('stackwatch_process_count', { group: 'stay' })).toBe(1);
+    expect(m.get('stackwatch_process_group_processes', { group: 'stay' })).toBe(1);
     // The idle worker: its counter carries on from where it was, with no second lump of its past.
     expect(cpu(before)).toBeGreaterThan(0.25);
     expect(cpu(m)).toBeGreaterThanOrEqual(cpu(before));
@@ -253,7 +253,7 @@ describe('process collector', () => {
     const p = procs.start('sh', ['-c', `sleep 0.6; exec sh -c "sleep 1000; : M$((1+1))ARKER-${id}"`], { stdio: 'ignore' });
     const ex = await startExporter({ processes: [{ name: 'execd', cmdline: `M2ARKER-${id}` }], process_settings: { interval: '200ms' } });
     exporters.push(ex);
-    await waitFor('the exec\'d shell matched', async () => (await ex.scrape()).get('stackwatch_process_count', { group: 'execd' }) === 1, 5000);
+    await waitFor('the exec\'d shell matched', async () => (await ex.scrape()).get('stackwatch_process_group_processes', { group: 'execd' }) === 1, 5000);
     const m = await ex.scrape();
     expect(m.get('stackwatch_process_oldest_start_time_seconds', { group: 'execd' })).toBeGreaterThan(0);
     expect(m.get('stackwatch_target_up', { kind: 'process', target: 'execd' })).toBe(1);
