@@ -8,13 +8,13 @@
 # The exporter binds 127.0.0.1:9464 by default; in a container it must listen on all
 # interfaces to be scraped, hence `--listen 0.0.0.0:9464` below.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: all dependencies, TypeScript -> dist/ ---------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# No dependency needs its install script (TOOLCHAIN.md); skipping them avoids native builds.
+# No dependency needs its install script; skipping them avoids native builds.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
