@@ -5,21 +5,62 @@ export interface Sample {
   value: number;
 }
 
+/**
+ * Parses the text exposition format. Label values may hold any character, escaped as the format
+ * says (`\\`, `\"`, `\n`) or raw (tabs, carriage returns, control characters, `}` and `,`);
+ * a line is read character by character, so a process named `a\t\r\x01}` cannot confuse it.
+ */
 export function parseProm(text: string): Sample[] {
   const out: Sample[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
-    if (m === null) throw new Error(`unparseable metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    if (m[3]) {
-      for (const l of m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-        labels[l[1]!] = l[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
-      }
-    }
-    out.push({ name: m[1]!, labels, value: m[4] === '+Inf' ? Infinity : m[4] === '-Inf' ? -Infinity : Number(m[4]) });
+    out.push(parseLine(line));
   }
   return out;
+}
+
+function parseLine(line: string): Sample {
+  const fail = (why: string): never => {
+    throw new Error(`unparseable metrics line (${why}): ${JSON.stringify(line)}`);
+  };
+  const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? fail('no metric name');
+  let i = name.length;
+  const labels: Record<string, string> = {};
+  if (line[i] === '{') {
+    i++;
+    while (line[i] !== '}') {
+      const label = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i))?.[0] ?? fail(`label name expected at ${i}`);
+      i += label.length;
+      if (line.slice(i, i + 2) !== '="') fail(`="" expected after ${label}`);
+      i += 2;
+      let value = '';
+      for (;;) {
+        if (i >= line.length) fail('unterminated label value');
+        const c = line[i]!;
+        if (c === '"') break;
+        if (c === '\\') {
+          const e = line[i + 1];
+          if (e === 'n') value += '\n';
+          else if (e === '\\' || e === '"') value += e;
+          else fail(`bad escape \\${e ?? ''}`);
+          i += 2;
+        } else {
+          value += c;
+          i++;
+        }
+      }
+      i++;
+      labels[label] = value;
+      if (line[i] === ',') i++;
+      else if (line[i] !== '}') fail(`, or } expected at ${i}`);
+    }
+    i++;
+  }
+  const rest = line.slice(i).trim().split(/\s+/);
+  const raw = rest[0] ?? fail('no value');
+  const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : raw === 'NaN' ? NaN : Number(raw);
+  if (Number.isNaN(value) && raw !== 'NaN') fail(`bad value ${raw}`);
+  return { name, labels, value };
 }
 
 /** Scraped metrics with lookups by name and label subset. */
