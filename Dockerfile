@@ -30,16 +30,16 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-# A dedicated unprivileged user; the image's files stay owned by root (read-only to it).
-RUN groupadd --system --gid 10001 stackwatch \
- && useradd --system --uid 10001 --gid stackwatch --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin stackwatch
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
+# An unprivileged uid of its own (no passwd entry needed); the image's files stay owned by root,
+# read-only to it.
 USER 10001:10001
 EXPOSE 9464
-# No curl in the image: node itself asks the exporter's health endpoint.
+# No curl in the image: node asks the exporter's /-/healthy on whatever address the exporter
+# actually listens on (read from /proc, so --listen, the config file and TLS all work unchanged).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/-/healthy',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "dist/healthcheck.js"]
 ENTRYPOINT ["node", "dist/main.js"]
 CMD ["--listen", "0.0.0.0:9464"]

@@ -32,7 +32,11 @@ export class Dockerd {
   private readonly dockerdBin: string;
   private log = '';
 
-  private constructor() {
+  /**
+   * vfs (the default) works everywhere and is fast enough for busybox containers; overlay2 is for
+   * tests that build images, where vfs copies every layer in full for each build step.
+   */
+  private constructor(private readonly storageDriver: 'vfs' | 'overlay2') {
     this.dockerdBin = requireBinary('dockerd', INSTALL);
     this.dockerBin = requireBinary('docker', INSTALL);
     requireBinary('containerd', INSTALL);
@@ -43,8 +47,8 @@ export class Dockerd {
   }
 
   /** Starts a daemon and builds the busybox image. */
-  static async start(): Promise<Dockerd> {
-    const d = new Dockerd();
+  static async start(opts: { storageDriver?: 'vfs' | 'overlay2' } = {}): Promise<Dockerd> {
+    const d = new Dockerd(opts.storageDriver ?? 'vfs');
     try {
       await d.startDaemon();
       await d.buildImage();
@@ -59,7 +63,7 @@ export class Dockerd {
   async startDaemon(timeoutMs = 30_000): Promise<void> {
     const d = this.dir;
     const p = spawn(this.dockerdBin, [
-      '--iptables=false', '--ip6tables=false', '--bridge=none', '--storage-driver=vfs',
+      '--iptables=false', '--ip6tables=false', '--bridge=none', `--storage-driver=${this.storageDriver}`,
       `--host=unix://${d}/docker.sock`, `--data-root=${d}/data`, `--exec-root=${d}/exec`, `--pidfile=${d}/dockerd.pid`,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = p;
