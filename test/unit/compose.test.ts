@@ -1,6 +1,7 @@
 /**
- * The docker-compose bundle, read as data: security (DESIGN §6: the raw Docker socket only in the
+ * The docker-compose bundle, read as data: security (the raw Docker socket only in the
  * read-only proxy, which allows GET on containers and events and nothing else; non-root image),
+ * pinned current releases,
  * and the wiring between the files (service names and ports in prometheus.yml, Grafana's
  * provisioning paths, the example configs).
  */
@@ -104,6 +105,43 @@ describe('docker-compose.yml: Docker access only through a read-only socket prox
     for (const [name, s] of Object.entries(services)) {
       for (const p of s.ports ?? []) expect([name, p.startsWith('127.0.0.1:')]).toEqual([name, true]);
     }
+  });
+});
+
+describe('docker-compose.yml: current releases, pinned', () => {
+  const image = (name: string): { repo: string; tag: string } => {
+    const m = /^([^:@\s]+):([^@\s]+)$/.exec(svc(name).image ?? '');
+    if (m === null) throw new Error(`service ${name}: image ${svc(name).image ?? '(none)'} is not repository:tag`);
+    return { repo: m[1]!, tag: m[2]! };
+  };
+  const semver = (tag: string): number[] => {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(tag);
+    if (m === null) throw new Error(`tag ${tag} is not an exact version (no "latest", no floating major/minor)`);
+    return [Number(m[1]), Number(m[2]), Number(m[3])];
+  };
+
+  it('pins every pulled image to an exact version', () => {
+    for (const [name, s] of Object.entries(services)) {
+      if (s.image === undefined || s.build !== undefined) continue;
+      const { repo, tag } = image(name);
+      if (repo === 'node') continue; // node:<major>-<debian>-slim, checked below
+      expect([name, semver(tag).length]).toEqual([name, 3]);
+    }
+  });
+
+  it('runs Grafana 12.4 (grafana/grafana: the OSS image), Prometheus 3 LTS and Alertmanager 0.29', () => {
+    expect(image('grafana').repo).toBe('grafana/grafana');
+    expect(semver(image('grafana').tag).slice(0, 2)).toEqual([12, 4]);
+    expect(image('prometheus').repo).toBe('prom/prometheus');
+    expect(semver(image('prometheus').tag)[0]).toBe(3);
+    expect(image('alertmanager').repo).toBe('prom/alertmanager');
+    expect(semver(image('alertmanager').tag).slice(0, 2)).toEqual([0, 29]);
+  });
+
+  it('runs the demo services on Node 24 LTS (Debian bookworm, slim)', () => {
+    const node = Object.keys(services).filter((n) => svc(n).image?.startsWith('node:'));
+    expect(node.sort()).toEqual(['alert-webhook', 'demo-backend']);
+    for (const n of node) expect(svc(n).image).toBe('node:24-bookworm-slim');
   });
 });
 
