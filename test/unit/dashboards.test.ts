@@ -172,6 +172,17 @@ describe.each(dashboards)('%s', (_file, d) => {
     }
   });
 
+  it('describes things in its own words: no references to material outside the project', () => {
+    const outside = /DESIGN|§|TOOLCHAIN|\bseeds?\b|\bissues?\s*#?\d|write-?ups?\b|\bsee (the )?(design|spec|ticket)/i;
+    const texts = [
+      `dashboard: ${d.description}`,
+      ...d.templating.list.map((v) => `variable ${v.name}: ${'description' in v ? v.description : ''}`),
+      ...panels.map((p) => `panel "${p.title}": ${p.description}`),
+      ...d.panels.map((p) => `title: ${p.title}`),
+    ];
+    expect(texts.filter((t) => outside.test(t))).toEqual([]);
+  });
+
   it('uses only variables the dashboard defines (or Grafana built-ins)', () => {
     const texts = [...panels.flatMap((p) => [...p.targets.map((t) => t.expr), ...p.links.map((l) => l.url)]), ...d.links.map((l) => l.url)];
     for (const text of texts) {
