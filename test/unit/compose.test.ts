@@ -196,6 +196,34 @@ describe('docker-compose.yml: the services find each other', () => {
     expect(Object.keys(grafanaFiles()).map((f) => `/var/lib/grafana/dashboards/stackwatch/${path.basename(f)}`)).toContain(home);
   });
 
+  it('Grafana\'s provisioning files use only keys Grafana 12 knows (it ignores a misspelt key silently)', () => {
+    const unknown = (obj: Record<string, unknown>, known: readonly string[], where: string): string[] =>
+      Object.keys(obj).filter((k) => !known.includes(k)).map((k) => `${where}.${k}`);
+    const dp = yaml('grafana/provisioning/dashboards/stackwatch.yml') as Record<string, unknown> & { providers: Record<string, unknown>[] };
+    const ds = yaml('grafana/provisioning/datasources/stackwatch.yml') as Record<string, unknown> & { datasources: Record<string, unknown>[] };
+    const bad = [
+      ...unknown(dp, ['apiVersion', 'providers'], 'dashboards'),
+      ...dp.providers.flatMap((p, i) => [
+        ...unknown(p, ['name', 'orgId', 'folder', 'folderUid', 'type', 'disableDeletion', 'updateIntervalSeconds', 'allowUiUpdates', 'options'], `providers[${i}]`),
+        ...unknown(p.options as Record<string, unknown>, ['path', 'foldersFromFilesStructure'], `providers[${i}].options`),
+      ]),
+      ...unknown(ds, ['apiVersion', 'datasources', 'deleteDatasources', 'prune'], 'datasources'),
+      ...ds.datasources.flatMap((d, i) => [
+        ...unknown(d, ['name', 'type', 'access', 'orgId', 'uid', 'url', 'user', 'database', 'basicAuth', 'basicAuthUser', 'withCredentials',
+          'isDefault', 'jsonData', 'secureJsonData', 'version', 'editable'], `datasources[${i}]`),
+        // The Prometheus datasource's settings (Grafana's Prometheus plugin, PromOptions).
+        ...unknown(d.jsonData as Record<string, unknown>, ['timeInterval', 'queryTimeout', 'httpMethod', 'prometheusType', 'prometheusVersion',
+          'cacheLevel', 'incrementalQuerying', 'incrementalQueryOverlapWindow', 'disableRecordingRules', 'customQueryParameters',
+          'exemplarTraceIdDestinations', 'manageAlerts', 'allowAsRecordingRulesTarget', 'tlsSkipVerify', 'tlsAuth', 'tlsAuthWithCACert',
+          'oauthPassThru', 'seriesLimit', 'disableMetricsLookup'], `datasources[${i}].jsonData`),
+      ]),
+    ];
+    expect(bad).toEqual([]);
+    const provider = dp.providers[0]!;
+    // Provisioned from generated files: the UI may not save over them (the dashboards are editable: false too).
+    expect(provider.allowUiUpdates).toBe(false);
+  });
+
   it('mosquitto publishes $SYS as often as stackwatch expects', () => {
     const m = svc('mosquitto');
     const conf = m.volumes!.map(vol).find((v) => v.target === '/mosquitto/config/mosquitto.conf')!;
