@@ -56,7 +56,7 @@ export const containers: DashboardSpec = {
         },
         {
           type: 'state-timeline', title: 'Container health check', unit: 'none', w: 12, h: 8,
-          description: 'Docker health-check status of each container: starting, healthy, unhealthy, or none (no health check). Unhealthy with a missing check command is one of the seeds.',
+          description: 'Docker health-check status of each container: starting, healthy, unhealthy, or none (no health check). Unhealthy can also mean the check command itself is missing from the image (e.g. no curl), not that the service is down.',
           queries: [{ expr: stateCode(M.containerHealth, 'status', CONTAINER_HEALTH), legend: '{{container}}' }],
           mappings: [codeMapping(CONTAINER_HEALTH, HEALTH_COLORS)],
           runbook: [ALERT.containerUnhealthy],
@@ -108,7 +108,7 @@ export const containers: DashboardSpec = {
         },
         {
           type: 'timeseries', title: 'Process restarts', unit: 'none', w: 12,
-          description: 'Restarts per group per interval (a matching process ended and a new one started). A restart every ~25 minutes is the seeds\' --reload crash loop.',
+          description: 'Restarts per group per interval (a matching process ended and a new one started). A steady rhythm (e.g. a restart every ~25 minutes) is a crash loop, such as a development server\'s --reload watcher left on in production.',
           queries: [{ expr: `increase(${sel(M.processRestarts)}[${RATE}])`, legend: '{{group}}' }],
           custom: { drawStyle: 'bars', fillOpacity: 60 },
           runbook: [ALERT.processRestarting],

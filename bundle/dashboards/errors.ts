@@ -30,7 +30,7 @@ export const errors: DashboardSpec = {
       panels: [
         {
           type: 'timeseries', title: 'HTTP failure rate by reason', unit: 'reqps', w: 12,
-          description: 'Failed health checks per second by reason: timeout, connect, dns, tls, status, body_too_large, invalid_json, condition. "connect" with a dead backend is the seed\'s nginx 502.',
+          description: 'Failed health checks per second by reason: timeout, connect, dns, tls, status, body_too_large, invalid_json, condition. "connect": nothing accepted the connection (the backend is dead), which a reverse proxy in front answers with 502.',
           queries: [{ expr: `sum by (target, reason) (rate(${sel(M.httpFailures)}[${RATE}]))`, legend: '{{target}} {{reason}}' }],
           custom: { stacking: { mode: 'normal', group: 'A' }, fillOpacity: 40 },
           runbook: [ALERT.targetDown],

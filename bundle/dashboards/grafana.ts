@@ -1,14 +1,17 @@
 /**
- * Typed Grafana dashboard JSON (schemaVersion 39, Grafana 10.x/11.x) and small builders.
+ * Typed Grafana dashboard JSON (schemaVersion 42, Grafana 12.4) and small builders.
  *
  * Only the parts of the schema the stackwatch dashboards use are typed; the generated JSON is
  * what Grafana itself writes when such a dashboard is saved (panels with gridPos, targets with
- * refId/expr/datasource, fieldConfig.defaults.unit, templating.list, ...).
+ * refId/expr/datasource, fieldConfig.defaults.unit, templating.list, ...), and
+ * test/unit/dashboards-schema.test.ts type-checks it against @grafana/schema of the Grafana
+ * version docker-compose.yml runs. test/unit/dashboards-lint.test.ts applies Grafana's
+ * dashboard-linter rules (templated datasource, job/instance variables, $__rate_interval, ...).
  */
 
 import { runbookAnchor } from '../alerts';
 
-export const SCHEMA_VERSION = 39;
+export const SCHEMA_VERSION = 42;
 
 export interface DatasourceRef {
   type: 'prometheus';
@@ -38,10 +41,21 @@ export interface Target {
   interval?: string;
 }
 
+/**
+ * A panel link. Grafana renders title / url / targetBlank; its schema types panel links as
+ * dashboard links, so the other dashboard-link fields are present too (with inert values).
+ */
 export interface PanelLink {
   title: string;
   url: string;
   targetBlank: boolean;
+  type: 'link';
+  icon: string;
+  tooltip: string;
+  asDropdown: false;
+  includeVars: false;
+  keepTime: false;
+  tags: [];
 }
 
 export interface ValueMapping {
@@ -108,7 +122,6 @@ export interface DatasourceVariable {
   regex: string;
   hide: 0;
   refresh: 1;
-  current: Record<string, never>;
   options: [];
   includeAll: false;
   multi: false;
@@ -120,14 +133,15 @@ export interface QueryVariable {
   label: string;
   description: string;
   datasource: DatasourceRef;
-  definition: string;
   query: { query: string; refId: string; qryType: 1 };
+  /** 2: reload on time range change (a target that appears later shows up without a page reload). */
   refresh: 2;
   regex: string;
   sort: 1;
   multi: true;
   includeAll: true;
-  allValue: '.*';
+  /** "All" means "any non-empty value" (dashboard-linter's rule; `.*` would also match series without the label). */
+  allValue: '.+';
   current: VariableOption;
   options: [];
   hide: 0;
@@ -178,7 +192,8 @@ export interface Dashboard {
   description: string;
   tags: string[];
   timezone: 'browser';
-  editable: boolean;
+  /** Provisioned from generated files: edits in the UI would be lost, so the dashboards are read-only. */
+  editable: false;
   graphTooltip: 1;
   schemaVersion: number;
   version: 1;
@@ -201,18 +216,18 @@ export interface Dashboard {
 export function datasourceVariable(): DatasourceVariable {
   return {
     type: 'datasource', name: 'datasource', label: 'Data source', query: 'prometheus', regex: '',
-    hide: 0, refresh: 1, current: {}, options: [], includeAll: false, multi: false,
+    hide: 0, refresh: 1, options: [], includeAll: false, multi: false,
   };
 }
 
 const ALL: VariableOption = { text: ['All'], value: ['$__all'], selected: true };
 
-/** A multi-value label_values() variable with "All" meaning `.*`. */
-export function queryVariable(name: string, label: string, description: string, definition: string): QueryVariable {
+/** A multi-value label_values() variable with "All" meaning `.+` (any value). */
+export function queryVariable(name: string, label: string, description: string, query: string): QueryVariable {
   return {
-    type: 'query', name, label, description, datasource: DS, definition,
-    query: { query: definition, refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
-    refresh: 2, regex: '', sort: 1, multi: true, includeAll: true, allValue: '.*',
+    type: 'query', name, label, description, datasource: DS,
+    query: { query, refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
+    refresh: 2, regex: '', sort: 1, multi: true, includeAll: true, allValue: '.+',
     current: { ...ALL }, options: [], hide: 0,
   };
 }
@@ -296,18 +311,30 @@ function defaultOptions(type: PanelType, spec: PanelSpec): Record<string, unknow
       return {
         reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
         colorMode: 'background', graphMode: 'none', justifyMode: 'auto', orientation: 'auto', textMode: 'auto',
+        percentChangeColorMode: 'standard', showPercentChange: false, wideLayout: true,
       };
     case 'gauge':
-      return { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, showThresholdLabels: false, showThresholdMarkers: true };
+      return {
+        reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, orientation: 'auto',
+        showThresholdLabels: false, showThresholdMarkers: true, minVizHeight: 75, minVizWidth: 75, sizing: 'auto',
+        shape: 'gauge', barShape: 'flat', barWidthFactor: 0.5, segmentCount: 1, segmentSpacing: 0.3, effects: {},
+      };
     case 'bargauge':
       return {
         reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
-        displayMode: 'gradient', orientation: 'horizontal', showUnfilled: true,
+        displayMode: 'gradient', orientation: 'horizontal', showUnfilled: true, valueMode: 'color', namePlacement: 'auto',
+        sizing: 'auto', minVizHeight: 16, minVizWidth: 8, maxVizHeight: 300,
+        legend: { displayMode: 'list', placement: 'bottom', showLegend: false, calcs: [] },
       };
     case 'table':
-      return { showHeader: true, cellHeight: 'sm', footer: { show: false, reducer: ['sum'], countRows: false } };
+      // No `footer`: Grafana 12.4 moved table footers into the field config (and rejects the old option).
+      return { showHeader: true, cellHeight: 'sm', frameIndex: 0 };
     case 'state-timeline':
-      return { mergeValues: true, showValue: 'auto', alignValue: 'left', rowHeight: 0.9, legend: { displayMode: 'list', placement: 'bottom', showLegend: true } };
+      return {
+        mergeValues: true, showValue: 'auto', alignValue: 'left', rowHeight: 0.9,
+        legend: { displayMode: 'list', placement: 'bottom', showLegend: true, calcs: [] },
+        tooltip: { mode: 'single', sort: 'none' },
+      };
     case 'heatmap':
       return {
         calculate: false,
@@ -315,6 +342,7 @@ function defaultOptions(type: PanelType, spec: PanelSpec): Record<string, unknow
         cellValues: { unit: 'none' },
         color: { mode: 'scheme', scheme: 'Oranges', fill: 'dark-orange', scale: 'exponential', exponent: 0.5, steps: 64, reverse: false },
         rowsFrame: { layout: 'le' },
+        showValue: 'auto',
         tooltip: { mode: 'single', yHistogram: true },
         legend: { show: true },
         exemplars: { color: 'rgba(255,0,255,0.7)' },
@@ -377,6 +405,8 @@ function buildPanel(spec: PanelSpec, id: number, gridPos: GridPos, ctx: BuildCon
       title: `Runbook: ${alert}`,
       url: `${ctx.runbookUrl}#${runbookAnchor(alert)}`,
       targetBlank: true,
+      type: 'link', icon: 'doc', tooltip: `What ${alert} means and what to do`,
+      asDropdown: false, includeVars: false, keepTime: false, tags: [],
     })),
     transformations: spec.transformations ?? [],
   };
@@ -427,7 +457,7 @@ export function dashboard(spec: DashboardSpec, ctx: BuildContext): Dashboard {
     description: spec.description,
     tags: spec.tags,
     timezone: 'browser',
-    editable: true,
+    editable: false,
     graphTooltip: 1,
     schemaVersion: SCHEMA_VERSION,
     version: 1,

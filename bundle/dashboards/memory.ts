@@ -91,7 +91,7 @@ export const memory: DashboardSpec = {
         },
         {
           type: 'timeseries', title: 'Pending requests', unit: 'none', w: 12,
-          description: 'The backend\'s own count of requests waiting for an answer (health body field pending_requests, e.g. mqtt.pending_requests). Climbing while MQTT is silent is the seeds\' leak.',
+          description: 'The backend\'s own count of requests waiting for an answer (health body field pending_requests, e.g. mqtt.pending_requests). Climbing while MQTT is silent is a leak: requests waiting for replies that never come are never cleaned up.',
           queries: [{ expr: sel(M.healthField, [PENDING]), legend: '{{target}}' }],
           runbook: [ALERT.pendingRequestsGrowing],
         },

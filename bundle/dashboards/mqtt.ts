@@ -114,7 +114,7 @@ export const mqtt: DashboardSpec = {
         },
         {
           type: 'table', title: 'Application topics: last message age', unit: 's', w: 12,
-          description: 'Seconds since the last message on each application topic filter named in the config. A topic that went silent while the client says "connected" is the seeds\' stale connection.',
+          description: 'Seconds since the last message on each application topic filter named in the config. A topic that went silent while the client says "connected" is a stale connection: the client looks connected but nothing flows.',
           queries: [{ expr: `time() - ${sel(M.mqttTopicLast)}`, legend: '{{broker}} {{topic}}' }],
           transformations: [{ id: 'organize', options: { excludeByName: { Time: true, job: true }, renameByName: { Value: 'last message' } } }],
           runbook: [ALERT.backendMqttIdle],

@@ -224,7 +224,7 @@ export function metricNames(expr: string): string[] {
 
 /**
  * Grafana's template variables in a query, replaced as Grafana would for a dashboard whose
- * multi-value variables are set to "All" (allValue `.*`).
+ * multi-value variables are set to "All" (their allValue, `.+`).
  */
 export function substituteVariables(expr: string, vars: Readonly<Record<string, string>>): string {
   return expr.replace(/\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9_]+)/g, (whole, a: string | undefined, b: string | undefined) => {

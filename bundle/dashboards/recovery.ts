@@ -16,7 +16,7 @@ const recoveries = (suffix: '_bucket' | '_sum' | '_count', w: string): string =>
 export const recovery: DashboardSpec = {
   uid: 'stackwatch-recovery',
   title: 'stackwatch / Recovery',
-  description: 'Outages, how long recovery took (MTTR and its distribution), restarts and downtime: "5-30 minutes manual" versus "10-40 s automatic".',
+  description: 'Outages, how long recovery took (MTTR and its distribution), restarts and downtime: automatic restarts recover in seconds, manual recoveries take minutes.',
   tags: ['stackwatch'],
   time: 'now-7d',
   variables: commonVariables(),

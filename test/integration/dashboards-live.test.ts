@@ -7,7 +7,7 @@
  * bundle's recording rules (prometheus/rules/*.yml) are loaded.
  *
  * Grafana variables are substituted as Grafana does for a dashboard with job = "stackwatch"
- * selected, every other multi-value variable on "All" (`.*`), $__rate_interval = 10s (the
+ * selected, every other multi-value variable on "All" (its allValue, `.+`), $__rate_interval = 10s (the
  * scrape interval is 1 s) and $__range = 5m. Then: no query may fail, every query must return
  * data except the justified ones in ALLOWED_EMPTY, and the scenario must show on the panels
  * meant for it (outages, MTTR, failures by reason, degraded/unhealthy states, restarts, ...).
@@ -107,12 +107,15 @@ function loadQueries(vars: Record<string, string>): Query[] {
   const out: Query[] = [];
   for (const f of readdirSync(DASH_DIR).filter((x) => x.endsWith('.json')).sort()) {
     const d = JSON.parse(readFileSync(path.join(DASH_DIR, f), 'utf8')) as Dashboard;
+    // Variables not given explicitly are on "All": Grafana substitutes their allValue.
+    const all = Object.fromEntries(d.templating.list.flatMap((v) => (v.type === 'query' ? [[v.name, v.allValue]] : [])));
+    const dashVars = { ...all, ...vars };
     for (const p of d.panels) {
       if (p.type === 'row') continue;
       for (const t of p.targets) {
         out.push({
           key: `${d.uid} / ${p.title} / ${t.refId}`, dashboard: d.uid, panel: p, refId: t.refId,
-          expr: substituteVariables(t.expr, vars), instant: t.instant,
+          expr: substituteVariables(t.expr, dashVars), instant: t.instant,
         });
       }
     }
@@ -243,7 +246,7 @@ beforeAll(async () => {
   await sleep(2000);
 
   const instance = exporterAddr.replace(/\./g, '\\\\.');
-  queries = loadQueries({ job: 'stackwatch', instance, target: '.*', slo: '99.9', __rate_interval: '10s', __range: '5m', __interval: '2s' });
+  queries = loadQueries({ job: 'stackwatch', instance, slo: '99.9', __rate_interval: '10s', __range: '5m', __interval: '2s' });
   const end = Math.floor(Date.now() / 1000);
   for (const q of queries) results.set(q.key, await runQuery(q, end));
 }, 200_000);

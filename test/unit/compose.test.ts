@@ -1,6 +1,7 @@
 /**
- * The docker-compose bundle, read as data: security (DESIGN §6: the raw Docker socket only in the
+ * The docker-compose bundle, read as data: security (the raw Docker socket only in the
  * read-only proxy, which allows GET on containers and events and nothing else; non-root image),
+ * pinned current releases,
  * and the wiring between the files (service names and ports in prometheus.yml, Grafana's
  * provisioning paths, the example configs).
  */
@@ -107,6 +108,43 @@ describe('docker-compose.yml: Docker access only through a read-only socket prox
   });
 });
 
+describe('docker-compose.yml: current releases, pinned', () => {
+  const image = (name: string): { repo: string; tag: string } => {
+    const m = /^([^:@\s]+):([^@\s]+)$/.exec(svc(name).image ?? '');
+    if (m === null) throw new Error(`service ${name}: image ${svc(name).image ?? '(none)'} is not repository:tag`);
+    return { repo: m[1]!, tag: m[2]! };
+  };
+  const semver = (tag: string): number[] => {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(tag);
+    if (m === null) throw new Error(`tag ${tag} is not an exact version (no "latest", no floating major/minor)`);
+    return [Number(m[1]), Number(m[2]), Number(m[3])];
+  };
+
+  it('pins every pulled image to an exact version', () => {
+    for (const [name, s] of Object.entries(services)) {
+      if (s.image === undefined || s.build !== undefined) continue;
+      const { repo, tag } = image(name);
+      if (repo === 'node') continue; // node:<major>-<debian>-slim, checked below
+      expect([name, semver(tag).length]).toEqual([name, 3]);
+    }
+  });
+
+  it('runs Grafana 12.4 (grafana/grafana: the OSS image), Prometheus 3 LTS and Alertmanager 0.29', () => {
+    expect(image('grafana').repo).toBe('grafana/grafana');
+    expect(semver(image('grafana').tag).slice(0, 2)).toEqual([12, 4]);
+    expect(image('prometheus').repo).toBe('prom/prometheus');
+    expect(semver(image('prometheus').tag)[0]).toBe(3);
+    expect(image('alertmanager').repo).toBe('prom/alertmanager');
+    expect(semver(image('alertmanager').tag).slice(0, 2)).toEqual([0, 29]);
+  });
+
+  it('runs the demo services on Node 24 LTS (Debian bookworm, slim)', () => {
+    const node = Object.keys(services).filter((n) => svc(n).image?.startsWith('node:'));
+    expect(node.sort()).toEqual(['alert-webhook', 'demo-backend']);
+    for (const n of node) expect(svc(n).image).toBe('node:24-bookworm-slim');
+  });
+});
+
 describe('docker-compose.yml: the services find each other', () => {
   const prom = yaml('prometheus/prometheus.yml') as {
     global: { scrape_interval: string };
@@ -156,6 +194,34 @@ describe('docker-compose.yml: the services find each other', () => {
     expect(dp.providers[0]).toMatchObject({ type: 'file', options: { path: '/var/lib/grafana/dashboards/stackwatch' } });
     const home = g.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!;
     expect(Object.keys(grafanaFiles()).map((f) => `/var/lib/grafana/dashboards/stackwatch/${path.basename(f)}`)).toContain(home);
+  });
+
+  it('Grafana\'s provisioning files use only keys Grafana 12 knows (it ignores a misspelt key silently)', () => {
+    const unknown = (obj: Record<string, unknown>, known: readonly string[], where: string): string[] =>
+      Object.keys(obj).filter((k) => !known.includes(k)).map((k) => `${where}.${k}`);
+    const dp = yaml('grafana/provisioning/dashboards/stackwatch.yml') as Record<string, unknown> & { providers: Record<string, unknown>[] };
+    const ds = yaml('grafana/provisioning/datasources/stackwatch.yml') as Record<string, unknown> & { datasources: Record<string, unknown>[] };
+    const bad = [
+      ...unknown(dp, ['apiVersion', 'providers'], 'dashboards'),
+      ...dp.providers.flatMap((p, i) => [
+        ...unknown(p, ['name', 'orgId', 'folder', 'folderUid', 'type', 'disableDeletion', 'updateIntervalSeconds', 'allowUiUpdates', 'options'], `providers[${i}]`),
+        ...unknown(p.options as Record<string, unknown>, ['path', 'foldersFromFilesStructure'], `providers[${i}].options`),
+      ]),
+      ...unknown(ds, ['apiVersion', 'datasources', 'deleteDatasources', 'prune'], 'datasources'),
+      ...ds.datasources.flatMap((d, i) => [
+        ...unknown(d, ['name', 'type', 'access', 'orgId', 'uid', 'url', 'user', 'database', 'basicAuth', 'basicAuthUser', 'withCredentials',
+          'isDefault', 'jsonData', 'secureJsonData', 'version', 'editable'], `datasources[${i}]`),
+        // The Prometheus datasource's settings (Grafana's Prometheus plugin, PromOptions).
+        ...unknown(d.jsonData as Record<string, unknown>, ['timeInterval', 'queryTimeout', 'httpMethod', 'prometheusType', 'prometheusVersion',
+          'cacheLevel', 'incrementalQuerying', 'incrementalQueryOverlapWindow', 'disableRecordingRules', 'customQueryParameters',
+          'exemplarTraceIdDestinations', 'manageAlerts', 'allowAsRecordingRulesTarget', 'tlsSkipVerify', 'tlsAuth', 'tlsAuthWithCACert',
+          'oauthPassThru', 'seriesLimit', 'disableMetricsLookup'], `datasources[${i}].jsonData`),
+      ]),
+    ];
+    expect(bad).toEqual([]);
+    const provider = dp.providers[0]!;
+    // Provisioned from generated files: the UI may not save over them (the dashboards are editable: false too).
+    expect(provider.allowUiUpdates).toBe(false);
   });
 
   it('mosquitto publishes $SYS as often as stackwatch expects', () => {
