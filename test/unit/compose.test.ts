@@ -277,14 +277,15 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/COPY --from=\w+ \/\S*dist/);
   });
 
-  it('runs as a non-root user, with a health check that needs no curl, listening on 0.0.0.0:9464', () => {
+  it('runs as a non-root user, listening on 0.0.0.0:9464, with a health check that needs no curl and no port of its own', () => {
     const user = /^USER\s+(\S+)/m.exec(runtime);
     expect(user).not.toBeNull();
     expect(user![1]).not.toMatch(/^(root|0)(:|$)/);
     const hc = /^HEALTHCHECK .*$/m.exec(runtime.replace(/\\\n/g, ' '))![0];
     expect(hc).not.toMatch(/curl|wget/);
-    expect(hc).toMatch(/"node", "-e"/);
-    expect(hc).toContain('http://127.0.0.1:9464/-/healthy');
+    // dist/healthcheck.js finds the address the exporter listens on: no port is written here.
+    expect(hc).toMatch(/CMD \["node", "dist\/healthcheck\.js"\]/);
+    expect(hc).not.toMatch(/\d{4,5}/);
     expect(runtime).toMatch(/^ENTRYPOINT \["node", "dist\/main\.js"\]/m);
     expect(runtime).toMatch(/^CMD \["--listen", "0\.0\.0\.0:9464"\]/m);
   });
