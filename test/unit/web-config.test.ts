@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -122,5 +122,14 @@ describe('reading the web config and certificate files', () => {
     expect(() => buildTlsOptions(tls({ cert_file: 'key-as-cert.pem', key_file: a.key }), 'web.yml')).toThrow(/tls_server_config\.cert_file: unusable TLS setup/);
     const ciphers = buildTlsOptions(tls({ cert_file: a.crt, key_file: a.key, cipher_suites: ['TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'] }), 'web.yml').ciphers;
     expect(ciphers?.split(':')[0]).toBe('ECDHE-ECDSA-AES128-GCM-SHA256');
+  });
+});
+
+describe('examples/web-config.yml', () => {
+  it('is valid, and its hash is the one its comment says', () => {
+    const file = path.join(__dirname, '..', '..', 'examples', 'web-config.yml');
+    const c = parseWebConfig(readFileSync(file, 'utf8'), file);
+    expect(c.tls?.certFile).toBe('/etc/stackwatch/tls/tls.crt');
+    expect(bcrypt.compareSync('change me', c.basicAuthUsers.prometheus!)).toBe(true);
   });
 });
