@@ -13,12 +13,17 @@ import { Semaphore } from '../semaphore';
 
 export type Compare = (password: string, hash: string) => Promise<boolean>;
 
+/** ok: right credentials; denied: none, wrong or unknown; busy: too many checks already waiting. */
+export type AuthResult = 'ok' | 'denied' | 'busy';
+
 export interface BasicAuthOptions {
   /** How long a successful check is remembered. */
   cacheTtlMs?: number;
   now?: () => number;
   /** The bcrypt comparison (tests count calls through it). */
   compare?: Compare;
+  /** Checks allowed to wait for bcrypt; beyond that a request is answered 429 at once. */
+  maxWaiting?: number;
 }
 
 const CACHE_MAX = 100;
@@ -29,31 +34,39 @@ export class BasicAuth {
   private readonly ttl: number;
   private readonly now: () => number;
   private readonly compare: Compare;
+  private readonly maxWaiting: number;
+  private waiting = 0;
 
   /** `dummyHash` must have the cost of the configured hashes (see makeDummyHash). */
   constructor(private readonly users: Readonly<Record<string, string>>, private readonly dummyHash: string, o: BasicAuthOptions = {}) {
     this.ttl = o.cacheTtlMs ?? 60_000;
     this.now = o.now ?? Date.now;
     this.compare = o.compare ?? ((p, h) => bcrypt.compare(p, h));
+    this.maxWaiting = o.maxWaiting ?? 32;
   }
 
   get enabled(): boolean {
     return Object.keys(this.users).length > 0;
   }
 
-  /** Checks an `Authorization` header value; true when it names a user with the right password. */
-  async check(header: string | undefined): Promise<boolean> {
+  /**
+   * Checks an `Authorization` header value. A remembered success answers at once; so does a
+   * flood of guesses beyond `maxWaiting` (busy), so that it cannot queue up without bound.
+   */
+  async check(header: string | undefined): Promise<AuthResult> {
     const creds = parseBasic(header);
-    if (creds === undefined) return false;
+    if (creds === undefined) return 'denied';
     const { user, password } = creds;
     const known = Object.prototype.hasOwnProperty.call(this.users, user);
     const hash = known ? this.users[user]! : this.dummyHash;
     const key = createHash('sha256').update(user).update('\0').update(hash).update('\0').update(password).digest('hex');
     const until = this.cache.get(key);
     if (until !== undefined) {
-      if (until > this.now() && known) return true;
+      if (until > this.now() && known) return 'ok';
       this.cache.delete(key);
     }
+    if (this.waiting >= this.maxWaiting) return 'busy';
+    this.waiting += 1;
     const release = await this.gate.acquire();
     let ok: boolean;
     try {
@@ -62,13 +75,12 @@ export class BasicAuth {
       ok = false;
     } finally {
       release();
+      this.waiting -= 1;
     }
-    if (!known) return false;
-    if (ok) {
-      if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, this.now() + this.ttl);
-    }
-    return ok;
+    if (!known || !ok) return 'denied';
+    if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, this.now() + this.ttl);
+    return 'ok';
   }
 }
 

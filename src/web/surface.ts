@@ -28,7 +28,7 @@ export interface WebState {
   dummy: { hash: string; cost: number };
 }
 
-export const REFUSAL_REASONS = ['tls_handshake', 'client_certificate', 'unauthorized', 'cross_origin', 'lifecycle_disabled'] as const;
+export const REFUSAL_REASONS = ['tls_handshake', 'client_certificate', 'unauthorized', 'auth_busy', 'cross_origin', 'lifecycle_disabled'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Plain HTTP, no authentication, no extra headers: what runs without --web.config.file. */
@@ -125,9 +125,14 @@ export class WebSurface implements TrustPolicy {
         next();
         return;
       }
-      auth.check(req.headers.authorization).then((ok) => {
-        if (ok) {
+      auth.check(req.headers.authorization).then((result) => {
+        if (result === 'ok') {
           next();
+          return;
+        }
+        if (result === 'busy') {
+          this.refuse('auth_busy');
+          res.status(429).setHeader('Retry-After', '1').type('text/plain').send('Too many authentication attempts in progress; retry shortly.\n');
           return;
         }
         this.refuse('unauthorized');
