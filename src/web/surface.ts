@@ -98,7 +98,9 @@ export class WebSurface implements TrustPolicy {
       this.server = http.createServer(handler);
       return this.server;
     }
-    const server = https.createServer({ ...tls }, handler);
+    // A client that opens a connection and never finishes the handshake is dropped after 10 s
+    // (Node's default is 120 s).
+    const server = https.createServer({ ...tls, handshakeTimeout: 10_000 }, handler);
     server.on('secureConnection', (socket: TLSSocket) => {
       const cfg = this.state.config.tls;
       const why = cfg === undefined ? undefined : refuseClient(socket, cfg);
