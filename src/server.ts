@@ -57,7 +57,7 @@ export class Server {
         return;
       }
       web.refuse('cross_origin');
-      log.warn({ method: req.method, path: req.path, why }, 'cross-site request refused');
+      log.debug({ method: req.method, path: req.path, why }, 'cross-site request refused');
       res.status(403).type('text/plain').send(`cross-site request refused (${why}).\n`);
     });
     app.get('/metrics', async (_req, res) => {
