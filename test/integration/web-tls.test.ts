@@ -12,6 +12,7 @@ import { issue, makeCa, type KeyPair } from '../harness/certs';
 import { freePort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
 import { Metrics } from '../harness/prom-text';
+import { startPrometheus } from '../harness/prometheus';
 import { waitFor } from '../harness/wait';
 
 /**
@@ -146,6 +147,28 @@ describe('TLS and basic auth (--web.config.file)', () => {
     })).rejects.toThrow(/socket hang up|ECONNRESET/);
     const m = Metrics.parse((await get(`${d.base}/metrics`, auth)).body);
     expect(m.get('stackwatch_web_requests_refused_total', { reason: 'tls_handshake' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('is scraped by a real Prometheus over TLS with basic auth; a wrong password makes the target down', async () => {
+    const target = new URL(d.base).host;
+    const job = (name: string, password: string) => [
+      `  - job_name: ${name}`, '    scheme: https', `    tls_config: { ca_file: ${JSON.stringify(ca.crt)} }`,
+      `    basic_auth: { username: alice, password: ${JSON.stringify(password)} }`,
+      `    static_configs: [{ targets: [${JSON.stringify(target)}] }]`,
+    ].join('\n');
+    const prom = await startPrometheus({ config: `global: { scrape_interval: 1s, scrape_timeout: 1s }\nscrape_configs:\n${job('good', PASSWORD)}\n${job('bad', 'wrong')}\n` });
+    try {
+      await waitFor('both jobs scraped', async () => {
+        const up = await prom.query('up');
+        const of = (j: string) => up.find((s) => s.metric.job === j)?.value;
+        return of('good') === 1 && of('bad') === 0;
+      }, 30_000, 500);
+      expect((await prom.query('stackwatch_build_info{job="good"}')).length).toBe(1);
+      const targets = await prom.api<{ activeTargets: { labels: { job: string }; lastError: string }[] }>('/api/v1/targets');
+      expect(targets.activeTargets.find((t) => t.labels.job === 'bad')?.lastError).toContain('401');
+    } finally {
+      await prom.stop();
+    }
   });
 
   it('serves a rotated certificate without a restart, and keeps serving through a broken rotation', async () => {
