@@ -133,8 +133,9 @@ describe('TLS and basic auth (--web.config.file)', () => {
     const cached = await timeIt(7, () => get(`${d.base}/-/healthy`, auth), 200);
     const ratio = median(unknown) / median(wrong);
     // Ratios of medians, not absolute times: the same class, and both well above a request without bcrypt.
-    expect(ratio).toBeGreaterThan(0.5);
-    expect(ratio).toBeLessThan(2);
+    // Generous bounds for a loaded 2-core CI machine; without the dummy hash the ratio is about 0.15.
+    expect(ratio).toBeGreaterThan(1 / 3);
+    expect(ratio).toBeLessThan(3);
     expect(median(unknown)).toBeGreaterThan(3 * median(cached));
   });
 
