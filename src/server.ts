@@ -76,7 +76,7 @@ export class Server {
       if (this.deps.ready()) res.type('text/plain').send('stackwatch is ready.\n');
       else res.status(503).type('text/plain').send('stackwatch is starting.\n');
     });
-    const reload = async (_req: express.Request, res: express.Response): Promise<void> => {
+    const reload = async (req: express.Request, res: express.Response): Promise<void> => {
       if (!this.deps.enableLifecycle) {
         web.refuse('lifecycle_disabled');
         res.status(403).type('text/plain').send('Lifecycle API is not enabled: start stackwatch with --web.enable-lifecycle to reload over HTTP. SIGHUP reloads regardless.\n');
@@ -84,7 +84,9 @@ export class Server {
       }
       const error = await this.deps.reload();
       if (error === undefined) res.type('text/plain').send('configuration reloaded.\n');
-      else res.status(500).type('text/plain').send(`configuration not reloaded; the previous one stays in force:\n${error}\n`);
+      // The errors name files and keys of the configuration: for trusted viewers only.
+      else if (trusted(req)) res.status(500).type('text/plain').send(`configuration not reloaded; the previous one stays in force:\n${error}\n`);
+      else res.status(500).type('text/plain').send('configuration not reloaded; the previous one stays in force (the reasons are in the log).\n');
     };
     app.post('/-/reload', reload);
     app.put('/-/reload', reload);

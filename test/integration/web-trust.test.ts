@@ -6,6 +6,7 @@ import bcrypt from 'bcryptjs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { App } from '../../src/app';
+import { ConfigError, ConfigErrors } from '../../src/config/errors';
 import { validate } from '../../src/config/load';
 import { silentLogger } from '../../src/log';
 import { isTrusted } from '../../src/trust';
@@ -30,12 +31,13 @@ beforeAll(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'sw-trust-')); });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function exporterWith(trusted?: (req: IncomingMessage) => boolean): Promise<{ app: App; url: string }> {
+  const refuse = (): never => { throw new ConfigErrors([new ConfigError(CONFIG_PATH, 'http[0].url', 'expected a URL, got "10.9.8.7"')]); };
   const closed = await freePort();
   const config = validate({
     server: { listen: '127.0.0.1:0' },
     http: [{ name: 'backend', url: `http://127.0.0.1:${closed}/internal/health`, interval: '1s', timeout: '500ms' }],
   }, CONFIG_PATH);
-  const app = new App({ config, configSource: CONFIG_PATH, log: silentLogger(), ...(trusted ? { trusted } : {}) });
+  const app = new App({ config, configSource: CONFIG_PATH, log: silentLogger(), enableLifecycle: true, loadConfig: refuse, ...(trusted ? { trusted } : {}) });
   const addr = await app.start();
   const url = `http://127.0.0.1:${addr.port}`;
   await waitFor('backend down', async () => (await scrape(url)).get('stackwatch_target_up', { kind: 'http', target: 'backend' }) === 0);
@@ -55,6 +57,12 @@ describe('the status page and an untrusted viewer', () => {
       expect(page).not.toContain(CONFIG_PATH);
       expect(page).not.toContain('127.0.0.1:');
       expect(page).not.toMatch(/ECONNREFUSED|refused/i);
+      // A refused reload does not tell an untrusted client the file or the keys either.
+      const reload = await fetch(`${url}/-/reload`, { method: 'POST' });
+      expect(reload.status).toBe(500);
+      const text = await reload.text();
+      expect(text).toContain('the reasons are in the log');
+      expect(text).not.toMatch(/internal-only|http\[0\]|10\.9\.8\.7/);
     } finally {
       await app.stop();
     }
@@ -66,6 +74,7 @@ describe('the status page and an untrusted viewer', () => {
       const page = await (await fetch(`${url}/`)).text();
       expect(page).toContain(CONFIG_PATH);
       expect(page).toMatch(/ECONNREFUSED|refused/i);
+      expect(await (await fetch(`${url}/-/reload`, { method: 'POST' })).text()).toContain(`${CONFIG_PATH}: http[0].url: expected a URL`);
     } finally {
       await app.stop();
     }
