@@ -223,6 +223,26 @@ describe('client certificates (RequireAndVerifyClientCert)', () => {
   });
 });
 
+describe('changing client_auth_type on a running server', () => {
+  it('starts requiring client certificates after the web config changes, without a restart', async () => {
+    const web = path.join(dir, 'web-switch.yml');
+    writeFileSync(web, `tls_server_config:\n  cert_file: ${srv1.crt}\n  key_file: ${srv1.key}\n`);
+    const d = await startDaemon(web, async (base) => (await get(`${base}/-/ready`)).status === 200);
+    writeFileSync(web, `tls_server_config:\n  cert_file: ${srv1.crt}\n  key_file: ${srv1.key}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ${ca.crt}\n`);
+    await waitFor('client certificates required', async () => {
+      try {
+        await get(`${d.base}/-/healthy`);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 15_000, 250);
+    expect((await get(`${d.base}/-/healthy`, { cert: client })).status).toBe(200);
+    await expect(get(`${d.base}/-/healthy`, { cert: rogue })).rejects.toThrow();
+    await procs.kill(d.child, 'SIGTERM');
+  });
+});
+
 describe('a bad web config file', () => {
   it('is refused at start and by --check-config with the field path, exit 2, no secret', () => {
     const bad = path.join(dir, 'bad-web.yml');
