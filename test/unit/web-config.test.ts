@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import bcrypt from 'bcryptjs';
 import { ConfigErrors } from '../../src/config/errors';
 import { parseWebConfig, readSmallFile } from '../../src/web/config';
@@ -131,5 +133,42 @@ describe('examples/web-config.yml', () => {
     const c = parseWebConfig(readFileSync(file, 'utf8'), file);
     expect(c.tls?.certFile).toBe('/etc/stackwatch/tls/tls.crt');
     expect(bcrypt.compareSync('change me', c.basicAuthUsers.prometheus!)).toBe(true);
+  });
+});
+
+describe('TLS settings in a handshake', () => {
+  async function handshake(webTls: object, client: tls.ConnectionOptions): Promise<string> {
+    const d = path.join(dir, `hs-${Math.random()}`);
+    mkdirSync(d);
+    const ca = makeCa(d, 'ca');
+    const srv = issue(d, ca, 'srv');
+    const cfg = parseWebConfig(`tls_server_config: ${JSON.stringify({ cert_file: srv.crt, key_file: srv.key, ...webTls })}\n`, path.join(d, 'web.yml')).tls!;
+    const server = tls.createServer(buildTlsOptions(cfg, 'web.yml'), (s) => s.end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(ca.crt), ...client }, () => {
+          const got = `${s.getProtocol()} ${s.getCipher().name}`;
+          s.destroy();
+          resolve(got);
+        });
+        s.on('error', reject);
+      });
+    } finally {
+      server.close();
+    }
+  }
+
+  it('offers only the configured TLS 1.2 cipher suites', async () => {
+    const only = { cipher_suites: ['TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384'], max_version: 'TLS12' };
+    expect(await handshake(only, { ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384' })).toBe('TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384');
+    await expect(handshake(only, { ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' })).rejects.toThrow();
+  });
+
+  it('keeps to min_version and max_version', async () => {
+    await expect(handshake({ min_version: 'TLS13' }, { maxVersion: 'TLSv1.2' })).rejects.toThrow();
+    expect(await handshake({ max_version: 'TLS12' }, {})).toMatch(/^TLSv1\.2 /);
+    expect(await handshake({}, {})).toMatch(/^TLSv1\.3 /);
   });
 });
