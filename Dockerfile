@@ -1,12 +1,12 @@
 # stackwatch container image: multi-stage, production dependencies only, non-root.
 #
 #   docker build -t stackwatch .
-#   docker run --rm -p 127.0.0.1:9464:9464 -v $PWD/stackwatch.yml:/etc/stackwatch/stackwatch.yml:ro \
-#     stackwatch --config /etc/stackwatch/stackwatch.yml --listen 0.0.0.0:9464
+#   docker run --rm -p 127.0.0.1:9967:9967 -v $PWD/stackwatch.yml:/etc/stackwatch/stackwatch.yml:ro \
+#     stackwatch --config /etc/stackwatch/stackwatch.yml --listen 0.0.0.0:9967
 #
 # Without --config (or STACKWATCH_CONFIG) the built-in default config runs.
-# The exporter binds 127.0.0.1:9464 by default; in a container it must listen on all
-# interfaces to be scraped, hence `--listen 0.0.0.0:9464` below.
+# The exporter binds 127.0.0.1:9967 by default; in a container it must listen on all
+# interfaces to be scraped, hence `--listen 0.0.0.0:9967` below.
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
@@ -36,10 +36,10 @@ COPY package.json ./
 # An unprivileged uid of its own (no passwd entry needed); the image's files stay owned by root,
 # read-only to it.
 USER 10001:10001
-EXPOSE 9464
+EXPOSE 9967
 # No curl in the image: node asks the exporter's /-/healthy on whatever address the exporter
 # actually listens on (read from /proc, so --listen, the config file and TLS all work unchanged).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "dist/healthcheck.js"]
 ENTRYPOINT ["node", "dist/main.js"]
-CMD ["--listen", "0.0.0.0:9464"]
+CMD ["--listen", "0.0.0.0:9967"]

@@ -114,7 +114,7 @@ export type AlertName = (typeof ALERT_NAMES)[number];
 
 export const bundleConfig: BundleConfig = {
   runbookBaseUrl: 'https://github.com/stackwatch/stackwatch/blob/main/docs/runbook.md',
-  exporter: { job: 'stackwatch', address: 'stackwatch:9464' },
+  exporter: { job: 'stackwatch', address: 'stackwatch:9967' },
   prometheus: { scrapeInterval: '15s', evaluationInterval: '15s', alertmanager: 'alertmanager:9093' },
   alertmanager: {
     webhookBaseUrl: 'http://alert-webhook:5001',

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, type Gauge, Registry } from 'prom-client';
 import { AvailabilityTracker } from './availability';
@@ -12,6 +13,7 @@ import { M } from './metrics/definitions';
 import { gauge } from './metrics/instruments';
 import { Server } from './server';
 import { VERSION } from './version';
+import { plainWebState, WebSurface, type WebState } from './web/surface';
 
 export interface AppOptions {
   config: Config;
@@ -23,6 +25,14 @@ export interface AppOptions {
   listen?: string;
   log: Logger;
   clock?: Clock;
+  /** The --web.config.file path, re-read when it or its certificates change. */
+  webConfigFile?: string;
+  /** The web config as loaded at startup (see loadWebState); plain HTTP without auth when absent. */
+  webState?: WebState;
+  /** Allows POST /-/reload (--web.enable-lifecycle). */
+  enableLifecycle?: boolean;
+  /** Replaces the status page's trust decision (tests play a remote viewer with it). */
+  trusted?: (req: IncomingMessage) => boolean;
   /** Builds the collectors for a configuration (tests swap in their own). */
   collectors?: (config: Config, ctx: CollectorContext) => Collector[];
 }
@@ -36,6 +46,7 @@ export class App {
   readonly tracker: AvailabilityTracker;
   private readonly ctx: CollectorContext;
   private readonly server: Server;
+  readonly web: WebSurface;
   private readonly reloadOk: Gauge;
   private readonly reloadTime: Gauge;
   private config: Config;
@@ -51,11 +62,19 @@ export class App {
     this.reloadOk = gauge(this.registry, M.configReloadOk);
     this.reloadTime = gauge(this.registry, M.configReloadTime);
     const { host, port } = splitListen(opts.listen ?? opts.config.server.listen);
+    this.web = new WebSurface({
+      registry: this.registry, log: opts.log, host,
+      state: opts.webState ?? plainWebState(),
+      ...(opts.webConfigFile !== undefined ? { file: opts.webConfigFile } : {}),
+    });
     this.server = new Server(host, port, {
       registry: this.registry, tracker: this.tracker, clock, log: opts.log, version: VERSION,
       configSource: () => opts.configSource,
       ready: () => this.started,
       reload: () => this.reload(),
+      web: this.web,
+      enableLifecycle: opts.enableLifecycle ?? false,
+      ...(opts.trusted ? { trusted: opts.trusted } : {}),
     });
   }
 
@@ -70,6 +89,7 @@ export class App {
     this.reloadOk.set(1);
     this.reloadTime.set(this.ctx.clock());
     const address = await this.server.start();
+    await this.web.start();
     await this.startCollectors(this.config);
     this.started = true;
     this.opts.log.info({ listen: `${address.address}:${address.port}`, config: this.opts.configSource, version: VERSION }, 'stackwatch started');
@@ -129,6 +149,7 @@ export class App {
 
   async stop(): Promise<void> {
     this.started = false;
+    this.web.stop();
     await Promise.allSettled([this.server.stop(), this.stopCollectors()]);
   }
 }

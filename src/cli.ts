@@ -5,6 +5,10 @@ export interface CliOptions {
   config?: string;
   checkConfig: boolean;
   listen?: string;
+  /** exporter-toolkit web configuration file (TLS, basic auth, response headers). */
+  webConfigFile?: string;
+  /** Allows POST /-/reload (as Prometheus's --web.enable-lifecycle). */
+  enableLifecycle: boolean;
   logLevel: LogLevel;
   help: boolean;
   version: boolean;
@@ -20,12 +24,19 @@ engine if its socket exists.
 Options:
   --config FILE      configuration file (YAML); default: $STACKWATCH_CONFIG, else built-in
   --check-config     validate the configuration and exit (0 valid, 2 invalid)
-  --listen HOST:PORT address for /metrics and the status page (default 127.0.0.1:9464)
+  --web.listen-address HOST:PORT
+                     address for /metrics and the status page (default 127.0.0.1:9967);
+                     --listen is an alias
+  --web.config.file FILE
+                     TLS, basic auth and response headers, in the Prometheus exporter-toolkit
+                     web-config format; re-read when it or its certificate files change
+  --web.enable-lifecycle
+                     allow POST /-/reload (SIGHUP reloads regardless)
   --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info)
   --version          print the version and exit
   --help             print this help and exit
 
-Signals: SIGHUP (or POST /-/reload) reloads the configuration; SIGTERM stops.
+Signals: SIGHUP reloads the configuration (and the web config file); SIGTERM stops.
 `;
 
 export class UsageError extends Error {}
@@ -39,6 +50,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         config: { type: 'string', short: 'c' },
         'check-config': { type: 'boolean' },
         listen: { type: 'string' },
+        'web.listen-address': { type: 'string' },
+        'web.config.file': { type: 'string' },
+        'web.enable-lifecycle': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -54,13 +68,19 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   }
   const config = values.config ?? (env.STACKWATCH_CONFIG !== '' ? env.STACKWATCH_CONFIG : undefined);
+  const listen = values['web.listen-address'] ?? values.listen;
+  if (values['web.listen-address'] !== undefined && values.listen !== undefined && values.listen !== values['web.listen-address']) {
+    throw new UsageError('--listen is an alias of --web.listen-address; give one of them');
+  }
   const out: CliOptions = {
     checkConfig: values['check-config'] ?? false,
+    enableLifecycle: values['web.enable-lifecycle'] ?? false,
     logLevel: level as LogLevel,
     help: values.help ?? false,
     version: values.version ?? false,
   };
   if (config !== undefined) out.config = config;
-  if (values.listen !== undefined) out.listen = values.listen;
+  if (listen !== undefined) out.listen = listen;
+  if (values['web.config.file'] !== undefined) out.webConfigFile = values['web.config.file'];
   return out;
 }

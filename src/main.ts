@@ -8,6 +8,7 @@ import { loadConfigFile, validate } from './config/load';
 import type { Config } from './config/schema';
 import { createLogger } from './log';
 import { VERSION } from './version';
+import { loadWebState, type WebState } from './web/surface';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
 const EXIT_CONFIG = 2;
@@ -15,8 +16,8 @@ const STOP_DEADLINE_MS = 1800;
 
 function loadConfig(opts: CliOptions): Config {
   const config = opts.config === undefined ? builtinConfig() : loadConfigFile(opts.config);
-  // --listen is checked like the config key it overrides.
-  if (opts.listen !== undefined) validate({ server: { listen: opts.listen } }, '--listen');
+  // --web.listen-address (--listen) is checked like the config key it overrides.
+  if (opts.listen !== undefined) validate({ server: { listen: opts.listen } }, '--web.listen-address');
   return config;
 }
 
@@ -38,8 +39,10 @@ async function main(): Promise<void> {
   }
 
   let config: Config;
+  let webState: WebState;
   try {
     config = loadConfig(opts);
+    webState = await loadWebState(opts.webConfigFile);
   } catch (err) {
     if (!(err instanceof ConfigErrors)) throw err;
     process.stderr.write(`stackwatch: invalid configuration:\n${err.message}\n`);
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
   const source = opts.config ?? BUILTIN_SOURCE;
   if (opts.checkConfig) {
     process.stdout.write(`${source}: configuration is valid (${config.http.length} http, ${config.mqtt.length} mqtt, ${config.processes.length} process targets)\n`);
+    if (opts.webConfigFile !== undefined) process.stdout.write(`${opts.webConfigFile}: web configuration is valid\n`);
     return;
   }
 
@@ -58,6 +62,9 @@ async function main(): Promise<void> {
     configSource: source,
     ...(configFile !== undefined ? { loadConfig: () => loadConfigFile(configFile) } : {}),
     ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+    ...(opts.webConfigFile !== undefined ? { webConfigFile: opts.webConfigFile } : {}),
+    webState,
+    enableLifecycle: opts.enableLifecycle,
     log,
   });
   try {
@@ -80,6 +87,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
     void app.reload();
+    void app.web.reload();
   });
 }
 

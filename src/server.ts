@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Registry } from 'prom-client';
@@ -7,6 +7,9 @@ import type { Clock } from './clock';
 import { renderLanding } from './landing';
 import { renderMetrics } from './metrics/exposition';
 import type { Logger } from './log';
+import { isTrusted } from './trust';
+import { crossOriginRefusal } from './web/cross-origin';
+import type { WebSurface } from './web/surface';
 
 export interface ServerDeps {
   registry: Registry;
@@ -18,11 +21,21 @@ export interface ServerDeps {
   ready: () => boolean;
   /** Reloads the configuration; resolves with an error message when the new one was refused. */
   reload: () => Promise<string | undefined>;
+  /** TLS, basic auth and response headers (--web.config.file); also the trust policy. */
+  web: WebSurface;
+  /** Whether POST /-/reload is allowed (--web.enable-lifecycle). */
+  enableLifecycle: boolean;
+  /**
+   * Who may see the config path and raw error texts on the status page. Defaults to
+   * isTrusted() with the web surface's policy; tests replace it to play a remote viewer.
+   */
+  trusted?: (req: IncomingMessage) => boolean;
 }
 
 /**
  * The HTTP server: /metrics (current state only; never waits on a target), /-/healthy,
- * /-/ready, POST /-/reload and the landing page at /.
+ * /-/ready, POST /-/reload and the landing page at /. TLS, basic auth and extra headers come
+ * from the web surface (src/web/) and apply to every endpoint.
  */
 export class Server {
   private server?: HttpServer;
@@ -30,11 +43,23 @@ export class Server {
   constructor(private readonly host: string, private readonly port: number, private readonly deps: ServerDeps) {}
 
   start(): Promise<AddressInfo> {
-    const { registry, tracker, clock, log, version } = this.deps;
+    const { registry, tracker, clock, log, version, web } = this.deps;
+    const trusted = this.deps.trusted ?? ((req: IncomingMessage) => isTrusted(req, web));
     const app = express();
     app.disable('x-powered-by');
     // An ETag would hash the whole exposition on every scrape; nothing caches /metrics.
     app.set('etag', false);
+    app.use(web.middleware());
+    app.use((req, res, next) => {
+      const why = crossOriginRefusal(req);
+      if (why === undefined) {
+        next();
+        return;
+      }
+      web.refuse('cross_origin');
+      log.debug({ method: req.method, path: req.path, why }, 'cross-site request refused');
+      res.status(403).type('text/plain').send(`cross-site request refused (${why}).\n`);
+    });
     app.get('/metrics', async (_req, res) => {
       try {
         const body = await renderMetrics(registry);
@@ -51,24 +76,32 @@ export class Server {
       if (this.deps.ready()) res.type('text/plain').send('stackwatch is ready.\n');
       else res.status(503).type('text/plain').send('stackwatch is starting.\n');
     });
-    app.post('/-/reload', async (_req, res) => {
+    const reload = async (req: express.Request, res: express.Response): Promise<void> => {
+      if (!this.deps.enableLifecycle) {
+        web.refuse('lifecycle_disabled');
+        res.status(403).type('text/plain').send('Lifecycle API is not enabled: start stackwatch with --web.enable-lifecycle to reload over HTTP. SIGHUP reloads regardless.\n');
+        return;
+      }
       const error = await this.deps.reload();
       if (error === undefined) res.type('text/plain').send('configuration reloaded.\n');
-      else res.status(500).type('text/plain').send(`configuration not reloaded; the previous one stays in force:\n${error}\n`);
-    });
-    app.get('/', (_req, res) => {
-      res.type('html').send(renderLanding(tracker.views(), clock(), version, this.deps.configSource()));
+      // The errors name files and keys of the configuration: for trusted viewers only.
+      else if (trusted(req)) res.status(500).type('text/plain').send(`configuration not reloaded; the previous one stays in force:\n${error}\n`);
+      else res.status(500).type('text/plain').send('configuration not reloaded; the previous one stays in force (the reasons are in the log).\n');
+    };
+    app.post('/-/reload', reload);
+    app.put('/-/reload', reload);
+    app.get('/', (req, res) => {
+      res.type('html').send(renderLanding(tracker.views(), clock(), version, this.deps.configSource(), { trusted: trusted(req) }));
     });
     app.use((_req, res) => {
       res.status(404).type('text/plain').send('not found; see / for the pages stackwatch serves.\n');
     });
 
     return new Promise((resolve, reject) => {
-      const server = app.listen(this.port, this.host, (err?: Error) => {
-        if (err) {
-          reject(err);
-          return;
-        }
+      const server = web.createServer(app);
+      server.once('error', reject);
+      server.listen(this.port, this.host, () => {
+        server.off('error', reject);
         resolve(server.address() as AddressInfo);
       });
       server.keepAliveTimeout = 65_000;

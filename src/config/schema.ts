@@ -4,10 +4,10 @@ import { httpSchema } from './http';
 import { mqttSchema } from './mqtt';
 import { processDiscoverySchema, processesSchema, processSettingsSchema } from './processes';
 
-const listen = z.string({ error: 'expected HOST:PORT like 127.0.0.1:9464' }).superRefine((v, ctx) => {
+const listen = z.string({ error: 'expected HOST:PORT like 127.0.0.1:9967' }).superRefine((v, ctx) => {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(v);
   if (m === null || Number(m[2]) > 65535) {
-    ctx.addIssue({ code: 'custom', message: `expected HOST:PORT like 127.0.0.1:9464 or [::1]:9464, got "${v}"` });
+    ctx.addIssue({ code: 'custom', message: `expected HOST:PORT like 127.0.0.1:9967 or [::1]:9967, got "${v}"` });
   }
 });
 
@@ -19,7 +19,7 @@ export function splitListen(v: string): { host: string; port: number } {
 
 export const serverSchema = z
   .strictObject({
-    listen: listen.default('127.0.0.1:9464'),
+    listen: listen.default('127.0.0.1:9967'),
   })
   .prefault({});
 

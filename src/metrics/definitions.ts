@@ -193,6 +193,10 @@ export const M = {
     '1 if the last configuration load or reload succeeded, 0 if it failed (the previous configuration stays in force).'),
   configReloadTime: def('stackwatch_config_last_reload_success_timestamp_seconds', 'gauge', 'exporter', [],
     'Unix time of the last successful configuration load or reload.'),
+  webConfigReloadOk: def('stackwatch_web_config_last_reload_successful', 'gauge', 'exporter', [],
+    '1 if the web configuration file (--web.config.file: TLS, basic auth, headers) and its certificate files last loaded, 0 if the last change was refused (the previous setup keeps serving).'),
+  webRequestsRefused: def('stackwatch_web_requests_refused_total', 'counter', 'exporter', ['reason'],
+    'Requests and connections to the exporter\'s own server that were refused, by reason: tls_handshake, client_certificate, unauthorized (basic auth), auth_busy (too many password checks waiting), cross_origin, lifecycle_disabled.'),
   buildInfo: def('stackwatch_build_info', 'gauge', 'exporter', ['version', 'nodejs'],
     'Build facts; the value is always 1.'),
 } as const;

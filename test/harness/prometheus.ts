@@ -21,7 +21,7 @@ export const PROMETHEUS_INSTALL_HINT = 'apt-get install -y prometheus prometheus
 
 export interface ScrapeJob {
   job: string;
-  /** host:port, e.g. 127.0.0.1:9464 */
+  /** host:port, e.g. 127.0.0.1:9967 */
   targets: string[];
   metricsPath?: string;
 }

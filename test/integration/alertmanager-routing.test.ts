@@ -56,7 +56,7 @@ describe('amtool', () => {
   });
 
   test.each(allAlerts(bundleConfig).map((a) => [a.alert, a.labels.severity!] as const))('%s (severity %s) routes to its receiver', async (alertname, severity) => {
-    await routesTo({ alertname, severity, job: 'stackwatch', instance: 'stackwatch:9464' }, alertname === 'StackwatchWatchdog' ? 'watchdog' : severity);
+    await routesTo({ alertname, severity, job: 'stackwatch', instance: 'stackwatch:9967' }, alertname === 'StackwatchWatchdog' ? 'watchdog' : severity);
   });
 });
 

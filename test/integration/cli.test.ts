@@ -73,7 +73,7 @@ describe('stackwatch as a daemon', () => {
   it('reloads on SIGHUP and POST /-/reload, keeps the old config when the new one is bad, and stops on SIGTERM within 2 s', async () => {
     const port = await freePort();
     const cfg = file('live.yml', `http:\n  - { name: first, url: "${fault.url}/", interval: 1s, timeout: 500ms }\n  - { name: hanging, url: "${fault.url}/hang", interval: 2s, timeout: 1500ms }\n`);
-    const p = spawnCli(['--config', cfg, '--listen', `127.0.0.1:${port}`]);
+    const p = spawnCli(['--config', cfg, '--listen', `127.0.0.1:${port}`, '--web.enable-lifecycle']);
     let stderr = '';
     p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     const base = `http://127.0.0.1:${port}`;

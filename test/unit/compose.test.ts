@@ -91,7 +91,7 @@ describe('docker-compose.yml: Docker access only through a read-only socket prox
   it('runs stackwatch from the Dockerfile, listening on all interfaces inside its container, read-only and without capabilities', () => {
     const s = svc('stackwatch');
     expect(s.build).toBe('.');
-    expect(s.command).toEqual(['--config', '/etc/stackwatch/stackwatch.yml', '--listen', '0.0.0.0:9464']);
+    expect(s.command).toEqual(['--config', '/etc/stackwatch/stackwatch.yml', '--listen', '0.0.0.0:9967']);
     const cfgMount = s.volumes!.map(vol).find((v) => v.target === '/etc/stackwatch/stackwatch.yml')!;
     expect(cfgMount.ro).toBe(true);
     expect(existsSync(path.join(root, cfgMount.source))).toBe(true);
@@ -159,8 +159,8 @@ describe('docker-compose.yml: the services find each other', () => {
     expect(mount).toEqual({ source: './prometheus', target: '/etc/prometheus', ro: true });
     expect(p.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
     const targets = prom.scrape_configs.flatMap((j) => j.static_configs.flatMap((c) => c.targets));
-    expect(targets).toContain('stackwatch:9464');
-    expect(svc('stackwatch').command).toContain('0.0.0.0:9464');
+    expect(targets).toContain('stackwatch:9967');
+    expect(svc('stackwatch').command).toContain('0.0.0.0:9967');
     expect(prom.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets))).toEqual(['alertmanager:9093']);
     expect(services.alertmanager).toBeDefined();
     expect(prom.rule_files).toEqual(expect.arrayContaining(['rules/*.yml', 'alerts/*.yml']));
@@ -239,7 +239,7 @@ describe('docker-compose.yml: the services find each other', () => {
     for (const t of cfg.http) expect(services[new URL(t.url).hostname]).toBeDefined();
     const fields = Object.keys(cfg.http[0]!.json!.fields).sort();
     expect(fields).toEqual(['mqtt_connected', 'mqtt_last_activity_seconds_ago', 'mqtt_reconnect_attempts', 'pending_requests']);
-    expect(cfg.server.listen).toBe('0.0.0.0:9464');
+    expect(cfg.server.listen).toBe('0.0.0.0:9967');
     expect(cfg.docker.proc_root).toBe('/host/proc');
     const s = svc('stackwatch');
     expect(s.volumes!.map(vol).map((v) => v.target)).toEqual(expect.arrayContaining([cfg.docker.proc_root, cfg.docker.cgroup_root, cfg.process_settings.proc_path]));
@@ -277,7 +277,7 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/COPY --from=\w+ \/\S*dist/);
   });
 
-  it('runs as a non-root user, listening on 0.0.0.0:9464, with a health check that needs no curl and no port of its own', () => {
+  it('runs as a non-root user, listening on 0.0.0.0:9967, with a health check that needs no curl and no port of its own', () => {
     const user = /^USER\s+(\S+)/m.exec(runtime);
     expect(user).not.toBeNull();
     expect(user![1]).not.toMatch(/^(root|0)(:|$)/);
@@ -287,7 +287,7 @@ describe('Dockerfile', () => {
     expect(hc).toMatch(/CMD \["node", "dist\/healthcheck\.js"\]/);
     expect(hc).not.toMatch(/\d{4,5}/);
     expect(runtime).toMatch(/^ENTRYPOINT \["node", "dist\/main\.js"\]/m);
-    expect(runtime).toMatch(/^CMD \["--listen", "0\.0\.0\.0:9464"\]/m);
+    expect(runtime).toMatch(/^CMD \["--listen", "0\.0\.0\.0:9967"\]/m);
   });
 
   it('has a .dockerignore that keeps node_modules, git and test data out of the build context', () => {

@@ -20,7 +20,7 @@ const target = (extra: string) => `http:\n  - name: backend\n    url: http://127
 describe('config', () => {
   it('accepts an empty file and fills in defaults', () => {
     const c = parseConfig('', 'empty.yml', {});
-    expect(c.server.listen).toBe('127.0.0.1:9464');
+    expect(c.server.listen).toBe('127.0.0.1:9967');
     expect(c.http).toEqual([]);
     expect(c.docker.enabled).toBe('auto');
   });
@@ -30,7 +30,7 @@ describe('config', () => {
     writeFileSync(path.join(dir, 'mqtt-secret'), 's3cret\n');
     const c = parseConfig(`
 server:
-  listen: 127.0.0.1:9464
+  listen: 127.0.0.1:9967
 http:
   - name: backend
     url: http://127.0.0.1:8000/api/health
@@ -79,7 +79,7 @@ processes:
     expect(errorsOf('http:\n  - url: http://x/\n')).toEqual(['stackwatch.yml: http[0].name: required: expected a name (text)']);
     expect(errorsOf(target('    timeout: 10s\n'))).toEqual(['stackwatch.yml: http[0].timeout: must be shorter than interval (5s), got 10s']);
     expect(errorsOf(target('    conditions: ["mqtt.connected ~ true"]\n'))[0]).toMatch(/http\[0\]\.conditions\[0\]: condition "mqtt.connected ~ true": expected/);
-    expect(errorsOf('server: { listen: "nowhere" }\n')).toEqual(['stackwatch.yml: server.listen: expected HOST:PORT like 127.0.0.1:9464 or [::1]:9464, got "nowhere"']);
+    expect(errorsOf('server: { listen: "nowhere" }\n')).toEqual(['stackwatch.yml: server.listen: expected HOST:PORT like 127.0.0.1:9967 or [::1]:9967, got "nowhere"']);
     expect(errorsOf('http:\n  - name: a\n    url: ftp://x/\n')[0]).toMatch(/http\[0\]\.url: expected an http/);
   });
 

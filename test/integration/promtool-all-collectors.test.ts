@@ -1,0 +1,119 @@
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { MAIN } from '../harness/cli';
+import { issue, makeCa } from '../harness/certs';
+import { Dockerd } from '../harness/dockerd';
+import { startHealthBackend } from '../harness/health-backend';
+import { Mosquitto } from '../harness/mosquitto';
+import { freePort } from '../harness/ports';
+import { ProcessSet } from '../harness/processes';
+import { Metrics } from '../harness/prom-text';
+import { requireBinary } from '../harness/require-binary';
+import { waitFor } from '../harness/wait';
+
+/**
+ * `promtool check metrics` on the built daemon's /metrics with every collector on at once:
+ * HTTP (plain with JSON fields and conditions, and HTTPS for the certificate metrics), MQTT
+ * (a real mosquitto: $SYS, round trips, application topics), Docker (a private dockerd with a
+ * health-checked container) and processes (a named group and discovery). No lint problem is
+ * allowed: a non-histogram ending in _count, a gauge ending in _total, a missing unit...
+ */
+
+jest.setTimeout(180_000);
+
+const procs = new ProcessSet();
+let dir: string;
+let docker: Dockerd | undefined;
+let tlsServer: https.Server | undefined;
+let daemon: ChildProcess | undefined;
+
+beforeAll(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'sw-promtool-')); });
+afterAll(async () => {
+  if (daemon) await procs.kill(daemon, 'SIGTERM');
+  await procs.killAll();
+  await new Promise<void>((r) => { if (tlsServer) tlsServer.close(() => r()); else r(); });
+  await docker?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+it('passes promtool check metrics with HTTP, MQTT, Docker and process collectors all enabled', async () => {
+  const promtool = requireBinary('promtool', 'apt-get install -y prometheus');
+
+  const backendPort = await freePort();
+  await startHealthBackend(procs, backendPort);
+  const ca = makeCa(dir, 'ca');
+  const srv = issue(dir, ca, 'srv');
+  tlsServer = https.createServer({ cert: readFileSync(srv.crt), key: readFileSync(srv.key) }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"healthy"}');
+  });
+  await new Promise<void>((r) => tlsServer!.listen(0, '127.0.0.1', () => r()));
+  const tlsPort = (tlsServer.address() as import('node:net').AddressInfo).port;
+  const broker = await Mosquitto.start(procs);
+  docker = await Dockerd.start();
+  await docker.runContainer('web', ['--health-cmd', 'true', '--health-interval', '1s', '--health-timeout', '1s', '--health-retries', '1'], ['sleep', '1000']);
+
+  const config = path.join(dir, 'stackwatch.yml');
+  writeFileSync(config, `
+http:
+  - name: backend
+    url: http://127.0.0.1:${backendPort}/api/health
+    interval: 1s
+    timeout: 500ms
+    json:
+      status: status
+      fields:
+        mqtt_connected: mqtt.connected
+        pending_requests: mqtt.pending_requests
+    conditions: ["mqtt.pending_requests < 100"]
+  - name: secure
+    url: https://127.0.0.1:${tlsPort}/
+    interval: 1s
+    timeout: 500ms
+    tls: { ca_file: ${ca.crt} }
+mqtt:
+  - name: main
+    url: mqtt://127.0.0.1:${broker.port}
+    sys_interval: 1s
+    roundtrip: { topic: stackwatch/probe, interval: 1s, timeout: 500ms }
+    topics: [{ topic: "app/#", stale_after: 1m }]
+docker:
+  enabled: true
+  host: ${docker.host}
+  resources_interval: 1s
+processes:
+  - name: backend
+    cmdline: "health-backend\\\\.js ${backendPort}"
+process_discovery:
+  enabled: true
+  top: 5
+process_settings:
+  interval: 1s
+`);
+  const port = await freePort();
+  daemon = procs.start(process.execPath, [MAIN, '--config', config, '--web.listen-address', `127.0.0.1:${port}`]);
+  let stderr = '';
+  daemon.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const url = `http://127.0.0.1:${port}/metrics`;
+
+  const text = await waitFor('every collector to report', async () => {
+    const body = await (await fetch(url)).text();
+    const m = Metrics.parse(body);
+    const up = (kind: string, target: string) => m.get('stackwatch_target_up', { kind, target }) === 1;
+    const ready = up('http', 'backend') && up('http', 'secure') && up('mqtt', 'main') && up('container', 'web') && up('process', 'backend')
+      && m.all('stackwatch_health_field').length > 0
+      && m.samples.some((s) => s.name.startsWith('stackwatch_mqtt_') && s.name.includes('roundtrip'))
+      && m.samples.some((s) => s.name.startsWith('stackwatch_container_'))
+      && m.samples.some((s) => s.name.startsWith('stackwatch_process_'))
+      && m.samples.some((s) => s.name.includes('tls') || s.name.includes('cert'));
+    return ready ? body : undefined;
+  }, 90_000, 500).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n--- stackwatch log ---\n${stderr.slice(-4000)}`, { cause: err });
+  });
+
+  const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+  expect(r.stdout + r.stderr).toBe('');
+  expect(r.status).toBe(0);
+});
