@@ -1,5 +1,10 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import bcrypt from 'bcryptjs';
+import { issue, makeCa } from '../harness/certs';
 import { decodeProcAddress, parseListeners } from '../../src/healthcheck';
 import { spawnCli } from '../harness/cli';
 import { freePort } from '../harness/ports';
@@ -45,10 +50,13 @@ describe('the image HEALTHCHECK against the built exporter', () => {
     }
   });
 
-  async function daemon(listen: string, url: string): Promise<ChildProcess> {
-    const child = spawnCli(['--listen', listen]);
+  async function daemon(listen: string, url: string, extra: string[] = [], answered = (s: number) => s === 200): Promise<ChildProcess> {
+    const child = spawnCli(['--listen', listen, ...extra]);
     children.push(child);
-    await waitFor('the exporter to answer', async () => (await fetch(`${url}/-/healthy`).catch(() => undefined))?.ok === true, 20_000, 100);
+    await waitFor('the exporter to answer', async () => {
+      const status = (await fetch(`${url}/-/healthy`).catch(() => undefined))?.status;
+      return status !== undefined && answered(status);
+    }, 20_000, 100);
     return child;
   }
 
@@ -59,6 +67,26 @@ describe('the image HEALTHCHECK against the built exporter', () => {
     const p2 = await freePort();
     const b = await daemon(`[::]:${p2}`, `http://[::1]:${p2}`);
     expect(healthcheck(b.pid!)).toBe(0);
+  });
+
+  it('speaks TLS and counts a basic-auth 401 as alive when a web config file turns them on', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sw-hc-'));
+    try {
+      const ca = makeCa(dir, 'ca');
+      const srv = issue(dir, ca, 'server');
+      const web = path.join(dir, 'web.yml');
+      writeFileSync(web, `tls_server_config:\n  cert_file: ${srv.crt}\n  key_file: ${srv.key}\nbasic_auth_users:\n  alice: '${bcrypt.hashSync('pw', 4)}'\n`);
+      const p = await freePort();
+      const child = spawnCli(['--listen', `127.0.0.1:${p}`, '--web.config.file', web]);
+      children.push(child);
+      await waitFor('the exporter to listen', () => new Promise<boolean>((resolve) => {
+        const s = net.connect(p, '127.0.0.1', () => { s.destroy(); resolve(true); });
+        s.on('error', () => resolve(false));
+      }), 20_000, 100);
+      expect(healthcheck(child.pid!)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails when the exporter does not answer (stopped) and for a process that listens nowhere', async () => {
