@@ -5,11 +5,12 @@
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import YAML from 'yaml';
 import { MAIN } from '../harness/cli';
 import { startNginx, TIMED_LOG_FORMAT, type RunningNginx } from '../harness/nginx';
 import { freePort } from '../harness/ports';
+import { requireBinary } from '../harness/require-binary';
 import { scrape, type Metrics } from '../harness/prom-text';
 import { ProcessSet } from '../harness/processes';
 import { sleep, waitFor } from '../harness/wait';
@@ -152,6 +153,14 @@ describe('logs collector with a real nginx', () => {
     const down = after.get('stackwatch_target_recovery_seconds_sum', { kind: 'traffic', target: 'proxy' })!;
     expect(down).toBeGreaterThan(2);
     expect(down).toBeLessThan(15);
+
+    // Every log metric, histograms included, is valid exposition.
+    const promtool = requireBinary('promtool', 'sudo apt-get install -y prometheus');
+    const text = await (await fetch(`${d.url}/metrics`)).text();
+    expect(text).toContain('stackwatch_log_upstream_duration_seconds_bucket');
+    const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 
   it('loses no line and counts none twice across mv + USR1, copytruncate and delete-and-recreate during load', async () => {
