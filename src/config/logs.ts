@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { dampingShape, duration, regex, targetName, uniqueNames } from './common';
 import { compileTemplate, DURATION_UNITS, FORMAT_PRESETS, JSON_PRESETS } from '../collectors/log-formats';
@@ -66,6 +67,9 @@ export const logSourceSchema = z
       if (typeof t === 'string') ctx.addIssue({ code: 'custom', path: ['log_format'], message: t });
       if (s.format in JSON_PRESETS) ctx.addIssue({ code: 'custom', path: ['log_format'], message: `log_format describes a text format; format ${s.format} is JSON` });
       if (s.json_fields !== undefined) ctx.addIssue({ code: 'custom', path: ['json_fields'], message: 'json_fields and log_format exclude each other' });
+    }
+    if (/[*?[]/.test(path.dirname(s.path))) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: `a glob may only be in the file name, not in the directory: ${s.path}` });
     }
     if ('other' in s.routes) ctx.addIssue({ code: 'custom', path: ['routes', 'other'], message: '"other" is the route of paths no pattern matches; choose another name' });
     if (s.json_fields !== undefined && !(s.format in JSON_PRESETS) && s.json_fields.status === undefined) {

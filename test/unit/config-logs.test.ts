@@ -39,6 +39,7 @@ describe('logs config', () => {
     expect(one('    traffic: { colour: red }')).toMatch(/logs\[0\]\.traffic.*colour/);
     expect(one('    stray: 1')).toMatch(/logs\[0\].*stray/);
     expect(one('    format: syslog')).toMatch(/logs\[0\]\.format/);
+    expect(errorsOf('logs:\n  - name: a\n    path: /var/log/*/access.log').join('\n')).toMatch(/logs\[0\]\.path: a glob may only be in the file name/);
     expect(one('  - name: a\n    path: /y')).toMatch(/logs\[1\]\.name: duplicate name "a"/);
   });
 
