@@ -40,6 +40,8 @@ export interface TailEvents {
   rotated(kind: 'rotated' | 'truncated'): void;
   /** An I/O error other than a missing file; the tailer retries at the next scan. */
   error(err: Error): void;
+  /** The end of a scan: lines handed out since the previous one may be flushed as a batch. */
+  batchEnd?(): void;
 }
 
 export interface TailOptions {
@@ -57,7 +59,13 @@ export interface TailOptions {
 
 const CHUNK = 64 * 1024;
 /** Bytes read per turn of the event loop before yielding. */
-const TURN_BYTES = 8 * 1024 * 1024;
+const TURN_BYTES = 1024 * 1024;
+/**
+ * After an inotify event, the scan waits this long (at most the poll interval) so that a writer
+ * logging line by line (nginx writes each request on its own) wakes the tailer a few times a
+ * second, not once per line.
+ */
+const WATCH_COALESCE_MS = 100;
 
 interface OpenFile {
   path: string;
@@ -110,6 +118,7 @@ export class LogTail {
   private poller: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private scheduled: NodeJS.Immediate | undefined;
+  private coalescing: NodeJS.Timeout | undefined;
   private firstScan = true;
   private running = false;
   private readBuf = Buffer.allocUnsafe(CHUNK);
@@ -137,6 +146,8 @@ export class LogTail {
     this.running = false;
     if (this.poller !== undefined) clearInterval(this.poller);
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
+    if (this.coalescing !== undefined) clearTimeout(this.coalescing);
+    this.coalescing = undefined;
     this.watcher?.close();
     this.poller = undefined;
     this.scheduled = undefined;
@@ -170,7 +181,7 @@ export class LogTail {
   private startWatch(): void {
     if (!this.opts.watch) return;
     try {
-      this.watcher = watch(this.dir, { persistent: false }, () => this.schedule());
+      this.watcher = watch(this.dir, { persistent: false }, () => this.onWatchEvent());
       this.watcher.on('error', () => {
         // The directory went away (or inotify gave up): polling carries on and re-arms the watch.
         this.watcher?.close();
@@ -181,6 +192,15 @@ export class LogTail {
     }
   }
 
+  private onWatchEvent(): void {
+    if (this.coalescing !== undefined || !this.running) return;
+    this.coalescing = setTimeout(() => {
+      this.coalescing = undefined;
+      this.scan();
+    }, Math.min(WATCH_COALESCE_MS, this.opts.pollInterval * 1000));
+  }
+
+  /** Continues reading a backlog at the next turn of the event loop. */
   private schedule(): void {
     if (this.scheduled !== undefined || !this.running) return;
     this.scheduled = setImmediate(() => {
@@ -222,6 +242,7 @@ export class LogTail {
       this.drain(f);
     }
     this.firstScan = false;
+    this.events.batchEnd?.();
     if (this.turnBudget <= 0) this.schedule();
   }
 

@@ -49,9 +49,12 @@ class LogSource {
   private tail?: LogTail;
   private lastLineAt?: number;
   private readonly startedAt: number;
-  /** prom-client children by label values, so a line costs map lookups, not label hashing. */
-  private readonly requestChildren = new Map<string, Inc>();
-  private readonly routeChildren = new Map<string, { duration: Obs; upstream: Obs; bytes: Inc }>();
+  /**
+   * prom-client children by label values. Request and byte counts are summed here and added to
+   * the counters once per batch of lines (the end of each read), not once per line.
+   */
+  private readonly requestChildren = new Map<string, { child: Inc; pending: number }>();
+  private readonly routeChildren = new Map<string, { duration: Obs; upstream: Obs; bytes: Inc; pendingBytes: number }>();
   private readonly failureChildren = new Map<string, Inc>();
   private lastErrorLog = 0;
 
@@ -61,7 +64,8 @@ class LogSource {
     private readonly ctx: CollectorContext,
     private readonly store: PositionStore,
   ) {
-    this.parser = buildParser({ format: cfg.format as FormatPreset, log_format: cfg.log_format, json_fields: cfg.json_fields });
+    // Lines are dated by when they are read: the parser skips their own timestamps.
+    this.parser = buildParser({ format: cfg.format as FormatPreset, log_format: cfg.log_format, json_fields: cfg.json_fields, time: false });
     this.routes = Object.entries(cfg.routes).map(([name, re]) => [name, new RegExp(re)]);
     this.window = cfg.traffic === undefined ? undefined : new TrafficWindow(cfg.traffic.window);
     this.startedAt = ctx.clock();
@@ -83,6 +87,7 @@ class LogSource {
       },
       {
         line: (text) => this.line(text),
+        batchEnd: () => this.flush(),
         tooLong: () => this.fail('too_long'),
         rotated: (kind) => {
           m.rotations.inc({ source, kind });
@@ -163,20 +168,32 @@ class LogSource {
     const key = `${route}\u0000${method}\u0000${code}`;
     let req = this.requestChildren.get(key);
     if (req === undefined) {
-      req = this.m.requests.labels({ source, route, method, code });
+      req = { child: this.m.requests.labels({ source, route, method, code }), pending: 0 };
       this.requestChildren.set(key, req);
     }
-    req.inc();
+    req.pending += 1;
     let rc = this.routeChildren.get(route);
     if (rc === undefined) {
       const labels = { source, route };
-      rc = { duration: this.m.duration.labels(labels), upstream: this.m.upstream.labels(labels), bytes: this.m.bytes.labels(labels) };
+      rc = { duration: this.m.duration.labels(labels), upstream: this.m.upstream.labels(labels), bytes: this.m.bytes.labels(labels), pendingBytes: 0 };
       this.routeChildren.set(route, rc);
     }
     if (r.duration !== undefined) rc.duration.observe(r.duration);
     if (r.upstreamDuration !== undefined) rc.upstream.observe(r.upstreamDuration);
-    if (r.bytes !== undefined) rc.bytes.inc(r.bytes);
+    if (r.bytes !== undefined) rc.pendingBytes += r.bytes;
     this.window?.add(this.ctx.clock(), r.status >= 500);
+  }
+
+  /** Adds the batch's request and byte counts to the counters. */
+  private flush(): void {
+    for (const r of this.requestChildren.values()) {
+      if (r.pending > 0) r.child.inc(r.pending);
+      r.pending = 0;
+    }
+    for (const r of this.routeChildren.values()) {
+      if (r.pendingBytes > 0) r.bytes.inc(r.pendingBytes);
+      r.pendingBytes = 0;
+    }
   }
 
   private fail(reason: ParseFailureReason): void {

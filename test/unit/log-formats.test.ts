@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import {
   buildParser, codeLabel, compileTemplate, matchTemplate, methodLabel, parseTimeLocal, parseUpstreamTimes,
   routeLabel, FORMAT_PRESETS, CODE_LABELS, METHODS, type LogRecord,
+  APACHE_COMBINED, NGINX_COMBINED, UVICORN, referenceTemplateParser, templateParser, type Template,
 } from '../../src/collectors/log-formats';
 
 const nginx = buildParser({ format: 'nginx' });
@@ -199,6 +200,30 @@ describe('untrusted lines (property-based)', () => {
         expect(Number(process.hrtime.bigint() - t0) / 1e6).toBeLessThan(1000);
       }
     }
+  });
+
+  it('the one-pass template parser answers exactly what the reference (matchTemplate + its variables) answers', () => {
+    const formats = [NGINX_COMBINED, APACHE_COMBINED, UVICORN, '$msec $request_method $request_uri $status:$bytes_sent',
+      '$remote_addr [$time_local] "$request" $status $body_bytes_sent rt=$request_time "$upstream_response_time"'];
+    const samples = [
+      '127.0.0.1 - - [25/Nov/2026:22:00:01 +0000] "GET /api/chatbot/x?y HTTP/1.1" 200 5 "-" "curl/8" 0.1 0.2',
+      'INFO:     127.0.0.1:1 - "GET / HTTP/1.1" 200 OK',
+      '1764108001.123 DELETE /x/1?y=2 204:0',
+      '10.0.0.1 [25/Nov/2026:22:00:01 +0000] "POST /a HTTP/1.1" 502 0 rt=3.001 "0.5, 0.2"',
+    ];
+    const input = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.tuple(fc.constantFrom(...samples), fc.nat(), fc.nat({ max: 30 }), fc.string({ maxLength: 12 }))
+        .map(([b, at, del, ins]) => { const i = at % (b.length + 1); return b.slice(0, i) + ins + b.slice(i + del); }),
+    );
+    const pairs = formats.map((f) => { const t = compileTemplate(f) as Template; return [templateParser(t), referenceTemplateParser(t)] as const; });
+    fc.assert(fc.property(input, (line) => {
+      for (const [fast, ref] of pairs) {
+        const a = JSON.stringify(fast(line));
+        const b = JSON.stringify(ref(line));
+        if (a !== b) fail(`fast ${a} != reference ${b} for ${JSON.stringify(line)}`, line);
+      }
+    }), { numRuns: 3000 });
   });
 
   it('a template match consumes the line left to right (matchTemplate never reads past the end)', () => {
