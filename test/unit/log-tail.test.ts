@@ -192,6 +192,20 @@ describe('LogTail', () => {
     expectLines(first.seen, 0, 3);
   });
 
+  it('notices writes by inotify alone (polling an hour apart), and by polling alone (no watch)', async () => {
+    const f = path.join(dir, 'access.log');
+    writeFileSync(f, '');
+    const inotify = follow(f, { watch: true, pollInterval: 3600 });
+    const polling = follow(f, { watch: false, pollInterval: 0.05 });
+    expect(inotify.tail.watching).toBe(true);
+    expect(polling.tail.watching).toBe(false);
+    appendFileSync(f, lines(0, 2));
+    const deadline = Date.now() + 3000;
+    while ((inotify.seen.lines.length < 2 || polling.seen.lines.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expectLines(inotify.seen, 0, 2);
+    expectLines(polling.seen, 0, 2);
+  });
+
   it('reads every line exactly once however the writes are split and whenever it looks (property)', () => {
     fc.assert(fc.property(
       fc.array(fc.tuple(fc.string({ maxLength: 30 }).map((s) => s.replace(/[\r\n]/g, '')), fc.boolean(), fc.boolean()), { maxLength: 40 }),
