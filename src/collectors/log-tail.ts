@@ -158,7 +158,7 @@ export class LogTail {
 
   /** Whether inotify is in use (false: polling only). */
   get watching(): boolean {
-    return this.watcher !== undefined;
+    return this.watcher !== undefined || this.coalescing !== undefined;
   }
 
   /** Files open now (attached to the path and draining). */
@@ -192,10 +192,18 @@ export class LogTail {
     }
   }
 
+  /**
+   * The first event after a read disarms the watch (a writer logging line by line would
+   * otherwise deliver an event per line) and reads a moment later; the watch is re-armed before
+   * that read, so a write after the read still wakes the tailer and none falls in between.
+   */
   private onWatchEvent(): void {
     if (this.coalescing !== undefined || !this.running) return;
+    this.watcher?.close();
+    this.watcher = undefined;
     this.coalescing = setTimeout(() => {
       this.coalescing = undefined;
+      this.startWatch();
       this.scan();
     }, Math.min(WATCH_COALESCE_MS, this.opts.pollInterval * 1000));
   }
@@ -212,7 +220,7 @@ export class LogTail {
   /** One pass: find the files the path names, read what they gained, retire replaced ones. */
   scan(): void {
     if (!this.running) return;
-    if (this.watcher === undefined && this.opts.watch && !this.firstScan) this.startWatch();
+    if (this.watcher === undefined && this.coalescing === undefined && this.opts.watch && !this.firstScan) this.startWatch();
     this.turnBudget = TURN_BYTES;
     const named = this.list();
     // Detached files first: what the writer put in the old file came before the new one.
