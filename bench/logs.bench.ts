@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     const counted = await waitFor('stackwatch to count every line', async () => {
       const n = await counterSum(sw.url, 'stackwatch_log_requests_total');
       return n >= LINES ? n : false;
-    }, 600_000, 100);
+    }, 600_000, 500);
     const swWall = Date.now() - t0;
     const swCpu = cpuMs(swPid) - swCpu0;
     await sleep(1000);
