@@ -100,4 +100,35 @@ describe('log positions', () => {
       await ex.stop();
     }
   });
+
+  it('a source removed by a reload leaves the output (its series and its traffic target); the one kept keeps its counts', async () => {
+    const a = path.join(dir, 'a.log');
+    const b = path.join(dir, 'b.log');
+    writeFileSync(a, '');
+    writeFileSync(b, '');
+    const src = (name: string, file: string) => ({ name, path: file, poll_interval: '100ms', traffic: { window: '5s', interval: '200ms', min_requests: 1 } });
+    let raw: Record<string, unknown> = { logs: [src('a', a), src('b', b)] };
+    const ex = await startExporter(raw, { loadConfig: () => validate({ ...raw, server: { listen: '127.0.0.1:0' } }, '<test>') });
+    try {
+      appendFileSync(a, lines(0, 2));
+      appendFileSync(b, lines(0, 3));
+      await waitFor('both counted', async () => {
+        const m = await ex.scrape();
+        return m.get('stackwatch_log_requests_total', { source: 'a', route: 'other', method: 'GET', code: '2xx' }) === 2
+          && m.get('stackwatch_log_requests_total', { source: 'b', route: 'other', method: 'GET', code: '2xx' }) === 3
+          && m.get('stackwatch_target_up', { kind: 'traffic', target: 'b' }) === 1;
+      }, 5000);
+      raw = { logs: [src('a', a)] };
+      expect(await ex.app.reload()).toBeUndefined();
+      const m = await ex.scrape();
+      expect(m.all('stackwatch_log_requests_total', { source: 'b' })).toEqual([]);
+      expect(m.all('stackwatch_log_parse_failures_total', { source: 'b' })).toEqual([]);
+      expect(m.all('stackwatch_target_up', { kind: 'traffic', target: 'b' })).toEqual([]);
+      expect(m.get('stackwatch_log_requests_total', { source: 'a', route: 'other', method: 'GET', code: '2xx' })).toBe(2);
+      appendFileSync(a, lines(2, 3));
+      await waitFor('a goes on', async () => (await ex.scrape()).get('stackwatch_log_requests_total', { source: 'a', route: 'other', method: 'GET', code: '2xx' }) === 3, 5000);
+    } finally {
+      await ex.stop();
+    }
+  });
 });
