@@ -2,6 +2,8 @@
 import { alertGroups } from './alerts';
 import { alertmanagerConfig } from './alerts-routing';
 import { type BundleConfig, bundleConfig } from './bundle-config';
+import { trafficAlertGroups, trafficRecordingGroups } from './logs-rules';
+import { trafficRuleTestFiles } from './logs-rules-tests';
 import { recordingGroups } from './rules';
 import { ruleTestFiles } from './rules-tests';
 import { GENERATED_HEADER, toYaml } from './yaml';
@@ -14,6 +16,7 @@ export function ruleFiles(cfg: BundleConfig): Record<string, string> {
   const out: Record<string, string> = {};
   for (const g of recordingGroups(cfg)) out[`rules/${fileOf(g.name)}.yml`] = toYaml({ groups: [g] });
   for (const g of alertGroups(cfg)) out[`alerts/${fileOf(g.name)}.yml`] = toYaml({ groups: [g] });
+  for (const g of [...trafficRecordingGroups(), ...trafficAlertGroups(cfg)]) out[`${g.rules.some((r) => 'alert' in r) ? 'alerts' : 'rules'}/${fileOf(g.name)}.yml`] = toYaml({ groups: [g] });
   return out;
 }
 
@@ -40,6 +43,6 @@ export function prometheusFilesFor(cfg: BundleConfig): Record<string, string> {
 
 export function prometheusFiles(): Record<string, string> {
   const out = prometheusFilesFor(bundleConfig);
-  for (const [rel, content] of Object.entries(ruleTestFiles(bundleConfig))) out[`prometheus/tests/${rel}`] = content;
+  for (const [rel, content] of Object.entries({ ...ruleTestFiles(bundleConfig), ...trafficRuleTestFiles(bundleConfig) })) out[`prometheus/tests/${rel}`] = content;
   return out;
 }

@@ -33,6 +33,8 @@ export interface AppOptions {
   enableLifecycle?: boolean;
   /** Replaces the status page's trust decision (tests play a remote viewer with it). */
   trusted?: (req: IncomingMessage) => boolean;
+  /** Directory for state kept across restarts (log read positions); without it, in memory only. */
+  dataDir?: string;
   /** Builds the collectors for a configuration (tests swap in their own). */
   collectors?: (config: Config, ctx: CollectorContext) => Collector[];
 }
@@ -58,7 +60,10 @@ export class App {
     const clock = opts.clock ?? systemClock;
     this.config = opts.config;
     this.tracker = new AvailabilityTracker(this.registry, clock);
-    this.ctx = { registry: this.registry, tracker: this.tracker, clock, log: opts.log, stats: new CollectorStats(this.registry, clock) };
+    this.ctx = {
+      registry: this.registry, tracker: this.tracker, clock, log: opts.log, stats: new CollectorStats(this.registry, clock),
+      ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+    };
     this.reloadOk = gauge(this.registry, M.configReloadOk);
     this.reloadTime = gauge(this.registry, M.configReloadTime);
     const { host, port } = splitListen(opts.listen ?? opts.config.server.listen);

@@ -17,7 +17,7 @@ import { gauge, counter, histogram } from './metrics/instruments';
  * A new target stays `unknown` (no `up` series) until its first run reaches a threshold.
  */
 
-export type TargetKind = 'http' | 'mqtt' | 'container' | 'process';
+export type TargetKind = 'http' | 'mqtt' | 'container' | 'process' | 'traffic';
 export type TargetState = 'unknown' | 'up' | 'down';
 
 export interface Damping {

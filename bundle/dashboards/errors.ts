@@ -1,4 +1,5 @@
 import { bundleConfig } from '../bundle-config';
+import { TRAFFIC } from '../logs-rules';
 import { ALERT } from './alerts-ref';
 import { boolMapping, type DashboardSpec } from './grafana';
 import { BUDGET, commonVariables, HEALTH_MAPPING, healthCode, M, R, RANGE, RATE, rsel, sel } from './query';
@@ -17,10 +18,104 @@ const STATUS_CLASSES = [
   { name: 'no response', expr: '== 0' },
 ] as const;
 
+/** Access-log series: the `source` label is filtered by the target variable (a traffic target is named after its source). */
+const lsel = (def: Parameters<typeof sel>[0], extra: readonly string[] = [], suffix: Parameters<typeof sel>[2] = ''): string =>
+  sel(def, ['source=~"$target"', ...extra], suffix);
+const REQ = (extra: readonly string[] = []): string => `rate(${lsel(M.logRequests, extra)}[${RATE}])`;
+
+/** Real traffic from the access logs (the logs collector), beside the synthetic checks. */
+const realTraffic = {
+  row: 'Real traffic (access logs)',
+  panels: [
+    {
+      type: 'timeseries', title: 'Requests by code', unit: 'reqps', w: 12,
+      description: 'Requests per second in the access logs by code: the class for 1xx-4xx, the exact code for 429, 499 (client gave up) and every 5xx.',
+      queries: [{ expr: `sum by (source, code) (${REQ()})`, legend: '{{source}} {{code}}' }],
+      custom: { stacking: { mode: 'normal', group: 'A' }, fillOpacity: 40 },
+    },
+    {
+      type: 'timeseries', title: 'Real 5xx share per route', unit: 'percentunit', w: 12, max: 1,
+      description: 'Requests answered 5xx / all requests per source and route, from the access log: the error rate users saw.',
+      queries: [{
+        expr: `(sum by (source, route) (${REQ(['code=~"5.."'])}) or sum by (source, route) (${REQ()}) * 0) / sum by (source, route) (${REQ()})`,
+        legend: '{{source}} {{route}}',
+      }],
+      thresholds: [{ color: 'green', value: null }, { color: 'orange', value: 0.01 }, { color: 'red', value: 0.05 }],
+      runbook: ['StackwatchTrafficFastBurn', 'StackwatchTrafficSlowBurn'],
+    },
+    {
+      type: 'timeseries', title: '502 / 504 (backend unreachable behind the proxy)', unit: 'reqps', w: 12,
+      description: `Bad Gateway and Gateway Timeout answers per second by route. A burst of ${TRAFFIC.badGateway.count} within ${TRAFFIC.badGateway.window} pages: the backend behind the proxy is down, restarting or too slow.`,
+      // Zero rather than no line for a route without any: `or <all requests> * 0`.
+      queries: ['502', '504'].map((code) => ({
+        expr: `sum by (source, route) (${REQ([`code="${code}"`])}) or sum by (source, route) (${REQ()}) * 0`,
+        legend: `{{source}} {{route}} ${code}`,
+      })),
+      thresholds: [{ color: 'green', value: null }, { color: 'red', value: 0.01 }],
+      runbook: ['StackwatchTrafficBadGateway'],
+    },
+    {
+      type: 'timeseries', title: 'Synthetic checks vs real traffic: failed share', unit: 'percentunit', w: 12, max: 1,
+      description: 'The failed share of the health checks (one probe every few seconds) beside the 5xx share of real requests: a backend can pass its checks while one route fails for users, and the other way round.',
+      queries: [
+        {
+          expr: `sum by (target) (rate(${sel(M.targetCheckFailures, ['kind="http"'])}[${RATE}])) / sum by (target) (rate(${sel(M.targetChecks, ['kind="http"'])}[${RATE}]))`,
+          legend: 'synthetic {{target}}',
+        },
+        {
+          expr: `(sum by (source) (${REQ(['code=~"5.."'])}) or sum by (source) (${REQ()}) * 0) / sum by (source) (${REQ()})`,
+          legend: 'real {{source}}',
+        },
+      ],
+      runbook: [ALERT.burnFast, 'StackwatchTrafficFastBurn'],
+    },
+    {
+      type: 'timeseries', title: 'Request duration p50 / p95 / p99 per route', unit: 's', w: 12,
+      description: 'From the request times in the access log (nginx $request_time): the whole request as the proxy saw it.',
+      queries: [0.5, 0.95, 0.99].map((q) => ({
+        expr: `histogram_quantile(${q}, sum by (source, route, le) (rate(${lsel(M.logRequestDuration, [], '_bucket')}[${RATE}])))`,
+        legend: `{{source}} {{route}} p${q * 100}`,
+      })),
+      runbook: ['StackwatchTrafficLatencyHigh'],
+    },
+    {
+      type: 'timeseries', title: 'Upstream p95 and response bytes', unit: 's', w: 12,
+      description: 'p95 of the time the backend took (nginx $upstream_response_time); close to the request p95 means the backend is slow. Response bytes per second on the right axis.',
+      queries: [
+        { expr: `histogram_quantile(0.95, sum by (source, route, le) (rate(${lsel(M.logUpstreamDuration, [], '_bucket')}[${RATE}])))`, legend: '{{source}} {{route}} upstream p95' },
+        { expr: `sum by (source, route) (rate(${lsel(M.logResponseBytes)}[${RATE}]))`, legend: '{{source}} {{route}} bytes/s' },
+      ],
+      overrides: [{ matcher: { id: 'byRegexp', options: '.*bytes/s' }, properties: [{ id: 'unit', value: 'Bps' }, { id: 'custom.axisPlacement', value: 'right' }] }],
+    },
+    {
+      type: 'table', title: 'Log sources', unit: 'none', w: 12, h: 6,
+      description: 'Per source: files its path names now (0: the log is missing), stale (1: no line for its stale_after), seconds since the last line.',
+      queries: [
+        { expr: lsel(M.logFiles), legend: 'files', instant: true },
+        { expr: lsel(M.logStale), legend: 'stale', instant: true },
+        { expr: `time() - ${lsel(M.logLastLine)}`, legend: 'age', instant: true },
+      ],
+      transformations: [
+        { id: 'merge', options: {} },
+        { id: 'organize', options: { excludeByName: { Time: true, job: true }, renameByName: { 'Value #A': 'files', 'Value #B': 'stale', 'Value #C': 'seconds since last line' } } },
+      ],
+    },
+    {
+      type: 'timeseries', title: 'Log input problems', unit: 'ops', w: 12, h: 6,
+      description: 'Lines not counted as requests (by reason: no_match, bad_status, invalid_json, too_long), read errors (e.g. permission denied) and rotations followed, per second.',
+      queries: [
+        { expr: `sum by (source, reason) (rate(${lsel(M.logParseFailures)}[${RATE}]))`, legend: '{{source}} {{reason}}' },
+        { expr: `sum by (source) (rate(${lsel(M.logReadErrors)}[${RATE}]))`, legend: '{{source}} read errors' },
+        { expr: `sum by (source, kind) (rate(${lsel(M.logRotations)}[${RATE}]))`, legend: '{{source}} {{kind}}' },
+      ],
+    },
+  ],
+} satisfies DashboardSpec['rows'][number];
+
 export const errors: DashboardSpec = {
   uid: 'stackwatch-errors',
   title: 'stackwatch / Errors',
-  description: 'Why checks fail (by reason), HTTP status classes, response times and error-budget burn rates.',
+  description: 'Why checks fail (by reason), HTTP status classes, response times, error-budget burn rates, and the errors and latency of real traffic from the access logs.',
   tags: ['stackwatch'],
   time: 'now-6h',
   variables: commonVariables({ slo: true }),
@@ -174,6 +269,7 @@ export const errors: DashboardSpec = {
         },
       ],
     },
+    realTraffic,
     {
       row: 'Error budget burn rate',
       panels: [

@@ -12,6 +12,11 @@ export interface CollectorContext {
   readonly clock: Clock;
   readonly log: Logger;
   readonly stats: CollectorStats;
+  /**
+   * A directory for state kept across restarts (the data directory), when the exporter has one;
+   * without it, such state (log read positions) lives in memory only.
+   */
+  readonly dataDir?: string;
 }
 
 /**

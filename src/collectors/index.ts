@@ -13,6 +13,7 @@ const load = {
   docker: () => (require('./docker') as typeof import('./docker')).DockerCollector,
   mqtt: () => (require('./mqtt') as typeof import('./mqtt')).MqttCollector,
   process: () => (require('./process') as typeof import('./process')).ProcessCollector,
+  logs: () => (require('./logs') as typeof import('./logs')).LogsCollector,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -23,5 +24,6 @@ export function buildCollectors(config: Config, ctx: CollectorContext): Collecto
   if (config.docker.enabled !== false) out.push(new (load.docker())(config.docker, ctx));
   if (config.mqtt.length > 0) out.push(new (load.mqtt())(config.mqtt, ctx));
   if (config.processes.length > 0 || config.process_discovery.enabled) out.push(new (load.process())(config, ctx));
+  if (config.logs.length > 0) out.push(new (load.logs())(config.logs, ctx));
   return out;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dockerSchema } from './docker';
 import { httpSchema } from './http';
+import { logsSchema } from './logs';
 import { mqttSchema } from './mqtt';
 import { processDiscoverySchema, processesSchema, processSettingsSchema } from './processes';
 
@@ -41,6 +42,7 @@ export const configSchema = z
     processes: processesSchema,
     process_discovery: processDiscoverySchema,
     process_settings: processSettingsSchema,
+    logs: logsSchema,
   })
   .superRefine((c, ctx) => {
     if (!c.process_discovery.enabled) return;

@@ -22,7 +22,7 @@ export interface MetricDef {
   readonly group: MetricGroup;
 }
 
-export type MetricGroup = 'availability' | 'http' | 'mqtt' | 'docker' | 'process' | 'exporter';
+export type MetricGroup = 'availability' | 'http' | 'mqtt' | 'docker' | 'process' | 'logs' | 'exporter';
 
 export const GROUP_TITLES: Record<MetricGroup, string> = {
   availability: 'Availability (every kind of target)',
@@ -30,12 +30,15 @@ export const GROUP_TITLES: Record<MetricGroup, string> = {
   mqtt: 'MQTT broker',
   docker: 'Docker containers',
   process: 'Processes',
+  logs: 'Access logs (real traffic)',
   exporter: 'The exporter itself',
 };
 
 /** Buckets for outage lengths: from a quick automatic restart to a day of manual recovery. */
 export const RECOVERY_BUCKETS = [1, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600, 86400] as const;
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+/** Real requests: from cached answers to slow uploads and long polls. */
+export const LOG_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
 
 const SCHEDULE_NOTE = 'Observed on the target\'s own interval, not at scrape time.';
 
@@ -181,6 +184,30 @@ export const M = {
     'Errors reading /proc other than processes vanishing mid-read (e.g. permission).'),
   hostInfo: def('stackwatch_host_info', 'gauge', 'process', ['hostname', 'os', 'kernel', 'arch'],
     'Facts about the host; the value is always 1.'),
+
+  // --- access logs (src/collectors/logs.ts) ---
+  logRequests: def('stackwatch_log_requests_total', 'counter', 'logs', ['source', 'route', 'method', 'code'],
+    'Requests in the access log. route: a configured pattern or other; method: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT, TRACE or other; code: the exact code for 429, 499 and 5xx, else the class 1xx-4xx.'),
+  logRequestDuration: def('stackwatch_log_request_duration_seconds', 'histogram', 'logs', ['source', 'route'],
+    'Request durations the access log records (nginx $request_time and equivalents); lines without one are not observed.',
+    LOG_LATENCY_BUCKETS),
+  logUpstreamDuration: def('stackwatch_log_upstream_duration_seconds', 'histogram', 'logs', ['source', 'route'],
+    'Upstream response times the access log records (nginx $upstream_response_time, summed over the upstreams tried).',
+    LOG_LATENCY_BUCKETS),
+  logResponseBytes: def('stackwatch_log_response_bytes_total', 'counter', 'logs', ['source', 'route'],
+    'Response body bytes the access log records.'),
+  logParseFailures: def('stackwatch_log_parse_failures_total', 'counter', 'logs', ['source', 'reason'],
+    'Lines that were not counted as requests, by reason: no_match (not the format), bad_status, invalid_json, too_long (over max_line_bytes, skipped).'),
+  logLastLine: def('stackwatch_log_last_line_timestamp_seconds', 'gauge', 'logs', ['source'],
+    'Unix time the last line of the source was read.'),
+  logStale: def('stackwatch_log_stale', 'gauge', 'logs', ['source'],
+    '1 while the source has had no line for its stale_after (or since the exporter started), else 0.'),
+  logFiles: def('stackwatch_log_files', 'gauge', 'logs', ['source'],
+    'Files the source\'s path or glob names now (0 while the log file is missing).'),
+  logRotations: def('stackwatch_log_rotations_total', 'counter', 'logs', ['source', 'kind'],
+    'Log files replaced under the path (kind rotated: renamed or deleted, then a new file) or truncated in place (kind truncated: copytruncate).'),
+  logReadErrors: def('stackwatch_log_read_errors_total', 'counter', 'logs', ['source'],
+    'Errors opening or reading the source\'s files other than a missing file (e.g. permission denied).'),
 
   // --- the exporter itself (src/collectors/self.ts, src/app.ts) ---
   collectorDuration: def('stackwatch_collector_duration_seconds', 'gauge', 'exporter', ['collector'],

@@ -34,8 +34,8 @@ describe('docker-compose config', () => {
     const resolved = YAML.parse(stdout) as { services: Record<string, { profiles?: string[] }> };
     const byProfile = Object.entries(resolved.services).map(([n, s]) => [n, (s.profiles ?? []).join(',')]).sort();
     expect(byProfile).toEqual([
-      ['alert-webhook', 'demo'], ['alertmanager', ''], ['demo-backend', 'demo'], ['docker-socket-proxy', ''],
-      ['grafana', ''], ['mosquitto', ''], ['prometheus', ''], ['stackwatch', ''],
+      ['alert-webhook', 'demo'], ['alertmanager', ''], ['demo-backend', 'demo'], ['demo-traffic', 'demo'], ['docker-socket-proxy', ''],
+      ['grafana', ''], ['mosquitto', ''], ['prometheus', ''], ['proxy', 'demo'], ['stackwatch', ''],
     ]);
   });
 
@@ -43,7 +43,7 @@ describe('docker-compose config', () => {
     const { stdout } = await tool(compose, ['-f', 'docker-compose.yml', '--profile', 'demo', 'config']);
     const resolved = YAML.parse(stdout) as { services: Record<string, { environment?: Record<string, string> }> };
     expect(Object.keys(resolved.services).sort()).toEqual(
-      ['alert-webhook', 'alertmanager', 'demo-backend', 'docker-socket-proxy', 'grafana', 'mosquitto', 'prometheus', 'stackwatch'],
+      ['alert-webhook', 'alertmanager', 'demo-backend', 'demo-traffic', 'docker-socket-proxy', 'grafana', 'mosquitto', 'prometheus', 'proxy', 'stackwatch'],
     );
     // Variables are resolved (defaults or the environment), none left empty.
     expect(resolved.services.grafana!.environment!.GF_SECURITY_ADMIN_PASSWORD).toBe('test-only');

@@ -23,6 +23,7 @@ import { substituteVariables } from '../../bundle/dashboards/promql';
 import { startDemoBackend, type DemoBackend } from '../harness/demo-backend';
 import { Dockerd } from '../harness/dockerd';
 import { startExporter, type RunningExporter } from '../harness/exporter';
+import { startNginx, TIMED_LOG_FORMAT, type RunningNginx } from '../harness/nginx';
 import { Mosquitto } from '../harness/mosquitto';
 import { freePort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
@@ -67,12 +68,19 @@ let mosquitto: Mosquitto | undefined;
 let demo: DemoBackend | undefined;
 let tlsServer: https.Server | undefined;
 let exporter: RunningExporter | undefined;
+let nginx: RunningNginx | undefined;
+/** Real traffic through nginx to the demo backend, for the access-log panels; stopped in afterAll. */
+let trafficRunning = false;
+let traffic: Promise<void> | undefined;
 let prom: RunningPrometheus | undefined;
 let queries: Query[] = [];
 const results = new Map<string, Result>();
 let scenarioStart = 0;
 
 afterAll(async () => {
+  trafficRunning = false;
+  await traffic;
+  await nginx?.stop().catch(() => undefined);
   await exporter?.stop().catch(() => undefined);
   await prom?.stop().catch(() => undefined);
   await demo?.stop().catch(() => undefined);
@@ -166,6 +174,18 @@ beforeAll(async () => {
     pendingPerSecond: 2, mqttUrl: broker.url, mqttTopic: 'demo/responses', mqttEvery: '1s',
   }, { restartDelayMs: 3000 });
   const closedPort = await freePort();
+  // nginx in front of the demo backend, with real requests: 200s, 503s while it is unhealthy,
+  // 502s while it is down after its crash, 404s on an unknown route.
+  const demoPort = Number(new URL(demo.healthUrl).port);
+  nginx = await startNginx(procs, { backendPort: demoPort });
+  const ngx = nginx;
+  trafficRunning = true;
+  traffic = (async () => {
+    for (let i = 0; trafficRunning; i++) {
+      await fetch(`${ngx.url}${i % 5 === 4 ? '/api/chatbot/messages' : '/api/health?n=' + String(i)}`).then((r) => r.arrayBuffer()).catch(() => undefined);
+      await sleep(50);
+    }
+  })();
 
   exporter = await startExporter({
     http: [
@@ -191,6 +211,10 @@ beforeAll(async () => {
     docker: { enabled: true, host: docker.host, resources_interval: '1s' },
     processes: [{ name: 'demo-backend-process', cmdline: 'demo-backend/server\\.js' }],
     process_settings: { interval: '1s' },
+    logs: [{
+      name: 'proxy', path: ngx.accessLog, log_format: TIMED_LOG_FORMAT, routes: { health: '^/api/health', chatbot: '^/api/chatbot/' },
+      traffic: { window: '10s', min_requests: 5, interval: '1s' },
+    }],
   });
   const ex = exporter;
   const exporterAddr = ex.url.replace(/^http:\/\//, '');
@@ -215,6 +239,8 @@ beforeAll(async () => {
         'a restart of sw-crashy': (m.get('stackwatch_container_restarts_total', { container: 'sw-crashy' }) ?? 0) >= 1,
         'a message on the demo topic': m.all('stackwatch_mqtt_topic_last_message_timestamp_seconds').length > 0,
         'sw-sick unhealthy': (m.get('stackwatch_container_health_status', { container: 'sw-sick', status: 'unhealthy' }) ?? 0) === 1,
+        'nginx answered 502 while the demo backend was down': (m.get('stackwatch_log_requests_total', { source: 'proxy', route: 'health', method: 'GET', code: '502' }) ?? 0) >= 1,
+        'nginx passed on a 503 of the unhealthy demo backend': (m.get('stackwatch_log_requests_total', { source: 'proxy', route: 'health', method: 'GET', code: '503' }) ?? 0) >= 1,
       };
       missing = Object.entries(checks).filter(([, ok]) => !ok).map(([what]) => what);
       return missing.length === 0;
@@ -236,6 +262,7 @@ beforeAll(async () => {
     'increase(stackwatch_container_restarts_total{container="sw-crashy"}[5m])',
     'stackwatch_container_health_status{container="sw-sick", status="unhealthy"}',
     'stackwatch_target_up{target="demo-backend"}',
+    'increase(stackwatch_log_requests_total{source="proxy", code="502"}[5m])',
   ];
   await waitFor('Prometheus to have scraped every phase of the scenario', async () => {
     const missing: string[] = [];
@@ -321,6 +348,19 @@ describe('the scenario shows on the panels meant for it', () => {
     expect(reasons).toContain('status');
     expect(result('stackwatch-errors / Burn rate / A').series.length).toBeGreaterThan(0);
     expect(valuesOf('stackwatch-errors / TLS certificate expires in / A', { target: 'tls-backend' })[0]).toBeGreaterThan(20 * 86400);
+  });
+
+  it('Errors, real traffic: nginx\'s 502s and 503s, the 404 route, synthetic beside real, latency from the access log', () => {
+    const codes = new Set(result('stackwatch-errors / Requests by code / A').series.filter((s) => s.metric.source === 'proxy').map((s) => s.metric.code));
+    for (const c of ['2xx', '4xx', '502', '503']) expect(codes).toContain(c);
+    expect(Math.max(...valuesOf('stackwatch-errors / 502 / 504 (backend unreachable behind the proxy) / A', { source: 'proxy', route: 'health' }))).toBeGreaterThan(0);
+    expect(Math.max(...valuesOf('stackwatch-errors / Real 5xx share per route / A', { source: 'proxy', route: 'health' }))).toBeGreaterThan(0);
+    // Synthetic and real side by side: the demo backend's failed checks and the proxy's 5xx share.
+    expect(Math.max(...valuesOf('stackwatch-errors / Synthetic checks vs real traffic: failed share / A', { target: 'demo-backend' }))).toBeGreaterThan(0);
+    expect(Math.max(...valuesOf('stackwatch-errors / Synthetic checks vs real traffic: failed share / B', { source: 'proxy' }))).toBeGreaterThan(0);
+    expect(Math.max(...valuesOf('stackwatch-errors / Request duration p50 / p95 / p99 per route / B', { source: 'proxy', route: 'health' }))).toBeGreaterThan(0);
+    expect(valuesOf('stackwatch-errors / Log sources / A', { source: 'proxy' })).toEqual([1]);
+    expect(valuesOf('stackwatch-errors / Log sources / B', { source: 'proxy' })).toEqual([0]);
   });
 
   it('Memory & leaks: pending requests climbed while degraded, RSS and fds of the demo process are shown', () => {

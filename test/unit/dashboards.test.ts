@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { alertGroups } from '../../bundle/alerts';
 import { bundleConfig } from '../../bundle/bundle-config';
+import { trafficAlertGroups } from '../../bundle/logs-rules';
 import type { AnyPanel, Dashboard, Panel } from '../../bundle/dashboards/grafana';
 import { parsePromql } from '../../bundle/dashboards/promql';
 import { grafanaFiles } from '../../bundle/grafana-files';
@@ -195,7 +196,7 @@ describe.each(dashboards)('%s', (_file, d) => {
 
   it('links panels to runbook sections by alert anchor, and the dashboard to the runbook', () => {
     expect(varNames.has('runbook_url')).toBe(true);
-    const known = new Set<string>(alertGroups(bundleConfig).flatMap((g) => g.rules.map((r) => r.alert)));
+    const known = new Set<string>([...alertGroups(bundleConfig), ...trafficAlertGroups(bundleConfig)].flatMap((g) => g.rules.map((r) => r.alert)));
     const linked = panels.flatMap((p) => p.links);
     expect(linked.length).toBeGreaterThanOrEqual(3);
     for (const l of linked) {

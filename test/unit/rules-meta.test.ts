@@ -11,6 +11,7 @@ import { M, type MetricDef } from '../../src/metrics/definitions';
 import { allAlerts, alertGroups } from '../../bundle/alerts';
 import { alertmanagerConfig, BROKER_DEPENDENT_BACKEND_ALERTS, BROKER_DEPENDENT_BROKER_ALERTS, DOCKER_DEPENDENT_KIND } from '../../bundle/alerts-routing';
 import { ALERT_NAMES, bundleConfig, durationSeconds, SEVERITIES } from '../../bundle/bundle-config';
+import { TRAFFIC_ALERTS } from '../../bundle/logs-rules';
 import { R } from '../../bundle/names';
 import { recordedNames, recordingGroups } from '../../bundle/rules';
 import { alertCases, evalTime, ruleTestFiles } from '../../bundle/rules-tests';
@@ -119,7 +120,8 @@ describe('alerts', () => {
 
   test('every alert section of the runbook belongs to an alert', () => {
     const headings = [...runbook.matchAll(/^## (Stackwatch\S+)$/gm)].map((m) => m[1]!);
-    expect(headings.sort()).toEqual([...ALERT_NAMES].sort());
+    // The traffic alerts (access logs) live in bundle/logs-rules.ts; test/unit/logs-rules.test.ts checks them.
+    expect(headings.sort()).toEqual([...ALERT_NAMES, ...TRAFFIC_ALERTS].sort());
   });
 
   test('every `for:` is a duration; only the Watchdog fires at once', () => {

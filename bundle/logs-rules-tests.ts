@@ -1,0 +1,176 @@
+/**
+ * `promtool test rules` cases of the traffic rules (prometheus/tests/traffic.yml): for every
+ * traffic alert, a firing case with exact labels and annotations, silent one evaluation before
+ * its `for:` has elapsed, silent on healthy traffic; the guards (too few requests; a 502 burst
+ * names the incident, so the fast burn stays silent); and checks of the recording rules.
+ */
+import { M } from '../src/metrics/definitions';
+import { durationSeconds, type BundleConfig } from './bundle-config';
+import { TR, trafficAlertFor, trafficAlertGroups, trafficRecordingGroups, type TrafficAlertName } from './logs-rules';
+import { toYaml } from './yaml';
+
+const EXP = { job: 'stackwatch', instance: 'stackwatch:9464' } as const;
+const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
+
+interface InputSeries { series: string; values: string }
+
+const sel = (metric: string, labels: Record<string, string>): string =>
+  `${metric}{${Object.entries({ ...EXP, ...labels }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+const req = (route: string, method: string, code: string, values: string): InputSeries =>
+  ({ series: sel(M.logRequests.name, { source: 'proxy', route, method, code }), values });
+const bucket = (route: string, le: string, values: string): InputSeries =>
+  ({ series: sel(`${M.logRequestDuration.name}_bucket`, { source: 'proxy', route, le }), values });
+const evalTime = (sec: number): string => (sec % 60 === 0 ? `${sec / 60}m` : `${sec}s`);
+const m = (n: number): number => n * 60;
+
+/** `perMin` per minute for `minutes` minutes from 0. */
+const grow = (perMin: number, minutes = 200): string => `0+${perMin}x${minutes}`;
+
+/** A route's histogram with every request in the bucket ending at `le`. */
+function latency(route: string, perMin: number, le: '0.5' | '5'): InputSeries[] {
+  return ['0.5', '1', '2.5', '5', '+Inf'].map((b) => bucket(route, b, Number(b === '+Inf' ? Infinity : b) >= Number(le) ? grow(perMin) : grow(0)));
+}
+
+interface Case {
+  alert: TrafficAlertName;
+  firing: InputSeries[];
+  /** First evaluation (seconds) at which the expression holds. */
+  onset: number;
+  labels: Record<string, string>;
+  summary: string;
+  description: string;
+  healthy: InputSeries[];
+  silent?: { name: string; input: InputSeries[]; at: number[] }[];
+}
+
+function cases(cfg: BundleConfig): Case[] {
+  const pct = `${String(Number((cfg.slo.objective * 100).toPrecision(12)))}%`;
+  const route = { ...EXP, source: 'proxy', route: 'chatbot', kind: 'traffic', target: 'proxy' };
+  const src = { ...EXP, source: 'proxy', kind: 'traffic', target: 'proxy' };
+  const ok = (perMin: number) => req('chatbot', 'POST', '2xx', grow(perMin));
+  const e500 = (perMin: number) => req('chatbot', 'POST', '500', grow(perMin));
+  const badGateway = (perMin: number) => req('chatbot', 'POST', '502', `0x5 ${perMin}+${perMin}x200`);
+  const fastWindows = cfg.slo.fast.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
+  const slowWindows = cfg.slo.slow.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
+  return [
+    {
+      alert: 'StackwatchTrafficFastBurn',
+      // 5% of 1000 requests a minute answered 500.
+      firing: [ok(1000), e500(50)],
+      onset: m(1),
+      labels: { ...route, severity: 'critical' },
+      summary: 'Real users get errors on route chatbot of proxy',
+      description: `route chatbot of proxy (exporter stackwatch:9464) answers users with 5xx at a rate that spends the 30-day error budget of a ${pct} objective in days (burn rate at least ${fastWindows}), counted from the access log.`,
+      healthy: [ok(1000), e500(0)],
+      silent: [
+        { name: 'too few requests: 1 of 2 a minute failing is noise', input: [req('chatbot', 'POST', '2xx', grow(0.5)), req('chatbot', 'POST', '500', grow(0.5))], at: [m(10), m(30)] },
+        { name: 'a 502 burst is StackwatchTrafficBadGateway, the cause: no second page', input: [ok(1000), badGateway(60)], at: [m(8), m(20)] },
+      ],
+    },
+    {
+      alert: 'StackwatchTrafficSlowBurn',
+      // 0.5%: above 3x of a 0.1% budget, below the fast burn's 6x.
+      firing: [ok(1000), e500(5)],
+      onset: m(1),
+      labels: { ...route, severity: 'warning' },
+      summary: 'route chatbot of proxy is burning its error budget',
+      description: `route chatbot of proxy (exporter stackwatch:9464) answers users with 5xx at a rate that will spend the 30-day error budget of a ${pct} objective before the period ends (burn rate at least ${slowWindows}), counted from the access log.`,
+      healthy: [ok(1000), e500(0)],
+      silent: [{ name: 'a 0.05% error rate stays within budget', input: [ok(2000), e500(1)], at: [m(90)] }],
+    },
+    {
+      alert: 'StackwatchTrafficBadGateway',
+      // No 502 for 5 minutes, then 20 a minute.
+      firing: [ok(100), badGateway(20)],
+      onset: m(6),
+      labels: { ...src, severity: 'critical' },
+      summary: 'The proxy of proxy cannot reach its backend (502/504)',
+      description: 'The access log proxy (exporter stackwatch:9464) recorded at least 10 responses 502 Bad Gateway or 504 Gateway Timeout within 2m: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.',
+      healthy: [ok(100), req('chatbot', 'POST', '502', grow(1))],
+    },
+    {
+      alert: 'StackwatchTrafficLatencyHigh',
+      firing: [ok(100), ...latency('chatbot', 100, '5')],
+      onset: m(1),
+      labels: { ...route, severity: 'warning' },
+      summary: 'route chatbot of proxy is slow',
+      description: 'The 95th percentile of request durations on route chatbot of proxy (exporter stackwatch:9464) has been above 2s for 10m, from the request times in the access log.',
+      healthy: [ok(100), ...latency('chatbot', 100, '0.5')],
+      silent: [{ name: 'slow but nearly idle (2 requests a minute)', input: [ok(2), ...latency('chatbot', 2, '5')], at: [m(20)] }],
+    },
+  ];
+}
+
+interface PromtoolTest {
+  name: string;
+  interval: string;
+  input_series: InputSeries[];
+  alert_rule_test?: unknown[];
+  promql_expr_test?: unknown[];
+}
+
+function recordingTests(): PromtoolTest[] {
+  return [{
+    name: 'traffic SLI: the 5xx ratio per route, 0 for a route without errors, nothing for a route without requests; p95',
+    interval: '1m',
+    input_series: [
+      req('chatbot', 'POST', '2xx', grow(1000)), req('chatbot', 'POST', '500', grow(40)), req('chatbot', 'POST', '502', grow(10)),
+      req('health', 'GET', '2xx', grow(60)), req('idle', 'GET', '2xx', '5x200'),
+      ...latency('chatbot', 1050, '5'),
+    ],
+    promql_expr_test: [
+      {
+        expr: `round(${TR.errorRatio('5m')}, 0.0001)`,
+        eval_time: '30m',
+        exp_samples: [
+          { labels: `{${Object.entries({ ...EXP, source: 'proxy', route: 'chatbot' }).map(([k, v]) => `${k}="${v}"`).join(',')}}`, value: 0.0476 },
+          { labels: `{${Object.entries({ ...EXP, source: 'proxy', route: 'health' }).map(([k, v]) => `${k}="${v}"`).join(',')}}`, value: 0 },
+        ],
+      },
+      {
+        expr: TR.latencyP95,
+        eval_time: '30m',
+        exp_samples: [{ labels: sel(TR.latencyP95, { source: 'proxy', route: 'chatbot' }), value: 4.875 }],
+      },
+    ],
+  }];
+}
+
+/** prometheus/tests/traffic.yml */
+export function trafficRuleTestFiles(cfg: BundleConfig): Record<string, string> {
+  const rec = trafficRecordingGroups();
+  const alerts = trafficAlertGroups(cfg);
+  const rule_files = [...rec.map((g) => `../rules/${fileOf(g.name)}.yml`), ...alerts.map((g) => `../alerts/${fileOf(g.name)}.yml`)];
+  const group_eval_order = [...rec.map((g) => g.name), ...alerts.map((g) => g.name)];
+  const tests: PromtoolTest[] = [];
+  for (const c of cases(cfg)) {
+    const forS = durationSeconds(trafficAlertFor(c.alert));
+    const firesAt = c.onset + forS;
+    const runbook_url = `${cfg.runbookBaseUrl}#${c.alert.toLowerCase()}`;
+    tests.push({
+      name: `${c.alert}: silent one evaluation before for (${trafficAlertFor(c.alert)}) has elapsed, then fires`,
+      interval: '1m',
+      input_series: c.firing,
+      alert_rule_test: [
+        { eval_time: evalTime(firesAt - 60), alertname: c.alert, exp_alerts: [] },
+        { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: c.labels, exp_annotations: { summary: c.summary, description: c.description, runbook_url } }] },
+      ],
+    });
+    tests.push({
+      name: `${c.alert}: healthy traffic stays silent`,
+      interval: '1m',
+      input_series: c.healthy,
+      alert_rule_test: [firesAt, firesAt + m(30)].map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })),
+    });
+    for (const sc of c.silent ?? []) {
+      tests.push({ name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
+    }
+  }
+  tests.push(...recordingTests());
+  return { 'traffic.yml': toYaml({ rule_files, evaluation_interval: '1m', group_eval_order, tests }) };
+}
+
+/** The alerts the cases cover, for the bundle's own checks. */
+export function trafficAlertCases(cfg: BundleConfig): TrafficAlertName[] {
+  return cases(cfg).map((c) => c.alert);
+}

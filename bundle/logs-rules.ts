@@ -1,0 +1,129 @@
+/**
+ * Rules and alerts on real traffic, from the access-log collector (prometheus/rules/traffic-sli.yml,
+ * prometheus/alerts/traffic.yml, tests in prometheus/tests/traffic.yml):
+ *
+ * - recording rules (prometheus/rules/traffic-sli.yml): the 5xx ratio per source and route over the SLO windows, and p95 latency;
+ * - StackwatchTrafficFastBurn / StackwatchTrafficSlowBurn: the multi-window, multi-burn-rate
+ *   alerts on that ratio, against the same availability objective as the synthetic checks;
+ * - StackwatchTrafficBadGateway: a burst of 502/504 (the backend behind the proxy unreachable or
+ *   timing out). It names the cause, so the fast burn of the same source stays silent meanwhile
+ *   (its expression excludes it: one page per incident);
+ * - StackwatchTrafficLatencyHigh: p95 latency of a route above a threshold.
+ *
+ * Per-source alerts carry `kind="traffic"` and `target=<source>` like every per-target alert,
+ * plus `route` where they are per route.
+ */
+import { M } from '../src/metrics/definitions';
+import type { BundleConfig, BurnWindow, Duration, Severity } from './bundle-config';
+import type { AlertingRule, RecordingRule, RuleGroup } from './rules';
+
+/** SLI windows of the traffic error ratio (those of the burn-rate alerts, plus 30d for the budget). */
+export const TRAFFIC_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d'] as const;
+export type TrafficWindow = (typeof TRAFFIC_WINDOWS)[number];
+
+/** Recording-rule names (level:metric:operations). */
+export const TR = {
+  /** 5xx share of requests per source and route over a window. */
+  errorRatio: (w: TrafficWindow) => `source_route:stackwatch_log_requests_errors:ratio_rate${w}`,
+  /** Requests per second per source and route over 5m. */
+  requestRate: 'source_route:stackwatch_log_requests:rate5m',
+  /** p95 request duration per source and route over 5m, seconds. */
+  latencyP95: 'source_route:stackwatch_log_request_duration_seconds:p95_5m',
+} as const;
+
+/** Tunables of the traffic alerts. */
+export const TRAFFIC = {
+  /** Requests a route needs over the long window before a burn-rate alert may fire (a few errors among few requests are noise). */
+  minRequestsPerHour: 60,
+  badGateway: { window: '2m' as Duration, count: 10, for: '1m' as Duration },
+  latency: { quantile: 0.95, seconds: 2, minRequestsPer5m: 30, for: '10m' as Duration },
+  for: { fast: '2m' as Duration, slow: '1h' as Duration },
+} as const;
+
+export const TRAFFIC_ALERTS = ['StackwatchTrafficFastBurn', 'StackwatchTrafficSlowBurn', 'StackwatchTrafficBadGateway', 'StackwatchTrafficLatencyHigh'] as const;
+export type TrafficAlertName = (typeof TRAFFIC_ALERTS)[number];
+
+const BY = 'job, instance, source, route';
+const REQ = M.logRequests.name;
+const num = (n: number): string => String(Number(n.toPrecision(12)));
+
+/** Adds kind="traffic" and target=<source>. */
+const asTraffic = (expr: string): string => `label_replace(label_replace(${expr}, "target", "$1", "source", "(.*)"), "kind", "traffic", "", "")`;
+
+export function trafficRecordingGroups(): RuleGroup<RecordingRule>[] {
+  const ratios: RecordingRule[] = TRAFFIC_WINDOWS.map((w) => ({
+    record: TR.errorRatio(w),
+    // A route without any 5xx has a ratio of 0, not no ratio: the `or ... * 0` fills it in.
+    // `> -1` drops the NaN of a window without requests.
+    expr: `(sum by (${BY}) (rate(${REQ}{code=~"5.."}[${w}])) or sum by (${BY}) (rate(${REQ}[${w}])) * 0) / sum by (${BY}) (rate(${REQ}[${w}])) > -1`,
+  }));
+  return [{
+    name: 'stackwatch-traffic-sli',
+    rules: [
+      ...ratios,
+      { record: TR.requestRate, expr: `sum by (${BY}) (rate(${REQ}[5m]))` },
+      {
+        record: TR.latencyP95,
+        expr: `histogram_quantile(${TRAFFIC.latency.quantile}, sum by (${BY}, le) (rate(${M.logRequestDuration.name}_bucket[5m])))`,
+      },
+    ],
+  }];
+}
+
+function burn(windows: readonly BurnWindow[], budget: number): string {
+  return windows
+    .map((b) => `(${TR.errorRatio(b.long)} > ${num(b.factor * budget)} and ${TR.errorRatio(b.short)} > ${num(b.factor * budget)})`)
+    .join(' or ');
+}
+
+const badGatewayExpr = `sum by (job, instance, source) (increase(${REQ}{code=~"502|504"}[${TRAFFIC.badGateway.window}])) >= ${TRAFFIC.badGateway.count}`;
+
+interface Spec { name: TrafficAlertName; severity: Severity; for: Duration; expr: string; summary: string; description: string }
+
+export function trafficAlertFor(name: TrafficAlertName): Duration {
+  return { StackwatchTrafficFastBurn: TRAFFIC.for.fast, StackwatchTrafficSlowBurn: TRAFFIC.for.slow, StackwatchTrafficBadGateway: TRAFFIC.badGateway.for, StackwatchTrafficLatencyHigh: TRAFFIC.latency.for }[name];
+}
+
+export function trafficAlertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
+  const budget = 1 - cfg.slo.objective;
+  const pct = `${num(cfg.slo.objective * 100)}%`;
+  const enough = `on(${BY}) sum by (${BY}) (increase(${REQ}[1h])) >= ${TRAFFIC.minRequestsPerHour}`;
+  const R = 'route {{ $labels.route }} of {{ $labels.source }}';
+  const ON = '(exporter {{ $labels.instance }})';
+  const specs: Spec[] = [
+    {
+      name: 'StackwatchTrafficFastBurn', severity: 'critical', for: TRAFFIC.for.fast,
+      expr: asTraffic(`((${burn(cfg.slo.fast, budget)}) and ${enough}) unless on(job, instance, source) (${badGatewayExpr})`),
+      summary: `Real users get errors on ${R}`,
+      description: `${R} ${ON} answers users with 5xx at a rate that spends the 30-day error budget of a ${pct} objective in days (burn rate at least ${cfg.slo.fast.map((b) => `${b.factor}x over ${b.long}`).join(', or ')}), counted from the access log.`,
+    },
+    {
+      name: 'StackwatchTrafficSlowBurn', severity: 'warning', for: TRAFFIC.for.slow,
+      expr: asTraffic(`(${burn(cfg.slo.slow, budget)}) and ${enough}`),
+      summary: `${R} is burning its error budget`,
+      description: `${R} ${ON} answers users with 5xx at a rate that will spend the 30-day error budget of a ${pct} objective before the period ends (burn rate at least ${cfg.slo.slow.map((b) => `${b.factor}x over ${b.long}`).join(', or ')}), counted from the access log.`,
+    },
+    {
+      name: 'StackwatchTrafficBadGateway', severity: 'critical', for: TRAFFIC.badGateway.for,
+      expr: asTraffic(badGatewayExpr),
+      summary: 'The proxy of {{ $labels.source }} cannot reach its backend (502/504)',
+      description: `The access log {{ $labels.source }} ${ON} recorded at least ${TRAFFIC.badGateway.count} responses 502 Bad Gateway or 504 Gateway Timeout within ${TRAFFIC.badGateway.window}: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.`,
+    },
+    {
+      name: 'StackwatchTrafficLatencyHigh', severity: 'warning', for: TRAFFIC.latency.for,
+      expr: asTraffic(`${TR.latencyP95} > ${TRAFFIC.latency.seconds} and on(${BY}) ${TR.requestRate} * 300 >= ${TRAFFIC.latency.minRequestsPer5m}`),
+      summary: `${R} is slow`,
+      description: `The ${num(TRAFFIC.latency.quantile * 100)}th percentile of request durations on ${R} ${ON} has been above ${TRAFFIC.latency.seconds}s for ${TRAFFIC.latency.for}, from the request times in the access log.`,
+    },
+  ];
+  return [{
+    name: 'stackwatch-traffic',
+    rules: specs.map((s) => ({
+      alert: s.name,
+      expr: s.expr,
+      for: s.for,
+      labels: { severity: s.severity },
+      annotations: { summary: s.summary, description: s.description, runbook_url: `${cfg.runbookBaseUrl}#${s.name.toLowerCase()}` },
+    })),
+  }];
+}

@@ -1,0 +1,292 @@
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Config } from '../config/schema';
+import type { LogSourceConfig } from '../config/logs';
+import { M } from '../metrics/definitions';
+import { counter, dropSeries, gauge, histogram } from '../metrics/instruments';
+import type { Collector, CollectorContext } from './collector';
+import {
+  buildParser, codeLabel, methodLabel, PARSE_FAILURE_REASONS, routeLabel, type FormatPreset,
+  type LineParser, type LogRecord, type ParseFailureReason,
+} from './log-formats';
+import { PositionStore } from './log-positions';
+import { LogTail } from './log-tail';
+import { TrafficWindow } from './log-traffic';
+
+/**
+ * The access-log collector: one source per `logs` entry (its name is the `source` label). Each
+ * source follows its file(s) (./log-tail.ts), parses every line (./log-formats.ts) and counts
+ * requests by route, method and code, durations, bytes and parse failures. A source with a
+ * `traffic` block is an availability target of kind `traffic`: down while its 5xx ratio over
+ * the window is above the threshold with enough requests.
+ *
+ * Read positions live in a store shared across config reloads (in memory) and, with a data
+ * directory, across restarts (./log-positions.ts).
+ */
+
+const SOURCE_SERIES = [
+  M.logRequests.name, M.logRequestDuration.name, M.logUpstreamDuration.name, M.logResponseBytes.name,
+  M.logParseFailures.name, M.logLastLine.name, M.logStale.name, M.logFiles.name, M.logRotations.name, M.logReadErrors.name,
+];
+
+/** How often positions are saved and the stale and files gauges refreshed. */
+const TICK_SECONDS = 1;
+
+/** One store per registry (one per running exporter), so reloads find the positions they left. */
+const stores = new WeakMap<object, PositionStore>();
+
+interface Instruments {
+  requests: Counter; duration: Histogram; upstream: Histogram; bytes: Counter; failures: Counter;
+  lastLine: Gauge; stale: Gauge; files: Gauge; rotations: Counter; readErrors: Counter;
+}
+
+type Inc = { inc(v?: number): void };
+type Obs = { observe(v: number): void };
+
+class LogSource {
+  private readonly parser: LineParser;
+  private readonly routes: [string, RegExp][];
+  private readonly window: TrafficWindow | undefined;
+  private tail?: LogTail;
+  private lastLineAt?: number;
+  private readonly startedAt: number;
+  /**
+   * prom-client children by label values. Request and byte counts are summed here and added to
+   * the counters once per batch of lines (the end of each read), not once per line.
+   */
+  private readonly requestChildren = new Map<string, { child: Inc; pending: number }>();
+  private readonly routeChildren = new Map<string, { duration: Obs; upstream: Obs; bytes: Inc; pendingBytes: number }>();
+  private readonly failureChildren = new Map<string, Inc>();
+  private lastErrorLog = 0;
+
+  constructor(
+    readonly cfg: LogSourceConfig,
+    private readonly m: Instruments,
+    private readonly ctx: CollectorContext,
+    private readonly store: PositionStore,
+  ) {
+    // Lines are dated by when they are read: the parser skips their own timestamps.
+    this.parser = buildParser({ format: cfg.format as FormatPreset, log_format: cfg.log_format, json_fields: cfg.json_fields, time: false });
+    this.routes = Object.entries(cfg.routes).map(([name, re]) => [name, new RegExp(re)]);
+    this.window = cfg.traffic === undefined ? undefined : new TrafficWindow(cfg.traffic.window);
+    this.startedAt = ctx.clock();
+  }
+
+  start(): void {
+    const { cfg, m } = this;
+    const source = cfg.name;
+    for (const reason of PARSE_FAILURE_REASONS) m.failures.inc({ source, reason }, 0);
+    for (const kind of ['rotated', 'truncated']) m.rotations.inc({ source, kind }, 0);
+    m.readErrors.inc({ source }, 0);
+    if (cfg.traffic !== undefined) {
+      this.ctx.tracker.declare('traffic', source, { failureThreshold: cfg.traffic.failure_threshold, successThreshold: cfg.traffic.success_threshold });
+    }
+    this.tail = new LogTail(
+      {
+        path: cfg.path, startAt: cfg.start_at, maxLineBytes: cfg.max_line_bytes, pollInterval: cfg.poll_interval,
+        rotateWait: cfg.rotate_wait, watch: cfg.watch,
+      },
+      {
+        line: (text) => this.line(text),
+        batchEnd: () => this.flush(),
+        tooLong: () => this.fail('too_long'),
+        rotated: (kind) => {
+          m.rotations.inc({ source, kind });
+          this.ctx.log.info({ source, kind, path: cfg.path }, 'log file rotated');
+        },
+        error: (err) => {
+          m.readErrors.inc({ source });
+          // One log line per minute at most: a permission problem would otherwise log every poll.
+          const now = this.ctx.clock();
+          if (now - this.lastErrorLog >= 60) {
+            this.lastErrorLog = now;
+            this.ctx.log.warn({ err, source, path: cfg.path }, 'cannot read log file');
+          }
+        },
+      },
+      this.ctx.clock,
+      this.store.get(source),
+    );
+    this.tail.start();
+    if (!this.tail.watching && cfg.watch) {
+      this.ctx.log.info({ source, path: cfg.path, poll_interval: cfg.poll_interval }, 'log directory not watchable yet; polling');
+    }
+    this.tick();
+  }
+
+  stop(): void {
+    if (this.tail === undefined) return;
+    // Read what is there now, so the saved position is as far as it can be.
+    this.tail.scan();
+    this.store.set(this.cfg.name, this.tail.positions());
+    this.tail.stop();
+    this.tail = undefined;
+  }
+
+  /** Once a second: positions to the store, stale and files gauges. */
+  tick(): void {
+    if (this.tail === undefined) return;
+    const source = this.cfg.name;
+    this.store.set(source, this.tail.positions());
+    const now = this.ctx.clock();
+    if (this.lastLineAt !== undefined) this.m.lastLine.set({ source }, this.lastLineAt);
+    this.m.stale.set({ source }, now - (this.lastLineAt ?? this.startedAt) >= this.cfg.stale_after ? 1 : 0);
+    this.m.files.set({ source }, this.tail.attachedFiles);
+  }
+
+  /** One availability observation of the traffic target. */
+  judge(): void {
+    const t = this.cfg.traffic;
+    if (t === undefined || this.window === undefined) return;
+    const now = this.ctx.clock();
+    const j = this.window.judge(now, t.max_error_ratio, t.min_requests);
+    const opts: { at: number; error?: string } = { at: now };
+    if (!j.ok) opts.error = `${j.errors} of ${j.requests} requests answered 5xx in the last ${t.window}s`;
+    this.ctx.tracker.observe('traffic', this.cfg.name, j.ok, opts);
+  }
+
+  private line(text: string): void {
+    this.lastLineAt = this.ctx.clock();
+    let r: ReturnType<LineParser>;
+    try {
+      r = this.parser(text);
+    } catch {
+      // Parsers do not throw; should one ever do, the line counts as not matching.
+      r = 'no_match';
+    }
+    if (typeof r === 'string') {
+      this.fail(r);
+      return;
+    }
+    this.count(r);
+  }
+
+  private count(r: LogRecord): void {
+    const source = this.cfg.name;
+    const route = routeLabel(this.routes, r.path);
+    const method = methodLabel(r.method);
+    const code = codeLabel(r.status);
+    const key = `${route}\u0000${method}\u0000${code}`;
+    let req = this.requestChildren.get(key);
+    if (req === undefined) {
+      req = { child: this.m.requests.labels({ source, route, method, code }), pending: 0 };
+      this.requestChildren.set(key, req);
+    }
+    req.pending += 1;
+    let rc = this.routeChildren.get(route);
+    if (rc === undefined) {
+      const labels = { source, route };
+      rc = { duration: this.m.duration.labels(labels), upstream: this.m.upstream.labels(labels), bytes: this.m.bytes.labels(labels), pendingBytes: 0 };
+      this.routeChildren.set(route, rc);
+    }
+    if (r.duration !== undefined) rc.duration.observe(r.duration);
+    if (r.upstreamDuration !== undefined) rc.upstream.observe(r.upstreamDuration);
+    if (r.bytes !== undefined) rc.pendingBytes += r.bytes;
+    this.window?.add(this.ctx.clock(), r.status >= 500);
+  }
+
+  /** Adds the batch's request and byte counts to the counters. */
+  private flush(): void {
+    for (const r of this.requestChildren.values()) {
+      if (r.pending > 0) r.child.inc(r.pending);
+      r.pending = 0;
+    }
+    for (const r of this.routeChildren.values()) {
+      if (r.pendingBytes > 0) r.bytes.inc(r.pendingBytes);
+      r.pendingBytes = 0;
+    }
+  }
+
+  private fail(reason: ParseFailureReason): void {
+    let c = this.failureChildren.get(reason);
+    if (c === undefined) {
+      c = this.m.failures.labels({ source: this.cfg.name, reason });
+      this.failureChildren.set(reason, c);
+    }
+    c.inc();
+  }
+}
+
+export class LogsCollector implements Collector {
+  readonly name = 'logs';
+  private sources: LogSource[] = [];
+  private ticker?: NodeJS.Timeout;
+  private judges: NodeJS.Timeout[] = [];
+  private store?: PositionStore;
+
+  constructor(private readonly config: readonly LogSourceConfig[], private readonly ctx: CollectorContext) {}
+
+  start(): Promise<void> {
+    const { registry, log, stats } = this.ctx;
+    const began = process.hrtime.bigint();
+    let store = stores.get(registry);
+    if (store === undefined) {
+      store = new PositionStore(this.ctx.dataDir);
+      stores.set(registry, store);
+    }
+    this.store = store;
+    const loadErr = store.load();
+    if (loadErr !== undefined) log.warn({ err: loadErr }, 'cannot read saved log positions; starting without them');
+    if (store.file === undefined) log.info({}, 'no data directory: log read positions are kept in memory only (lost at restart)');
+    const m: Instruments = {
+      requests: counter(registry, M.logRequests), duration: histogram(registry, M.logRequestDuration),
+      upstream: histogram(registry, M.logUpstreamDuration), bytes: counter(registry, M.logResponseBytes),
+      failures: counter(registry, M.logParseFailures), lastLine: gauge(registry, M.logLastLine),
+      stale: gauge(registry, M.logStale), files: gauge(registry, M.logFiles), rotations: counter(registry, M.logRotations),
+      readErrors: counter(registry, M.logReadErrors),
+    };
+    this.sources = this.config.map((c) => new LogSource(c, m, this.ctx, store));
+    for (const s of this.sources) s.start();
+    this.ticker = setInterval(() => this.tick(), TICK_SECONDS * 1000);
+    this.ticker.unref();
+    for (const s of this.sources) {
+      if (s.cfg.traffic === undefined) continue;
+      const t = setInterval(() => s.judge(), s.cfg.traffic.interval * 1000);
+      t.unref();
+      this.judges.push(t);
+    }
+    stats.record(this.name, Number(process.hrtime.bigint() - began) / 1e9, true);
+    return Promise.resolve();
+  }
+
+  private tick(): void {
+    const began = process.hrtime.bigint();
+    let ok = true;
+    for (const s of this.sources) s.tick();
+    try {
+      this.store?.save();
+    } catch (err) {
+      ok = false;
+      this.ctx.log.warn({ err, file: this.store?.file }, 'cannot save log positions');
+    }
+    this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - began) / 1e9, ok);
+  }
+
+  stop(): Promise<void> {
+    if (this.ticker !== undefined) clearInterval(this.ticker);
+    this.ticker = undefined;
+    for (const t of this.judges) clearInterval(t);
+    this.judges = [];
+    for (const s of this.sources) s.stop();
+    try {
+      this.store?.save();
+    } catch (err) {
+      this.ctx.log.warn({ err, file: this.store?.file }, 'cannot save log positions');
+    }
+    return Promise.resolve();
+  }
+
+  async retire(next: Config): Promise<void> {
+    const keep = new Map(next.logs.map((s) => [s.name, s]));
+    for (const s of this.config) {
+      const n = keep.get(s.name);
+      if (n === undefined) {
+        await dropSeries(this.ctx.registry, SOURCE_SERIES, { source: s.name });
+        this.store?.delete(s.name);
+      } else if (n.path !== s.path) {
+        // Another file: the old positions mean nothing for it.
+        this.store?.delete(s.name);
+      }
+      if (s.traffic !== undefined && n?.traffic === undefined) this.ctx.tracker.forget('traffic', s.name);
+    }
+  }
+}

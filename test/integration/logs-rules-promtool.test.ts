@@ -1,0 +1,50 @@
+/**
+ * The traffic rules' guard cases have teeth: with a guard removed from the committed alert
+ * file, promtool's test of that guard fails. (The committed tests themselves run in
+ * rules-promtool.test.ts with every other prometheus/tests/*.yml.)
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROMETHEUS_INSTALL_HINT } from '../harness/prometheus';
+import { requireBinary } from '../harness/require-binary';
+
+const promDir = path.join(__dirname, '..', '..', 'prometheus');
+const promtool = requireBinary('promtool', PROMETHEUS_INSTALL_HINT);
+
+function run(args: string[], cwd: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(promtool, args, { cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : 1, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+describe('traffic alerts (promtool)', () => {
+  test('the committed cases pass', async () => {
+    const r = await run(['test', 'rules', 'tests/traffic.yml'], promDir);
+    if (r.code !== 0) throw new Error(r.out);
+    expect(r.out).toContain('SUCCESS');
+  }, 60_000);
+
+  test.each([
+    [/ unless on\(job, instance, source\) \(sum by \(job, instance, source\) \(increase\(stackwatch_log_requests_total\{code=~"502\|504"\}\[2m\]\)\) >= 10\)/, 'a 502 burst is StackwatchTrafficBadGateway, the cause: no second page'],
+    [/ and on\(job, instance, source, route\) sum by \(job, instance, source, route\) \(increase\(stackwatch_log_requests_total\[1h\]\)\) >= 60/, 'too few requests: 1 of 2 a minute failing is noise'],
+  ])('a guard removed makes its case fail (%#)', async (guard, failingCase) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-traffic-'));
+    try {
+      cpSync(promDir, dir, { recursive: true });
+      const file = path.join(dir, 'alerts', 'traffic.yml');
+      const text = readFileSync(file, 'utf8');
+      const unguarded = text.replace(guard, '');
+      expect(unguarded).not.toBe(text);
+      writeFileSync(file, unguarded);
+      const r = await run(['test', 'rules', 'tests/traffic.yml'], dir);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toContain(failingCase);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
