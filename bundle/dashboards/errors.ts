@@ -248,6 +248,18 @@ export const errors: DashboardSpec = {
           colorMode: 'fixed',
         },
         {
+          type: 'stat', title: 'Web config (TLS, auth)', unit: 'none', w: 6, h: 6,
+          description: 'Whether the last load of the --web.config.file (certificates, basic-auth users, headers) succeeded. After a failed load the previous TLS and auth setup keeps serving. No series when no web config file is given.',
+          queries: [{ expr: `${sel(M.webConfigReloadOk)}`, legend: '{{instance}}', instant: true }],
+          mappings: [boolMapping('FAILED', 'OK')],
+          thresholds: [{ color: 'red', value: null }, { color: 'green', value: 1 }],
+        },
+        {
+          type: 'timeseries', title: 'Requests refused by the exporter', unit: 'reqps', w: 18, h: 6,
+          description: 'Requests to the exporter\'s own server refused, by reason (failed basic auth, missing client certificate, cross-site request, lifecycle endpoint disabled, too many pending auth checks). A steady rate of auth failures is a scraper with a stale password, or someone guessing.',
+          queries: [{ expr: `sum by (instance, reason) (rate(${sel(M.webRequestsRefused)}[${RATE}]))`, legend: '{{instance}} {{reason}}' }],
+        },
+        {
           type: 'timeseries', title: 'Collector cycle duration', unit: 's', w: 12, h: 6,
           description: 'Duration of each collector\'s last cycle (for http: the last probe). /metrics never waits on these.',
           queries: [{ expr: `${sel(M.collectorDuration)}`, legend: '{{instance}} {{collector}}' }],

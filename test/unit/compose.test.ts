@@ -140,7 +140,7 @@ describe('docker-compose.yml: current releases, pinned', () => {
 
   it('runs the demo services on Node 24 LTS (Debian bookworm, slim)', () => {
     const node = Object.keys(services).filter((n) => svc(n).image?.startsWith('node:'));
-    expect(node.sort()).toEqual(['alert-webhook', 'demo-backend']);
+    expect(node.sort()).toEqual(['alert-webhook', 'demo-backend', 'demo-traffic']);
     for (const n of node) expect(svc(n).image).toBe('node:24-bookworm-slim');
   });
 });
