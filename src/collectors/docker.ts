@@ -7,6 +7,7 @@ import type { Config } from '../config/schema';
 import type { DockerConfig } from '../config/docker';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, setStateSet } from '../metrics/instruments';
+import { errorMessage } from '../error-text';
 import type { Collector, CollectorContext } from './collector';
 import { findCgroup, parseMountInfo, readResources, SmallFileReader, type CgroupDirs, type CgroupMounts, type Resources } from './docker-cgroup';
 import { LineSplitter } from './docker-lines';
@@ -101,6 +102,13 @@ export function compileFilters(c: DockerConfig): Filters {
   };
   if (c.compose_project !== undefined) f.composeProject = c.compose_project;
   return f;
+}
+
+/** An error from talking to the engine (HTTP status or socket error), as opposed to a bug of ours. */
+function isEngineError(err: unknown): boolean {
+  if (statusOf(err) !== undefined) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' || (err as Error | null)?.name === 'AbortError';
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -339,10 +347,16 @@ export class DockerCollector implements Collector {
         const before = splitter.overlong;
         const lines = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
         if (splitter.overlong > before) {
+          // The event it carried is lost: only a full list + inspect brings the state back.
           this.m!.eventErrors.inc(splitter.overlong - before);
-          this.ctx.log.warn({ maxBytes: MAX_EVENT_LINE_BYTES }, 'docker event line too long; skipped');
+          this.ctx.log.warn({ maxBytes: MAX_EVENT_LINE_BYTES }, 'docker event line too long; resyncing');
+          finish();
+          return;
         }
-        for (const line of lines) this.onLine(line, finish);
+        for (const line of lines) {
+          if (done) return;
+          this.onLine(line, finish);
+        }
       });
       stream.once('end', finish);
       stream.once('close', finish);
@@ -357,8 +371,10 @@ export class DockerCollector implements Collector {
     const parsed = parseEventLine(line);
     if (parsed.kind === 'other') return;
     if (parsed.kind === 'bad') {
+      // An event we could not read may have changed any container: resync from a list.
       this.m!.eventErrors.inc();
-      this.ctx.log.warn({ reason: parsed.reason, bytes: line.length }, 'docker event line skipped');
+      this.ctx.log.warn({ reason: parsed.reason, bytes: line.length }, 'docker event line unreadable; resyncing');
+      cut();
       return;
     }
     if (this.queued >= MAX_QUEUED_EVENTS) {
@@ -377,8 +393,16 @@ export class DockerCollector implements Collector {
       this.queued -= 1;
       await this.handleEvent(ev);
     }).catch((err: unknown) => {
-      // The engine went away mid-request (the stream ends too and the reconnect resyncs), or we stopped.
-      if (!this.abort.signal.aborted) this.ctx.log.warn({ err, action: ev.action }, 'docker event handling failed');
+      if (this.abort.signal.aborted) return;
+      // The engine went away mid-request, or a bug of ours: either way the event's effect is
+      // unknown, so the stream is cut and the reconnect resyncs from a list.
+      this.ctx.log.warn({ err, action: ev.action }, 'docker event handling failed; resyncing');
+      if (!isEngineError(err)) {
+        this.ctx.stats.error(this.name, 'internal');
+        const t = this.byId.get(ev.id);
+        if (t !== undefined) this.ctx.tracker.observe('container', t.rec.name, false, { error: `internal error handling a ${ev.action} event: ${errorMessage(err)}` });
+      }
+      cut();
     });
   }
 
@@ -600,16 +624,25 @@ export class DockerCollector implements Collector {
     const t0 = process.hrtime.bigint();
     const now = this.ctx.clock();
     const needStats: Tracked[] = [];
+    let failed = false;
     for (const t of this.byId.values()) {
-      // While the engine is unreachable nothing is known about its containers: no observation.
-      const ok = this.connected ? available(t.rec) : undefined;
-      if (ok !== undefined) this.ctx.tracker.observe('container', t.rec.name, ok, ok ? { at: now } : { at: now, error: downReason(t.rec) });
-      if (t.rec.state !== 'running' && t.rec.state !== 'paused') continue;
-      const res = this.readCgroup(t);
-      if (res === undefined) needStats.push(t);
-      else this.setResources(t, res);
+      try {
+        // While the engine is unreachable nothing is known about its containers: no observation.
+        const ok = this.connected ? available(t.rec) : undefined;
+        if (ok !== undefined) this.ctx.tracker.observe('container', t.rec.name, ok, ok ? { at: now } : { at: now, error: downReason(t.rec) });
+        if (t.rec.state !== 'running' && t.rec.state !== 'paused') continue;
+        const res = this.readCgroup(t);
+        if (res === undefined) needStats.push(t);
+        else this.setResources(t, res);
+      } catch (err) {
+        // One container's failure stays its own: it is observed as failed, the others go on.
+        failed = true;
+        this.ctx.stats.error(this.name, 'internal');
+        this.ctx.log.error({ err, container: t.rec.name }, 'docker resources cycle failed for a container');
+        this.ctx.tracker.observe('container', t.rec.name, false, { at: now, error: `internal error: ${errorMessage(err)}` });
+      }
     }
-    this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - t0) / 1e9, this.connected);
+    this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - t0) / 1e9, this.connected && !failed);
     if (needStats.length > 0) void this.statsFallback(needStats);
   }
 
