@@ -25,6 +25,9 @@ Options:
   --version          print the version and exit
   --help             print this help and exit
 
+Subcommands:
+  processes          show what each process group matches (stackwatch processes --help)
+
 Signals: SIGHUP (or POST /-/reload) reloads the configuration; SIGTERM stops.
 `;
 
