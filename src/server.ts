@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import http, { type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Registry } from 'prom-client';
@@ -67,11 +67,11 @@ export class Server {
     });
 
     return new Promise((resolve, reject) => {
-      const server = app.listen(this.port, this.host, (err?: Error) => {
-        if (err) {
-          reject(err);
-          return;
-        }
+      // Deadlines are checked every second (Node's default is 30 s), so slow clients go quickly.
+      const server = http.createServer({ connectionsCheckingInterval: 1000 }, app);
+      server.once('error', reject);
+      server.listen(this.port, this.host, () => {
+        server.off('error', reject);
         resolve(server.address() as AddressInfo);
       });
       // Bounded clients: a cap on connections (the rest of the fds stay for probes), and short
