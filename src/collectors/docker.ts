@@ -8,6 +8,8 @@ import type { DockerConfig } from '../config/docker';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, setStateSet } from '../metrics/instruments';
 import { errorMessage } from '../error-text';
+import { compileUserRegex } from '../user-regex';
+import { redactUrl } from './http-probe';
 import type { Collector, CollectorContext } from './collector';
 import { findCgroup, parseMountInfo, readResources, SmallFileReader, type CgroupDirs, type CgroupMounts, type Resources } from './docker-cgroup';
 import { LineSplitter } from './docker-lines';
@@ -96,8 +98,9 @@ export function dockerOptions(host: string): Docker.DockerOptions {
 
 export function compileFilters(c: DockerConfig): Filters {
   const f: Filters = {
-    include: c.include_names.map((r) => new RegExp(r)),
-    exclude: c.exclude_names.map((r) => new RegExp(r)),
+    // RE2: container names are chosen by whoever can create containers; matching stays linear.
+    include: c.include_names.map((r) => compileUserRegex(r)),
+    exclude: c.exclude_names.map((r) => compileUserRegex(r)),
     labels: c.labels,
   };
   if (c.compose_project !== undefined) f.composeProject = c.compose_project;
@@ -148,12 +151,12 @@ export class DockerCollector implements Collector {
     const c = this.config;
     if (c.enabled === false) return;
     if (c.enabled === 'auto' && c.host.startsWith('unix://') && !existsSync(c.host.slice('unix://'.length))) {
-      this.ctx.log.debug({ host: c.host }, 'docker socket not found; docker collector off');
+      this.ctx.log.debug({ host: redactUrl(c.host) }, 'docker socket not found; docker collector off');
       this.ctx.stats.forget(this.name);
       return;
     }
     if (c.enabled === 'auto' && !c.host.startsWith('unix://') && !(await this.reachable())) {
-      this.ctx.log.debug({ host: c.host }, 'docker host not reachable; docker collector off');
+      this.ctx.log.debug({ host: redactUrl(c.host) }, 'docker host not reachable; docker collector off');
       this.ctx.stats.forget(this.name);
       return;
     }
@@ -269,14 +272,14 @@ export class DockerCollector implements Collector {
         // Events between the sync and the stream opening: a quick list finds what changed.
         await this.enqueue(() => this.gapCheck());
         await closed;
-        if (!this.abort.signal.aborted) this.ctx.log.warn({ host: this.config.host }, 'docker events stream ended');
+        if (!this.abort.signal.aborted) this.ctx.log.warn({ host: redactUrl(this.config.host) }, 'docker events stream ended');
       } catch (err) {
         if (this.abort.signal.aborted) break;
         this.m!.up.set(0);
         this.ctx.stats.record(this.name, 0, false);
         // Warn once per outage of the engine; the retries are debug.
-        if (this.connected || first) this.ctx.log.warn({ err, host: this.config.host, retryInMs: backoff }, 'docker engine unreachable');
-        else this.ctx.log.debug({ err, host: this.config.host, retryInMs: backoff }, 'docker engine still unreachable');
+        if (this.connected || first) this.ctx.log.warn({ err, host: redactUrl(this.config.host), retryInMs: backoff }, 'docker engine unreachable');
+        else this.ctx.log.debug({ err, host: redactUrl(this.config.host), retryInMs: backoff }, 'docker engine still unreachable');
         this.connected = false;
       } finally {
         stream?.destroy();
@@ -329,7 +332,7 @@ export class DockerCollector implements Collector {
     this.events = stream;
     this.m!.eventsUp.set(1);
     this.m!.up.set(1);
-    this.ctx.log.info({ host: this.config.host, containers: this.byId.size }, 'docker events stream open');
+    this.ctx.log.info({ host: redactUrl(this.config.host), containers: this.byId.size }, 'docker events stream open');
     return stream;
   }
 
@@ -433,7 +436,7 @@ export class DockerCollector implements Collector {
     const t0 = process.hrtime.bigint();
     const list = await this.list();
     this.m!.up.set(1);
-    if (!this.connected) this.ctx.log.info({ host: this.config.host }, 'docker engine reachable');
+    if (!this.connected) this.ctx.log.info({ host: redactUrl(this.config.host) }, 'docker engine reachable');
     this.connected = true;
     const seen = new Set<string>();
     const want: string[] = [];
