@@ -4,6 +4,7 @@ import { AvailabilityTracker, type TargetKind } from './availability';
 import { systemClock, type Clock } from './clock';
 import type { Collector, CollectorContext } from './collectors/collector';
 import { buildCollectors } from './collectors/index';
+import type { GroupMatches, ProcessCollector } from './collectors/process';
 import { CollectorStats } from './collectors/self';
 import { ConfigErrors } from './config/errors';
 import { errorMessage } from './error-text';
@@ -145,6 +146,12 @@ export class App {
 
   private async stopCollectors(): Promise<void> {
     await Promise.allSettled(this.collectors.map((c) => c.stop()));
+  }
+
+  /** What each declared process group matched in the last cycle (pid, comm, exe), for the status page. */
+  processMatches(): ReadonlyMap<string, GroupMatches> {
+    const c = this.collectors.find((x): x is ProcessCollector => x.name === 'process');
+    return c?.groupMatches() ?? new Map();
   }
 
   async stop(): Promise<void> {
