@@ -44,7 +44,9 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
   if (doc.errors.length > 0) {
     throw new ConfigErrors(doc.errors.map((e) => {
       const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
-      return new ConfigError(file, where, `not valid YAML: ${e.message.split('\n')[0]}`);
+      // The yaml library quotes the offending token, which may be (part of) a secret: drop it.
+      const msg = e.message.split('\n')[0]!.replace(/:? "[^"\n]*"/g, '').replace(/ at line \d+, column \d+:?$/, '');
+      return new ConfigError(file, where, `not valid YAML: ${msg}`);
     }));
   }
   let raw: unknown;
@@ -52,7 +54,9 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
     raw = doc.toJS() ?? {};
   } catch (err) {
     // The yaml library refuses documents whose aliases expand without bound ("billion laughs").
-    const why = /alias/i.test((err as Error).message) ? 'too many alias expansions (a YAML alias bomb?)' : 'cannot be converted to data';
+    const m = (err as Error).message;
+    const why = /excessive alias/i.test(m) ? 'too many alias expansions (a YAML alias bomb?)'
+      : /unresolved alias/i.test(m) ? 'an alias (*name) refers to no anchor (&name) before it' : 'cannot be converted to data';
     throw new ConfigErrors([new ConfigError(file, '', `not valid YAML: ${why}`)]);
   }
   const errors: ConfigError[] = [];

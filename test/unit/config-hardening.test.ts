@@ -60,6 +60,18 @@ describe('YAML tricks', () => {
   });
 
   it.each([
+    ['a stray scalar after a mapping', 'password: x\n- s3cretToken\nk: s3cretToken\n'],
+    ['an unterminated quote', 'mqtt:\n  - password: "s3cretToken\n'],
+    ['an alias without anchor', 'password: *s3cretToken\n'],
+    ['a flow map gone wrong', 'headers: { a: b, s3cretToken }x\n'],
+  ])('YAML syntax errors do not quote the source (%s)', (_w, yaml) => {
+    const errors = errorsOf(yaml);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.join('\n')).toContain('not valid YAML');
+    expect(errors.join('\n')).not.toContain('s3cretToken');
+  });
+
+  it.each([
     ['top level', '__proto__:\n  server: { listen: "0.0.0.0:1" }\n', '__proto__'],
     ['in a section', 'server:\n  __proto__: { listen: "0.0.0.0:1" }\n', 'server.__proto__'],
     ['in a list item', 'http:\n  - { name: a, url: "http://127.0.0.1/", __proto__: { interval: 1 } }\n', 'http[0].__proto__'],
