@@ -107,11 +107,12 @@ export function compileFilters(c: DockerConfig): Filters {
   return f;
 }
 
-/** An error from talking to the engine (HTTP status or socket error), as opposed to a bug of ours. */
-function isEngineError(err: unknown): boolean {
-  if (statusOf(err) !== undefined) return true;
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' || (err as Error | null)?.name === 'AbortError';
+/**
+ * A programming error of ours (as opposed to the engine failing, timing out or answering
+ * nonsense, after which nothing is known about the containers and none is observed).
+ */
+function isOurBug(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -275,6 +276,12 @@ export class DockerCollector implements Collector {
         if (!this.abort.signal.aborted) this.ctx.log.warn({ host: redactUrl(this.config.host) }, 'docker events stream ended');
       } catch (err) {
         if (this.abort.signal.aborted) break;
+        if (isOurBug(err)) {
+          // Not the engine: a bug of ours broke the sync. Its containers are not left as they were.
+          this.ctx.stats.error(this.name, 'internal');
+          const at = this.ctx.clock();
+          for (const t of this.byId.values()) this.ctx.tracker.observe('container', t.rec.name, false, { at, error: `internal error: ${errorMessage(err)}` });
+        }
         this.m!.up.set(0);
         this.ctx.stats.record(this.name, 0, false);
         // Warn once per outage of the engine; the retries are debug.
@@ -400,7 +407,7 @@ export class DockerCollector implements Collector {
       // The engine went away mid-request, or a bug of ours: either way the event's effect is
       // unknown, so the stream is cut and the reconnect resyncs from a list.
       this.ctx.log.warn({ err, action: ev.action }, 'docker event handling failed; resyncing');
-      if (!isEngineError(err)) {
+      if (isOurBug(err)) {
         this.ctx.stats.error(this.name, 'internal');
         const t = this.byId.get(ev.id);
         if (t !== undefined) this.ctx.tracker.observe('container', t.rec.name, false, { error: `internal error handling a ${ev.action} event: ${errorMessage(err)}` });
@@ -459,13 +466,22 @@ export class DockerCollector implements Collector {
     const now = this.ctx.clock();
     for (const info of infos) {
       const known = this.byId.get(info.Id);
-      if (known === undefined) {
-        await this.adopt(recordFromInspect(info), now);
-      } else {
-        const oldName = known.rec.name;
-        applyInspect(known.rec, info, 'sync');
-        if (known.rec.name !== oldName || !matches(this.filters!, known.rec.name, known.rec.labels)) await this.renamed(known, oldName);
-        else this.publish(known, now);
+      try {
+        if (known === undefined) {
+          await this.adopt(recordFromInspect(info), now);
+        } else {
+          const oldName = known.rec.name;
+          applyInspect(known.rec, info, 'sync');
+          if (known.rec.name !== oldName || !matches(this.filters!, known.rec.name, known.rec.labels)) await this.renamed(known, oldName);
+          else this.publish(known, now);
+        }
+      } catch (err) {
+        // One container we cannot handle (a bug of ours) must not stop the sync of the others,
+        // nor be taken for the engine being unreachable: that container alone is failed.
+        this.ctx.stats.error(this.name, 'internal');
+        this.ctx.log.error({ err, container: info.Name }, 'docker container could not be synced');
+        const name = this.byId.get(info.Id)?.rec.name;
+        if (name !== undefined) this.ctx.tracker.observe('container', name, false, { at: now, error: `internal error: ${errorMessage(err)}` });
       }
     }
     this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - t0) / 1e9, true);

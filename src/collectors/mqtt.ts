@@ -280,7 +280,15 @@ export class BrokerMonitor {
     }
     this.client = client;
     client.on('connect', () => {
-      if (client === this.client) this.onConnect(client);
+      if (client !== this.client) return;
+      try {
+        this.onConnect(client);
+      } catch (err) {
+        // A bug of ours must not leave a half-set-up connection counted as fine: rebuild it.
+        this.ctx.stats.error('mqtt', 'internal');
+        this.ctx.log.error({ err, broker: c.name }, 'mqtt connection setup failed');
+        this.onLost(`internal error: ${errorMessage(err)}`);
+      }
     });
     client.on('message', (topic, payload, packet) => {
       if (client !== this.client) return;
