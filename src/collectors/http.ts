@@ -178,8 +178,9 @@ export class HttpCollector implements Collector {
     try {
       if (this.abort.signal.aborted) return;
       if (t.agents === undefined) {
+        // The target fails (reason internal) and the error is counted; the collector's success
+        // gauge stays about its machinery, which runs the other targets fine.
         this.recordInternal(t, t.setupError ?? 'probe not set up');
-        this.ctx.stats.record(this.name, 0, false);
         return;
       }
       const c = t.config;
