@@ -1,3 +1,4 @@
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import { userRegexProblem } from '../user-regex';
 import { FileProblem, readTlsFile, type TlsFileKind } from './files';
@@ -56,6 +57,19 @@ export const tlsSchema = z.strictObject({
   key_file: tlsFile('key').optional(),
   server_name: z.string().optional(),
   insecure_skip_verify: z.boolean().default(false),
+}).superRefine((t, ctx) => {
+  // A client certificate needs its key, and the two must belong together.
+  if ((t.cert_file === undefined) !== (t.key_file === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [t.cert_file === undefined ? 'cert_file' : 'key_file'], message: 'cert_file and key_file go together: set both or neither' });
+    return;
+  }
+  if (t.cert_file === undefined || t.key_file === undefined) return;
+  try {
+    createSecureContext({ cert: readTlsFile(t.cert_file, 'cert'), key: readTlsFile(t.key_file, 'key') });
+  } catch (err) {
+    if (err instanceof FileProblem) return; // already reported for the file itself
+    ctx.addIssue({ code: 'custom', path: ['key_file'], message: 'the private key does not belong to cert_file' });
+  }
 });
 
 /** Rejects two list entries with the same `name` (they would share one label value). */

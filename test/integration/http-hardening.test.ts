@@ -141,8 +141,17 @@ describe('one target\'s unusable TLS file', () => {
       expect(r.stderr).toContain(`http[0].tls.ca_file: cannot use file ${file}: ${why}`);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+    // A client certificate with another certificate's key, or without a key, would only fail at connect time.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(tmp, 'other-key.pem'),
+      '-out', path.join(tmp, 'other.pem'), '-days', '2', '-subj', '/CN=other'], { stdio: 'ignore' });
+    const pair = path.join(tmp, 'tls-pair.yml');
+    writeFileSync(pair, `http:\n  - { name: a, url: "https://127.0.0.1:1/", tls: { cert_file: ${ca}, key_file: ${path.join(tmp, 'other-key.pem')} } }\n  - { name: b, url: "https://127.0.0.1:1/", tls: { cert_file: ${ca} } }\n`);
+    const p = runCli(['--config', pair, '--check-config']);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toContain('http[0].tls.key_file: the private key does not belong to cert_file');
+    expect(p.stderr).toContain('http[1].tls.key_file: cert_file and key_file go together');
     const good = path.join(tmp, 'tls-good.yml');
-    writeFileSync(good, `http:\n  - name: api\n    url: https://127.0.0.1:1/\n    tls: { ca_file: ${ca} }\n`);
+    writeFileSync(good, `http:\n  - name: api\n    url: https://127.0.0.1:1/\n    tls: { ca_file: ${ca}, cert_file: ${ca}, key_file: ${path.join(tmp, 'ca-key.pem')} }\n`);
     expect(runCli(['--config', good, '--check-config']).status).toBe(0);
   });
 
