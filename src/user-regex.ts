@@ -1,4 +1,4 @@
-import { RE2 } from 're2-wasm';
+import type { RE2 as RE2Type } from 're2-wasm';
 
 /**
  * Regular expressions written by users (process `comm`/`exe`/`cmdline`, Docker name filters) are
@@ -18,10 +18,23 @@ export interface UserRegex {
   test(text: string): boolean;
 }
 
+let engine: typeof RE2Type | undefined;
+
+/**
+ * re2-wasm's module costs about 10 MB of RSS: it is loaded at the first pattern, so a
+ * configuration without patterns (the built-in default) does not pay for it. A plain require:
+ * import() would need jest's experimental VM modules.
+ */
+function re2(): typeof RE2Type {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  engine ??= (require('re2-wasm') as typeof import('re2-wasm')).RE2;
+  return engine;
+}
+
 /** Compiles a user pattern; throws an Error with RE2's message when it is not valid RE2 syntax. */
 export function compileUserRegex(source: string): UserRegex {
-  // The `u` flag is required by re2-wasm; patterns are matched against the whole string as in JS.
-  const re = new RE2(source, 'u');
+  // The `u` flag is required by re2-wasm; patterns are matched anywhere in the text, as in JS.
+  const re = new (re2())(source, 'u');
   return { source, test: (text: string) => re.test(text) };
 }
 
