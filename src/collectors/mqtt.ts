@@ -300,9 +300,11 @@ export class BrokerMonitor {
       try {
         this.onMessage(topic, payload, packet);
       } catch (err) {
+        // A message we could not handle: counted, and a failed observation of the broker.
         this.m.dropped.inc({ ...this.labels, reason: 'error' });
         this.ctx.stats.error('mqtt', 'internal');
         this.ctx.log.error({ err, broker: c.name, topic: capText(topic, 120) }, 'mqtt message handling failed');
+        this.ctx.tracker.observe('mqtt', c.name, false, { error: `internal error handling a message: ${errorMessage(err)}` });
       }
     });
     client.on('error', (err) => {
