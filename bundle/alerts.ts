@@ -281,6 +281,12 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
       description: `Processes of group {{ $labels.group }} ${ON_EXPORTER} were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
     }),
     a({
+      name: 'StackwatchProcessGroupAmbiguous', severity: 'warning',
+      expr: asTarget(`${M.processGroupExecutables.name} > 1`, 'process', 'group'),
+      summary: 'Process group {{ $labels.group }} matches different programs',
+      description: `The processes matching group {{ $labels.group }} ${ON_EXPORTER} have run {{ $value }} different executables for more than ${cfg.for.StackwatchProcessGroupAmbiguous}: its pattern likely also matches a wrapper (a supervisor script whose arguments name the program), which keeps the group up while the program is dead. Anchor the pattern; stackwatch processes --config FILE shows the matches.`,
+    }),
+    a({
       name: 'StackwatchProcessMemoryLeakSuspected', severity: 'warning',
       expr: asTarget(
         `(${R.processMemoryFloorSlope} > ${cfg.leak.minBytesPerHour} and ${R.processMemoryFloorSlope} > ${num(cfg.leak.minRatioPerHour)} * ${R.processMemoryFloor})`

@@ -107,6 +107,7 @@ export const ALERT_NAMES = [
   'StackwatchContainerMemoryExhaustion',
   'StackwatchProcessNotRunning',
   'StackwatchProcessRestarting',
+  'StackwatchProcessGroupAmbiguous',
   'StackwatchProcessMemoryLeakSuspected',
   'StackwatchProcessFdLeak',
 ] as const;
@@ -173,6 +174,7 @@ export const bundleConfig: BundleConfig = {
     StackwatchContainerMemoryExhaustion: '30m',
     StackwatchProcessNotRunning: '1m',
     StackwatchProcessRestarting: '1m',
+    StackwatchProcessGroupAmbiguous: '30m',
     StackwatchProcessMemoryLeakSuspected: '1h',
     StackwatchProcessFdLeak: '15m',
   },

@@ -444,6 +444,16 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       healthy: [s(M.processRestarts.name, grp, '0x5 1x60')],
     },
     {
+      alert: 'StackwatchProcessGroupAmbiguous',
+      // `bash supervise.sh node backend.js` matched by `cmdline: node` next to the backend itself.
+      firing: [s(M.processGroupExecutables.name, grp, '1 2x60')],
+      onset: m(1),
+      labels: { ...grpAlert, severity: 'warning' },
+      summary: 'Process group backend matches different programs',
+      description: `The processes matching group backend (exporter stackwatch:9464) have run 2 different executables for more than ${cfg.for.StackwatchProcessGroupAmbiguous}: its pattern likely also matches a wrapper (a supervisor script whose arguments name the program), which keeps the group up while the program is dead. Anchor the pattern; stackwatch processes --config FILE shows the matches.`,
+      healthy: [s(M.processGroupExecutables.name, grp, '1x60')],
+    },
+    {
       alert: 'StackwatchProcessMemoryLeakSuspected',
       firing: [
         s(M.processRss.name, grp, perMinute(400, (t) => 100 * MiB + (10 * MiB * t) / 60 + saw(t))),

@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, type Gauge, Registry } from 'prom-client';
-import { AvailabilityTracker } from './availability';
+import { AvailabilityTracker, type TargetKind } from './availability';
 import { systemClock, type Clock } from './clock';
 import type { Collector, CollectorContext } from './collectors/collector';
 import { buildCollectors } from './collectors/index';
+import type { GroupMatches, ProcessCollector } from './collectors/process';
 import { CollectorStats } from './collectors/self';
 import { ConfigErrors } from './config/errors';
+import { errorMessage } from './error-text';
 import { splitListen, type Config } from './config/schema';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
@@ -14,6 +16,9 @@ import { gauge } from './metrics/instruments';
 import { Server } from './server';
 import { VERSION } from './version';
 import { plainWebState, WebSurface, type WebState } from './web/surface';
+
+/** The kind of availability target each collector observes. */
+const COLLECTOR_KINDS: Readonly<Record<string, TargetKind>> = { http: 'http', mqtt: 'mqtt', docker: 'container', process: 'process' };
 
 export interface AppOptions {
   config: Config;
@@ -95,7 +100,7 @@ export class App {
     this.reloadTime.set(this.ctx.clock());
     const address = await this.server.start();
     await this.web.start();
-    await this.startCollectors(this.config);
+    if ((await this.startCollectors(this.config)).length > 0) this.reloadOk.set(0);
     this.started = true;
     this.opts.log.info({ listen: `${address.address}:${address.port}`, config: this.opts.configSource, version: VERSION }, 'stackwatch started');
     return address;
@@ -125,9 +130,14 @@ export class App {
     const old = this.collectors;
     for (const c of old) await c.retire(next);
     this.config = next;
-    await this.startCollectors(next);
+    const failed = await this.startCollectors(next);
     for (const c of old) {
       if (!this.collectors.some((n) => n.name === c.name)) this.ctx.stats.forget(c.name);
+    }
+    if (failed.length > 0) {
+      // Applied, but not all of it runs: not a successful reload.
+      this.reloadOk.set(0);
+      return `configuration applied, but collectors failed to start: ${failed.join('; ')}`;
     }
     this.reloadOk.set(1);
     this.reloadTime.set(this.ctx.clock());
@@ -135,21 +145,38 @@ export class App {
     return undefined;
   }
 
-  private async startCollectors(config: Config): Promise<void> {
+  /** Starts the collectors; returns `name: error` of those that failed. */
+  private async startCollectors(config: Config): Promise<string[]> {
     this.collectors = (this.opts.collectors ?? buildCollectors)(config, this.ctx);
+    const failed: string[] = [];
     for (const c of this.collectors) {
       try {
         await c.start();
       } catch (err) {
-        // A collector that cannot start must not take the others down; its self metrics say so.
+        // A collector that cannot start must not take the others down; its self metrics say so,
+        // and its targets already known fail (they must not stay frozen at up).
         this.ctx.stats.record(c.name, 0, false);
+        this.ctx.stats.error(c.name, 'internal');
         this.opts.log.error({ err, collector: c.name }, 'collector failed to start');
+        const error = `collector ${c.name} failed to start: ${errorMessage(err)}`;
+        failed.push(error);
+        const kind = COLLECTOR_KINDS[c.name];
+        for (const v of this.tracker.views()) {
+          if (v.kind === kind) this.tracker.observe(v.kind, v.target, false, { error });
+        }
       }
     }
+    return failed;
   }
 
   private async stopCollectors(): Promise<void> {
     await Promise.allSettled(this.collectors.map((c) => c.stop()));
+  }
+
+  /** What each declared process group matched in the last cycle (pid, comm, exe), for the status page. */
+  processMatches(): ReadonlyMap<string, GroupMatches> {
+    const c = this.collectors.find((x): x is ProcessCollector => x.name === 'process');
+    return c?.groupMatches() ?? new Map();
   }
 
   async stop(): Promise<void> {

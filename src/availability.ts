@@ -1,5 +1,6 @@
 import { Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
 import type { Clock } from './clock';
+import { capText } from './error-text';
 import { M } from './metrics/definitions';
 import { gauge, counter, histogram } from './metrics/instruments';
 
@@ -151,7 +152,7 @@ export class AvailabilityTracker {
     } else {
       r.failures += 1;
       this.failures.inc(labels);
-      r.lastError = opts.error ?? 'check failed';
+      r.lastError = capText(opts.error ?? 'check failed');
       r.lastErrorAt = at;
       if (r.failStreak === 0) r.failStreakStart = at;
       r.failStreak += 1;

@@ -36,6 +36,9 @@ Options:
   --version          print the version and exit
   --help             print this help and exit
 
+Subcommands:
+  processes          show what each process group matches (stackwatch processes --help)
+
 Signals: SIGHUP reloads the configuration (and the web config file); SIGTERM stops.
 `;
 

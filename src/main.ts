@@ -22,6 +22,14 @@ function loadConfig(opts: CliOptions): Config {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'processes') {
+    // A subcommand with its own flags: what each process group matches on this host now. Loaded
+    // only here (a plain require: the process collector's modules weigh on the daemon's RSS).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runProcessesCommand } = require('./processes-command') as typeof import('./processes-command');
+    process.exitCode = await runProcessesCommand(process.argv.slice(3), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+    return;
+  }
   let opts: CliOptions;
   try {
     opts = parseCli(process.argv.slice(2), process.env);

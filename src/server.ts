@@ -4,7 +4,10 @@ import express from 'express';
 import type { Registry } from 'prom-client';
 import type { AvailabilityTracker } from './availability';
 import type { Clock } from './clock';
+import { serverConnectionCap } from './fd-limit';
 import { renderLanding } from './landing';
+import { M } from './metrics/definitions';
+import { counter } from './metrics/instruments';
 import { renderMetrics } from './metrics/exposition';
 import type { Logger } from './log';
 import { isTrusted } from './trust';
@@ -104,9 +107,16 @@ export class Server {
         server.off('error', reject);
         resolve(server.address() as AddressInfo);
       });
+      // Bounded clients: a cap on connections (the rest of the fds stay for probes), and short
+      // header/request deadlines so slowloris clients are cut. Idle keep-alive connections of
+      // Prometheus stay open between scrapes.
+      server.maxConnections = serverConnectionCap();
       server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
-      server.requestTimeout = 30_000;
+      server.headersTimeout = 10_000;
+      server.requestTimeout = 15_000;
+      const dropped = counter(registry, M.serverConnectionsDropped);
+      dropped.inc(0);
+      server.on('drop', () => dropped.inc());
       this.server = server;
     });
   }

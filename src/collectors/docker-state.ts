@@ -326,9 +326,14 @@ export function available(rec: Pick<ContainerRecord, 'state' | 'health'>): boole
   return true;
 }
 
+/** A compiled name pattern (RE2 in the collector, see src/user-regex.ts). */
+export interface NamePattern {
+  test(name: string): boolean;
+}
+
 export interface Filters {
-  include: RegExp[];
-  exclude: RegExp[];
+  include: NamePattern[];
+  exclude: NamePattern[];
   labels: Record<string, string>;
   composeProject?: string;
 }

@@ -7,6 +7,9 @@ import type { Config } from '../config/schema';
 import type { DockerConfig } from '../config/docker';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, setStateSet } from '../metrics/instruments';
+import { errorMessage } from '../error-text';
+import { compileUserRegex } from '../user-regex';
+import { redactUrl } from './http-probe';
 import type { Collector, CollectorContext } from './collector';
 import { findCgroup, parseMountInfo, readResources, SmallFileReader, type CgroupDirs, type CgroupMounts, type Resources } from './docker-cgroup';
 import { LineSplitter } from './docker-lines';
@@ -95,12 +98,21 @@ export function dockerOptions(host: string): Docker.DockerOptions {
 
 export function compileFilters(c: DockerConfig): Filters {
   const f: Filters = {
-    include: c.include_names.map((r) => new RegExp(r)),
-    exclude: c.exclude_names.map((r) => new RegExp(r)),
+    // RE2: container names are chosen by whoever can create containers; matching stays linear.
+    include: c.include_names.map((r) => compileUserRegex(r)),
+    exclude: c.exclude_names.map((r) => compileUserRegex(r)),
     labels: c.labels,
   };
   if (c.compose_project !== undefined) f.composeProject = c.compose_project;
   return f;
+}
+
+/**
+ * A programming error of ours (as opposed to the engine failing, timing out or answering
+ * nonsense, after which nothing is known about the containers and none is observed).
+ */
+function isOurBug(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -140,12 +152,12 @@ export class DockerCollector implements Collector {
     const c = this.config;
     if (c.enabled === false) return;
     if (c.enabled === 'auto' && c.host.startsWith('unix://') && !existsSync(c.host.slice('unix://'.length))) {
-      this.ctx.log.debug({ host: c.host }, 'docker socket not found; docker collector off');
+      this.ctx.log.debug({ host: redactUrl(c.host) }, 'docker socket not found; docker collector off');
       this.ctx.stats.forget(this.name);
       return;
     }
     if (c.enabled === 'auto' && !c.host.startsWith('unix://') && !(await this.reachable())) {
-      this.ctx.log.debug({ host: c.host }, 'docker host not reachable; docker collector off');
+      this.ctx.log.debug({ host: redactUrl(c.host) }, 'docker host not reachable; docker collector off');
       this.ctx.stats.forget(this.name);
       return;
     }
@@ -261,14 +273,20 @@ export class DockerCollector implements Collector {
         // Events between the sync and the stream opening: a quick list finds what changed.
         await this.enqueue(() => this.gapCheck());
         await closed;
-        if (!this.abort.signal.aborted) this.ctx.log.warn({ host: this.config.host }, 'docker events stream ended');
+        if (!this.abort.signal.aborted) this.ctx.log.warn({ host: redactUrl(this.config.host) }, 'docker events stream ended');
       } catch (err) {
         if (this.abort.signal.aborted) break;
+        if (isOurBug(err)) {
+          // Not the engine: a bug of ours broke the sync. Its containers are not left as they were.
+          this.ctx.stats.error(this.name, 'internal');
+          const at = this.ctx.clock();
+          for (const t of this.byId.values()) this.ctx.tracker.observe('container', t.rec.name, false, { at, error: `internal error: ${errorMessage(err)}` });
+        }
         this.m!.up.set(0);
         this.ctx.stats.record(this.name, 0, false);
         // Warn once per outage of the engine; the retries are debug.
-        if (this.connected || first) this.ctx.log.warn({ err, host: this.config.host, retryInMs: backoff }, 'docker engine unreachable');
-        else this.ctx.log.debug({ err, host: this.config.host, retryInMs: backoff }, 'docker engine still unreachable');
+        if (this.connected || first) this.ctx.log.warn({ err, host: redactUrl(this.config.host), retryInMs: backoff }, 'docker engine unreachable');
+        else this.ctx.log.debug({ err, host: redactUrl(this.config.host), retryInMs: backoff }, 'docker engine still unreachable');
         this.connected = false;
       } finally {
         stream?.destroy();
@@ -321,7 +339,7 @@ export class DockerCollector implements Collector {
     this.events = stream;
     this.m!.eventsUp.set(1);
     this.m!.up.set(1);
-    this.ctx.log.info({ host: this.config.host, containers: this.byId.size }, 'docker events stream open');
+    this.ctx.log.info({ host: redactUrl(this.config.host), containers: this.byId.size }, 'docker events stream open');
     return stream;
   }
 
@@ -339,10 +357,16 @@ export class DockerCollector implements Collector {
         const before = splitter.overlong;
         const lines = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
         if (splitter.overlong > before) {
+          // The event it carried is lost: only a full list + inspect brings the state back.
           this.m!.eventErrors.inc(splitter.overlong - before);
-          this.ctx.log.warn({ maxBytes: MAX_EVENT_LINE_BYTES }, 'docker event line too long; skipped');
+          this.ctx.log.warn({ maxBytes: MAX_EVENT_LINE_BYTES }, 'docker event line too long; resyncing');
+          finish();
+          return;
         }
-        for (const line of lines) this.onLine(line, finish);
+        for (const line of lines) {
+          if (done) return;
+          this.onLine(line, finish);
+        }
       });
       stream.once('end', finish);
       stream.once('close', finish);
@@ -357,8 +381,10 @@ export class DockerCollector implements Collector {
     const parsed = parseEventLine(line);
     if (parsed.kind === 'other') return;
     if (parsed.kind === 'bad') {
+      // An event we could not read may have changed any container: resync from a list.
       this.m!.eventErrors.inc();
-      this.ctx.log.warn({ reason: parsed.reason, bytes: line.length }, 'docker event line skipped');
+      this.ctx.log.warn({ reason: parsed.reason, bytes: line.length }, 'docker event line unreadable; resyncing');
+      cut();
       return;
     }
     if (this.queued >= MAX_QUEUED_EVENTS) {
@@ -377,8 +403,16 @@ export class DockerCollector implements Collector {
       this.queued -= 1;
       await this.handleEvent(ev);
     }).catch((err: unknown) => {
-      // The engine went away mid-request (the stream ends too and the reconnect resyncs), or we stopped.
-      if (!this.abort.signal.aborted) this.ctx.log.warn({ err, action: ev.action }, 'docker event handling failed');
+      if (this.abort.signal.aborted) return;
+      // The engine went away mid-request, or a bug of ours: either way the event's effect is
+      // unknown, so the stream is cut and the reconnect resyncs from a list.
+      this.ctx.log.warn({ err, action: ev.action }, 'docker event handling failed; resyncing');
+      if (isOurBug(err)) {
+        this.ctx.stats.error(this.name, 'internal');
+        const t = this.byId.get(ev.id);
+        if (t !== undefined) this.ctx.tracker.observe('container', t.rec.name, false, { error: `internal error handling a ${ev.action} event: ${errorMessage(err)}` });
+      }
+      cut();
     });
   }
 
@@ -409,7 +443,7 @@ export class DockerCollector implements Collector {
     const t0 = process.hrtime.bigint();
     const list = await this.list();
     this.m!.up.set(1);
-    if (!this.connected) this.ctx.log.info({ host: this.config.host }, 'docker engine reachable');
+    if (!this.connected) this.ctx.log.info({ host: redactUrl(this.config.host) }, 'docker engine reachable');
     this.connected = true;
     const seen = new Set<string>();
     const want: string[] = [];
@@ -432,13 +466,22 @@ export class DockerCollector implements Collector {
     const now = this.ctx.clock();
     for (const info of infos) {
       const known = this.byId.get(info.Id);
-      if (known === undefined) {
-        await this.adopt(recordFromInspect(info), now);
-      } else {
-        const oldName = known.rec.name;
-        applyInspect(known.rec, info, 'sync');
-        if (known.rec.name !== oldName || !matches(this.filters!, known.rec.name, known.rec.labels)) await this.renamed(known, oldName);
-        else this.publish(known, now);
+      try {
+        if (known === undefined) {
+          await this.adopt(recordFromInspect(info), now);
+        } else {
+          const oldName = known.rec.name;
+          applyInspect(known.rec, info, 'sync');
+          if (known.rec.name !== oldName || !matches(this.filters!, known.rec.name, known.rec.labels)) await this.renamed(known, oldName);
+          else this.publish(known, now);
+        }
+      } catch (err) {
+        // One container we cannot handle (a bug of ours) must not stop the sync of the others,
+        // nor be taken for the engine being unreachable: that container alone is failed.
+        this.ctx.stats.error(this.name, 'internal');
+        this.ctx.log.error({ err, container: info.Name }, 'docker container could not be synced');
+        const name = this.byId.get(info.Id)?.rec.name;
+        if (name !== undefined) this.ctx.tracker.observe('container', name, false, { at: now, error: `internal error: ${errorMessage(err)}` });
       }
     }
     this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - t0) / 1e9, true);
@@ -600,16 +643,25 @@ export class DockerCollector implements Collector {
     const t0 = process.hrtime.bigint();
     const now = this.ctx.clock();
     const needStats: Tracked[] = [];
+    let failed = false;
     for (const t of this.byId.values()) {
-      // While the engine is unreachable nothing is known about its containers: no observation.
-      const ok = this.connected ? available(t.rec) : undefined;
-      if (ok !== undefined) this.ctx.tracker.observe('container', t.rec.name, ok, ok ? { at: now } : { at: now, error: downReason(t.rec) });
-      if (t.rec.state !== 'running' && t.rec.state !== 'paused') continue;
-      const res = this.readCgroup(t);
-      if (res === undefined) needStats.push(t);
-      else this.setResources(t, res);
+      try {
+        // While the engine is unreachable nothing is known about its containers: no observation.
+        const ok = this.connected ? available(t.rec) : undefined;
+        if (ok !== undefined) this.ctx.tracker.observe('container', t.rec.name, ok, ok ? { at: now } : { at: now, error: downReason(t.rec) });
+        if (t.rec.state !== 'running' && t.rec.state !== 'paused') continue;
+        const res = this.readCgroup(t);
+        if (res === undefined) needStats.push(t);
+        else this.setResources(t, res);
+      } catch (err) {
+        // One container's failure stays its own: it is observed as failed, the others go on.
+        failed = true;
+        this.ctx.stats.error(this.name, 'internal');
+        this.ctx.log.error({ err, container: t.rec.name }, 'docker resources cycle failed for a container');
+        this.ctx.tracker.observe('container', t.rec.name, false, { at: now, error: `internal error: ${errorMessage(err)}` });
+      }
     }
-    this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - t0) / 1e9, this.connected);
+    this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - t0) / 1e9, this.connected && !failed);
     if (needStats.length > 0) void this.statsFallback(needStats);
   }
 

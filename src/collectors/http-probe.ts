@@ -1,9 +1,10 @@
 import dns from 'node:dns';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { readTlsFile } from '../config/files';
+import { isResourceExhaustion } from './self';
 
 /**
  * One HTTP health request with every guard a hostile or broken target calls for: a deadline
@@ -12,10 +13,10 @@ import type { TLSSocket } from 'node:tls';
  */
 
 export type FailureReason =
-  | 'timeout' | 'connect' | 'dns' | 'tls' | 'status' | 'body_too_large' | 'invalid_json' | 'condition';
+  | 'timeout' | 'connect' | 'dns' | 'tls' | 'status' | 'body_too_large' | 'invalid_json' | 'condition' | 'internal';
 
 export const FAILURE_REASONS: readonly FailureReason[] = [
-  'timeout', 'connect', 'dns', 'tls', 'status', 'body_too_large', 'invalid_json', 'condition',
+  'timeout', 'connect', 'dns', 'tls', 'status', 'body_too_large', 'invalid_json', 'condition', 'internal',
 ];
 
 export interface ProbeRequest {
@@ -38,6 +39,11 @@ export interface ProbeResult {
   body?: Buffer;
   durationSeconds: number;
   certExpiry?: number;
+  /**
+   * The exporter, not the target, ran out of something (file descriptors, memory): the probe
+   * says nothing about the target and must not count as its failure.
+   */
+  exporterSide?: boolean;
 }
 
 export interface TlsOptions {
@@ -60,9 +66,10 @@ export class ProbeAgents {
       maxSockets: 2,
       maxFreeSockets: 1,
       rejectUnauthorized: !tls.insecureSkipVerify,
-      ...(tls.caFile !== undefined ? { ca: readFileSync(tls.caFile) } : {}),
-      ...(tls.certFile !== undefined ? { cert: readFileSync(tls.certFile) } : {}),
-      ...(tls.keyFile !== undefined ? { key: readFileSync(tls.keyFile) } : {}),
+      // Read and checked as the config loader does: a file that became unusable throws here.
+      ...(tls.caFile !== undefined ? { ca: readTlsFile(tls.caFile, 'ca') } : {}),
+      ...(tls.certFile !== undefined ? { cert: readTlsFile(tls.certFile, 'cert') } : {}),
+      ...(tls.keyFile !== undefined ? { key: readTlsFile(tls.keyFile, 'key') } : {}),
       ...(tls.serverName !== undefined ? { servername: tls.serverName } : {}),
     });
   }
@@ -126,10 +133,12 @@ export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: Abo
   const finish = (r: Omit<ProbeResult, 'durationSeconds'>): ProbeResult => ({ ...r, durationSeconds: now() - started });
   try {
     let url = new URL(req.url);
+    const origin = url.origin;
     let method = req.method;
     let body = req.body;
+    let headers = req.headers;
     for (let redirects = 0; ; redirects++) {
-      const res = await send(url, method, req, body, agents, controller.signal);
+      const res = await send(url, method, headers, req, body, agents, controller.signal);
       const location = res.status >= 300 && res.status < 400 ? res.location : undefined;
       if (location === undefined || req.maxRedirects === 0) return finish(res);
       if (redirects >= req.maxRedirects) {
@@ -143,11 +152,18 @@ export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: Abo
         method = 'GET';
         body = undefined;
       }
+      // As curl does: credentials go only to the origin they were configured for. A redirect to
+      // another scheme, host or port drops the configured headers (Authorization, Cookie, API
+      // keys, ...) for the rest of the chain, even if a later hop leads back.
+      if (url.origin !== origin) headers = {};
     }
   } catch (err) {
     const e = controller.signal.aborted && controller.signal.reason instanceof ProbeFailure ? controller.signal.reason : err;
     if (e instanceof ProbeFailure) return finish({ reason: e.reason, error: e.message, status: e.status });
     const ne = e as NodeJS.ErrnoException;
+    if (isResourceExhaustion(ne)) {
+      return finish({ reason: 'internal', error: `the exporter is out of resources (${ne.code ?? ''})`, status: 0, exporterSide: true });
+    }
     return finish({ reason: classifyError(ne), error: ne.code !== undefined ? `${ne.code}: ${ne.message}` : ne.message, status: 0 });
   } finally {
     clearTimeout(timer);
@@ -162,12 +178,14 @@ interface Sent {
   certExpiry?: number;
 }
 
-async function send(url: URL, method: string, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, signal: AbortSignal): Promise<Sent> {
+type Headers = Readonly<Record<string, string>>;
+
+async function send(url: URL, method: string, headers: Headers, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, signal: AbortSignal): Promise<Sent> {
   try {
-    return await sendOnce(url, method, req, body, agents, signal);
+    return await sendOnce(url, method, headers, req, body, agents, signal);
   } catch (err) {
     // A kept-alive socket the server closed in the meantime: Node's documented advice is to retry.
-    if (err instanceof ReusedSocketReset && !signal.aborted) return sendOnce(url, method, req, body, agents, signal);
+    if (err instanceof ReusedSocketReset && !signal.aborted) return sendOnce(url, method, headers, req, body, agents, signal);
     throw err instanceof ReusedSocketReset ? err.cause : err;
   }
 }
@@ -178,10 +196,10 @@ class ReusedSocketReset extends Error {
   }
 }
 
-function sendOnce(url: URL, method: string, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, signal: AbortSignal): Promise<Sent> {
+function sendOnce(url: URL, method: string, configured: Headers, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, signal: AbortSignal): Promise<Sent> {
   return new Promise<Sent>((resolve, reject) => {
     const isHttps = url.protocol === 'https:';
-    const headers: Record<string, string> = { 'user-agent': 'stackwatch', accept: 'application/json, */*;q=0.5', ...req.headers };
+    const headers: Record<string, string> = { 'user-agent': 'stackwatch', accept: 'application/json, */*;q=0.5', ...configured };
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     const options: http.RequestOptions = { method, headers, agent: isHttps ? agents.https : agents.http, lookup, signal };
     const r = (isHttps ? https : http).request(url, options);

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema';
 import type { HttpTargetConfig } from '../config/http';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, histogram, setStateSet } from '../metrics/instruments';
+import { capText, describeJsonValue, errorMessage } from '../error-text';
 import { Semaphore } from '../semaphore';
 import type { Collector, CollectorContext } from './collector';
 import { evaluate, fieldNumber, HEALTH_STATUSES, lookup, mapStatus, type HealthStatus } from './http-json';
@@ -46,7 +47,7 @@ export function judge(t: HttpTargetConfig, r: ProbeResult): Outcome {
       doc = JSON.parse((r.body ?? Buffer.alloc(0)).toString('utf8'));
       parsed = true;
     } catch (err) {
-      failure ??= { reason: 'invalid_json', error: `body is not JSON: ${(err as Error).message}` };
+      failure ??= { reason: 'invalid_json', error: `body is not JSON: ${capText((err as Error).message, 120)}` };
     }
     if (t.json?.status) health = parsed ? mapStatus(lookup(doc, t.json.status.segs), t.json.status_map) : 'unknown';
     if (parsed) {
@@ -58,7 +59,8 @@ export function judge(t: HttpTargetConfig, r: ProbeResult): Outcome {
         failure ??= { reason: 'condition', error: `health status is ${health}` };
       }
       for (const c of t.conditions) {
-        if (!evaluate(c, doc)) failure ??= { reason: 'condition', error: `condition failed: ${c.text} (got ${JSON.stringify(lookup(doc, c.path)) ?? 'nothing'})` };
+        // The value is described, never serialised: it may be a huge or 100,000-deep structure.
+        if (!evaluate(c, doc)) failure ??= { reason: 'condition', error: `condition failed: ${c.text} (got ${describeJsonValue(lookup(doc, c.path))})` };
       }
     }
   }
@@ -77,7 +79,9 @@ function needsBody(t: HttpTargetConfig): boolean {
 
 interface Target {
   config: HttpTargetConfig;
-  agents: ProbeAgents;
+  /** Undefined when the target's setup failed (`setupError` says why): it is then probed as failed. */
+  agents?: ProbeAgents;
+  setupError?: string;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
   /** Request headers, with the bearer token folded in. */
@@ -131,7 +135,14 @@ export class HttpCollector implements Collector {
       // Spread first probes over the slots of the first second so they do not start in one burst.
       const slots = Math.max(1, Math.floor(Math.min(1000, config.interval * 1000) / SLOT_MS));
       const due = alignUp(Date.now()) + (i % slots) * SLOT_MS;
-      const target: Target = { config, headers, agents: new ProbeAgents(tlsOf(config)), fields: new Set(), due };
+      const target: Target = { config, headers, fields: new Set(), due };
+      // One target's bad setup (an unusable TLS file) fails that target alone, on every turn.
+      try {
+        target.agents = new ProbeAgents(tlsOf(config));
+      } catch (err) {
+        target.setupError = `cannot set up the probe: ${errorMessage(err)}`;
+        this.ctx.log.error({ err, target: config.name }, 'http target setup failed');
+      }
       this.targets.set(config.name, target);
       this.schedule(target);
     });
@@ -142,7 +153,7 @@ export class HttpCollector implements Collector {
     this.abort.abort();
     for (const t of this.targets.values()) clearTimeout(t.timer);
     await Promise.allSettled([...this.targets.values()].flatMap((t) => (t.running ? [t.running] : [])));
-    for (const t of this.targets.values()) t.agents.destroy();
+    for (const t of this.targets.values()) t.agents?.destroy();
   }
 
   async retire(next: Config): Promise<void> {
@@ -166,6 +177,12 @@ export class HttpCollector implements Collector {
     const release = await this.semaphore!.acquire();
     try {
       if (this.abort.signal.aborted) return;
+      if (t.agents === undefined) {
+        // The target fails (reason internal) and the error is counted; the collector's success
+        // gauge stays about its machinery, which runs the other targets fine.
+        this.recordInternal(t, t.setupError ?? 'probe not set up');
+        return;
+      }
       const c = t.config;
       const result = await probe({
         url: c.url, method: c.method, headers: t.headers, timeoutSeconds: c.timeout,
@@ -173,17 +190,39 @@ export class HttpCollector implements Collector {
         ...(c.body !== undefined ? { body: c.body } : {}),
       }, t.agents, this.abort.signal);
       if (this.abort.signal.aborted) return;
+      if (result.exporterSide === true) {
+        // Out of file descriptors or memory: a fault of the exporter, not an observation of the target.
+        this.ctx.stats.error(this.name, 'resources');
+        this.ctx.stats.record(this.name, result.durationSeconds, false);
+        this.ctx.log.warn({ target: c.name, error: result.error }, 'http probe not run: the exporter is out of resources; not counted against the target');
+        return;
+      }
       this.record(t, result);
       this.ctx.stats.record(this.name, result.durationSeconds, true);
     } catch (err) {
-      // probe() reports every target failure as a result; reaching here is a bug of ours.
-      this.ctx.log.error({ err, target: t.config.name }, 'http probe crashed');
+      // probe() reports every target failure as a result; reaching here is a bug of ours, and
+      // the check still counts: a target whose check cannot run is not up.
+      this.ctx.log.error({ err, target: t.config.name }, 'http check crashed');
       this.ctx.stats.record(this.name, (Date.now() - startedMs) / 1000, false);
+      this.recordInternal(t, `internal error: ${errorMessage(err)}`);
     } finally {
       release();
       // The next turn is one interval after the planned one; a probe that overran skips to the next slot.
       t.due = Math.max(t.due + t.config.interval * 1000, alignUp(Date.now()));
       this.schedule(t);
+    }
+  }
+
+  /** A check that could not run (bad setup, or a bug of ours): a failed observation, reason internal. */
+  private recordInternal(t: Target, error: string): void {
+    const name = t.config.name;
+    try {
+      this.ctx.stats.error(this.name, 'internal');
+      this.m!.failures.inc({ target: name, reason: 'internal' });
+      this.m!.statusCode.set({ target: name }, 0);
+      this.ctx.tracker.observe('http', name, false, { error: capText(error) });
+    } catch (err) {
+      this.ctx.log.error({ err, target: name }, 'recording an internal failure failed');
     }
   }
 
@@ -200,7 +239,7 @@ export class HttpCollector implements Collector {
     for (const [f, v] of o.fields) m.field.set({ target: name, field: f }, v);
     t.fields = new Set(o.fields.keys());
     if (o.reason !== undefined) m.failures.inc({ target: name, reason: o.reason });
-    const error = o.error === undefined ? undefined : o.error.replaceAll(t.config.url, redactUrl(t.config.url));
+    const error = o.error === undefined ? undefined : capText(o.error.replaceAll(t.config.url, redactUrl(t.config.url)));
     this.ctx.tracker.observe('http', name, o.ok, error !== undefined ? { error } : {});
     if (!o.ok) this.ctx.log.debug({ target: name, reason: o.reason, error }, 'http check failed');
   }

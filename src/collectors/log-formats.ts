@@ -472,7 +472,7 @@ export const CODE_LABELS: readonly string[] = ['1xx', '2xx', '3xx', '4xx', '429'
 export const ROUTE_PATH_LIMIT = 2048;
 
 /** `route` label: the first configured pattern that matches the path (query excluded), else `other`. */
-export function routeLabel(routes: readonly (readonly [string, RegExp])[], path: string | undefined): string {
+export function routeLabel(routes: readonly (readonly [string, { test(text: string): boolean }])[], path: string | undefined): string {
   if (path === undefined) return 'other';
   const p = path.length > ROUTE_PATH_LIMIT ? path.slice(0, ROUTE_PATH_LIMIT) : path;
   for (const [name, re] of routes) if (re.test(p)) return name;

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema';
 import type { LogSourceConfig } from '../config/logs';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, histogram } from '../metrics/instruments';
+import { compileUserRegex, type UserRegex } from '../user-regex';
 import type { Collector, CollectorContext } from './collector';
 import {
   buildParser, codeLabel, methodLabel, PARSE_FAILURE_REASONS, routeLabel, type FormatPreset,
@@ -44,7 +45,8 @@ type Obs = { observe(v: number): void };
 
 class LogSource {
   private readonly parser: LineParser;
-  private readonly routes: [string, RegExp][];
+  /** Route patterns, matched with RE2: the paths come from anyone who can send the proxy a request. */
+  private readonly routes: [string, UserRegex][];
   private readonly window: TrafficWindow | undefined;
   private tail?: LogTail;
   private lastLineAt?: number;
@@ -66,7 +68,7 @@ class LogSource {
   ) {
     // Lines are dated by when they are read: the parser skips their own timestamps.
     this.parser = buildParser({ format: cfg.format as FormatPreset, log_format: cfg.log_format, json_fields: cfg.json_fields, time: false });
-    this.routes = Object.entries(cfg.routes).map(([name, re]) => [name, new RegExp(re)]);
+    this.routes = Object.entries(cfg.routes).map(([name, re]) => [name, compileUserRegex(re)]);
     this.window = cfg.traffic === undefined ? undefined : new TrafficWindow(cfg.traffic.window);
     this.startedAt = ctx.clock();
   }

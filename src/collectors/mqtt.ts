@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import mqtt, { ReasonCodes, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config/schema';
+import { readTlsFile } from '../config/files';
 import type { MqttBrokerConfig } from '../config/mqtt';
+import { capText, errorMessage } from '../error-text';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, histogram } from '../metrics/instruments';
 import type { Collector, CollectorContext } from './collector';
@@ -35,8 +36,11 @@ export type ConnectFailureReason = (typeof CONNECT_FAILURE_REASONS)[number];
 const MQTT_SERIES = [
   M.mqttConnected.name, M.mqttReconnects.name, M.mqttConnectFailures.name, M.mqttSysLast.name,
   ...SYS_METRICS, M.mqttBrokerRestarts.name, M.mqttSysParseErrors.name, M.mqttRoundtrip.name,
-  M.mqttRoundtripFailures.name, M.mqttTopicLast.name,
+  M.mqttRoundtripFailures.name, M.mqttTopicLast.name, M.mqttMessagesDropped.name,
 ];
+
+/** Why the client discarded a message (`stackwatch_mqtt_messages_dropped_total{reason}`). */
+export const DROP_REASONS = ['too_large', 'error'] as const;
 
 /** Classifies a connection error for `stackwatch_mqtt_connect_failures_total{reason}`. */
 export function connectFailureReason(err: Error & { code?: unknown }): ConnectFailureReason {
@@ -57,7 +61,7 @@ export function connectFailureReason(err: Error & { code?: unknown }): ConnectFa
 interface Instruments {
   connected: Gauge; reconnects: Counter; connectFailures: Counter; sysLast: Gauge; restarts: Counter;
   parseErrors: Counter; roundtrip: Histogram; roundtripFailures: Counter; topicLast: Gauge;
-  sys: Map<string, Gauge | Counter>;
+  dropped: Counter; sys: Map<string, Gauge | Counter>;
 }
 
 /** Broker memories per registry, so that a collector rebuilt by a reload continues the counters. */
@@ -95,6 +99,7 @@ export class MqttCollector implements Collector {
       roundtrip: histogram(registry, M.mqttRoundtrip),
       roundtripFailures: counter(registry, M.mqttRoundtripFailures),
       topicLast: gauge(registry, M.mqttTopicLast),
+      dropped: counter(registry, M.mqttMessagesDropped),
       sys: new Map(),
     };
     for (const t of SYS_TOPICS.values()) {
@@ -166,6 +171,8 @@ export class BrokerMonitor {
   private lastSysAt?: number;
   private sysSeen = false;
   private lastError?: string;
+  /** Set when the broker's setup failed (unusable TLS files): every check then fails with it. */
+  private setupError?: string;
   private lastLoggedError?: string;
   private reconnectTimer?: NodeJS.Timeout;
   private watchdogTimer?: NodeJS.Timeout;
@@ -199,24 +206,26 @@ export class BrokerMonitor {
     tracker.declare('mqtt', c.name, { failureThreshold: c.failure_threshold, successThreshold: c.success_threshold });
     for (const ctr of [m.reconnects, m.restarts, m.parseErrors, m.roundtripFailures]) ctr.inc(this.labels, 0);
     for (const reason of CONNECT_FAILURE_REASONS) m.connectFailures.inc({ ...this.labels, reason }, 0);
+    for (const reason of DROP_REASONS) m.dropped.inc({ ...this.labels, reason }, 0);
     this.startedAt = this.ctx.clock();
     this.markDisconnected();
     try {
       this.tls = {
         rejectUnauthorized: !c.tls.insecure_skip_verify,
-        ...(c.tls.ca_file !== undefined ? { ca: readFileSync(c.tls.ca_file) } : {}),
-        ...(c.tls.cert_file !== undefined ? { cert: readFileSync(c.tls.cert_file) } : {}),
-        ...(c.tls.key_file !== undefined ? { key: readFileSync(c.tls.key_file) } : {}),
+        ...(c.tls.ca_file !== undefined ? { ca: readTlsFile(c.tls.ca_file, 'ca') } : {}),
+        ...(c.tls.cert_file !== undefined ? { cert: readTlsFile(c.tls.cert_file, 'cert') } : {}),
+        ...(c.tls.key_file !== undefined ? { key: readTlsFile(c.tls.key_file, 'key') } : {}),
         ...(c.tls.server_name !== undefined ? { servername: c.tls.server_name } : {}),
       };
     } catch (err) {
-      // The files were readable when the config loaded; report and keep retrying without them.
-      this.lastError = `cannot read TLS files: ${(err as Error).message}`;
-      this.ctx.log.error({ err, broker: c.name }, 'mqtt tls files unreadable');
+      // The files were usable when the config loaded. Connecting without them would use another
+      // identity or trust: the broker's checks fail (reason internal) until a reload fixes them.
+      this.setupError = `cannot use the TLS files: ${errorMessage(err)}`;
+      this.ctx.log.error({ err, broker: c.name }, 'mqtt tls files unusable');
     }
     const watchEveryMs = Math.max(100, Math.min(1000, (c.sys_interval * 1000) / 4));
     this.watchdogTimer = setInterval(() => this.watchdog(), watchEveryMs);
-    this.connect();
+    if (this.setupError === undefined) this.connect();
     this.scheduleCheck(this.checkIntervalMs());
   }
 
@@ -255,7 +264,9 @@ export class BrokerMonitor {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
-      properties: { sessionExpiryInterval: 0 },
+      // The broker must not send us packets above this size (MQTT 5): a 200 MB retained message
+      // on a watched topic would otherwise be buffered whole.
+      properties: { sessionExpiryInterval: 0, maximumPacketSize: c.maximum_packet_size },
       ...(c.username !== undefined ? { username: c.username } : {}),
       ...(c.password !== undefined ? { password: c.password } : {}),
       ...this.tls,
@@ -269,10 +280,32 @@ export class BrokerMonitor {
     }
     this.client = client;
     client.on('connect', () => {
-      if (client === this.client) this.onConnect(client);
+      if (client !== this.client) return;
+      try {
+        this.onConnect(client);
+      } catch (err) {
+        // A bug of ours must not leave a half-set-up connection counted as fine: rebuild it.
+        this.ctx.stats.error('mqtt', 'internal');
+        this.ctx.log.error({ err, broker: c.name }, 'mqtt connection setup failed');
+        this.onLost(`internal error: ${errorMessage(err)}`);
+      }
     });
     client.on('message', (topic, payload, packet) => {
-      if (client === this.client) this.onMessage(topic, payload, packet);
+      if (client !== this.client) return;
+      if (payload.length > c.maximum_packet_size) {
+        // A broker that ignores maximumPacketSize (MQTT 3 bridges, other brokers): drop it here.
+        this.m.dropped.inc({ ...this.labels, reason: 'too_large' });
+        return;
+      }
+      try {
+        this.onMessage(topic, payload, packet);
+      } catch (err) {
+        // A message we could not handle: counted, and a failed observation of the broker.
+        this.m.dropped.inc({ ...this.labels, reason: 'error' });
+        this.ctx.stats.error('mqtt', 'internal');
+        this.ctx.log.error({ err, broker: c.name, topic: capText(topic, 120) }, 'mqtt message handling failed');
+        this.ctx.tracker.observe('mqtt', c.name, false, { error: `internal error handling a message: ${errorMessage(err)}` });
+      }
     });
     client.on('error', (err) => {
       if (client !== this.client) return;
@@ -480,7 +513,10 @@ export class BrokerMonitor {
     const c = this.config;
     try {
       let error: string | undefined;
-      if (this.phase !== 'connected' || !this.sysSeen) {
+      if (this.setupError !== undefined) {
+        error = this.setupError;
+        this.ctx.stats.error('mqtt', 'internal');
+      } else if (this.phase !== 'connected' || !this.sysSeen) {
         error = this.phase === 'connected' ? 'connected, but no $SYS message yet' : `not connected${this.lastError !== undefined ? `: ${this.lastError}` : ''}`;
         if (c.roundtrip) this.m.roundtripFailures.inc(this.labels);
       } else {
@@ -500,8 +536,11 @@ export class BrokerMonitor {
       this.checkTopics();
       this.ctx.stats.record('mqtt', (performance.now() - startedMs) / 1000, true);
     } catch (err) {
+      // A check that cannot run is a failed check: the broker must not stay up on our bug.
       this.ctx.log.error({ err, broker: c.name }, 'mqtt check crashed');
       this.ctx.stats.record('mqtt', (performance.now() - startedMs) / 1000, false);
+      this.ctx.stats.error('mqtt', 'internal');
+      this.ctx.tracker.observe('mqtt', c.name, false, { error: `internal error: ${errorMessage(err)}` });
     } finally {
       this.scheduleCheck(Math.max(0, startedMs + this.checkIntervalMs() - performance.now()));
     }

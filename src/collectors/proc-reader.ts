@@ -1,4 +1,5 @@
 import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { FileProblem, readBoundedFile } from '../config/files';
 
 /**
  * A synchronous /proc reader that reuses one buffer.
@@ -207,10 +208,17 @@ export class ProcReader {
     }
   }
 
-  /** A small text file (a pidfile); undefined when missing. */
+  /**
+   * A small text file named by the configuration (a pidfile); undefined when missing or not a
+   * regular file of at most 4 KiB. Opened non-blocking: a FIFO there cannot stall the loop.
+   */
   text(path: string): string | undefined {
-    const len = this.read(path);
-    return len < 0 ? undefined : this.buf.toString('utf8', 0, len);
+    try {
+      return readBoundedFile(path, 4096).toString('utf8');
+    } catch (err) {
+      if (!(err instanceof FileProblem && err.message === 'file not found')) this.errors.other += 1;
+      return undefined;
+    }
   }
 
   /**

@@ -34,6 +34,8 @@ export interface ProcSample {
   maxFds?: number;
   /** Declared groups matching this process directly. */
   matches: readonly string[];
+  /** Path of the executable, where known (processes in a declared group). */
+  exe?: string;
   /** `${pid}:${startTicks}`, when the source has it at hand already. */
   id?: string;
 }

@@ -1,4 +1,6 @@
 import type { ProcessGroupConfig } from '../config/processes';
+import { errorMessage } from '../error-text';
+import { compileUserRegex, type UserRegex } from '../user-regex';
 import { PF_KTHREAD, ProcReader, USER_HZ } from './proc-reader';
 import type { ProcSample } from './process-groups';
 
@@ -13,21 +15,34 @@ export interface ProcessSource {
   readonly errors: Readonly<Record<string, number>>;
 }
 
-/** A declared group's matcher, compiled once. */
+/** A declared group's matcher, compiled once (RE2: linear time, see src/user-regex.ts). */
 export interface Matcher {
   name: string;
-  comm?: RegExp;
-  exe?: RegExp;
-  cmdline?: RegExp;
+  comm?: UserRegex;
+  exe?: UserRegex;
+  cmdline?: UserRegex;
   pidfile?: string;
+  /** Why the matcher could not be built: the group matches nothing and is reported failed. */
+  error?: string;
 }
+
+/**
+ * Longest command line (characters) a pattern is matched against: the start of a command line
+ * names the program; a local user's 2 MB argument list must not cost a regex scan of 2 MB.
+ */
+export const MAX_MATCHED_CMDLINE = 4096;
 
 export function compileMatchers(groups: readonly ProcessGroupConfig[]): Matcher[] {
   return groups.map((g) => {
     const m: Matcher = { name: g.name };
-    if (g.comm !== undefined) m.comm = new RegExp(g.comm);
-    if (g.exe !== undefined) m.exe = new RegExp(g.exe);
-    if (g.cmdline !== undefined) m.cmdline = new RegExp(g.cmdline);
+    // One group's bad pattern fails that group alone.
+    try {
+      if (g.comm !== undefined) m.comm = compileUserRegex(g.comm);
+      if (g.exe !== undefined) m.exe = compileUserRegex(g.exe);
+      if (g.cmdline !== undefined) m.cmdline = compileUserRegex(g.cmdline);
+    } catch (err) {
+      m.error = `cannot use the pattern: ${errorMessage(err)}`;
+    }
     if (g.pidfile !== undefined) m.pidfile = g.pidfile;
     return m;
   });
@@ -48,7 +63,7 @@ export function matchGroups(matchers: readonly Matcher[], p: MatchInput): string
       if (m.comm.test(p.comm)) out.push(m.name);
     } else if (m.cmdline !== undefined) {
       const c = p.cmdline();
-      if (c !== undefined && c !== '' && m.cmdline.test(c)) out.push(m.name);
+      if (c !== undefined && c !== '' && m.cmdline.test(c.length > MAX_MATCHED_CMDLINE ? c.slice(0, MAX_MATCHED_CMDLINE) : c)) out.push(m.name);
     } else if (m.exe !== undefined) {
       const e = p.exe();
       if (e !== undefined && m.exe.test(e)) out.push(m.name);
@@ -68,6 +83,8 @@ export function parsePidfile(text: string): number | undefined {
 interface Cached {
   comm: string;
   matches: string[];
+  /** The executable of a process in a declared group (read once per identity; '' when unreadable). */
+  exe?: string;
   /** Seen within RECHECK_YOUNGER_THAN of its start: it may still exec without changing comm. */
   recheck: boolean;
   maxFds?: number;
@@ -162,8 +179,11 @@ export class ProcSource implements ProcessSource {
           c.comm = st.comm;
           c.matches = matches;
           c.recheck = recheck;
+          c.exe = undefined;
         }
       }
+      // Which program each match runs, to flag groups whose pattern also matches a wrapper.
+      if (c.matches.length > 0 && c.exe === undefined && !kthread) c.exe = r.exe(pid) ?? '';
       c.cycle = cycle;
       const byFile = byPidfile.get(pid);
       const matches = byFile === undefined ? c.matches : [...c.matches, ...byFile];
@@ -173,6 +193,7 @@ export class ProcSource implements ProcessSource {
         cpuUser: st.utime / USER_HZ, cpuSystem: st.stime / USER_HZ,
         rss: st.rssPages * pageSize, vms: st.vsize, threads: st.threads, matches,
       };
+      if (c.exe !== undefined && c.exe !== '') sample.exe = c.exe;
       if (!kthread && st.state !== 'Z' && (this.opts.detailsForAll || matches.length > 0)) {
         const fds = r.fdCount(pid);
         if (fds !== undefined) sample.fds = fds;

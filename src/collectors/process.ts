@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import type { Counter, Gauge } from 'prom-client';
 import si from 'systeminformation';
 import type { Config } from '../config/schema';
+import { errorMessage } from '../error-text';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge } from '../metrics/instruments';
 import type { Collector, CollectorContext } from './collector';
 import { READ_ERROR_REASONS } from './proc-reader';
-import { GroupTracker, OTHER_GROUP, type CycleResult, type GroupStats } from './process-groups';
+import { GroupTracker, OTHER_GROUP, type CycleResult, type GroupStats, type ProcSample } from './process-groups';
 import { FALLBACK_MIN_INTERVAL, SiSource } from './process-si';
-import { ProcSource, type ProcessSource } from './process-source';
+import { compileMatchers, ProcSource, type ProcessSource } from './process-source';
 
 /**
  * The process collector. Every `process_settings.interval` (default 5 s, not at scrape time) it
@@ -24,14 +25,67 @@ import { ProcSource, type ProcessSource } from './process-source';
 const GROUP_SERIES = [
   M.processGroupProcesses.name, M.processRestarts.name, M.processCpu.name, M.processRss.name, M.processVirtual.name,
   M.processOpenFds.name, M.processMaxFds.name, M.processThreads.name, M.processOldestStart.name,
+  M.processGroupExecutables.name,
 ];
+
+/** One process matching a declared group directly. */
+export interface MatchedProcess {
+  pid: number;
+  comm: string;
+  /** Path of the executable; absent where it cannot be read (permission, fallback source). */
+  exe?: string;
+}
+
+/** What a declared group matched in the last cycle (for the status page and `stackwatch processes`). */
+export interface GroupMatches {
+  group: string;
+  /** Processes matching directly (children are not listed), at most MAX_LISTED_MATCHES. */
+  processes: MatchedProcess[];
+  /** Matching processes in all, listed or not. */
+  count: number;
+  /** Distinct known executables among all matches. */
+  executables: string[];
+  /** True when the matches run different executables: the pattern likely also matches a wrapper. */
+  mixed: boolean;
+  /** Why the group's pattern cannot be used (it then matches nothing). */
+  error?: string;
+}
+
+export const MAX_LISTED_MATCHES = 50;
+
+/** Groups each declared group's direct matches of one snapshot. Pure. */
+export function summariseMatches(groups: readonly string[], samples: readonly ProcSample[], errors: ReadonlyMap<string, string> = new Map()): Map<string, GroupMatches> {
+  const out = new Map<string, GroupMatches>();
+  const exes = new Map<string, Set<string>>();
+  for (const g of groups) {
+    const e: GroupMatches = { group: g, processes: [], count: 0, executables: [], mixed: false };
+    const err = errors.get(g);
+    if (err !== undefined) e.error = err;
+    out.set(g, e);
+    exes.set(g, new Set());
+  }
+  for (const p of samples) {
+    for (const g of p.matches) {
+      const e = out.get(g);
+      if (e === undefined) continue;
+      e.count += 1;
+      if (e.processes.length < MAX_LISTED_MATCHES) e.processes.push(p.exe === undefined ? { pid: p.pid, comm: p.comm } : { pid: p.pid, comm: p.comm, exe: p.exe });
+      if (p.exe !== undefined) exes.get(g)!.add(p.exe);
+    }
+  }
+  for (const e of out.values()) {
+    e.executables = [...exes.get(e.group)!].sort();
+    e.mixed = e.executables.length > 1;
+  }
+  return out;
+}
 
 /** Seconds a discovered name may stay out of the top (or gone) before its series leave. */
 export const DISCOVERY_FORGET_AFTER = 300;
 
 interface Instruments {
   count: Gauge; restarts: Counter; cpu: Counter; rss: Gauge; vms: Gauge; fds: Gauge; maxFds: Gauge;
-  threads: Gauge; oldest: Gauge; readErrors: Counter; hostInfo: Gauge;
+  threads: Gauge; oldest: Gauge; readErrors: Counter; hostInfo: Gauge; executables: Gauge;
 }
 
 export interface ProcessCollectorOptions {
@@ -59,6 +113,11 @@ export class ProcessCollector implements Collector {
   private inherited = new Set<string>();
   /** systeminformation has no fds, fd limits or threads: those series stay absent. */
   private fallback = false;
+  /** Declared groups whose pattern cannot be used, and why. */
+  private setupErrors = new Map<string, string>();
+  private matches = new Map<string, GroupMatches>();
+  /** Groups already warned about for matching different executables. */
+  private readonly warnedMixed = new Set<string>();
 
   constructor(
     private readonly config: Config,
@@ -75,8 +134,13 @@ export class ProcessCollector implements Collector {
       vms: gauge(registry, M.processVirtual), fds: gauge(registry, M.processOpenFds),
       maxFds: gauge(registry, M.processMaxFds), threads: gauge(registry, M.processThreads),
       oldest: gauge(registry, M.processOldestStart), readErrors: counter(registry, M.processReadErrors),
-      hostInfo: gauge(registry, M.hostInfo),
+      hostInfo: gauge(registry, M.hostInfo), executables: gauge(registry, M.processGroupExecutables),
     };
+    for (const m of compileMatchers(cfg.processes)) {
+      if (m.error === undefined) continue;
+      this.setupErrors.set(m.name, m.error);
+      log.error({ group: m.name, error: m.error }, 'process group setup failed');
+    }
     for (const reason of READ_ERROR_REASONS) this.m.readErrors.inc({ reason }, 0);
     for (const g of cfg.processes) {
       tracker.declare('process', g.name, { failureThreshold: g.failure_threshold, successThreshold: g.success_threshold });
@@ -158,10 +222,15 @@ export class ProcessCollector implements Collector {
       const samples = await this.source!.snapshot(now);
       if (this.stopped) return;
       this.record(this.groups!.update(now, samples));
+      this.recordMatches(samples);
       this.ctx.stats.record(this.name, (Date.now() - startedMs) / 1000, true);
     } catch (err) {
+      // A cycle that cannot run is a failed check of every declared group: none stays up on our bug.
       this.ctx.log.error({ err }, 'process collection failed');
       this.ctx.stats.record(this.name, (Date.now() - startedMs) / 1000, false);
+      this.ctx.stats.error(this.name, 'internal');
+      const error = `internal error: ${errorMessage(err)}`;
+      for (const g of this.config.processes) this.ctx.tracker.observe('process', g.name, false, { error });
     } finally {
       this.schedule(Math.max(0, startedMs + this.interval * 1000 - Date.now()));
     }
@@ -180,6 +249,12 @@ export class ProcessCollector implements Collector {
     for (const name of this.inherited) if (!r.groups.has(name)) this.removeGroup(name);
     this.inherited.clear();
     for (const o of r.observations) {
+      const setup = this.setupErrors.get(o.group);
+      if (setup !== undefined) {
+        this.ctx.stats.error(this.name, 'internal');
+        this.ctx.tracker.observe('process', o.group, false, { at: o.at, error: setup });
+        continue;
+      }
       this.ctx.tracker.observe('process', o.group, o.ok, o.error === undefined ? { at: o.at } : { at: o.at, error: o.error });
     }
     const errors = this.source!.errors;
@@ -193,6 +268,29 @@ export class ProcessCollector implements Collector {
       this.warnedPermission = true;
       this.ctx.log.warn({ errors: errors.permission }, 'some processes cannot be read (permission); their fds or exe are missing');
     }
+  }
+
+  /** What each declared group matched; flags (metric, one warning) groups running different executables. */
+  private recordMatches(samples: readonly ProcSample[]): void {
+    this.matches = summariseMatches(this.config.processes.map((g) => g.name), samples, this.setupErrors);
+    if (this.fallback) return;
+    for (const e of this.matches.values()) {
+      this.m!.executables.set({ group: e.group }, e.executables.length);
+      if (e.mixed && !this.warnedMixed.has(e.group)) {
+        this.warnedMixed.add(e.group);
+        this.ctx.log.warn({ group: e.group, executables: e.executables.slice(0, 5) }, 'process group matches different executables; anchor its pattern (see stackwatch processes)');
+      } else if (!e.mixed) {
+        this.warnedMixed.delete(e.group);
+      }
+    }
+  }
+
+  /**
+   * What each declared group matched in the last cycle: pid, comm and exe of its direct matches,
+   * and whether they run different executables. For the status page.
+   */
+  groupMatches(): ReadonlyMap<string, GroupMatches> {
+    return this.matches;
   }
 
   private set(group: string, s: GroupStats): void {

@@ -1,18 +1,33 @@
-import type { Gauge, Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
 import type { Clock } from '../clock';
 import { M } from '../metrics/definitions';
-import { gauge } from '../metrics/instruments';
+import { counter, gauge } from '../metrics/instruments';
 
-/** The exporter's own view of its collectors: last cycle duration, success, last success. */
+/** Why the exporter's own machinery failed (the `reason` label of stackwatch_collector_errors_total). */
+export type CollectorErrorReason = 'internal' | 'resources';
+export const COLLECTOR_ERROR_REASONS: readonly CollectorErrorReason[] = ['internal', 'resources'];
+
+/** Node error codes that say the exporter itself ran out of something, not the target. */
+const RESOURCE_CODES = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOBUFS']);
+
+/** Whether an error is the exporter running out of file descriptors or memory. */
+export function isResourceExhaustion(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && RESOURCE_CODES.has(code);
+}
+
+/** The exporter's view of its collectors: last cycle duration, success, last success, errors. */
 export class CollectorStats {
   private readonly duration: Gauge;
   private readonly success: Gauge;
   private readonly lastSuccess: Gauge;
+  private readonly errors: Counter;
 
   constructor(registry: Registry, private readonly clock: Clock) {
     this.duration = gauge(registry, M.collectorDuration);
     this.success = gauge(registry, M.collectorSuccess);
     this.lastSuccess = gauge(registry, M.collectorLastSuccess);
+    this.errors = counter(registry, M.collectorErrors);
   }
 
   record(collector: string, seconds: number, ok: boolean): void {
@@ -20,9 +35,16 @@ export class CollectorStats {
     this.duration.set(labels, seconds);
     this.success.set(labels, ok ? 1 : 0);
     if (ok) this.lastSuccess.set(labels, this.clock());
+    for (const reason of COLLECTOR_ERROR_REASONS) this.errors.inc({ collector, reason }, 0);
+  }
+
+  /** Counts a failure of the collector's own machinery (see stackwatch_collector_errors_total). */
+  error(collector: string, reason: CollectorErrorReason): void {
+    for (const r of COLLECTOR_ERROR_REASONS) this.errors.inc({ collector, reason: r }, r === reason ? 1 : 0);
   }
 
   forget(collector: string): void {
     for (const g of [this.duration, this.success, this.lastSuccess]) g.remove({ collector });
+    for (const reason of COLLECTOR_ERROR_REASONS) this.errors.remove({ collector, reason });
   }
 }

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ConfigErrors, formatPath } from './errors';
+import { FileProblem, MAX_CONFIG_BYTES, MAX_SECRET_BYTES, readBoundedFile } from './files';
 import { configSchema, type Config } from './schema';
 
 /**
@@ -16,13 +16,24 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Keys whose `<key>_file` form reads the value from a file (Docker/Kubernetes secrets). */
 const SECRET_KEYS = ['password', 'username', 'bearer_token'] as const;
 
+/**
+ * Keys whose values are secrets: errors about them never show the value. `headers` covers every
+ * header value (an API key is as secret as a token); `url` may carry `user:pass@`.
+ */
+const SECRET_PATH_KEYS = new Set(['url', 'password', 'username', 'bearer_token', 'headers', 'password_file', 'username_file', 'bearer_token_file']);
+
+/** Whether a key path leads into a secret-bearing value. */
+export function isSecretPath(at: readonly PropertyKey[]): boolean {
+  return at.some((p) => typeof p === 'string' && SECRET_PATH_KEYS.has(p));
+}
+
 export function loadConfigFile(file: string, env: Env = process.env): Config {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // A regular file of bounded size, opened without blocking (a FIFO or /dev/zero is refused).
+    text = readBoundedFile(file, MAX_CONFIG_BYTES).toString('utf8');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'file not found' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const why = err instanceof FileProblem ? err.message : 'cannot read';
     throw new ConfigErrors([new ConfigError(file, '', `cannot read the configuration file: ${why}`)]);
   }
   return parseConfig(text, file, env);
@@ -33,10 +44,21 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
   if (doc.errors.length > 0) {
     throw new ConfigErrors(doc.errors.map((e) => {
       const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
-      return new ConfigError(file, where, `not valid YAML: ${e.message.split('\n')[0]}`);
+      // The yaml library quotes the offending token, which may be (part of) a secret: drop it.
+      const msg = e.message.split('\n')[0]!.replace(/:? "[^"\n]*"/g, '').replace(/ at line \d+, column \d+:?$/, '');
+      return new ConfigError(file, where, `not valid YAML: ${msg}`);
     }));
   }
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    // The yaml library refuses documents whose aliases expand without bound ("billion laughs").
+    const m = (err as Error).message;
+    const why = /excessive alias/i.test(m) ? 'too many alias expansions (a YAML alias bomb?)'
+      : /unresolved alias/i.test(m) ? 'an alias (*name) refers to no anchor (&name) before it' : 'cannot be converted to data';
+    throw new ConfigErrors([new ConfigError(file, '', `not valid YAML: ${why}`)]);
+  }
   const errors: ConfigError[] = [];
   const baseDir = path.dirname(path.resolve(file));
   const resolved = resolveValues(raw, [], { file, env, baseDir, errors });
@@ -62,9 +84,14 @@ function resolveValues(value: unknown, at: PropertyKey[], ctx: Ctx): unknown {
   if (typeof value === 'string') return interpolate(value, at, ctx);
   if (Array.isArray(value)) return value.map((v, i) => resolveValues(v, [...at, i], ctx));
   if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
+  // A null prototype: a key named `__proto__` stays a plain (unknown) key and changes nothing.
+  const out = Object.create(null) as Record<string, unknown>;
   const obj = value as Record<string, unknown>;
   for (const [k, v] of Object.entries(obj)) {
+    if (k === '__proto__') {
+      ctx.errors.push(new ConfigError(ctx.file, formatPath([...at, k]), 'unknown key'));
+      continue;
+    }
     const secret = SECRET_KEYS.find((s) => k === `${s}_file`);
     if (secret === undefined) {
       out[k] = resolveValues(v, [...at, k], ctx);
@@ -80,29 +107,75 @@ function resolveValues(value: unknown, at: PropertyKey[], ctx: Ctx): unknown {
       continue;
     }
     try {
-      out[secret] = readFileSync(path.resolve(ctx.baseDir, p), 'utf8').replace(/\r?\n$/, '');
+      out[secret] = readBoundedFile(path.resolve(ctx.baseDir, p), MAX_SECRET_BYTES).toString('utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      ctx.errors.push(new ConfigError(ctx.file, formatPath([...at, k]), `cannot read secret file ${p} (${code})`));
+      const why = err instanceof FileProblem ? err.message : 'cannot read';
+      ctx.errors.push(new ConfigError(ctx.file, formatPath([...at, k]), `cannot read secret file ${p}: ${why}`));
     }
   }
   return out;
 }
 
-/** `${VAR}`, `${VAR:-default}`; `$${` stands for a literal `${`. */
-function interpolate(s: string, at: PropertyKey[], ctx: Ctx): string {
-  return s.replace(/\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (whole, escaped: string | undefined, name: string, dflt: string | undefined) => {
-    if (escaped !== undefined) return whole.slice(1);
-    const v = ctx.env[name];
-    if (v !== undefined && v !== '') return v;
-    if (dflt !== undefined) return dflt;
-    ctx.errors.push(new ConfigError(ctx.file, formatPath(at), `environment variable ${name} is not set (use \${${name}:-default} for a default)`));
-    return '';
-  });
+/**
+ * `${VAR}`, `${VAR:-default}` (the default may itself hold `${...}`, as in shells); `$${` stands
+ * for a literal `${`. Unset or empty variables take the default.
+ */
+export function interpolate(s: string, at: PropertyKey[], ctx: Pick<Ctx, 'env' | 'errors' | 'file'>): string {
+  return expand(s, 0, false, at, ctx).text;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
+
+/** Expands from `i`; inside a default (`nested`) it stops at the `}` closing it. */
+function expand(s: string, i: number, nested: boolean, at: PropertyKey[], ctx: Pick<Ctx, 'env' | 'errors' | 'file'>): { text: string; end: number } {
+  let out = '';
+  while (i < s.length) {
+    const c = s[i]!;
+    if (nested && c === '}') return { text: out, end: i };
+    if (c === '$' && s.startsWith('$${', i)) {
+      out += '${';
+      i += 3;
+      continue;
+    }
+    if (c === '$' && s[i + 1] === '{') {
+      const name = NAME.exec(s.slice(i + 2, i + 2 + 256))?.[0];
+      const after = name === undefined ? -1 : i + 2 + name.length;
+      if (name !== undefined && s[after] === '}') {
+        out += lookupVar(name, undefined, at, ctx);
+        i = after + 1;
+        continue;
+      }
+      if (name !== undefined && s.startsWith(':-', after)) {
+        // The default is expanded aside: its own unset variables matter only when it is used.
+        const aside: ConfigError[] = [];
+        const d = expand(s, after + 2, true, at, { ...ctx, errors: aside });
+        if (d.end < s.length) {
+          const v = ctx.env[name];
+          if (v === undefined || v === '') ctx.errors.push(...aside);
+          out += lookupVar(name, d.text, at, ctx);
+          i = d.end + 1;
+          continue;
+        }
+      }
+    }
+    out += c;
+    i += 1;
+  }
+  return { text: out, end: i };
+}
+
+function lookupVar(name: string, dflt: string | undefined, at: PropertyKey[], ctx: Pick<Ctx, 'env' | 'errors' | 'file'>): string {
+  const v = ctx.env[name];
+  if (v !== undefined && v !== '') return v;
+  if (dflt !== undefined) return dflt;
+  ctx.errors.push(new ConfigError(ctx.file, formatPath(at), `environment variable ${name} is not set (use \${${name}:-default} for a default)`));
+  return '';
 }
 
 function issueToErrors(issue: z.core.$ZodIssue, file: string): ConfigError[] {
   const at = formatPath(issue.path);
+  // Never show the value given for a secret-bearing key, whatever its type.
+  const describe = isSecretPath(issue.path) ? describeSecret : describeValue;
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((k) => new ConfigError(file, formatPath([...issue.path, k]), 'unknown key'));
@@ -122,7 +195,13 @@ function issueToErrors(issue: z.core.$ZodIssue, file: string): ConfigError[] {
   }
 }
 
-function describe(v: unknown): string {
+function describeSecret(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'a mapping' : `a ${typeof v} (value not shown: secret)`;
+}
+
+function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';

@@ -20,6 +20,11 @@ export const mqttBrokerSchema = z
     keepalive: duration.default(30),
     connect_timeout: duration.default(5),
     tls: tlsSchema.prefault({}),
+    /**
+     * Largest packet the broker may send us (MQTT 5 CONNECT property); bigger messages are not
+     * delivered (mosquitto counts them in $SYS/broker/publish/messages/dropped).
+     */
+    maximum_packet_size: z.number().int().min(1024).max(268_435_455).default(256 * 1024),
     /** mosquitto's `sys_interval`: how often the broker publishes $SYS (default 10 s). */
     sys_interval: duration.default(10),
     /** Rebuild the connection when no $SYS message arrived for this many sys_intervals. */

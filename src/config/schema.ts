@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { dockerSchema } from './docker';
 import { httpSchema } from './http';
@@ -7,10 +8,17 @@ import { processDiscoverySchema, processesSchema, processSettingsSchema } from '
 
 const listen = z.string({ error: 'expected HOST:PORT like 127.0.0.1:9967' }).superRefine((v, ctx) => {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(v);
-  if (m === null || Number(m[2]) > 65535) {
+  if (m === null || Number(m[2]) > 65535 || !validHost(m[1]!)) {
     ctx.addIssue({ code: 'custom', message: `expected HOST:PORT like 127.0.0.1:9967 or [::1]:9967, got "${v}"` });
   }
 });
+
+/** An IPv4 address, a bracketed IPv6 address, or a DNS name (`localhost`). */
+function validHost(h: string): boolean {
+  if (h.startsWith('[')) return isIP(h.slice(1, -1)) === 6;
+  if (/^[\d.]+$/.test(h)) return isIP(h) === 4;
+  return h.length <= 253 && /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(h);
+}
 
 /** Splits a validated HOST:PORT; IPv6 brackets are removed. */
 export function splitListen(v: string): { host: string; port: number } {

@@ -95,12 +95,13 @@ export class WebSurface implements TrustPolicy {
   createServer(handler: http.RequestListener): AnyServer {
     const tls = this.state.tls;
     if (tls === undefined) {
-      this.server = http.createServer(handler);
+      // Deadlines are checked every second (Node's default is 30 s), so slow clients go quickly.
+      this.server = http.createServer({ connectionsCheckingInterval: 1000 }, handler);
       return this.server;
     }
     // A client that opens a connection and never finishes the handshake is dropped after 10 s
     // (Node's default is 120 s).
-    const server = https.createServer({ ...tls, handshakeTimeout: 10_000 }, handler);
+    const server = https.createServer({ ...tls, handshakeTimeout: 10_000, connectionsCheckingInterval: 1000 }, handler);
     server.on('secureConnection', (socket: TLSSocket) => {
       const cfg = this.state.config.tls;
       const why = cfg === undefined ? undefined : refuseClient(socket, cfg);

@@ -104,7 +104,7 @@ processes:
 
   it('reads *_file secrets and reports unreadable ones', () => {
     expect(errorsOf('mqtt:\n  - { name: m, url: "mqtt://127.0.0.1:1883", password_file: /nonexistent/secret }\n')).toEqual([
-      'stackwatch.yml: mqtt[0].password_file: cannot read secret file /nonexistent/secret (ENOENT)',
+      'stackwatch.yml: mqtt[0].password_file: cannot read secret file /nonexistent/secret: file not found',
     ]);
     expect(errorsOf('mqtt:\n  - { name: m, url: "mqtt://127.0.0.1:1883", password: x, password_file: /y }\n')).toEqual([
       'stackwatch.yml: mqtt[0].password_file: set either password or password_file, not both',

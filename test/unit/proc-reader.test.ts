@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -154,5 +155,25 @@ describe('ProcReader on a real process whose name has spaces and parentheses', (
     expect(r.fdCount(p.pid!)).toBeGreaterThanOrEqual(3);
     expect(r.maxFds(p.pid!)).toBeGreaterThan(0);
     expect(r.errors).toEqual({ permission: 0, parse: 0, other: 0 });
+  });
+});
+
+describe('pidfiles', () => {
+  it('reads a pidfile; a missing one is no error; a FIFO, a directory or /dev/zero is refused at once', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sw-pidfile-'));
+    try {
+      const r = new ProcReader();
+      writeFileSync(path.join(dir, 'ok.pid'), '1234\n');
+      expect(r.text(path.join(dir, 'ok.pid'))).toBe('1234\n');
+      expect(r.text(path.join(dir, 'missing.pid'))).toBeUndefined();
+      expect(r.errors.other).toBe(0);
+      const fifo = path.join(dir, 'fifo.pid');
+      execFileSync('mkfifo', [fifo]);
+      // Opened blocking, this would wait for a writer forever.
+      for (const p of [fifo, dir, '/dev/zero']) expect(r.text(p)).toBeUndefined();
+      expect(r.errors.other).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
