@@ -10,7 +10,9 @@ import { splitListen, type Config } from './config/schema';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
 import { gauge } from './metrics/instruments';
+import { tapLatency } from './latency-tap';
 import { Server } from './server';
+import { Storage } from './storage';
 import { VERSION } from './version';
 
 export interface AppOptions {
@@ -23,6 +25,10 @@ export interface AppOptions {
   listen?: string;
   log: Logger;
   clock?: Clock;
+  /** The data directory (--storage.path); without it nothing survives a restart. */
+  storagePath?: string;
+  /** Seconds between snapshots (default 5). */
+  snapshotInterval?: number;
   /** Builds the collectors for a configuration (tests swap in their own). */
   collectors?: (config: Config, ctx: CollectorContext) => Collector[];
 }
@@ -36,6 +42,7 @@ export class App {
   readonly tracker: AvailabilityTracker;
   private readonly ctx: CollectorContext;
   private readonly server: Server;
+  private readonly storage: Storage | undefined;
   private readonly reloadOk: Gauge;
   private readonly reloadTime: Gauge;
   private config: Config;
@@ -47,7 +54,11 @@ export class App {
     const clock = opts.clock ?? systemClock;
     this.config = opts.config;
     this.tracker = new AvailabilityTracker(this.registry, clock);
-    this.ctx = { registry: this.registry, tracker: this.tracker, clock, log: opts.log, stats: new CollectorStats(this.registry, clock) };
+    this.ctx = {
+      registry: this.registry, tracker: this.tracker, clock, log: opts.log, stats: new CollectorStats(this.registry, clock),
+      ...(opts.storagePath !== undefined ? { dataDir: opts.storagePath } : {}),
+    };
+    this.storage = opts.storagePath === undefined ? undefined : new Storage(opts.storagePath, this.tracker, clock, opts.log, opts.snapshotInterval);
     this.reloadOk = gauge(this.registry, M.configReloadOk);
     this.reloadTime = gauge(this.registry, M.configReloadTime);
     const { host, port } = splitListen(opts.listen ?? opts.config.server.listen);
@@ -69,8 +80,11 @@ export class App {
     gauge(this.registry, M.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
     this.reloadOk.set(1);
     this.reloadTime.set(this.ctx.clock());
+    // The snapshot goes in before any collector declares its targets, so they continue from it.
+    this.storage?.load();
     const address = await this.server.start();
     await this.startCollectors(this.config);
+    this.storage?.start();
     this.started = true;
     this.opts.log.info({ listen: `${address.address}:${address.port}`, config: this.opts.configSource, version: VERSION }, 'stackwatch started');
     return address;
@@ -121,6 +135,7 @@ export class App {
         this.opts.log.error({ err, collector: c.name }, 'collector failed to start');
       }
     }
+    tapLatency(this.registry, this.tracker);
   }
 
   private async stopCollectors(): Promise<void> {
@@ -130,5 +145,6 @@ export class App {
   async stop(): Promise<void> {
     this.started = false;
     await Promise.allSettled([this.server.stop(), this.stopCollectors()]);
+    this.storage?.stop();
   }
 }

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     configSource: source,
     ...(configFile !== undefined ? { loadConfig: () => loadConfigFile(configFile) } : {}),
     ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+    storagePath: opts.storagePath,
     log,
   });
   try {

@@ -12,6 +12,8 @@ export interface CollectorContext {
   readonly clock: Clock;
   readonly log: Logger;
   readonly stats: CollectorStats;
+  /** The data directory (--storage.path) for state a collector keeps across restarts; absent when none. */
+  readonly dataDir?: string;
 }
 
 /**
