@@ -4,9 +4,10 @@ import express from 'express';
 import type { Registry } from 'prom-client';
 import type { AvailabilityTracker } from './availability';
 import type { Clock } from './clock';
-import { renderLanding } from './landing';
 import { renderMetrics } from './metrics/exposition';
 import type { Logger } from './log';
+import { statusRoutes } from './status/routes';
+import type { TrustPolicy } from './trust';
 
 export interface ServerDeps {
   registry: Registry;
@@ -18,6 +19,8 @@ export interface ServerDeps {
   ready: () => boolean;
   /** Reloads the configuration; resolves with an error message when the new one was refused. */
   reload: () => Promise<string | undefined>;
+  /** Who sees configuration details on the status page, API and badges (default: loopback only). */
+  trust?: TrustPolicy;
 }
 
 /**
@@ -56,9 +59,7 @@ export class Server {
       if (error === undefined) res.type('text/plain').send('configuration reloaded.\n');
       else res.status(500).type('text/plain').send(`configuration not reloaded; the previous one stays in force:\n${error}\n`);
     });
-    app.get('/', (_req, res) => {
-      res.type('html').send(renderLanding(tracker.views(), clock(), version, this.deps.configSource()));
-    });
+    app.use(statusRoutes({ tracker, registry, clock, log, version, configSource: this.deps.configSource, ...(this.deps.trust ? { trust: this.deps.trust } : {}) }));
     app.use((_req, res) => {
       res.status(404).type('text/plain').send('not found; see / for the pages stackwatch serves.\n');
     });
