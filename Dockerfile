@@ -36,10 +36,14 @@ RUN groupadd --system --gid 10001 stackwatch \
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
+# The data directory (--storage.path): history and counters kept across restarts. A named volume
+# mounted here starts with this directory's owner.
+RUN mkdir -p /var/lib/stackwatch && chown 10001:10001 /var/lib/stackwatch && chmod 700 /var/lib/stackwatch
+VOLUME /var/lib/stackwatch
 USER 10001:10001
 EXPOSE 9464
 # No curl in the image: node itself asks the exporter's health endpoint.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/-/healthy',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "dist/main.js"]
-CMD ["--listen", "0.0.0.0:9464"]
+CMD ["--listen", "0.0.0.0:9464", "--storage.path", "/var/lib/stackwatch"]

@@ -94,7 +94,7 @@ function sparkline(points: HistoryPoint[]): string {
   const min = Math.min(...points.flatMap((p) => (p.latency ? [p.latency.min] : [])));
   const peak = Math.max(...points.flatMap((p) => (p.latency ? [p.latency.max] : [])));
   const polys = lines.map((l) => (l.includes(' ') ? `<polyline points="${l}"/>` : `<circle cx="${l.split(',')[0]}" cy="${l.split(',')[1]}" r="1.5"/>`)).join('');
-  return `<figure class="spark"><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="latency over 24 hours">` +
+  return `<figure class="spark"><svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="latency over 24 hours">` +
     `<title>mean latency per 15 minutes over 24 hours; peak ${fmtLatency(peak)}</title>${polys}</svg>` +
     `<figcaption>latency 24 h: min <b>${fmtLatency(min)}</b> · avg <b>${fmtLatency(lat)}</b> · max <b>${fmtLatency(peak)}</b></figcaption></figure>`;
 }
@@ -124,7 +124,7 @@ ${bar(p.bars, range)}
 <div><dt>Outages 30 d</dt><dd class="outages">${t.outages30d}</dd></div>
 </dl>
 ${sparkline(p.spark)}
-${t.lastError !== undefined && t.state !== 'up' ? `<p class="error">${escapeHtml(t.lastError)}</p>` : ''}
+${t.lastError !== undefined && t.state === 'down' ? `<p class="error">${escapeHtml(t.lastError)}</p>` : ''}
 ${incidents(t)}
 <p class="links"><a href="${badge}/status.svg">badge</a> · <a href="/api/v1/targets/${encodeURIComponent(t.kind)}/${encodeURIComponent(t.name)}/history?window=7d">history JSON</a></p>
 </article>`;
@@ -195,7 +195,7 @@ nav,footer,.none,figcaption,.links{color:var(--mut);font-size:.85rem}nav{margin:
 .bar{display:flex;gap:1px;height:26px;margin:.6rem 0 .3rem}.bar i{flex:1;border-radius:2px;background:var(--none);min-width:1px}
 .bar i:hover{opacity:.7}.bar .good{background:var(--good)}.bar .fair{background:var(--fair)}.bar .poor{background:var(--poor)}.bar .bad{background:var(--bad)}
 .figures{display:flex;flex-wrap:wrap;gap:.2rem 1.2rem;margin:.3rem 0}.figures div{min-width:4.5rem}dt{font-size:.72rem;color:var(--mut)}dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
-.spark{margin:.3rem 0}.spark svg{display:block;max-width:100%;height:auto}.spark polyline{fill:none;stroke:#3b82f6;stroke-width:1.5}.spark circle{fill:#3b82f6}
+.spark{margin:.3rem 0}.spark svg{display:block;width:100%;height:36px}.spark polyline{fill:none;stroke:#3b82f6;stroke-width:1.5;vector-effect:non-scaling-stroke}.spark circle{fill:#3b82f6}
 .error{color:var(--bad);font-size:.85rem;overflow-wrap:anywhere;margin:.3rem 0}
 details{font-size:.85rem;margin:.3rem 0}summary{cursor:pointer;color:var(--mut)}.incidents{margin:.3rem 0;padding-left:1.2rem}
 .incidents .length{font-weight:700}.incidents .ongoing{color:var(--bad)}.reason{color:var(--mut);overflow-wrap:anywhere}

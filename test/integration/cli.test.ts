@@ -66,6 +66,8 @@ describe('stackwatch --check-config', () => {
     expect(runCli(['--frobnicate']).status).toBe(2);
     expect(runCli(['--version']).stdout).toMatch(/^stackwatch \d+\.\d+\.\d+/);
     expect(runCli(['--help']).stdout).toContain('--check-config');
+    expect(runCli(['--help']).stdout).toContain('--storage.path DIR');
+    expect(runCli(['--storage.path', '', '--check-config']).stderr).toContain('--storage.path: expected a directory');
   });
 });
 
