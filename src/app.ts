@@ -145,6 +145,6 @@ export class App {
   async stop(): Promise<void> {
     this.started = false;
     await Promise.allSettled([this.server.stop(), this.stopCollectors()]);
-    this.storage?.stop();
+    await this.storage?.stop();
   }
 }

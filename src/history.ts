@@ -70,8 +70,9 @@ export function enc8(s: number): number {
   const c = 1 + Math.round(Math.log(Math.max(L8_UNIT, s) / L8_UNIT) / L8_BASE);
   return Math.min(0xff, Math.max(1, c));
 }
+const DEC8 = Float64Array.from({ length: 256 }, (_, c) => L8_UNIT * Math.exp((c - 1) * L8_BASE));
 export function dec8(c: number): number {
-  return L8_UNIT * Math.exp((c - 1) * L8_BASE);
+  return DEC8[c]!;
 }
 
 interface Open {
@@ -222,7 +223,7 @@ export class Ring {
    * Sums the slots that start in [from, to) into `acc` (down time only; known time and the
    * outage in progress are the caller's). Slots no longer in the ring count as empty.
    */
-  sum(from: number, to: number, acc: Aggregate, lat: LatencyAcc): void {
+  sum(from: number, to: number, acc: Aggregate, lat: LatencyAcc | undefined): void {
     const first = Math.ceil(from / this.width);
     const last = Math.ceil(to / this.width) - 1;
     for (let s = Math.max(first, this.open.slot - this.size + 1, 0); s <= Math.min(last, this.open.slot); s++) {
@@ -232,7 +233,7 @@ export class Ring {
         acc.failures += o.failures;
         acc.downSeconds += o.down;
         acc.outages += o.outages;
-        if (o.latN > 0) lat.add(o.latSum / o.latN, o.latMin, o.latMax, o.latN);
+        if (lat !== undefined && o.latN > 0) lat.add(o.latSum / o.latN, o.latMin, o.latMax, o.latN);
         continue;
       }
       const i = s % this.size;
@@ -241,7 +242,7 @@ export class Ring {
       acc.failures += this.failures[i]!;
       acc.downSeconds += this.down[i]! / this.downUnit;
       if (this.outages) acc.outages += this.outages[i]!;
-      if (this.latAvg && this.latAvg[i]! > 0) {
+      if (lat !== undefined && this.latAvg && this.latAvg[i]! > 0) {
         lat.add(dec16(this.latAvg[i]!), dec8(this.latMin![i]!), dec8(this.latMax![i]!), Math.max(1, checks));
       }
     }
@@ -324,6 +325,7 @@ export class LatencyAcc {
 /** The length of [from, to) not covered by `gaps` (which may overlap each other). */
 export function uncovered(from: number, to: number, gaps: readonly Interval[]): number {
   if (!(to > from)) return 0;
+  if (gaps.length === 0) return to - from;
   let covered = 0;
   let cursor = from;
   const sorted = gaps.filter((g) => g.end > from && g.start < to).sort((a, b) => a.start - b.start);
@@ -422,11 +424,11 @@ export class TargetHistory {
    * last 48 hours and is not a whole number of hours, else hours; [from, to) should be aligned to
    * the resolution used.
    */
-  aggregate(from: number, to: number, now: number, gaps: readonly Interval[], resolution: 'minute' | 'hour'): Aggregate {
+  aggregate(from: number, to: number, now: number, gaps: readonly Interval[], resolution: 'minute' | 'hour', latency = true): Aggregate {
     const ring = resolution === 'minute' ? this.minutes : this.hours;
     ring.advance(now);
     const acc: Aggregate = { checks: 0, failures: 0, downSeconds: 0, knownSeconds: 0, outages: 0 };
-    const lat = new LatencyAcc();
+    const lat = latency && this.latency ? new LatencyAcc() : undefined;
     ring.sum(from, to, acc, lat);
     const end = Math.min(to, now);
     const start = Math.max(from, this.knownSince ?? end);
@@ -434,7 +436,7 @@ export class TargetHistory {
     const o = this.ongoing();
     if (o !== undefined) acc.downSeconds += uncovered(Math.max(start, o.start), end, gaps);
     acc.downSeconds = Math.min(acc.downSeconds, acc.knownSeconds);
-    const l = lat.result();
+    const l = lat?.result();
     if (l !== undefined) acc.latency = l;
     return acc;
   }

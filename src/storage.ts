@@ -1,6 +1,10 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip, gzipSync } from 'node:zlib';
+
+const gzipAsync = promisify(gzip);
 import type { AvailabilityTracker, TrackerState } from './availability';
 import type { Clock } from './clock';
 import type { Logger } from './log';
@@ -28,9 +32,16 @@ interface SnapshotFile {
   tracker: TrackerState;
 }
 
+const snapshotJson = (state: TrackerState): string =>
+  JSON.stringify({ format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, tracker: state } satisfies SnapshotFile);
+
 export function encodeSnapshot(state: TrackerState): Buffer {
-  const file: SnapshotFile = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, tracker: state };
-  return gzipSync(JSON.stringify(file), { level: 1 });
+  return gzipSync(snapshotJson(state), { level: 1 });
+}
+
+/** As encodeSnapshot, with the compression off the event loop (probes keep their timing). */
+export function encodeSnapshotAsync(state: TrackerState): Promise<Buffer> {
+  return gzipAsync(snapshotJson(state), { level: 1 });
 }
 
 /** Decodes a snapshot; throws with a reason when it is damaged or of another format or version. */
@@ -74,10 +85,35 @@ export function writeAtomic(file: string, data: Buffer): void {
   }
 }
 
+/** writeAtomic without blocking the event loop on the disk. */
+export async function writeAtomicAsync(file: string, data: Buffer): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  try {
+    const dir = await open(path.dirname(file), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
+  }
+}
+
 export class Storage {
   private timer?: NodeJS.Timeout;
   private usable = false;
   private failing = false;
+  /** The periodic save in progress, if any (saves never overlap). */
+  private pending: Promise<unknown> | undefined;
 
   constructor(
     readonly dir: string,
@@ -125,27 +161,50 @@ export class Storage {
   /** Starts the periodic save. */
   start(): void {
     if (!this.usable || this.timer !== undefined) return;
-    this.timer = setInterval(() => this.save(), this.intervalSeconds * 1000);
+    this.timer = setInterval(() => {
+      if (this.pending === undefined) this.pending = this.saveAsync().finally(() => { this.pending = undefined; });
+    }, this.intervalSeconds * 1000);
     this.timer.unref();
   }
 
-  /** Stops the periodic save and writes a last snapshot. */
-  stop(): void {
+  /** Stops the periodic save and writes a last snapshot (after the one in progress, if any). */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    await this.pending;
     if (this.usable) this.save();
+  }
+
+  /** The periodic save: the state is taken at once, compression and disk I/O happen off the loop. */
+  async saveAsync(): Promise<boolean> {
+    try {
+      await writeAtomicAsync(this.file, await encodeSnapshotAsync(this.tracker.exportState()));
+      this.saved();
+      return true;
+    } catch (err) {
+      this.failed(err);
+      return false;
+    }
+  }
+
+  private saved(): void {
+    if (this.failing) this.log.info({ file: this.file }, 'snapshot written again');
+    this.failing = false;
+  }
+
+  private failed(err: unknown): void {
+    if (!this.failing) this.log.error({ err, file: this.file }, 'writing the snapshot failed; retrying every interval');
+    this.failing = true;
   }
 
   /** Writes a snapshot now; failures are logged (once per failing run), never thrown. */
   save(): boolean {
     try {
       writeAtomic(this.file, encodeSnapshot(this.tracker.exportState()));
-      if (this.failing) this.log.info({ file: this.file }, 'snapshot written again');
-      this.failing = false;
+      this.saved();
       return true;
     } catch (err) {
-      if (!this.failing) this.log.error({ err, file: this.file }, 'writing the snapshot failed; retrying every interval');
-      this.failing = true;
+      this.failed(err);
       return false;
     }
   }

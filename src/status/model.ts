@@ -90,13 +90,13 @@ export function uptimeOf(a: Aggregate): number | null {
   return a.knownSeconds <= 0 ? null : round(Math.max(0, 1 - a.downSeconds / a.knownSeconds));
 }
 
-/** Aggregates the last `seconds` up to now: minute slots for a day or less, else hour slots. */
-export function windowAggregate(h: TargetHistory, seconds: number, now: number, gaps: readonly Interval[]): Aggregate {
-  const minute = seconds <= DAY;
-  const width = minute ? MINUTE : HOUR;
-  // Whole slots: the current one plus the ones before it, covering `seconds`.
-  const from = (Math.floor(now / width) + 1) * width - seconds;
-  return h.aggregate(from, now, now, gaps, minute ? 'minute' : 'hour');
+/**
+ * Aggregates the last `seconds` up to now in whole hours: the hour in progress and the ones
+ * before it (so "24 h" is the last 23 hours plus the current one so far).
+ */
+export function windowAggregate(h: TargetHistory, seconds: number, now: number, gaps: readonly Interval[], latency = false): Aggregate {
+  const from = (Math.floor(now / HOUR) + 1) * HOUR - seconds;
+  return h.aggregate(from, now, now, gaps, 'hour', latency);
 }
 
 function latencyOf(a: Aggregate): Latency | undefined {
@@ -115,12 +115,11 @@ export function incidentsOf(h: TargetHistory, now: number, trusted: boolean, sin
   return out;
 }
 
-/** Mean outage length and number of outages over the last `seconds`. */
-export function mttrOf(h: TargetHistory, seconds: number, now: number, gaps: readonly Interval[]): { mttr: number | null; outages: number } {
+/** Mean length of the outages that ended in the last `seconds` (of the last 100). */
+export function mttrOf(h: TargetHistory, seconds: number, now: number): number | null {
   const from = now - seconds;
   const ended = h.incidents.filter((i) => i.end !== undefined && i.end >= from);
-  const mttr = ended.length === 0 ? null : round(ended.reduce((a, i) => a + (i.end! - i.start), 0) / ended.length, 3);
-  return { mttr, outages: windowAggregate(h, seconds, now, gaps).outages };
+  return ended.length === 0 ? null : round(ended.reduce((a, i) => a + (i.end! - i.start), 0) / ended.length, 3);
 }
 
 export function history(deps: ModelDeps, kind: TargetKind, name: string, window: WindowName): HistoryPoint[] | undefined {
@@ -131,7 +130,7 @@ export function history(deps: ModelDeps, kind: TargetKind, name: string, window:
 
 /** The last `span` seconds in points of `step` seconds (aligned to UTC), oldest first. */
 export function points(h: TargetHistory, span: number, step: number, now: number, gaps: readonly Interval[]): HistoryPoint[] {
-  const res = step < HOUR ? 'minute' : 'hour';
+  const res = step < HOUR || span <= DAY ? 'minute' : 'hour';
   const end = (Math.floor(now / step) + 1) * step;
   const out: HistoryPoint[] = [];
   for (let start = end - span; start < end; start += step) {
@@ -176,8 +175,8 @@ export function summarize(deps: ModelDeps, v: TargetView, degraded: ReadonlySet<
   const now = deps.clock();
   const gaps = deps.tracker.gaps();
   const h = deps.tracker.history(v.kind, v.target)!;
-  const day = windowAggregate(h, DAY, now, gaps);
-  const m30 = mttrOf(h, 30 * DAY, now, gaps);
+  const day = windowAggregate(h, DAY, now, gaps, true);
+  const month = windowAggregate(h, 30 * DAY, now, gaps);
   const s: TargetSummary = {
     kind: v.kind, name: v.target, state: stateOf(v, degraded),
     since: v.lastTransition ?? null,
@@ -186,10 +185,10 @@ export function summarize(deps: ModelDeps, v: TargetView, degraded: ReadonlySet<
     uptime: {
       '24h': uptimeOf(day),
       '7d': uptimeOf(windowAggregate(h, 7 * DAY, now, gaps)),
-      '30d': uptimeOf(windowAggregate(h, 30 * DAY, now, gaps)),
+      '30d': uptimeOf(month),
     },
-    mttrSeconds30d: m30.mttr,
-    outages30d: m30.outages,
+    mttrSeconds30d: mttrOf(h, 30 * DAY, now),
+    outages30d: month.outages,
     latency24h: latencyOf(day) ?? null,
     incidents: incidentsOf(h, now, trusted, now - 90 * DAY),
   };

@@ -38,7 +38,17 @@ export function fmtLatency(s: number): string {
   return `${s.toFixed(2)}s`;
 }
 
-const iso = (t: number): string => new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+/** `2026-11-25 14:00 UTC`; bar boundaries repeat for every target, so they are remembered. */
+const isoCache = new Map<number, string>();
+function iso(t: number): string {
+  let s = isoCache.get(t);
+  if (s === undefined) {
+    s = `${new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+    if (isoCache.size > 5000) isoCache.clear();
+    isoCache.set(t, s);
+  }
+  return s;
+}
 
 function fmtBytes(b: number | null): string {
   if (b === null) return '–';
@@ -56,18 +66,42 @@ export function uptimeClass(u: number | null): string {
   return 'bad';
 }
 
+/** Short time labels for tooltips: `Nov 25 14:00` (hours) or `Nov 25` (days), UTC. */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+function label(t: number, daily: boolean): string {
+  const key = daily ? -t : t;
+  let s = isoCache.get(key);
+  if (s === undefined) {
+    const d = new Date(t * 1000);
+    const day = `${MONTHS[d.getUTCMonth()]!} ${d.getUTCDate()}`;
+    s = daily ? day : `${day} ${String(d.getUTCHours()).padStart(2, '0')}:00`;
+    if (isoCache.size > 5000) isoCache.clear();
+    isoCache.set(key, s);
+  }
+  return s;
+}
+
+const CLASS: Record<string, string> = { none: 'n', good: 'g', fair: 'f', poor: 'p', bad: 'b' };
+
+/**
+ * One cell per point with a tooltip of its figures. Tooltips hold only numbers and times made
+ * here (no names, no error texts), so they need no escaping; cells are kept short because a page
+ * of 100 targets has 4800 (or 9000) of them.
+ */
 function bar(points: HistoryPoint[], range: string): string {
-  const cells = points.map((p) => {
-    const parts = [`${iso(p.start)} – ${iso(p.end).slice(11)}`];
-    if (p.uptime === null) parts.push('no data');
+  const daily = range === '90d';
+  let cells = '';
+  for (const p of points) {
+    let tip = `${label(p.start, daily)} UTC`;
+    if (p.uptime === null) tip += ' · no data';
     else {
-      parts.push(`uptime ${pct(p.uptime)}`);
-      if (p.downSeconds > 0) parts.push(`down ${formatDuration(p.downSeconds)}`);
-      parts.push(`${p.checks} checks, ${p.failures} failed`);
-      if (p.latency) parts.push(`latency ${fmtLatency(p.latency.min)} / ${fmtLatency(p.latency.avg)} / ${fmtLatency(p.latency.max)}`);
+      tip += ` · ${pct(p.uptime)}`;
+      if (p.downSeconds > 0) tip += ` · down ${formatDuration(p.downSeconds)}`;
+      tip += ` · ${p.checks} checks, ${p.failures} failed`;
+      if (p.latency) tip += ` · ${fmtLatency(p.latency.min)}/${fmtLatency(p.latency.avg)}/${fmtLatency(p.latency.max)}`;
     }
-    return `<i class="${uptimeClass(p.uptime)}" title="${escapeHtml(parts.join(' · '))}"></i>`;
-  }).join('');
+    cells += `<i class=${CLASS[uptimeClass(p.uptime)]!} title="${tip}"></i>`;
+  }
   return `<div class="bar" role="img" aria-label="history of the last ${range}">${cells}</div>`;
 }
 
@@ -94,9 +128,9 @@ function sparkline(points: HistoryPoint[]): string {
   const min = Math.min(...points.flatMap((p) => (p.latency ? [p.latency.min] : [])));
   const peak = Math.max(...points.flatMap((p) => (p.latency ? [p.latency.max] : [])));
   const polys = lines.map((l) => (l.includes(' ') ? `<polyline points="${l}"/>` : `<circle cx="${l.split(',')[0]}" cy="${l.split(',')[1]}" r="1.5"/>`)).join('');
-  return `<figure class="spark"><svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="latency over 24 hours">` +
-    `<title>mean latency per 15 minutes over 24 hours; peak ${fmtLatency(peak)}</title>${polys}</svg>` +
-    `<figcaption>latency 24 h: min <b>${fmtLatency(min)}</b> · avg <b>${fmtLatency(lat)}</b> · max <b>${fmtLatency(peak)}</b></figcaption></figure>`;
+  return `<figure class="spark"><svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="latency over 48 hours">` +
+    `<title>mean latency per hour over 48 hours; peak ${fmtLatency(peak)}</title>${polys}</svg>` +
+    `<figcaption>latency 48 h: min <b>${fmtLatency(min)}</b> · avg <b>${fmtLatency(lat)}</b> · max <b>${fmtLatency(peak)}</b></figcaption></figure>`;
 }
 
 function incidents(t: TargetSummary): string {
@@ -193,7 +227,7 @@ nav,footer,.none,figcaption,.links{color:var(--mut);font-size:.85rem}nav{margin:
 .state{font-weight:700;text-transform:uppercase;font-size:.8rem}.up .state{color:var(--good)}.down .state{color:var(--bad)}
 .degraded .state{color:var(--deg)}.unknown .state{color:var(--mut)}.outage{font-weight:600;color:var(--bad)}
 .bar{display:flex;gap:1px;height:26px;margin:.6rem 0 .3rem}.bar i{flex:1;border-radius:2px;background:var(--none);min-width:1px}
-.bar i:hover{opacity:.7}.bar .good{background:var(--good)}.bar .fair{background:var(--fair)}.bar .poor{background:var(--poor)}.bar .bad{background:var(--bad)}
+.bar i:hover{opacity:.7}.bar .g{background:var(--good)}.bar .f{background:var(--fair)}.bar .p{background:var(--poor)}.bar .b{background:var(--bad)}
 .figures{display:flex;flex-wrap:wrap;gap:.2rem 1.2rem;margin:.3rem 0}.figures div{min-width:4.5rem}dt{font-size:.72rem;color:var(--mut)}dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
 .spark{margin:.3rem 0}.spark svg{display:block;width:100%;height:36px}.spark polyline{fill:none;stroke:#3b82f6;stroke-width:1.5;vector-effect:non-scaling-stroke}.spark circle{fill:#3b82f6}
 .error{color:var(--bad);font-size:.85rem;overflow-wrap:anywhere;margin:.3rem 0}

@@ -127,7 +127,7 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
       const u = uptimeOf(windowAggregate(h, WINDOWS[window], now, gaps));
       svg(req, res, badge(`uptime ${window}`, uptimeText(u), uptimeColour(u)));
     } else {
-      const { mttr } = mttrOf(h, WINDOWS[window], now, gaps);
+      const mttr = mttrOf(h, WINDOWS[window], now);
       svg(req, res, badge(`MTTR ${window}`, mttrText(mttr), mttrColour(mttr)));
     }
   };
@@ -142,8 +142,9 @@ function pageTargets(deps: ModelDeps, m: StatusModel, range: '48h' | '90d'): Pag
   const gaps = deps.tracker.gaps();
   return m.targets.map((summary) => {
     const h = deps.tracker.history(summary.kind, summary.name)!;
-    const bars = range === '48h' ? points(h, 48 * HOUR, HOUR, now, gaps) : points(h, 90 * DAY, DAY, now, gaps);
-    const spark = h.latency ? points(h, DAY, 15 * 60, now, gaps) : [];
+    const hours = points(h, 48 * HOUR, HOUR, now, gaps);
+    const bars = range === '48h' ? hours : points(h, 90 * DAY, DAY, now, gaps);
+    const spark = h.latency ? hours : [];
     return { summary, bars, spark };
   });
 }

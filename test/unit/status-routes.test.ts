@@ -87,8 +87,8 @@ describe('GET /api/v1/targets', () => {
     expect(api!.incidents.map((i) => [i.seconds, i.end === null])).toEqual([[300, true], [1800, false]]);
     expect(api!.mttrSeconds30d).toBe(1800);
     expect(api!.outages30d).toBe(2);
-    // windows are whole slots up to the current one (which has only just begun)
-    expect(api!.uptime['24h']).toBeCloseTo(1 - 300 / (DAY - 60), 6);
+    // windows are whole hours up to the current one (which has only just begun)
+    expect(api!.uptime['24h']).toBeCloseTo(1 - 300 / (DAY - HOUR), 6);
     expect(api!.uptime['7d']).toBeCloseTo(1 - 2100 / (7 * DAY - HOUR), 6);
     expect(api!.latency24h!.avg).toBeCloseTo(0.02, 4);
     expect(body.discovered).toEqual([

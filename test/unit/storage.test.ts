@@ -111,7 +111,7 @@ describe('tracker snapshot', () => {
 });
 
 describe('storage directory', () => {
-  it('writes atomically and restores at the next start', () => {
+  it('writes atomically and restores at the next start', async () => {
     const a = setup(1000);
     a.tracker.observe('http', 'api', false, { error: 'refused' });
     const { log } = capture();
@@ -119,6 +119,9 @@ describe('storage directory', () => {
     s.load();
     expect(s.save()).toBe(true);
     expect(readdirSync(dir)).toEqual([SNAPSHOT_FILE]); // no temp file left behind
+    a.tracker.observe('http', 'api', false, { at: 1001, error: 'refused' });
+    await expect(s.saveAsync()).resolves.toBe(true); // the periodic, non-blocking way
+    expect(readdirSync(dir)).toEqual([SNAPSHOT_FILE]);
 
     const b = setup(1010);
     const c = capture();
@@ -152,12 +155,13 @@ describe('storage directory', () => {
     expect(decodeSnapshot(readFileSync(path.join(dir, SNAPSHOT_FILE))).targets).toHaveLength(1);
   });
 
-  it('runs without persistence when the directory cannot be made', () => {
+  it('runs without persistence when the directory cannot be made', async () => {
     const file = path.join(dir, 'plain-file');
     writeFileSync(file, '');
     const { log, lines } = capture();
     const s = new Storage(path.join(file, 'sub'), setup(1).tracker, () => 1, log);
-    expect(() => { s.load(); s.start(); s.stop(); }).not.toThrow();
+    expect(() => { s.load(); s.start(); }).not.toThrow();
+    await expect(s.stop()).resolves.toBeUndefined();
     expect(lines.map((l) => l.msg)).toContain('storage directory unusable; history will not survive a restart');
   });
 });
