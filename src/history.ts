@@ -369,6 +369,11 @@ export class TargetHistory {
   readonly incidents: Incident[] = [];
   /** When the target's state was first known (before it: unknown). */
   knownSince: number | undefined;
+  /**
+   * Grows whenever something other than the slot in progress changes (an outage starts or ends,
+   * the state becomes known): figures of closed slots computed at the same revision still hold.
+   */
+  revision = 0;
 
   constructor(readonly latency: boolean) {
     this.minutes = new Ring(MINUTE, MINUTE_SLOTS, latency);
@@ -386,7 +391,10 @@ export class TargetHistory {
   }
 
   known(t: number): void {
-    if (this.knownSince === undefined) this.knownSince = t;
+    if (this.knownSince === undefined) {
+      this.knownSince = t;
+      this.revision += 1;
+    }
   }
 
   outageStarted(start: number, reason: string): void {
@@ -397,6 +405,7 @@ export class TargetHistory {
     const prev = this.incidents[this.incidents.length - 1];
     const text = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason;
     this.incidents.push({ start, reason: prev?.reason === text ? prev.reason : text });
+    this.revision += 1;
     if (this.incidents.length > MAX_INCIDENTS) this.incidents.splice(0, this.incidents.length - MAX_INCIDENTS);
   }
 
@@ -405,6 +414,7 @@ export class TargetHistory {
     const open = this.incidents[this.incidents.length - 1];
     if (open === undefined || open.end !== undefined) return;
     open.end = end;
+    this.revision += 1;
     this.minutes.advance(end);
     this.hours.advance(end);
     for (const piece of subtract(open.start, end, gaps)) {

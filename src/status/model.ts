@@ -129,21 +129,24 @@ export function history(deps: ModelDeps, kind: TargetKind, name: string, window:
 }
 
 /** The last `span` seconds in points of `step` seconds (aligned to UTC), oldest first. */
-export function points(h: TargetHistory, span: number, step: number, now: number, gaps: readonly Interval[]): HistoryPoint[] {
+export function points(h: TargetHistory, span: number, step: number, now: number, gaps: readonly Interval[], latency = true): HistoryPoint[] {
   const res = step < HOUR || span <= DAY ? 'minute' : 'hour';
   const end = (Math.floor(now / step) + 1) * step;
   const out: HistoryPoint[] = [];
-  for (let start = end - span; start < end; start += step) {
-    const a = h.aggregate(start, start + step, now, gaps, res);
-    const p: HistoryPoint = {
-      start, end: start + step, uptime: uptimeOf(a), checks: a.checks, failures: a.failures,
-      downSeconds: round(a.downSeconds, 3), knownSeconds: round(a.knownSeconds, 3),
-    };
-    const l = latencyOf(a);
-    if (l !== undefined) p.latency = l;
-    out.push(p);
-  }
+  for (let start = end - span; start < end; start += step) out.push(pointOf(h, start, step, now, gaps, res, latency));
   return out;
+}
+
+/** One point: [start, start + step) from minute or hour slots. */
+export function pointOf(h: TargetHistory, start: number, step: number, now: number, gaps: readonly Interval[], res: 'minute' | 'hour', latency = true): HistoryPoint {
+  const a = h.aggregate(start, start + step, now, gaps, res, latency);
+  const p: HistoryPoint = {
+    start, end: start + step, uptime: uptimeOf(a), checks: a.checks, failures: a.failures,
+    downSeconds: round(a.downSeconds, 3), knownSeconds: round(a.knownSeconds, 3),
+  };
+  const l = latencyOf(a);
+  if (l !== undefined) p.latency = l;
+  return p;
 }
 
 /** Gauge values by one label where another label has a value, from a published metric. */

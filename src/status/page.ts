@@ -11,7 +11,13 @@ import type { DiscoveredSummary, HistoryPoint, StatusModel, TargetSummary } from
 
 export interface PageTarget {
   summary: TargetSummary;
-  bars: HistoryPoint[];
+  /**
+   * The bar's points before the one in progress: the same array object as long as they do not
+   * change, so their HTML is rendered once and reused.
+   */
+  closed: HistoryPoint[];
+  /** The point in progress. */
+  current: HistoryPoint;
   /** Latency points for the sparkline (HTTP, MQTT); empty for other kinds. */
   spark: HistoryPoint[];
 }
@@ -88,8 +94,19 @@ const CLASS: Record<string, string> = { none: 'n', good: 'g', fair: 'f', poor: '
  * here (no names, no error texts), so they need no escaping; cells are kept short because a page
  * of 100 targets has 4800 (or 9000) of them.
  */
-function bar(points: HistoryPoint[], range: string): string {
+const closedHtml = new WeakMap<HistoryPoint[], string>();
+
+function bar(closed: HistoryPoint[], current: HistoryPoint, range: string): string {
   const daily = range === '90d';
+  let before = closedHtml.get(closed);
+  if (before === undefined) {
+    before = cells(closed, daily);
+    closedHtml.set(closed, before);
+  }
+  return `<div class="bar" role="img" aria-label="history of the last ${range}">${before}${cells([current], daily)}</div>`;
+}
+
+function cells(points: HistoryPoint[], daily: boolean): string {
   let cells = '';
   for (const p of points) {
     let tip = `${label(p.start, daily)} UTC`;
@@ -102,7 +119,7 @@ function bar(points: HistoryPoint[], range: string): string {
     }
     cells += `<i class=${CLASS[uptimeClass(p.uptime)]!} title="${tip}"></i>`;
   }
-  return `<div class="bar" role="img" aria-label="history of the last ${range}">${cells}</div>`;
+  return cells;
 }
 
 function sparkline(points: HistoryPoint[]): string {
@@ -149,7 +166,7 @@ function target(p: PageTarget, range: string): string {
   const outage = t.outageSeconds === null ? '' : `<span class="outage">down for ${formatDuration(t.outageSeconds)}</span>`;
   return `<article class="target ${t.state}" data-kind="${escapeHtml(t.kind)}" data-target="${escapeHtml(t.name)}">
 <header><h3>${escapeHtml(t.name)}</h3><span class="kind">${escapeHtml(t.kind)}</span><span class="state">${t.state}</span>${outage}</header>
-${bar(p.bars, range)}
+${bar(p.closed, p.current, range)}
 <dl class="figures">
 <div><dt>Uptime 24 h</dt><dd class="uptime-24h">${pct(t.uptime['24h'])}</dd></div>
 <div><dt>7 d</dt><dd class="uptime-7d">${pct(t.uptime['7d'])}</dd></div>

@@ -2,13 +2,13 @@ import { Router, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { AvailabilityTracker, TargetKind, TargetView } from '../availability';
 import type { Clock } from '../clock';
-import { DAY, HOUR } from '../history';
+import { DAY, HOUR, type TargetHistory } from '../history';
 import type { Logger } from '../log';
 import { isTrusted, type TrustPolicy } from '../trust';
 import { badge, mttrColour, mttrText, stateColour, uptimeColour, uptimeText } from './badge';
 import {
-  buildModel, degradedTargets, history, incidentsOf, isWindow, mttrOf, points, stateOf, uptimeOf, WINDOWS, windowAggregate,
-  type ModelDeps, type StatusModel,
+  buildModel, degradedTargets, history, pointOf, incidentsOf, isWindow, mttrOf, points, stateOf, uptimeOf, WINDOWS, windowAggregate,
+  type HistoryPoint, type ModelDeps, type StatusModel,
 } from './model';
 import { renderMain, renderPage, type PageTarget } from './page';
 
@@ -36,6 +36,7 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
   const trust = deps.trust ?? NO_AUTH;
   const model: ModelDeps = { tracker: deps.tracker, registry: deps.registry, clock: deps.clock };
   const router = Router();
+  const bars = new Map<string, BarCache>();
 
   const find = (req: Request, res: Response): TargetView | undefined => {
     const kind = String(req.params.kind) as TargetKind;
@@ -54,7 +55,7 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
       const range = req.query.bars === '90d' ? '90d' : '48h';
       const m = await buildModel(model, trusted);
       const input = {
-        model: m, targets: pageTargets(model, m, range), range, version: deps.version, trusted,
+        model: m, targets: pageTargets(model, m, range, bars), range, version: deps.version, trusted,
         ...(trusted ? { configSource: deps.configSource() } : {}),
       } as const;
       res.set('Cache-Control', 'no-store');
@@ -137,14 +138,34 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
   return router;
 }
 
-function pageTargets(deps: ModelDeps, m: StatusModel, range: '48h' | '90d'): PageTarget[] {
+interface BarCache { key: string; closed: HistoryPoint[] }
+
+/**
+ * The bars and sparkline of each target. Points of closed hours (days) only change when an
+ * outage starts or ends, so they are kept per target and recomputed when the hour (day), the
+ * history's revision or the unknown gaps change; the point in progress is computed every time.
+ */
+function pageTargets(deps: ModelDeps, m: StatusModel, range: '48h' | '90d', cache: Map<string, BarCache>): PageTarget[] {
   const now = deps.clock();
   const gaps = deps.tracker.gaps();
-  return m.targets.map((summary) => {
+  const closedOf = (id: string, h: TargetHistory, span: number, step: number, latency: boolean): HistoryPoint[] => {
+    const key = `${Math.floor(now / step)}:${h.revision}:${gaps.length}`;
+    const hit = cache.get(id);
+    if (hit !== undefined && hit.key === key) return hit.closed;
+    const closed = points(h, span - step, step, Math.floor(now / step) * step - 1e-6, gaps, latency);
+    cache.set(id, { key, closed });
+    return closed;
+  };
+  const out = m.targets.map((summary) => {
     const h = deps.tracker.history(summary.kind, summary.name)!;
-    const hours = points(h, 48 * HOUR, HOUR, now, gaps);
-    const bars = range === '48h' ? hours : points(h, 90 * DAY, DAY, now, gaps);
-    const spark = h.latency ? hours : [];
-    return { summary, bars, spark };
+    const id = `${summary.kind}\u0000${summary.name}`;
+    const hourly = closedOf(`${id}\u000048h`, h, 48 * HOUR, HOUR, true);
+    const current = pointOf(h, Math.floor(now / HOUR) * HOUR, HOUR, now, gaps, 'hour');
+    const spark = h.latency ? [...hourly, current] : [];
+    if (range === '48h') return { summary, closed: hourly, current, spark };
+    const daily = closedOf(`${id}\u000090d`, h, 90 * DAY, DAY, false);
+    return { summary, closed: daily, current: pointOf(h, Math.floor(now / DAY) * DAY, DAY, now, gaps, 'hour', false), spark };
   });
+  if (cache.size > 4 * (out.length + 8)) cache.clear(); // targets that went away
+  return out;
 }

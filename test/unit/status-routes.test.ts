@@ -176,3 +176,27 @@ describe('badges', () => {
     expect((await get('/badge/http/api/status.svg')).cache).toBe('private, max-age=60');
   });
 });
+
+describe('status page bars', () => {
+  it('reuse closed hours until something changes them, and show changes at once', async () => {
+    const cells = async () => {
+      const html = await (await fetch(`${base}/?fragment=1`)).text();
+      const art = html.slice(html.indexOf('data-target="worker"'));
+      return [...art.slice(0, art.indexOf('</article>')).matchAll(/<i class=(\w)/g)].map((m) => m[1]).join('');
+    };
+    const first = await cells();
+    expect(first).toHaveLength(48);
+    expect(first).toBe(await cells()); // served from the cache: same figures
+    // worker goes down for 40 minutes, then 2 hours pass with it up
+    const start = now;
+    for (let t = start; t <= start + 3 * HOUR; t += 60) {
+      now = t;
+      tracker.observe('http', 'worker', t >= start + 2400, { latencySeconds: 0.005 });
+    }
+    const after = await cells();
+    expect(after).toHaveLength(48);
+    expect(after.slice(-4, -1)).toMatch(/b/); // the hour of the outage, now closed, is red
+    expect(after).not.toBe(first);
+    now = NOW + 3 * HOUR + 60;
+  });
+});
