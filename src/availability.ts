@@ -31,7 +31,7 @@ export const NO_DAMPING: Damping = { failureThreshold: 1, successThreshold: 1 };
 export interface ObserveOptions {
   /** When the observation was made (unix seconds); defaults to now. Must not go backwards. */
   at?: number;
-  /** What went wrong, for a failed observation; shown on the landing page. */
+  /** What went wrong, for a failed observation; shown on the status page to trusted viewers. */
   error?: string;
   /** How long the check took (HTTP request, MQTT round trip), for the latency history. */
   latencySeconds?: number;
@@ -40,7 +40,7 @@ export interface ObserveOptions {
 /** Kinds whose checks measure a latency worth a history (request time, round trip). */
 export const LATENCY_KINDS: ReadonlySet<TargetKind> = new Set<TargetKind>(['http', 'mqtt']);
 
-/** A read-only view of one target, for the landing page and tests. */
+/** A read-only view of one target, for the status page and tests. */
 export interface TargetView {
   kind: TargetKind;
   target: string;

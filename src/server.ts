@@ -25,7 +25,7 @@ export interface ServerDeps {
 
 /**
  * The HTTP server: /metrics (current state only; never waits on a target), /-/healthy,
- * /-/ready, POST /-/reload and the landing page at /.
+ * /-/ready, POST /-/reload, and the status page, API and badges of src/status/routes.ts.
  */
 export class Server {
   private server?: HttpServer;
