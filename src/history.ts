@@ -7,14 +7,14 @@
  * minimum, mean and maximum. Only the slot in progress is kept at full precision; when time moves
  * past it, it is packed into fixed typed arrays:
  *
- *   minute slot: checks u8, failures u8 (both saturate at 255), down u16 (milliseconds),
+ *   minute slot: checks u8, failures u8 (both saturate at 255), down u8 (quarter seconds),
  *                latency mean u16 (log scale, 0.03 % steps), min and max u8 (log scale, 7.5 % steps)
  *   hour slot:   checks u16, failures u16 (saturate at 65535), down u16 (1/16 s), outages started u8,
  *                latency as for minutes
  *
- * That is 4 (+4 with latency) bytes per minute and 7 (+4) bytes per hour: 26.6 KB per target
- * without latency, 46.8 KB with it, plus up to 100 incidents (about 5 KB; reasons are cut at 256
- * characters). docs/benchmarks.md has the heap measured for 100 targets.
+ * That is 3 (+4 with latency) bytes per minute and 7 (+4) bytes per hour: 23.8 KB per target
+ * without latency, 43.9 KB with it, plus up to 100 incidents (about 5 KB; reasons are cut at 256
+ * characters). docs/benchmarks.md has the memory measured for 100 targets.
  *
  * The outage in progress is not in the slots: readers add it (it ends "now"). Time the exporter
  * did not watch (the gap of a restart, before the target's state was first known) is unknown,
@@ -93,12 +93,13 @@ const emptyOpen = (slot: number): Open => ({ slot, checks: 0, failures: 0, down:
 export class Ring {
   readonly checks: Uint8Array | Uint16Array;
   readonly failures: Uint8Array | Uint16Array;
-  readonly down: Uint16Array;
+  readonly down: Uint8Array | Uint16Array;
   readonly outages: Uint8Array | undefined;
   readonly latAvg: Uint16Array | undefined;
   readonly latMin: Uint8Array | undefined;
   readonly latMax: Uint8Array | undefined;
   private readonly countMax: number;
+  private readonly downMax: number;
   /** Units of `down` per second. */
   private readonly downUnit: number;
   /** Slot number (floor(t / width)) of the open slot; -1 before the first event. */
@@ -109,8 +110,9 @@ export class Ring {
     this.checks = wide ? new Uint16Array(size) : new Uint8Array(size);
     this.failures = wide ? new Uint16Array(size) : new Uint8Array(size);
     this.countMax = wide ? 0xffff : 0xff;
-    this.down = new Uint16Array(size);
-    this.downUnit = wide ? 16 : 1000;
+    this.down = wide ? new Uint16Array(size) : new Uint8Array(size);
+    this.downMax = wide ? 0xffff : 0xff;
+    this.downUnit = wide ? 16 : 4;
     this.outages = wide ? new Uint8Array(size) : undefined;
     if (latency) {
       this.latAvg = new Uint16Array(size);
@@ -179,7 +181,7 @@ export class Ring {
       if (s === this.open.slot) this.open.down += b - a;
       else if (this.holds(s)) {
         const i = s % this.size;
-        this.down[i] = Math.min(0xffff, this.down[i]! + Math.round((b - a) * this.downUnit));
+        this.down[i] = Math.min(this.downMax, this.down[i]! + Math.round((b - a) * this.downUnit));
       }
     }
   }
@@ -210,7 +212,7 @@ export class Ring {
     const i = o.slot % this.size;
     this.checks[i] = Math.min(this.countMax, o.checks);
     this.failures[i] = Math.min(this.countMax, o.failures);
-    this.down[i] = Math.min(0xffff, Math.round(o.down * this.downUnit));
+    this.down[i] = Math.min(this.downMax, Math.round(o.down * this.downUnit));
     if (this.outages) this.outages[i] = Math.min(0xff, o.outages);
     if (this.latAvg && o.latN > 0) {
       this.latAvg[i] = enc16(o.latSum / o.latN);

@@ -150,8 +150,8 @@ describe('memory', () => {
     expect(bytes).toBeLessThan(5 * 1024 * 1024);
     const http = tracker.history('http', 't0')!.bytes();
     const process = tracker.history('process', 't1')!.bytes();
-    expect(http).toBeLessThan(52 * 1024);
-    expect(process).toBeLessThan(32 * 1024);
+    expect(http).toBeLessThan(50 * 1024);
+    expect(process).toBeLessThan(30 * 1024);
     // A 100-incident list of long, all different reasons stays bounded too.
     const h = new TargetHistory(true);
     for (let n = 0; n < 300; n++) h.outageStarted(T0 + n, `${n} ${'x'.repeat(1000)}`);
