@@ -123,31 +123,52 @@ function cells(points: HistoryPoint[], daily: boolean): string {
 }
 
 function sparkline(points: HistoryPoint[]): string {
-  const vals = points.map((p) => p.latency?.avg);
-  const known = vals.filter((v): v is number => v !== undefined);
-  if (known.length === 0) return '';
-  const max = Math.max(...known) * 1.1 || 1;
-  const w = 240;
+  // One pass for the scale and the figures, one for the coordinates (integers: the viewBox is
+  // wide enough that rounding does not show).
+  let max = 0;
+  let min = Infinity;
+  let peak = 0;
+  let sum = 0;
+  let n = 0;
+  for (const p of points) {
+    const l = p.latency;
+    if (l === undefined) continue;
+    if (l.avg > max) max = l.avg;
+    if (l.min < min) min = l.min;
+    if (l.max > peak) peak = l.max;
+    sum += l.avg;
+    n += 1;
+  }
+  if (n === 0) return '';
+  const w = 480;
   const h = 36;
+  const scale = (h - 4) / (max * 1.1 || 1);
   const step = w / Math.max(1, points.length - 1);
-  const lines: string[] = [];
-  let cur: string[] = [];
-  vals.forEach((v, i) => {
-    if (v === undefined) {
-      if (cur.length > 0) lines.push(cur.join(' '));
-      cur = [];
-      return;
+  let polys = '';
+  let run = '';
+  let runLen = 0;
+  const flush = (): void => {
+    if (runLen > 1) polys += `<polyline points="${run}"/>`;
+    else if (runLen === 1) {
+      const [x, y] = run.split(',');
+      polys += `<circle cx="${x!}" cy="${y!}" r="1.5"/>`;
     }
-    cur.push(`${(i * step).toFixed(1)},${(h - 2 - (v / max) * (h - 4)).toFixed(1)}`);
-  });
-  if (cur.length > 0) lines.push(cur.join(' '));
-  const lat = known.reduce((a, b) => a + b, 0) / known.length;
-  const min = Math.min(...points.flatMap((p) => (p.latency ? [p.latency.min] : [])));
-  const peak = Math.max(...points.flatMap((p) => (p.latency ? [p.latency.max] : [])));
-  const polys = lines.map((l) => (l.includes(' ') ? `<polyline points="${l}"/>` : `<circle cx="${l.split(',')[0]}" cy="${l.split(',')[1]}" r="1.5"/>`)).join('');
+    run = '';
+    runLen = 0;
+  };
+  for (let i = 0; i < points.length; i++) {
+    const l = points[i]!.latency;
+    if (l === undefined) {
+      flush();
+      continue;
+    }
+    run += `${runLen > 0 ? ' ' : ''}${Math.round(i * step)},${Math.round(h - 2 - l.avg * scale)}`;
+    runLen += 1;
+  }
+  flush();
   return `<figure class="spark"><svg viewBox="0 0 ${w} ${h}" preserveAspectRatio="none" role="img" aria-label="latency over 48 hours">` +
     `<title>mean latency per hour over 48 hours; peak ${fmtLatency(peak)}</title>${polys}</svg>` +
-    `<figcaption>latency 48 h: min <b>${fmtLatency(min)}</b> · avg <b>${fmtLatency(lat)}</b> · max <b>${fmtLatency(peak)}</b></figcaption></figure>`;
+    `<figcaption>latency 48 h: min <b>${fmtLatency(min)}</b> · avg <b>${fmtLatency(sum / n)}</b> · max <b>${fmtLatency(peak)}</b></figcaption></figure>`;
 }
 
 function incidents(t: TargetSummary): string {
