@@ -33,6 +33,10 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
+# The data directory (--storage.path): history and counters kept across restarts. A named volume
+# mounted here starts with this directory's owner.
+RUN mkdir -p /var/lib/stackwatch && chown 10001:10001 /var/lib/stackwatch && chmod 700 /var/lib/stackwatch
+VOLUME /var/lib/stackwatch
 # An unprivileged uid of its own (no passwd entry needed); the image's files stay owned by root,
 # read-only to it.
 USER 10001:10001
@@ -42,4 +46,4 @@ EXPOSE 9967
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "dist/healthcheck.js"]
 ENTRYPOINT ["node", "dist/main.js"]
-CMD ["--listen", "0.0.0.0:9967"]
+CMD ["--listen", "0.0.0.0:9967", "--storage.path", "/var/lib/stackwatch"]

@@ -13,12 +13,14 @@ import { splitListen, type Config } from './config/schema';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
 import { gauge } from './metrics/instruments';
+import { tapLatency } from './latency-tap';
 import { Server } from './server';
+import { Storage } from './storage';
 import { VERSION } from './version';
 import { plainWebState, WebSurface, type WebState } from './web/surface';
 
 /** The kind of availability target each collector observes. */
-const COLLECTOR_KINDS: Readonly<Record<string, TargetKind>> = { http: 'http', mqtt: 'mqtt', docker: 'container', process: 'process' };
+const COLLECTOR_KINDS: Readonly<Record<string, TargetKind>> = { http: 'http', mqtt: 'mqtt', docker: 'container', process: 'process', logs: 'traffic' };
 
 export interface AppOptions {
   config: Config;
@@ -38,8 +40,10 @@ export interface AppOptions {
   enableLifecycle?: boolean;
   /** Replaces the status page's trust decision (tests play a remote viewer with it). */
   trusted?: (req: IncomingMessage) => boolean;
-  /** Directory for state kept across restarts (log read positions); without it, in memory only. */
-  dataDir?: string;
+  /** The data directory (--storage.path); without it nothing survives a restart. */
+  storagePath?: string;
+  /** Seconds between snapshots (default 5). */
+  snapshotInterval?: number;
   /** Builds the collectors for a configuration (tests swap in their own). */
   collectors?: (config: Config, ctx: CollectorContext) => Collector[];
 }
@@ -54,6 +58,7 @@ export class App {
   private readonly ctx: CollectorContext;
   private readonly server: Server;
   readonly web: WebSurface;
+  private readonly storage: Storage | undefined;
   private readonly reloadOk: Gauge;
   private readonly reloadTime: Gauge;
   private config: Config;
@@ -67,8 +72,9 @@ export class App {
     this.tracker = new AvailabilityTracker(this.registry, clock);
     this.ctx = {
       registry: this.registry, tracker: this.tracker, clock, log: opts.log, stats: new CollectorStats(this.registry, clock),
-      ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      ...(opts.storagePath !== undefined ? { dataDir: opts.storagePath } : {}),
     };
+    this.storage = opts.storagePath === undefined ? undefined : new Storage(opts.storagePath, this.tracker, clock, opts.log, opts.snapshotInterval);
     this.reloadOk = gauge(this.registry, M.configReloadOk);
     this.reloadTime = gauge(this.registry, M.configReloadTime);
     const { host, port } = splitListen(opts.listen ?? opts.config.server.listen);
@@ -98,9 +104,12 @@ export class App {
     gauge(this.registry, M.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
     this.reloadOk.set(1);
     this.reloadTime.set(this.ctx.clock());
+    // The snapshot goes in before any collector declares its targets, so they continue from it.
+    this.storage?.load();
     const address = await this.server.start();
     await this.web.start();
     if ((await this.startCollectors(this.config)).length > 0) this.reloadOk.set(0);
+    this.storage?.start();
     this.started = true;
     this.opts.log.info({ listen: `${address.address}:${address.port}`, config: this.opts.configSource, version: VERSION }, 'stackwatch started');
     return address;
@@ -166,6 +175,7 @@ export class App {
         }
       }
     }
+    tapLatency(this.registry, this.tracker);
     return failed;
   }
 
@@ -183,5 +193,6 @@ export class App {
     this.started = false;
     this.web.stop();
     await Promise.allSettled([this.server.stop(), this.stopCollectors()]);
+    await this.storage?.stop();
   }
 }

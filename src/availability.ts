@@ -1,6 +1,7 @@
 import { Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
 import type { Clock } from './clock';
 import { capText } from './error-text';
+import { TargetHistory, type HistoryState, type Interval } from './history';
 import { M } from './metrics/definitions';
 import { gauge, counter, histogram } from './metrics/instruments';
 
@@ -31,11 +32,16 @@ export const NO_DAMPING: Damping = { failureThreshold: 1, successThreshold: 1 };
 export interface ObserveOptions {
   /** When the observation was made (unix seconds); defaults to now. Must not go backwards. */
   at?: number;
-  /** What went wrong, for a failed observation; shown on the landing page. */
+  /** What went wrong, for a failed observation; shown on the status page to trusted viewers. */
   error?: string;
+  /** How long the check took (HTTP request, MQTT round trip), for the latency history. */
+  latencySeconds?: number;
 }
 
-/** A read-only view of one target, for the landing page and tests. */
+/** Kinds whose checks measure a latency worth a history (request time, round trip). */
+export const LATENCY_KINDS: ReadonlySet<TargetKind> = new Set<TargetKind>(['http', 'mqtt']);
+
+/** A read-only view of one target, for the status page and tests. */
 export interface TargetView {
   kind: TargetKind;
   target: string;
@@ -72,7 +78,52 @@ interface TargetRecord {
   downSince?: number;
   /** Downtime of outages that ended. */
   closedDowntime: number;
+  /** The error of the first failure of the current failure run (an outage's reason). */
+  failStreakError?: string;
+  /** The recovery histogram's contents (non-cumulative bucket counts, +Inf last, and sum), kept for snapshots. */
+  recoveryCounts: number[];
+  recoverySum: number;
+  history: TargetHistory;
 }
+
+/** A target as saved in a snapshot (see src/storage.ts). */
+export interface SavedTarget {
+  kind: TargetKind;
+  target: string;
+  state: TargetState;
+  checks: number;
+  failures: number;
+  outages: number;
+  okStreak: number;
+  okStreakStart: number;
+  failStreak: number;
+  failStreakStart: number;
+  failStreakError?: string | undefined;
+  lastCheck?: number | undefined;
+  lastTransition?: number | undefined;
+  lastError?: string | undefined;
+  lastErrorAt?: number | undefined;
+  downSince?: number | undefined;
+  closedDowntime: number;
+  recoveryCounts: number[];
+  recoverySum: number;
+  history: HistoryState;
+}
+
+/** Everything the tracker knows, as saved in a snapshot. */
+export interface TrackerState {
+  /** When it was taken (unix seconds). */
+  savedAt: number;
+  /** Time nobody watched (exporter restarts), newest last. */
+  gaps: Interval[];
+  targets: SavedTarget[];
+}
+
+/** Unknown-time intervals older than this are dropped (the longest history is 90 days). */
+const GAP_RETENTION = 91 * 86_400;
+const MAX_GAPS = 1000;
+/** Restored targets that no collector declares again are kept in snapshots this many at most. */
+const MAX_PENDING = 1000;
 
 const key = (kind: TargetKind, target: string): string => `${kind}\u0000${target}`;
 
@@ -86,6 +137,10 @@ export class AvailabilityTracker {
   private readonly outages: Counter;
   private readonly downtime: Counter;
   private readonly recovery: Histogram;
+  private readonly recoveryBounds: readonly number[];
+  /** Targets restored from a snapshot that no collector has declared (yet). */
+  private readonly pending = new Map<string, SavedTarget>();
+  private readonly gapList: Interval[] = [];
 
   constructor(registry: Registry, private readonly clock: Clock) {
     this.up = gauge(registry, M.targetUp);
@@ -95,6 +150,7 @@ export class AvailabilityTracker {
     this.lastTransition = gauge(registry, M.targetLastTransition);
     this.outages = counter(registry, M.targetOutages);
     this.recovery = histogram(registry, M.targetRecovery);
+    this.recoveryBounds = [...(M.targetRecovery.buckets ?? [])];
     // Downtime includes the outage in progress, so it is computed when scraped (no I/O here).
     const records = this.records;
     const now = (): number => this.clock();
@@ -122,16 +178,42 @@ export class AvailabilityTracker {
       existing.damping = damping;
       return;
     }
-    this.records.set(k, {
+    const r: TargetRecord = {
       kind, target, damping, state: 'unknown', checks: 0, failures: 0, outages: 0,
       okStreak: 0, okStreakStart: 0, failStreak: 0, failStreakStart: 0, closedDowntime: 0,
-    });
+      recoveryCounts: new Array<number>(this.recoveryBounds.length + 1).fill(0), recoverySum: 0,
+      history: new TargetHistory(LATENCY_KINDS.has(kind)),
+    };
+    this.records.set(k, r);
     const labels = { kind, target };
-    this.checks.inc(labels, 0);
-    this.failures.inc(labels, 0);
-    this.outages.inc(labels, 0);
     // The histogram exists at zero from the start, so the first recovery is an increase() too.
     this.recovery.zero(labels);
+    const saved = this.pending.get(k);
+    if (saved !== undefined) {
+      this.pending.delete(k);
+      this.restore(r, saved);
+    }
+    this.checks.inc(labels, r.checks);
+    this.failures.inc(labels, r.failures);
+    this.outages.inc(labels, r.outages);
+  }
+
+  /** Continues a target from its snapshot: state, outage in progress, counters, histogram, history. */
+  private restore(r: TargetRecord, s: SavedTarget): void {
+    const labels = { kind: r.kind, target: r.target };
+    Object.assign(r, {
+      state: s.state, checks: s.checks, failures: s.failures, outages: s.outages,
+      okStreak: s.okStreak, okStreakStart: s.okStreakStart, failStreak: s.failStreak, failStreakStart: s.failStreakStart,
+      closedDowntime: s.closedDowntime, recoveryCounts: [...s.recoveryCounts], recoverySum: s.recoverySum,
+      history: TargetHistory.fromJSON(s.history),
+    });
+    for (const f of ['failStreakError', 'lastCheck', 'lastTransition', 'lastError', 'lastErrorAt', 'downSince'] as const) {
+      if (s[f] !== undefined && s[f] !== null) (r as unknown as Record<string, unknown>)[f] = s[f];
+    }
+    if (r.state !== 'unknown') this.up.set(labels, r.state === 'up' ? 1 : 0);
+    if (r.lastCheck !== undefined) this.lastCheck.set(labels, r.lastCheck);
+    if (r.lastTransition !== undefined) this.lastTransition.set(labels, r.lastTransition);
+    for (const v of replayValues(this.recoveryBounds, r.recoveryCounts, r.recoverySum)) this.recovery.observe(labels, v);
   }
 
   /** Records one observation. Undeclared targets are declared without damping. */
@@ -143,6 +225,8 @@ export class AvailabilityTracker {
 
     r.checks += 1;
     r.lastCheck = at;
+    r.history.check(at, ok);
+    if (opts.latencySeconds !== undefined) r.history.latencySample(at, opts.latencySeconds);
     this.checks.inc(labels);
     this.lastCheck.set(labels, at);
     if (ok) {
@@ -154,7 +238,10 @@ export class AvailabilityTracker {
       this.failures.inc(labels);
       r.lastError = capText(opts.error ?? 'check failed');
       r.lastErrorAt = at;
-      if (r.failStreak === 0) r.failStreakStart = at;
+      if (r.failStreak === 0) {
+        r.failStreakStart = at;
+        r.failStreakError = r.lastError;
+      }
       r.failStreak += 1;
       r.okStreak = 0;
     }
@@ -172,6 +259,8 @@ export class AvailabilityTracker {
     r.downSince = since;
     r.outages += 1;
     r.lastTransition = since;
+    r.history.known(since);
+    r.history.outageStarted(since, r.failStreakError ?? r.lastError ?? 'check failed');
     this.outages.inc(labels);
     this.up.set(labels, 0);
     this.lastTransition.set(labels, since);
@@ -183,7 +272,12 @@ export class AvailabilityTracker {
       const length = Math.max(0, at - r.downSince);
       r.closedDowntime += length;
       this.recovery.observe(labels, length);
+      r.recoverySum += length;
+      const b = this.recoveryBounds.findIndex((le) => length <= le);
+      r.recoveryCounts[b === -1 ? this.recoveryBounds.length : b]! += 1;
+      r.history.outageEnded(at, this.gapList);
     }
+    r.history.known(at);
     r.state = 'up';
     r.downSince = undefined;
     r.lastTransition = at;
@@ -197,6 +291,59 @@ export class AvailabilityTracker {
     const labels = { kind, target };
     for (const m of [this.up, this.checks, this.failures, this.lastCheck, this.lastTransition, this.outages, this.downtime, this.recovery]) {
       m.remove(labels);
+    }
+  }
+
+  /**
+   * A latency measured for a target's check (collectors publish it in their own histograms;
+   * src/latency-tap.ts passes it on). Unknown targets are ignored.
+   */
+  noteLatency(kind: TargetKind, target: string, seconds: number, at: number = this.clock()): void {
+    this.records.get(key(kind, target))?.history.latencySample(at, seconds);
+  }
+
+  /** The history of a target (see src/history.ts). */
+  history(kind: TargetKind, target: string): TargetHistory | undefined {
+    return this.records.get(key(kind, target))?.history;
+  }
+
+  /** Intervals nobody watched (while the exporter was stopped): unknown, neither up nor down. */
+  gaps(): readonly Interval[] {
+    return this.gapList;
+  }
+
+  /** Everything needed to continue after a restart (see src/storage.ts). */
+  exportState(): TrackerState {
+    const targets: SavedTarget[] = [];
+    for (const r of this.records.values()) {
+      targets.push({
+        kind: r.kind, target: r.target, state: r.state, checks: r.checks, failures: r.failures, outages: r.outages,
+        okStreak: r.okStreak, okStreakStart: r.okStreakStart, failStreak: r.failStreak, failStreakStart: r.failStreakStart,
+        failStreakError: r.failStreakError, lastCheck: r.lastCheck, lastTransition: r.lastTransition,
+        lastError: r.lastError, lastErrorAt: r.lastErrorAt, downSince: r.downSince, closedDowntime: r.closedDowntime,
+        recoveryCounts: [...r.recoveryCounts], recoverySum: r.recoverySum, history: r.history.toJSON(),
+      });
+    }
+    for (const p of [...this.pending.values()].slice(-MAX_PENDING)) targets.push(p);
+    return { savedAt: this.clock(), gaps: this.gapList.map((g) => ({ ...g })), targets };
+  }
+
+  /**
+   * Takes a snapshot in before the collectors start: each target continues where it stopped once
+   * a collector declares it again, and the time between `state.savedAt` and now is unknown.
+   * Throws (changing nothing) when the snapshot does not fit this version.
+   */
+  importState(state: TrackerState): void {
+    const now = this.clock();
+    const targets = state.targets.map((t) => checkTarget(t, this.recoveryBounds.length + 1));
+    for (const t of targets) TargetHistory.fromJSON(t.history); // throws on a malformed history
+    const gaps = state.gaps.filter((g) => typeof g.start === 'number' && typeof g.end === 'number' && g.end > now - GAP_RETENTION);
+    if (state.savedAt < now) gaps.push({ start: state.savedAt, end: now });
+    this.gapList.splice(0, this.gapList.length, ...gaps.slice(-MAX_GAPS));
+    for (const t of targets) {
+      const k = key(t.kind, t.target);
+      if (this.records.has(k)) continue;
+      this.pending.set(k, t);
     }
   }
 
@@ -230,4 +377,59 @@ function toView(r: TargetRecord, now: number): TargetView {
   if (r.lastErrorAt !== undefined) v.lastErrorAt = r.lastErrorAt;
   if (r.downSince !== undefined) v.downSince = r.downSince;
   return v;
+}
+
+const KINDS: readonly TargetKind[] = ['http', 'mqtt', 'container', 'process'];
+const STATES: readonly TargetState[] = ['unknown', 'up', 'down'];
+
+/** Checks one target of a snapshot; throws on anything that does not fit. */
+function checkTarget(t: SavedTarget, buckets: number): SavedTarget {
+  const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const opt = (v: unknown): boolean => v === undefined || v === null || num(v);
+  const ok = typeof t === 'object' && t !== null
+    && KINDS.includes(t.kind) && typeof t.target === 'string' && STATES.includes(t.state)
+    && [t.checks, t.failures, t.outages, t.okStreak, t.okStreakStart, t.failStreak, t.failStreakStart, t.closedDowntime, t.recoverySum].every(num)
+    && [t.lastCheck, t.lastTransition, t.lastErrorAt, t.downSince].every(opt)
+    && Array.isArray(t.recoveryCounts) && t.recoveryCounts.length === buckets && t.recoveryCounts.every((c) => Number.isInteger(c) && c >= 0)
+    && (t.state !== 'down' || num(t.downSince));
+  if (!ok) throw new Error(`target ${typeof t?.kind === 'string' ? t.kind : '?'}/${typeof t?.target === 'string' ? t.target : '?'} is malformed`);
+  return t;
+}
+
+/**
+ * Values which, observed into an empty histogram with these bucket bounds, give exactly these
+ * non-cumulative bucket counts and (within rounding) this sum: each bucket gets its count of
+ * equal values inside its bounds, spread so that the total matches.
+ */
+export function replayValues(bounds: readonly number[], counts: readonly number[], sum: number): number[] {
+  const lo: number[] = [];
+  const hi: number[] = [];
+  counts.forEach((c, i) => {
+    const low = i === 0 ? 0 : bounds[i - 1]!;
+    lo.push(c * low);
+    hi.push(i < bounds.length ? c * bounds[i]! : Infinity);
+  });
+  const loSum = lo.reduce((a, b) => a + b, 0);
+  const finiteHi = hi.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const inf = counts[counts.length - 1]! > 0;
+  const out: number[] = [];
+  // Share of each bucket's span [lo, hi] used; the +Inf bucket takes whatever the finite ones cannot.
+  const t = inf ? 1 : Math.min(1, Math.max(0, (sum - loSum) / Math.max(1e-12, finiteHi - loSum)));
+  let used = 0;
+  counts.forEach((c, i) => {
+    if (c === 0 || i === counts.length - 1) return;
+    const low = i === 0 ? 0 : bounds[i - 1]!;
+    const high = bounds[i]!;
+    // Strictly above the lower bound (le is inclusive), at most the upper one.
+    const v = Math.min(high, Math.max(low + (high - low) * 1e-9, low + (high - low) * t));
+    for (let n = 0; n < c; n++) out.push(v);
+    used += v * c;
+  });
+  if (inf) {
+    const c = counts[counts.length - 1]!;
+    const top = bounds[bounds.length - 1] ?? 0;
+    const v = Math.max(top * (1 + 1e-9) + 1e-9, (sum - used) / c);
+    for (let n = 0; n < c; n++) out.push(v);
+  }
+  return out;
 }

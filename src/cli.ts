@@ -9,6 +9,8 @@ export interface CliOptions {
   webConfigFile?: string;
   /** Allows POST /-/reload (as Prometheus's --web.enable-lifecycle). */
   enableLifecycle: boolean;
+  /** The data directory (--storage.path). */
+  storagePath: string;
   logLevel: LogLevel;
   help: boolean;
   version: boolean;
@@ -32,6 +34,8 @@ Options:
                      web-config format; re-read when it or its certificate files change
   --web.enable-lifecycle
                      allow POST /-/reload (SIGHUP reloads regardless)
+  --storage.path DIR data directory: history, incidents and counters kept across restarts
+                     (default data/, relative to the working directory)
   --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info)
   --version          print the version and exit
   --help             print this help and exit
@@ -41,6 +45,8 @@ Subcommands:
 
 Signals: SIGHUP reloads the configuration (and the web config file); SIGTERM stops.
 `;
+
+export const DEFAULT_STORAGE_PATH = 'data/';
 
 export class UsageError extends Error {}
 
@@ -56,6 +62,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         'web.listen-address': { type: 'string' },
         'web.config.file': { type: 'string' },
         'web.enable-lifecycle': { type: 'boolean' },
+        'storage.path': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -70,6 +77,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   }
+  if (values['storage.path'] === '') throw new UsageError('--storage.path: expected a directory, got an empty string');
   const config = values.config ?? (env.STACKWATCH_CONFIG !== '' ? env.STACKWATCH_CONFIG : undefined);
   const listen = values['web.listen-address'] ?? values.listen;
   if (values['web.listen-address'] !== undefined && values.listen !== undefined && values.listen !== values['web.listen-address']) {
@@ -78,6 +86,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   const out: CliOptions = {
     checkConfig: values['check-config'] ?? false,
     enableLifecycle: values['web.enable-lifecycle'] ?? false,
+    storagePath: values['storage.path'] ?? DEFAULT_STORAGE_PATH,
     logLevel: level as LogLevel,
     help: values.help ?? false,
     version: values.version ?? false,

@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     ...(opts.webConfigFile !== undefined ? { webConfigFile: opts.webConfigFile } : {}),
     webState,
     enableLifecycle: opts.enableLifecycle,
+    storagePath: opts.storagePath,
     log,
   });
   try {

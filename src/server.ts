@@ -5,11 +5,11 @@ import type { Registry } from 'prom-client';
 import type { AvailabilityTracker } from './availability';
 import type { Clock } from './clock';
 import { serverConnectionCap } from './fd-limit';
-import { renderLanding } from './landing';
 import { M } from './metrics/definitions';
 import { counter } from './metrics/instruments';
 import { renderMetrics } from './metrics/exposition';
 import type { Logger } from './log';
+import { statusRoutes } from './status/routes';
 import { isTrusted } from './trust';
 import { crossOriginRefusal } from './web/cross-origin';
 import type { WebSurface } from './web/surface';
@@ -37,8 +37,8 @@ export interface ServerDeps {
 
 /**
  * The HTTP server: /metrics (current state only; never waits on a target), /-/healthy,
- * /-/ready, POST /-/reload and the landing page at /. TLS, basic auth and extra headers come
- * from the web surface (src/web/) and apply to every endpoint.
+ * /-/ready, POST /-/reload, and the status page, API and badges of src/status/routes.ts. TLS,
+ * basic auth and extra headers come from the web surface (src/web/) and apply to every endpoint.
  */
 export class Server {
   private server?: HttpServer;
@@ -93,9 +93,7 @@ export class Server {
     };
     app.post('/-/reload', reload);
     app.put('/-/reload', reload);
-    app.get('/', (req, res) => {
-      res.type('html').send(renderLanding(tracker.views(), clock(), version, this.deps.configSource(), { trusted: trusted(req) }));
-    });
+    app.use(statusRoutes({ tracker, registry, clock, log, version, configSource: this.deps.configSource, trust: web, trusted }));
     app.use((_req, res) => {
       res.status(404).type('text/plain').send('not found; see / for the pages stackwatch serves.\n');
     });

@@ -12,10 +12,7 @@ export interface CollectorContext {
   readonly clock: Clock;
   readonly log: Logger;
   readonly stats: CollectorStats;
-  /**
-   * A directory for state kept across restarts (the data directory), when the exporter has one;
-   * without it, such state (log read positions) lives in memory only.
-   */
+  /** The data directory (--storage.path) for state a collector keeps across restarts; absent when none. */
   readonly dataDir?: string;
 }
 

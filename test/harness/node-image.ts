@@ -53,7 +53,7 @@ export async function importNodeBaseImage(dockerd: Dockerd, tag: string): Promis
   cpSync(npmDir, path.join(root, 'usr/local/lib/node_modules/npm'), { recursive: true });
   symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', path.join(root, 'usr/local/bin/npm'));
   copyFileSync(busybox, path.join(root, 'bin/busybox'));
-  for (const a of ['sh', 'ls', 'cat', 'rm', 'mkdir', 'cp', 'id']) symlinkSync('busybox', path.join(root, 'bin', a));
+  for (const a of ['sh', 'ls', 'cat', 'rm', 'mkdir', 'cp', 'id', 'chown', 'chmod']) symlinkSync('busybox', path.join(root, 'bin', a));
   symlinkSync('/bin/busybox', path.join(root, 'usr/bin/env'));
   copyFileSync(CA_BUNDLE, path.join(root, CA_BUNDLE));
   writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');

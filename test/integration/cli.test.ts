@@ -66,6 +66,8 @@ describe('stackwatch --check-config', () => {
     expect(runCli(['--frobnicate']).status).toBe(2);
     expect(runCli(['--version']).stdout).toMatch(/^stackwatch \d+\.\d+\.\d+/);
     expect(runCli(['--help']).stdout).toContain('--check-config');
+    expect(runCli(['--help']).stdout).toContain('--storage.path DIR');
+    expect(runCli(['--storage.path', '', '--check-config']).stderr).toContain('--storage.path: expected a directory');
   });
 });
 
@@ -129,6 +131,12 @@ describe('stackwatch as a daemon', () => {
       expect(m.get('stackwatch_build_info', {})).toBe(1);
       const page = await (await fetch(`${base}/`)).text();
       expect(page).toContain('&lt;built-in default config&gt;');
+      // Not an empty page: the process groups it discovered, with their memory.
+      const discovered = await waitFor('discovered process groups on the page', async () => {
+        const html = await (await fetch(`${base}/`)).text();
+        return html.includes('Discovered on this host') ? html : undefined;
+      });
+      expect(discovered).toMatch(/<td>process group<\/td><td>[^<]+<\/td><td class="state">running \(\d+\)<\/td><td class="mem">[\d.]+ (KiB|MiB|GiB)<\/td>/);
       expect((await fetch(`${base}/-/ready`)).status).toBe(200);
     } finally {
       p.kill('SIGTERM');

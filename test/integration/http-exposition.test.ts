@@ -46,7 +46,7 @@ describe('exposition', () => {
   });
 });
 
-describe('landing page in headless Chromium', () => {
+describe('status page in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
     const exe = requireBinary('chromium', 'apt-get install -y chromium');
@@ -64,19 +64,19 @@ describe('landing page in headless Chromium', () => {
     await new Promise((r) => setTimeout(r, 2100)); // let the outage last a couple of seconds
     const page = await browser.newPage();
     await page.goto(`${exporter.url}/`);
-    const row = page.locator('tr[data-target="worker-health"]');
-    expect(await row.locator('td.state').innerText()).toBe('down');
-    const outage = await row.locator('td.outage').innerText();
-    expect(outage).toMatch(/^\d+s$/);
-    expect(Number(outage.replace('s', ''))).toBeGreaterThanOrEqual(2);
-    expect(await row.locator('td.error').innerText()).toContain('ECONNREFUSED');
-    expect(await page.locator('tr[data-target="api"] td.state').innerText()).toBe('up');
-    expect(await page.locator('tr[data-target="api"] td.outage').innerText()).toBe('');
+    const row = page.locator('article[data-target="worker-health"]');
+    expect(await row.locator('.state').innerText()).toBe('DOWN'); // upper-cased by CSS
+    const outage = await row.locator('.outage').innerText();
+    expect(outage).toMatch(/^down for \d+s$/);
+    expect(Number(/(\d+)s$/.exec(outage)![1])).toBeGreaterThanOrEqual(2);
+    expect(await row.locator('.error').innerText()).toContain('ECONNREFUSED');
+    expect(await page.locator('article[data-target="api"] .state').innerText()).toBe('UP');
+    expect(await page.locator('article[data-target="api"] .outage').count()).toBe(0);
     // markup in an error (it quotes the condition) is shown as text, not rendered
-    expect(await page.locator('tr[data-target="flaky"] td.error').innerText()).toContain('<b id=injected>x</b>');
+    expect(await page.locator('article[data-target="flaky"] .error').innerText()).toContain('<b id=injected>x</b>');
     expect(await page.locator('#injected').count()).toBe(0);
     // down targets first
-    const first = await page.locator('tbody tr').first().getAttribute('data-target');
+    const first = await page.locator('article.target').first().getAttribute('data-target');
     expect(['worker-health', 'flaky']).toContain(first);
     expect(await page.title()).toBe('stackwatch (2 down)');
     await page.close();

@@ -38,7 +38,9 @@ it('builds, runs read-only and unprivileged as compose does, turns healthy and s
     '-v', '/proc:/host/proc:ro',
     // Docker's first health check comes one interval after the start; a short one keeps the test short.
     '--health-interval', '2s', '--health-start-period', '1s',
-    IMAGE, '--listen', listen,
+    // As compose runs it: the data directory on a volume, the only writable path.
+    '-v', 'sw-data:/var/lib/stackwatch',
+    IMAGE, '--listen', listen, '--storage.path', '/var/lib/stackwatch',
   ]);
   const health = await waitFor('the container to turn healthy', async () => {
     const s = await dockerd.inspect('sw');
@@ -52,6 +54,9 @@ it('builds, runs read-only and unprivileged as compose does, turns healthy and s
   const metrics = await dockerd.ok(['exec', 'sw', 'node', '-e',
     "fetch('http://127.0.0.1:9911/metrics').then(r=>r.text()).then(t=>process.stdout.write(t),e=>{console.error(e);process.exit(1)})"]);
   expect(metrics).toMatch(/^stackwatch_build_info\{[^}]*nodejs="v24\./m);
+  // History survives restarts: the snapshot lands in the volume, written by uid 10001.
+  await waitFor('the first snapshot in the data volume', async () =>
+    (await dockerd.docker(['exec', 'sw', 'ls', '/var/lib/stackwatch'])).stdout.includes('snapshot.json.gz'), 30_000, 500);
   // Read-only root: nothing can be written outside what compose mounts.
   const write = await dockerd.docker(['exec', 'sw', 'node', '-e', "require('fs').writeFileSync('/app/x','x')"]);
   expect(write.code).not.toBe(0);

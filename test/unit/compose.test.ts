@@ -91,14 +91,17 @@ describe('docker-compose.yml: Docker access only through a read-only socket prox
   it('runs stackwatch from the Dockerfile, listening on all interfaces inside its container, read-only and without capabilities', () => {
     const s = svc('stackwatch');
     expect(s.build).toBe('.');
-    expect(s.command).toEqual(['--config', '/etc/stackwatch/stackwatch.yml', '--listen', '0.0.0.0:9967']);
+    expect(s.command).toEqual(['--config', '/etc/stackwatch/stackwatch.yml', '--listen', '0.0.0.0:9967', '--storage.path', '/var/lib/stackwatch']);
     const cfgMount = s.volumes!.map(vol).find((v) => v.target === '/etc/stackwatch/stackwatch.yml')!;
     expect(cfgMount.ro).toBe(true);
     expect(existsSync(path.join(root, cfgMount.source))).toBe(true);
     expect(s.read_only).toBe(true);
     expect(s.cap_drop).toEqual(['ALL']);
-    // Host views for cgroup resources and processes: read-only.
-    for (const v of s.volumes!.map(vol)) expect([v.target, v.ro]).toEqual([v.target, true]);
+    // Host views for cgroup resources and processes: read-only; the data directory is the one
+    // writable path, a named volume.
+    const data = s.volumes!.map(vol).find((v) => v.target === '/var/lib/stackwatch')!;
+    expect(data).toMatchObject({ source: 'stackwatch-data', ro: false });
+    for (const v of s.volumes!.map(vol).filter((x) => x.target !== data.target)) expect([v.target, v.ro]).toEqual([v.target, true]);
   });
 
   it('publishes every port on loopback only', () => {
@@ -287,7 +290,7 @@ describe('Dockerfile', () => {
     expect(hc).toMatch(/CMD \["node", "dist\/healthcheck\.js"\]/);
     expect(hc).not.toMatch(/\d{4,5}/);
     expect(runtime).toMatch(/^ENTRYPOINT \["node", "dist\/main\.js"\]/m);
-    expect(runtime).toMatch(/^CMD \["--listen", "0\.0\.0\.0:9967"\]/m);
+    expect(runtime).toMatch(/^CMD \["--listen", "0\.0\.0\.0:9967", "--storage\.path", "\/var\/lib\/stackwatch"\]/m);
   });
 
   it('has a .dockerignore that keeps node_modules, git and test data out of the build context', () => {

@@ -1,0 +1,150 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MAIN } from '../harness/cli';
+import { freePort } from '../harness/ports';
+import { ProcessSet } from '../harness/processes';
+import { scrape } from '../harness/prom-text';
+import { startSwitchBackend, type SwitchBackend } from '../harness/switch-backend';
+import { sleep, waitFor } from '../harness/wait';
+import { decodeSnapshot, SNAPSHOT_FILE } from '../../src/storage';
+
+/*
+ * The built daemon across restarts, with its data directory (--storage.path): an outage that
+ * began before a restart is one outage whose recovery time is its whole length; a kill -9 leaves
+ * a readable snapshot; a damaged snapshot is set aside and the exporter starts anyway.
+ */
+jest.setTimeout(90_000);
+
+const procs = new ProcessSet();
+let backend: SwitchBackend;
+let dir: string;
+let cfg: string;
+const labels = { kind: 'http', target: 'api' };
+
+beforeAll(async () => {
+  backend = await startSwitchBackend();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-restart-'));
+  cfg = path.join(dir, 'stackwatch.yml');
+  writeFileSync(cfg, `http:\n  - { name: api, url: "${backend.url}", interval: 1s, timeout: 500ms }\n`);
+});
+afterAll(async () => {
+  await procs.killAll();
+  await backend?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Daemon { p: ChildProcess; base: string; log: () => string }
+
+async function start(data: string): Promise<Daemon> {
+  const port = await freePort();
+  const p = procs.start(process.execPath, [MAIN, '--config', cfg, '--listen', `127.0.0.1:${port}`, '--storage.path', data]);
+  let log = '';
+  p.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor('exporter ready', async () => (await fetch(`${base}/-/ready`)).ok, 15_000);
+  return { p, base, log: () => log };
+}
+
+async function stop(d: Daemon, signal: NodeJS.Signals): Promise<void> {
+  const exited = new Promise((r) => d.p.once('exit', r));
+  d.p.kill(signal);
+  await exited;
+}
+
+describe('restarts with a data directory', () => {
+  it('continues an outage across a SIGTERM restart: one outage, recovery = the whole outage', async () => {
+    const data = path.join(dir, 'sigterm');
+    backend.set('healthy');
+    const a = await start(data);
+    await waitFor('api up', async () => (await scrape(a.base)).get('stackwatch_target_up', labels) === 1);
+    backend.set('failing');
+    const wentDown = Date.now() / 1000;
+    await waitFor('api down', async () => (await scrape(a.base)).get('stackwatch_target_up', labels) === 0);
+    const before = await scrape(a.base);
+    const downSince = before.get('stackwatch_target_last_transition_timestamp_seconds', labels)!;
+    expect(Math.abs(downSince - wentDown)).toBeLessThan(1.5);
+    await stop(a, 'SIGTERM');
+
+    await sleep(5000);
+    const b = await start(data);
+    expect(b.log()).toContain('snapshot restored');
+    const m = await waitFor('api declared again', async () => {
+      const s = await scrape(b.base);
+      return s.get('stackwatch_target_checks_total', labels) !== undefined ? s : undefined;
+    });
+    // Counters continue; the outage is still the same one, dated from its start.
+    expect(m.get('stackwatch_target_outages_total', labels)).toBe(1);
+    expect(m.get('stackwatch_target_checks_total', labels)).toBeGreaterThanOrEqual(before.get('stackwatch_target_checks_total', labels)!);
+    expect(m.get('stackwatch_target_up', labels)).toBe(0);
+    expect(m.get('stackwatch_target_last_transition_timestamp_seconds', labels)).toBe(downSince);
+    expect(m.get('stackwatch_target_downtime_seconds_total', labels)).toBeGreaterThan(5);
+
+    await sleep(1000);
+    backend.set('healthy');
+    const cameBack = Date.now() / 1000;
+    const after = await waitFor('api up again', async () => {
+      const s = await scrape(b.base);
+      return s.get('stackwatch_target_up', labels) === 1 ? s : undefined;
+    });
+    expect(after.get('stackwatch_target_outages_total', labels)).toBe(1);
+    expect(after.get('stackwatch_target_recovery_seconds_count', labels)).toBe(1);
+    const recovery = after.get('stackwatch_target_recovery_seconds_sum', labels)!;
+    expect(Math.abs(recovery - (cameBack - downSince))).toBeLessThanOrEqual(1.5); // one 1 s interval, plus scheduling
+    expect(recovery).toBeGreaterThan(6);
+
+    const api = await (await fetch(`${b.base}/api/v1/targets`)).json() as { targets: { incidents: { seconds: number; end: number | null }[] }[] };
+    expect(api.targets[0]!.incidents).toHaveLength(1);
+    expect(api.targets[0]!.incidents[0]!.seconds).toBeCloseTo(recovery, 3);
+    // The stopped time is unknown: the minute slots of the last 24 h know less than they span.
+    const hist = await (await fetch(`${b.base}/api/v1/targets/http/api/history?window=24h`)).json() as { points: { knownSeconds: number; downSeconds: number }[] };
+    const known = hist.points.reduce((x, p) => x + p.knownSeconds, 0);
+    const down = hist.points.reduce((x, p) => x + p.downSeconds, 0);
+    expect(down).toBeLessThan(recovery - 4); // the ~5 s gap is not counted as down
+    expect(down).toBeGreaterThan(0);
+    expect(known).toBeGreaterThan(0);
+    await stop(b, 'SIGTERM');
+  });
+
+  it('leaves a readable snapshot after kill -9, and the next start continues from it', async () => {
+    const data = path.join(dir, 'kill9');
+    backend.set('healthy');
+    const c = await start(data);
+    await waitFor('a snapshot written', () => readdirSync(data).includes(SNAPSHOT_FILE), 15_000);
+    await sleep(5500); // at least one more periodic save
+    const checks = (await scrape(c.base)).get('stackwatch_target_checks_total', labels)!;
+    await stop(c, 'SIGKILL');
+    expect(readdirSync(data).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const saved = decodeSnapshot(readFileSync(path.join(data, SNAPSHOT_FILE)));
+    const savedChecks = saved.targets.find((t) => t.target === 'api')!.checks;
+    expect(savedChecks).toBeGreaterThan(3);
+    expect(checks - savedChecks).toBeLessThanOrEqual(7); // at most one save interval (5 s at 1 s) lost
+
+    const d = await start(data);
+    const m = await waitFor('api declared again', async () => {
+      const s = await scrape(d.base);
+      return s.get('stackwatch_target_checks_total', labels) !== undefined ? s : undefined;
+    });
+    expect(m.get('stackwatch_target_checks_total', labels)).toBeGreaterThanOrEqual(savedChecks);
+    await stop(d, 'SIGTERM');
+  });
+
+  it('sets a damaged snapshot aside and starts', async () => {
+    const data = path.join(dir, 'damaged');
+    backend.set('healthy');
+    const e = await start(data);
+    await stop(e, 'SIGTERM');
+    const good = readFileSync(path.join(data, SNAPSHOT_FILE));
+    writeFileSync(path.join(data, SNAPSHOT_FILE), good.subarray(0, Math.floor(good.length / 2)));
+    const f = await start(data);
+    expect((await fetch(`${f.base}/-/ready`)).status).toBe(200);
+    expect(f.log()).toContain('snapshot unreadable; set aside, starting with empty history');
+    const aside = readdirSync(data).filter((x) => x.startsWith('snapshot.unreadable-'));
+    expect(aside).toHaveLength(1);
+    await waitFor('api checked', async () => (await scrape(f.base)).get('stackwatch_target_up', labels) === 1);
+    await stop(f, 'SIGTERM');
+    // the stop wrote a fresh, good snapshot in its place
+    expect(decodeSnapshot(readFileSync(path.join(data, SNAPSHOT_FILE))).targets).toHaveLength(1);
+  });
+});
