@@ -146,6 +146,8 @@ export class WebSurface implements TrustPolicy {
 
   async start(): Promise<void> {
     this.reloadOk.set(1);
+    // Every reason exists from the start at 0, so the first refusal shows in increase().
+    for (const reason of REFUSAL_REASONS) this.refused.inc({ reason }, 0);
     this.warnInsecure();
     if (this.opts.file === undefined) return;
     this.signature = await this.fileSignature(this.state);

@@ -15,8 +15,10 @@ process.once('exit', () => {
   for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
 });
 
-function withStorage(args: string[]): string[] {
-  if (args.includes('--storage.path')) return args;
+/** `args` with a temporary --storage.path added, for tests that start dist/main.js themselves. */
+export function withStorage(args: string[]): string[] {
+  // Subcommands (stackwatch processes) keep no state and take no --storage.path.
+  if (args.includes('--storage.path') || (args[0] !== undefined && !args[0].startsWith('-'))) return args;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-data-'));
   dataDirs.push(dir);
   return [...args, '--storage.path', dir];

@@ -25,6 +25,8 @@ export async function startExporter(raw: Record<string, unknown>, opts: { clock?
     log: level ? createLogger(level as 'debug') : silentLogger(),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.loadConfig ? { loadConfig: opts.loadConfig } : {}),
+    // Tests reload through POST /-/reload, as a user with --web.enable-lifecycle would.
+    enableLifecycle: true,
   });
   const addr = await app.start();
   const url = `http://127.0.0.1:${addr.port}`;

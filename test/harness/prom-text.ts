@@ -58,8 +58,10 @@ function parseLine(line: string): Sample {
   }
   const rest = line.slice(i).trim().split(/\s+/);
   const raw = rest[0] ?? fail('no value');
-  const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : raw === 'NaN' ? NaN : Number(raw);
-  if (Number.isNaN(value) && raw !== 'NaN') fail(`bad value ${raw}`);
+  // Values are Go floats: NaN and Inf in any letter case (prom-client writes `Nan`).
+  const special: Record<string, number> = { '+inf': Infinity, inf: Infinity, '-inf': -Infinity, nan: NaN };
+  const value = special[raw.toLowerCase()] ?? Number(raw);
+  if (Number.isNaN(value) && raw.toLowerCase() !== 'nan') fail(`bad value ${raw}`);
   return { name, labels, value };
 }
 

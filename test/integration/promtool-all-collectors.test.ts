@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { MAIN } from '../harness/cli';
+import { MAIN, withStorage } from '../harness/cli';
 import { issue, makeCa } from '../harness/certs';
 import { Dockerd } from '../harness/dockerd';
 import { startHealthBackend } from '../harness/health-backend';
@@ -93,7 +93,7 @@ process_settings:
   interval: 1s
 `);
   const port = await freePort();
-  daemon = procs.start(process.execPath, [MAIN, '--config', config, '--web.listen-address', `127.0.0.1:${port}`]);
+  daemon = procs.start(process.execPath, [MAIN, ...withStorage(['--config', config, '--web.listen-address', `127.0.0.1:${port}`])]);
   let stderr = '';
   daemon.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const url = `http://127.0.0.1:${port}/metrics`;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MAIN } from '../harness/cli';
+import { MAIN, withStorage } from '../harness/cli';
 import { freePort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
 import { waitFor } from '../harness/wait';
@@ -31,7 +31,7 @@ test('reloads hitting a FIFO or /dev/zero fail fast; the daemon stays responsive
   const cfg = path.join(dir, 'c.yml');
   const base = `server: { listen: "127.0.0.1:${port}" }\n`;
   writeFileSync(cfg, base);
-  const daemon = procs.start(process.execPath, [MAIN, '--config', cfg]);
+  const daemon = procs.start(process.execPath, [MAIN, ...withStorage(['--config', cfg, '--web.enable-lifecycle'])]);
   await waitFor('ready', async () => (await fetch(`${url}/-/ready`)).ok, 15_000);
   const fifo = path.join(dir, 'secret.fifo');
   execFileSync('mkfifo', [fifo]);

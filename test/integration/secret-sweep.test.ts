@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { MAIN, runCli } from '../harness/cli';
+import { MAIN, runCli, withStorage } from '../harness/cli';
 import { Mosquitto } from '../harness/mosquitto';
 import { freePort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
@@ -88,7 +88,7 @@ ${extra}`;
   expect(check.status).toBe(0);
   expectClean('--check-config (valid)', check.stdout + check.stderr);
 
-  const daemon = procs.start(process.execPath, [MAIN, '--config', cfg, '--log-level', 'trace'], { env: { ...process.env, ...env } });
+  const daemon = procs.start(process.execPath, [MAIN, ...withStorage(['--config', cfg, '--log-level', 'trace', '--web.enable-lifecycle'])], { env: { ...process.env, ...env } });
   let logs = '';
   daemon.stdout?.on('data', (d: Buffer) => { logs += d.toString(); });
   daemon.stderr?.on('data', (d: Buffer) => { logs += d.toString(); });

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import bcrypt from 'bcryptjs';
-import { MAIN, runCli } from '../harness/cli';
+import { MAIN, runCli, withStorage } from '../harness/cli';
 import { issue, makeCa, type KeyPair } from '../harness/certs';
 import { freePort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
@@ -78,7 +78,7 @@ interface Daemon { child: ChildProcess; base: string; log: () => string }
 
 async function startDaemon(webConfig: string, ready: (base: string) => Promise<boolean>): Promise<Daemon> {
   const port = await freePort();
-  const child = procs.start(process.execPath, [MAIN, '--config', path.join(dir, 'stackwatch.yml'), '--web.listen-address', `127.0.0.1:${port}`, '--web.config.file', webConfig]);
+  const child = procs.start(process.execPath, [MAIN, ...withStorage(['--config', path.join(dir, 'stackwatch.yml'), '--web.listen-address', `127.0.0.1:${port}`, '--web.config.file', webConfig])]);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const base = `https://127.0.0.1:${port}`;

@@ -16,7 +16,7 @@ describe('parseProm', () => {
   });
 
   it('reads special values and timestamps, and refuses broken lines', () => {
-    expect(parseProm('a 1 1700000000000\nb +Inf\nc -Inf\nd NaN\n').map((s) => s.value)).toEqual([1, Infinity, -Infinity, NaN]);
+    expect(parseProm('a 1 1700000000000\nb +Inf\nc -Inf\nd NaN\ne Nan\nf +inf\n').map((s) => s.value)).toEqual([1, Infinity, -Infinity, NaN, NaN, Infinity]);
     expect(() => parseProm('a{x="1} 2\n')).toThrow(/unterminated/);
     expect(() => parseProm('a{x="\\t"} 2\n')).toThrow(/bad escape/);
     expect(() => parseProm('a{x="1" y="2"} 2\n')).toThrow(/expected/);
