@@ -78,7 +78,7 @@ afterAll(async () => {
 });
 
 async function start(config: ReturnType<typeof validate>, loadConfig?: () => ReturnType<typeof validate>): Promise<{ app: App; url: string; scrape: () => Promise<Metrics> }> {
-  const app = new App({ config, configSource: '<test>', log: silentLogger(), ...(loadConfig ? { loadConfig } : {}) });
+  const app = new App({ config, configSource: '<test>', log: silentLogger(), enableLifecycle: true, ...(loadConfig ? { loadConfig } : {}) });
   apps.push(app);
   const addr = await app.start();
   const url = `http://127.0.0.1:${addr.port}`;
