@@ -56,7 +56,7 @@ export function connectFailureReason(err: Error & { code?: unknown }): ConnectFa
 
 interface Instruments {
   connected: Gauge; reconnects: Counter; connectFailures: Counter; sysLast: Gauge; restarts: Counter;
-  parseErrors: Counter; roundtrip: Histogram; roundtripFailures: Counter; topicLast: Gauge;
+  parseErrors: Counter; roundtrip: Histogram; roundtripFailures: Counter; topicLast: Gauge; topicSilent: Gauge;
   sys: Map<string, Gauge | Counter>;
 }
 
@@ -95,6 +95,7 @@ export class MqttCollector implements Collector {
       roundtrip: histogram(registry, M.mqttRoundtrip),
       roundtripFailures: counter(registry, M.mqttRoundtripFailures),
       topicLast: gauge(registry, M.mqttTopicLast),
+      topicSilent: gauge(registry, M.mqttTopicSilent),
       sys: new Map(),
     };
     for (const t of SYS_TOPICS.values()) {
@@ -342,6 +343,7 @@ export class BrokerMonitor {
       t.lastAt = now;
       t.silentLogged = false;
       this.m.topicLast.set({ ...this.labels, topic: t.filter }, now);
+      this.m.topicSilent.set({ ...this.labels, topic: t.filter }, 0);
     }
   }
 
@@ -532,12 +534,14 @@ export class BrokerMonitor {
     });
   }
 
-  /** Logs (once) app topics silent for longer than their `stale_after`. */
+  /** Sets `topic_silent` of app topics (silent for longer than their `stale_after`), logging it once. */
   private checkTopics(): void {
     const now = this.ctx.clock();
     for (const t of this.topics) {
       const since = t.lastAt ?? this.startedAt;
-      if (!t.silentLogged && now - since > t.staleAfter) {
+      const silent = now - since > t.staleAfter;
+      this.m.topicSilent.set({ ...this.labels, topic: t.filter }, silent ? 1 : 0);
+      if (!t.silentLogged && silent) {
         t.silentLogged = true;
         this.ctx.log.warn({ broker: this.config.name, topic: t.filter, silentSeconds: Math.round(now - since), everSeen: t.lastAt !== undefined }, 'mqtt topic silent');
       }

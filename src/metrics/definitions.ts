@@ -129,6 +129,8 @@ export const M = {
     'Round-trip probes that did not come back within their timeout or could not be published.'),
   mqttTopicLast: def('stackwatch_mqtt_topic_last_message_timestamp_seconds', 'gauge', 'mqtt', ['broker', 'topic'],
     'Unix time the last message arrived on an application topic filter named in config.'),
+  mqttTopicSilent: def('stackwatch_mqtt_topic_silent', 'gauge', 'mqtt', ['broker', 'topic'],
+    '1 while no message has arrived on an application topic filter for longer than its stale_after (counted from the exporter\'s start when none ever arrived), 0 otherwise.'),
 
   // --- Docker (src/collectors/docker.ts) ---
   dockerUp: def('stackwatch_docker_up', 'gauge', 'docker', [],
