@@ -103,6 +103,9 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
     broker: ` and on(job, instance, broker) ${M.mqttConnected.name}`,
   };
 
+  /** Not while a cause page about the same target fires, or ended within the hold-down. */
+  const unexplained = ` unless on(job, instance, target) max_over_time(ALERTS{alertstate="firing", notify="page", role="cause"}[${cfg.symptomHoldDown}])`;
+
   const exporter: AlertingRule[] = [
     a({
       name: 'StackwatchExporterDown', severity: 'critical', notify: 'page', role: 'cause',
@@ -140,7 +143,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   const availability: AlertingRule[] = [
     a({
       name: 'StackwatchTargetDown', severity: 'critical', notify: 'page', role: 'symptom',
-      expr: `${M.targetUp.name}{kind=~"${cfg.targetDownKinds.join('|')}"} == 0`,
+      expr: `${M.targetUp.name}{kind=~"${cfg.targetDownKinds.join('|')}"} == 0${unexplained}`,
       summary: `${T} is down`,
       description: `${T} ${ON_EXPORTER} has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
     }),
@@ -173,7 +176,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   const health: AlertingRule[] = [
     a({
       name: 'StackwatchHealthDegraded', severity: 'warning', notify: 'page', role: 'symptom',
-      expr: http(`${M.healthStatus.name}{status=~"degraded|unhealthy"} == 1`),
+      expr: http(`${M.healthStatus.name}{status=~"degraded|unhealthy"} == 1`) + unexplained,
       summary: 'Backend {{ $labels.target }} reports {{ $labels.status }}',
       description: `The health endpoint of {{ $labels.target }} ${ON_EXPORTER} has reported status {{ $labels.status }} for more than ${cfg.for.StackwatchHealthDegraded}. Look at the body's fields (stackwatch_health_field) for the failing dependency.`,
     }),
@@ -281,9 +284,14 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
     }),
     a({
       name: 'StackwatchContainerOomKilled', severity: 'warning', notify: 'page', role: 'cause',
-      expr: asTarget(`${events(M.containerOomKills.name, cfg.oomWindow)} > 0${exists.container}`, 'container', 'container'),
+      // An OOM kill in the window; or a container that stayed down after one (exited with 137
+      // after an OOM kill): the cause stays named for as long as the outage lasts.
+      expr: asTarget(
+        `(${events(M.containerOomKills.name, cfg.oomWindow)} > 0${exists.container})`
+        + ` or (${M.containerOomKills.name} > 0 and ${by(C)} ${M.containerExitCode.name} == 137 and ${by(C)} ${M.containerState.name}{state="exited"} == 1)`,
+        'container', 'container'),
       summary: 'Container {{ $labels.container }} was OOM-killed',
-      description: `The kernel killed container {{ $labels.container }} ${ON_EXPORTER} for exceeding its memory limit in the last ${cfg.oomWindow}. Usually the end of a memory leak; see the memory floor slope.`,
+      description: `The kernel killed container {{ $labels.container }} ${ON_EXPORTER} for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
     }),
     a({
       name: 'StackwatchContainerMemoryLeakSuspected', severity: 'warning', notify: 'ticket', role: 'cause',

@@ -71,6 +71,12 @@ export interface BundleConfig {
     fast: readonly BurnWindow[];
     slow: readonly BurnWindow[];
   };
+  /**
+   * A page symptom (target down, health degraded) is explained, and not alerted, while a cause
+   * page about the same target fires and for this long after it ended: a backend whose process
+   * came back answers a few seconds later; that tail is not a new incident.
+   */
+  symptomHoldDown: Duration;
   /** Recovery objective: mean time to recovery over 1d above this (seconds) alerts. */
   recoveryObjectiveSeconds: number;
   flapping: { window: Duration; outages: number };
@@ -160,6 +166,7 @@ export const bundleConfig: BundleConfig = {
     fast: [{ long: '1h', short: '5m', factor: 14.4 }, { long: '6h', short: '30m', factor: 6 }],
     slow: [{ long: '1d', short: '2h', factor: 3 }, { long: '3d', short: '6h', factor: 1 }],
   },
+  symptomHoldDown: '2m',
   recoveryObjectiveSeconds: 120,
   flapping: { window: '2h', outages: 3 },
   healthFields: { mqttConnected: 'mqtt_connected', mqttIdleSeconds: 'mqtt_last_activity_seconds_ago', pendingRequests: 'pending_requests' },

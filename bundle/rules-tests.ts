@@ -155,7 +155,22 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       silent: [
         { name: 'an MQTT target down is StackwatchMqttBrokerDown, not this', input: [s(M.targetUp.name, { kind: 'mqtt', target: 'main' }, '0x20')], at: [m(5)] },
         { name: 'a process group down is StackwatchProcessNotRunning, not this', input: [s(M.targetUp.name, { kind: 'process', target: 'backend' }, '0x20')], at: [m(5)] },
+        {
+          // The process is gone from minute 2 to 10 (its page fires from minute 3); the endpoint
+          // answers again a minute after the process is back.
+          name: `explained by its cause (the process of the same name gone), and for ${cfg.symptomHoldDown} after it`,
+          input: [s(M.targetUp.name, http, '1 1 0x9 1x20'), s(M.processGroupProcesses.name, grp, '1 1 0x7 1x20')],
+          at: [m(4), m(6), m(10), m(11), m(12)],
+        },
       ],
+      moreFiring: [{
+        name: 'a target still down after its cause ended, once the hold-down has passed',
+        input: [s(M.targetUp.name, http, '1 1 0x30'), s(M.processGroupProcesses.name, grp, '1 1 0x7 1x20')],
+        at: m(10) + durationSeconds(cfg.symptomHoldDown) + firesAtTime(0, durationSeconds(cfg.for.StackwatchTargetDown)),
+        labels: backend({ severity: 'critical' }),
+        summary: 'http target backend is down',
+        description: `http target backend (exporter stackwatch:9464) has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
+      }],
     },
     {
       alert: 'StackwatchTargetFlapping',
@@ -465,10 +480,10 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(5),
       labels: { ...ctrAlert, severity: 'warning' },
       summary: 'Container backend was OOM-killed',
-      description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}. Usually the end of a memory leak; see the memory floor slope.`,
+      description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
       healthy: [s(M.containerOomKills.name, ctr, '0x20'), running('1x25'), started],
       silent: [
-        { name: 'an old OOM kill is not news', input: [s(M.containerOomKills.name, ctr, '0x4 1x60'), running('1x65'), started], at: [m(30)] },
+        { name: 'an old OOM kill is not news', input: [s(M.containerOomKills.name, ctr, '0x4 1x60'), running('1x65'), s(M.containerExitCode.name, ctr, '137x65'), started], at: [m(30)] },
         { name: 'a removed container pages nobody', input: [s(M.containerOomKills.name, ctr, '0x4 1 stale'), running('1x5 stale'), started], at: [m(6), m(10)] },
         {
           name: 'a container found OOM-killed long ago when the exporter starts is no news',
@@ -477,12 +492,22 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
         },
       ],
       moreFiring: [{
+        name: 'a container that stayed down after its OOM kill, long after the window',
+        input: [
+          s(M.containerOomKills.name, ctr, '0x4 1x60'), s(M.containerExitCode.name, ctr, '0x4 137x60'),
+          s(M.containerState.name, { ...ctr, state: 'running' }, '1x4 0x60'), s(M.containerState.name, { ...ctr, state: 'exited' }, '0x4 1x60'), started,
+        ],
+        at: m(40),
+        labels: { ...ctrAlert, severity: 'warning' },
+        summary: 'Container backend was OOM-killed',
+        description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
+      }, {
         name: 'a counter born at 1 (killed within its first scrape interval)',
         input: [s(M.containerOomKills.name, ctr, '_x10 1x60'), running('_x10 1x60'), started],
         at: m(10),
         labels: { ...ctrAlert, severity: 'warning' },
         summary: 'Container backend was OOM-killed',
-        description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}. Usually the end of a memory leak; see the memory floor slope.`,
+        description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
       }],
     },
     {
