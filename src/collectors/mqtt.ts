@@ -35,7 +35,7 @@ export type ConnectFailureReason = (typeof CONNECT_FAILURE_REASONS)[number];
 const MQTT_SERIES = [
   M.mqttConnected.name, M.mqttReconnects.name, M.mqttConnectFailures.name, M.mqttSysLast.name,
   ...SYS_METRICS, M.mqttBrokerRestarts.name, M.mqttSysParseErrors.name, M.mqttRoundtrip.name,
-  M.mqttRoundtripFailures.name, M.mqttTopicLast.name,
+  M.mqttRoundtripFailures.name, M.mqttTopicLast.name, M.mqttTopicSilent.name,
 ];
 
 /** Classifies a connection error for `stackwatch_mqtt_connect_failures_total{reason}`. */
