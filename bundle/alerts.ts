@@ -106,6 +106,9 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   /** Not while a cause page about the same target fires, or ended within the hold-down. */
   const unexplained = ` unless on(job, instance, target) max_over_time(ALERTS{alertstate="firing", notify="page", role="cause"}[${cfg.symptomHoldDown}])`;
 
+  /** The broker down explains its own $SYS and round-trip failures and its silent topics, also for the hold-down after it (clients reconnecting). */
+  const brokerExplains = ` unless on(job, instance, broker) max_over_time(ALERTS{alertname="StackwatchMqttBrokerDown", alertstate="firing"}[${cfg.symptomHoldDown}])`;
+
   const exporter: AlertingRule[] = [
     a({
       name: 'StackwatchExporterDown', severity: 'critical', notify: 'page', role: 'cause',
@@ -230,7 +233,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
     }),
     a({
       name: 'StackwatchMqttSysStale', severity: 'warning', notify: 'page', role: 'cause',
-      expr: asTarget(`time() - ${M.mqttSysLast.name} > ${cfg.mqtt.sysStaleSeconds}`, 'mqtt', 'broker'),
+      expr: asTarget(`time() - ${M.mqttSysLast.name} > ${cfg.mqtt.sysStaleSeconds}${brokerExplains}`, 'mqtt', 'broker'),
       summary: 'No $SYS messages from MQTT broker {{ $labels.broker }}',
       description: `The last $SYS message from broker {{ $labels.broker }} ${ON_EXPORTER} arrived {{ $value | humanizeDuration }} ago (limit ${cfg.mqtt.sysStaleSeconds}s): the broker is frozen or the connection is stale although it looks open.`,
     }),
@@ -238,7 +241,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
       name: 'StackwatchMqttRoundtripFailing', severity: 'critical', notify: 'page', role: 'cause',
       expr: asTarget(
         `${events(M.mqttRoundtripFailures.name, cfg.mqtt.roundtripFailureWindow)} >= ${cfg.mqtt.roundtripFailures}`
-        + ` unless ${by('job, instance, broker')} (increase(${M.mqttRoundtrip.name}_count[${cfg.mqtt.roundtripRecoveryWindow}]) > 0)${exists.broker}`,
+        + ` unless ${by('job, instance, broker')} (increase(${M.mqttRoundtrip.name}_count[${cfg.mqtt.roundtripRecoveryWindow}]) > 0)${exists.broker}${brokerExplains}`,
         'mqtt', 'broker'),
       summary: 'MQTT round trips through {{ $labels.broker }} fail',
       description: `At least ${cfg.mqtt.roundtripFailures} probe messages published to broker {{ $labels.broker }} ${ON_EXPORTER} did not come back in the last ${cfg.mqtt.roundtripFailureWindow}, and none came back in the last ${cfg.mqtt.roundtripRecoveryWindow}: the broker accepts connections but does not deliver.`,
@@ -251,7 +254,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
     }),
     a({
       name: 'StackwatchMqttTopicSilent', severity: 'warning', notify: 'page', role: 'cause',
-      expr: asTarget(`${M.mqttTopicSilent.name} == 1`, 'topic', 'topic'),
+      expr: asTarget(`${M.mqttTopicSilent.name} == 1${brokerExplains}`, 'topic', 'topic'),
       summary: 'No message on MQTT topic {{ $labels.topic }} (broker {{ $labels.broker }})',
       description: `Nothing has been published on {{ $labels.topic }} through broker {{ $labels.broker }} ${ON_EXPORTER} for longer than its stale_after, for more than ${cfg.for.StackwatchMqttTopicSilent}: the broker delivers, but the device or worker that publishes there has stopped.`,
     }),

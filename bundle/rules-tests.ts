@@ -377,6 +377,11 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
           at: [m(15), m(16), m(18)],
         },
         {
+          name: 'explained by StackwatchMqttBrokerDown (the exporter not connected), during the outage and just after it',
+          input: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x8 9x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 4x8 5+1x20'), s(M.mqttConnected.name, broker, '1x4 0x8 1x20'), started],
+          at: [m(8), m(10), m(13), m(14)],
+        },
+        {
           name: 'a removed broker: its series are gone',
           input: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x5 stale'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 5x5 stale'), s(M.mqttConnected.name, broker, '1x9 stale'), started],
           at: [m(11), m(13)],
