@@ -10,6 +10,28 @@ export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd' | 'w'}`;
 export type Severity = 'critical' | 'warning' | 'info';
 export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
 
+/**
+ * How an alert reaches people (its `notify` label): `page` alerts are incidents, grouped per
+ * target and sent at once; `ticket` alerts are slow trends and budgets, grouped per alert and
+ * sent at a calm pace. Severity says how bad; `notify` says whether someone must act now.
+ */
+export type Notify = 'page' | 'ticket';
+export const NOTIFY: readonly Notify[] = ['page', 'ticket'];
+
+/**
+ * Place of an alert in an incident (its `role` label): a `cause` says why something is wrong
+ * (process gone, broker frozen, container unhealthy, OOM kill); a `symptom` says what users see
+ * (target down, error budget burning). A firing cause page mutes the symptoms of the same target.
+ */
+export type Role = 'cause' | 'symptom';
+
+/** Grouping and timing of one notification route. */
+export interface RouteTiming {
+  groupWait: Duration;
+  groupInterval: Duration;
+  repeatInterval: Duration;
+}
+
 /** One window pair of the multi-window, multi-burn-rate SLO alerts (SRE workbook, ch. 5). */
 export interface BurnWindow {
   long: '1h' | '6h' | '1d' | '3d';
@@ -29,9 +51,15 @@ export interface BundleConfig {
   alertmanager: {
     /** Webhook receivers get `${webhookBaseUrl}/${receiver}`. */
     webhookBaseUrl: string;
-    groupWait: Duration;
-    groupInterval: Duration;
-    repeatInterval: { critical: Duration; warning: Duration; info: Duration };
+    /**
+     * Pages: one group per incident target. group_wait gathers a cause and its symptoms into the
+     * first message; a short group_interval sends the resolve (and a new outage right after it) quickly.
+     */
+    page: RouteTiming;
+    /** Tickets: one group per alert and target, sent calmly. */
+    ticket: RouteTiming;
+    /** Alerts of other rule files (no `notify` label). */
+    other: RouteTiming;
     /** The Watchdog is re-sent this often so that a dead-man's switch notices silence. */
     watchdogRepeatInterval: Duration;
   };
@@ -43,6 +71,12 @@ export interface BundleConfig {
     fast: readonly BurnWindow[];
     slow: readonly BurnWindow[];
   };
+  /**
+   * A page symptom (target down, health degraded) is explained, and not alerted, while a cause
+   * page about the same target fires and for this long after it ended: a backend whose process
+   * came back answers a few seconds later; that tail is not a new incident.
+   */
+  symptomHoldDown: Duration;
   /** Recovery objective: mean time to recovery over 1d above this (seconds) alerts. */
   recoveryObjectiveSeconds: number;
   flapping: { window: Duration; outages: number };
@@ -54,6 +88,8 @@ export interface BundleConfig {
     sysStaleSeconds: number; roundtripFailureWindow: Duration; roundtripFailures: number; roundtripSlowQuantile: number; roundtripSlowSeconds: number;
     /** MqttAuthFailing: the broker refused the exporter's credentials within this window (and it is not connected). */
     authFailureWindow: Duration;
+    /** MqttRoundtripFailing ends when a probe came back within this window (it does not outlast recovery). */
+    roundtripRecoveryWindow: Duration;
   };
   /** TLS certificates of HTTPS targets: days of validity left below which the alerts fire. */
   tlsCert: { warningDays: number; criticalDays: number };
@@ -98,6 +134,7 @@ export const ALERT_NAMES = [
   'StackwatchMqttSysStale',
   'StackwatchMqttRoundtripFailing',
   'StackwatchMqttRoundtripSlow',
+  'StackwatchMqttTopicSilent',
   'StackwatchDockerApiDown',
   'StackwatchDockerEventsStreamDown',
   'StackwatchContainerUnhealthy',
@@ -119,9 +156,9 @@ export const bundleConfig: BundleConfig = {
   prometheus: { scrapeInterval: '15s', evaluationInterval: '15s', alertmanager: 'alertmanager:9093' },
   alertmanager: {
     webhookBaseUrl: 'http://alert-webhook:5001',
-    groupWait: '30s',
-    groupInterval: '5m',
-    repeatInterval: { critical: '1h', warning: '4h', info: '24h' },
+    page: { groupWait: '15s', groupInterval: '30s', repeatInterval: '4h' },
+    ticket: { groupWait: '1m', groupInterval: '10m', repeatInterval: '24h' },
+    other: { groupWait: '30s', groupInterval: '5m', repeatInterval: '4h' },
     watchdogRepeatInterval: '5m',
   },
   targetDownKinds: ['http', 'container'],
@@ -130,20 +167,24 @@ export const bundleConfig: BundleConfig = {
     fast: [{ long: '1h', short: '5m', factor: 14.4 }, { long: '6h', short: '30m', factor: 6 }],
     slow: [{ long: '1d', short: '2h', factor: 3 }, { long: '3d', short: '6h', factor: 1 }],
   },
+  symptomHoldDown: '2m',
   recoveryObjectiveSeconds: 120,
   flapping: { window: '2h', outages: 3 },
   healthFields: { mqttConnected: 'mqtt_connected', mqttIdleSeconds: 'mqtt_last_activity_seconds_ago', pendingRequests: 'pending_requests' },
   backendMqttIdleSeconds: 600,
-  pendingRequests: { growthWindow: '15m', floor: 20, ceiling: 100 },
-  mqtt: { sysStaleSeconds: 60, roundtripFailureWindow: '5m', roundtripFailures: 3, roundtripSlowQuantile: 0.9, roundtripSlowSeconds: 1, authFailureWindow: '5m' },
+  pendingRequests: { growthWindow: '10m', floor: 20, ceiling: 100 },
+  mqtt: { sysStaleSeconds: 60, roundtripFailureWindow: '5m', roundtripFailures: 3, roundtripSlowQuantile: 0.9, roundtripSlowSeconds: 1, authFailureWindow: '5m', roundtripRecoveryWindow: '1m' },
   tlsCert: { warningDays: 14, criticalDays: 2 },
   restarts: { window: '1h', count: 2 },
   oomWindow: '15m',
   leak: { slopeWindow: '1h', quietWindow: '3h', minBytesPerHour: 1024 * 1024, minRatioPerHour: 0.02 },
   exhaustionHorizonSeconds: 4 * 3600,
   fds: { window: '1h', horizonSeconds: 4 * 3600, minUsedRatio: 0.25 },
+  // A cause pages no later than the symptoms it explains (same target), so that the first message
+  // of an incident already names it: causes' for: <= 45s, TargetDown 1m. Events (an OOM kill, the
+  // second restart of a crash loop) page at once.
   for: {
-    StackwatchExporterDown: '2m',
+    StackwatchExporterDown: '1m',
     StackwatchExporterAbsent: '5m',
     StackwatchWatchdog: '0s',
     StackwatchConfigReloadFailed: '5m',
@@ -153,27 +194,28 @@ export const bundleConfig: BundleConfig = {
     StackwatchSloFastBurn: '2m',
     StackwatchSloSlowBurn: '15m',
     StackwatchRecoverySlow: '5m',
-    StackwatchHealthDegraded: '5m',
-    StackwatchBackendMqttDisconnected: '5m',
+    StackwatchHealthDegraded: '2m',
+    StackwatchBackendMqttDisconnected: '45s',
     StackwatchBackendMqttIdle: '2m',
-    StackwatchPendingRequestsGrowing: '15m',
+    StackwatchPendingRequestsGrowing: '5m',
     StackwatchTlsCertExpiringSoon: '30m',
     StackwatchTlsCertExpiryCritical: '5m',
-    StackwatchMqttBrokerDown: '1m',
+    StackwatchMqttBrokerDown: '45s',
     // Not longer than MqttBrokerDown's: it mutes that alert for the same broker (alerts-routing.ts).
-    StackwatchMqttAuthFailing: '1m',
+    StackwatchMqttAuthFailing: '45s',
     StackwatchMqttSysStale: '1m',
-    StackwatchMqttRoundtripFailing: '2m',
+    StackwatchMqttRoundtripFailing: '1m',
     StackwatchMqttRoundtripSlow: '10m',
-    StackwatchDockerApiDown: '2m',
+    StackwatchMqttTopicSilent: '1m',
+    StackwatchDockerApiDown: '1m',
     StackwatchDockerEventsStreamDown: '5m',
-    StackwatchContainerUnhealthy: '2m',
-    StackwatchContainerCrashLooping: '5m',
-    StackwatchContainerOomKilled: '1m',
+    StackwatchContainerUnhealthy: '30s',
+    StackwatchContainerCrashLooping: '0s',
+    StackwatchContainerOomKilled: '0s',
     StackwatchContainerMemoryLeakSuspected: '1h',
     StackwatchContainerMemoryExhaustion: '30m',
-    StackwatchProcessNotRunning: '1m',
-    StackwatchProcessRestarting: '1m',
+    StackwatchProcessNotRunning: '45s',
+    StackwatchProcessRestarting: '0s',
     StackwatchProcessGroupAmbiguous: '30m',
     StackwatchProcessMemoryLeakSuspected: '1h',
     StackwatchProcessFdLeak: '15m',
@@ -183,6 +225,8 @@ export const bundleConfig: BundleConfig = {
 export interface VariantOptions {
   /** Replace every alert's `for:` with this (e.g. '1s' for end-to-end tests). */
   for?: Duration;
+  /** Divide every alert's `for:` by this (whole seconds), keeping their order: causes before symptoms. */
+  forDivisor?: number;
   /** Override of parts of the config. */
   overrides?: Partial<BundleConfig>;
 }
@@ -193,6 +237,10 @@ export function variantConfig(opts: VariantOptions, base: BundleConfig = bundleC
   if (opts.for !== undefined) {
     const f = opts.for;
     cfg.for = Object.fromEntries(ALERT_NAMES.map((n) => [n, n === 'StackwatchWatchdog' ? base.for[n] : f])) as Record<AlertName, Duration>;
+  }
+  if (opts.forDivisor !== undefined) {
+    const k = opts.forDivisor;
+    cfg.for = Object.fromEntries(ALERT_NAMES.map((n) => [n, `${Math.round(durationSeconds(cfg.for[n]) / k)}s`])) as Record<AlertName, Duration>;
   }
   return cfg;
 }

@@ -122,7 +122,9 @@ export function trafficAlertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[]
       alert: s.name,
       expr: s.expr,
       for: s.for,
-      labels: { severity: s.severity },
+      // Real-traffic alerts are symptoms: users see errors. The 502/504 burst and the fast burn page
+      // (the fast burn stays silent while the burst fires); the slow burn and latency are tickets.
+      labels: { severity: s.severity, notify: s.severity === 'critical' ? 'page' : 'ticket', role: 'symptom' },
       annotations: { summary: s.summary, description: s.description, runbook_url: `${cfg.runbookBaseUrl}#${s.name.toLowerCase()}` },
     })),
   }];

@@ -1,6 +1,6 @@
 /** Generated Prometheus files (rules, alerts, prometheus.yml, Alertmanager config, rule tests): path -> content. */
 import { alertGroups } from './alerts';
-import { alertmanagerConfig } from './alerts-routing';
+import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from './alerts-routing';
 import { type BundleConfig, bundleConfig } from './bundle-config';
 import { trafficAlertGroups, trafficRecordingGroups } from './logs-rules';
 import { trafficRuleTestFiles } from './logs-rules-tests';
@@ -38,6 +38,7 @@ export function prometheusFilesFor(cfg: BundleConfig): Record<string, string> {
 # promtool test rules tests/*.yml (run from this directory).
 `);
   out['prometheus/alertmanager/alertmanager.yml'] = toYaml(alertmanagerConfig(cfg));
+  out[`prometheus/alertmanager/${TEMPLATE_FILE}`] = NOTIFICATION_TEMPLATE;
   return out;
 }
 

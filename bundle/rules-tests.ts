@@ -9,7 +9,7 @@ import { M } from '../src/metrics/definitions';
 import { allAlerts, alertGroups, runbookAnchor } from './alerts';
 import { type AlertName, type BundleConfig, durationSeconds } from './bundle-config';
 import { R } from './names';
-import { recordingGroups } from './rules';
+import { EXPORTER_START, recordingGroups } from './rules';
 import { toYaml } from './yaml';
 
 const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
@@ -77,10 +77,19 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
   const grp = { group: 'backend' };
   const grpAlert = { ...EXP, group: 'backend', kind: 'process', target: 'backend' };
   const tls = { target: 'backend' };
-  const checks = (failPerMin: number, checksPerMin: number): InputSeries[] => [
-    s(M.targetChecks.name, http, `0+${checksPerMin}x400`),
-    s(M.targetCheckFailures.name, http, `0+${failPerMin}x400`),
+  /** The target exists (its up series) for `n` minutes. */
+  const up = (n: number, kind = http): InputSeries => s(M.targetUp.name, kind, `1x${n}`);
+  const checks = (failPerMin: number, checksPerMin: number, minutes = 400): InputSeries[] => [
+    s(M.targetChecks.name, http, `0+${checksPerMin}x${minutes}`),
+    s(M.targetCheckFailures.name, http, `0+${failPerMin}x${minutes}`),
+    up(minutes),
   ];
+  /** The exporter's process started a day before the test's time 0. */
+  const started = s(EXPORTER_START, {}, '-86400x2000');
+  /** The exporter's process started at minute `at`: every series is born then. */
+  const startedAt = (at: number): InputSeries => s(EXPORTER_START, {}, `_x${at} ${m(at)}x100`);
+  const running = (minutes: string): InputSeries => s(M.containerState.name, { ...ctr, state: 'running' }, minutes);
+  const procs = (minutes: string): InputSeries => s(M.processGroupProcesses.name, grp, minutes);
 
   return [
     {
@@ -146,45 +155,100 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       silent: [
         { name: 'an MQTT target down is StackwatchMqttBrokerDown, not this', input: [s(M.targetUp.name, { kind: 'mqtt', target: 'main' }, '0x20')], at: [m(5)] },
         { name: 'a process group down is StackwatchProcessNotRunning, not this', input: [s(M.targetUp.name, { kind: 'process', target: 'backend' }, '0x20')], at: [m(5)] },
+        {
+          // The process is gone from minute 2 to 10 (its page fires from minute 3); the endpoint
+          // answers again a minute after the process is back.
+          name: `explained by its cause (the process of the same name gone), and for ${cfg.symptomHoldDown} after it`,
+          input: [s(M.targetUp.name, http, '1 1 0x9 1x20'), s(M.processGroupProcesses.name, grp, '1 1 0x7 1x20')],
+          at: [m(4), m(6), m(10), m(11), m(12)],
+        },
       ],
+      moreFiring: [{
+        name: 'a target still down after its cause ended, once the hold-down has passed',
+        input: [s(M.targetUp.name, http, '1 1 0x30'), s(M.processGroupProcesses.name, grp, '1 1 0x7 1x20')],
+        at: m(10) + durationSeconds(cfg.symptomHoldDown) + firesAtTime(0, durationSeconds(cfg.for.StackwatchTargetDown)),
+        labels: backend({ severity: 'critical' }),
+        summary: 'http target backend is down',
+        description: `http target backend (exporter stackwatch:9464) has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
+      }],
     },
     {
       alert: 'StackwatchTargetFlapping',
-      firing: [s(M.targetOutages.name, http, '0 0 1 1 2 2 3x60')],
+      firing: [s(M.targetOutages.name, http, '0 0 1 1 2 2 3x60'), up(66), started],
       onset: m(6),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend is flapping',
       description: `http target backend (exporter stackwatch:9464) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
-      healthy: [s(M.targetOutages.name, http, '0 0 1 1 2x60')],
+      healthy: [s(M.targetOutages.name, http, '0 0 1 1 2x60'), up(66), started],
+      silent: [
+        { name: 'a removed target: its series are gone', input: [s(M.targetOutages.name, http, '0 0 1 1 2 2 3 stale'), s(M.targetUp.name, http, '1x6 stale'), started], at: [m(8), m(30)] },
+        { name: 'series born with their history when the exporter starts are no new outages', input: [s(M.targetOutages.name, http, '_x10 5x60'), up(70), startedAt(10)], at: [m(11), m(20)] },
+      ],
+      moreFiring: [{
+        name: 'a counter born at 3 while the exporter runs (outages before the first scrape that saw it)',
+        input: [s(M.targetOutages.name, http, '_x10 3x60'), up(70), started],
+        at: m(10) + durationSeconds(cfg.for.StackwatchTargetFlapping),
+        labels: backend({ severity: 'warning' }),
+        summary: 'http target backend is flapping',
+        description: `http target backend (exporter stackwatch:9464) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
+      }],
     },
     {
       alert: 'StackwatchSloFastBurn',
+      // Every check fails, yet the target never counts as down (no page explains the burn). The
+      // 1h clause needs an hour of history: it holds from minute 60.
       firing: checks(12, 12),
-      onset: m(1),
+      onset: m(60),
       labels: backend({ severity: 'critical' }),
       summary: 'http target backend is burning its error budget fast',
-      description: 'http target backend (exporter stackwatch:9464) fails checks at a rate that spends the 30-day error budget of a 99.9% availability objective in days (burn rate at least 14.4x over 1h, or 6x over 6h).',
+      description: 'http target backend (exporter stackwatch:9464) fails checks at a rate that spends the 30-day error budget of a 99.9% availability objective in days (burn rate at least 14.4x over 1h, or 6x over 6h), and no page about it fired in that window: intermittent failures no other alert explains.',
       healthy: checks(0, 12),
-      silent: [{ name: 'a 5x burn is slow, not fast', input: checks(5, 1000), at: [m(5), m(30)] }],
+      silent: [
+        { name: 'a 5x burn is slow, not fast', input: checks(5, 1000), at: [m(65), m(90)] },
+        { name: 'a new install: the first minutes say nothing about an hour', input: checks(12, 12), at: [m(5), m(30), m(55)] },
+        {
+          name: 'an outage already paged (StackwatchTargetDown fired): the burn during and after it is no new page',
+          input: [
+            s(M.targetChecks.name, http, '0+12x200'),
+            s(M.targetCheckFailures.name, http, '0x90 0+12x10 120x100'),
+            s(M.targetUp.name, http, '1x90 0x10 1x100'),
+          ],
+          at: [m(95), m(100), m(102), m(104), m(110)],
+        },
+        {
+          name: 'a removed target: its series are gone',
+          input: [s(M.targetChecks.name, http, '0+12x70 stale'), s(M.targetCheckFailures.name, http, '0+12x70 stale'), s(M.targetUp.name, http, '1x70 stale')],
+          at: [m(75), m(90)],
+        },
+      ],
     },
     {
       alert: 'StackwatchSloSlowBurn',
-      firing: checks(5, 1000),
-      onset: m(1),
+      // The 1d clause needs a day of history.
+      firing: checks(5, 1000, 1600),
+      onset: d(1),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend is burning its error budget',
       description: 'http target backend (exporter stackwatch:9464) fails checks at a rate that will spend the 30-day error budget of a 99.9% availability objective before the period ends (burn rate at least 3x over 1d, or 1x over 3d).',
-      healthy: checks(0, 1000),
-      silent: [{ name: 'a 0.5x burn stays within budget', input: checks(1, 2000), at: [m(30)] }],
+      healthy: checks(0, 1000, 1600),
+      silent: [
+        { name: 'a 0.5x burn stays within budget', input: checks(1, 2000, 1600), at: [d(1) + m(30)] },
+        { name: 'a new install: hours say nothing about a day', input: checks(5, 1000, 1600), at: [h(3), h(12)] },
+      ],
     },
     {
       alert: 'StackwatchRecoverySlow',
-      firing: [s(`${M.targetRecovery.name}_sum`, http, '_x9 300x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30')],
+      firing: [s(`${M.targetRecovery.name}_sum`, http, '_x9 300x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
       onset: m(9),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend takes too long to recover',
       description: `Outages of http target backend (exporter stackwatch:9464) over the last day lasted 5m 0s on average; the recovery objective is ${cfg.recoveryObjectiveSeconds}s. Automatic restarts are not working, or recovery is manual.`,
-      healthy: [s(`${M.targetRecovery.name}_sum`, http, '_x9 30x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30')],
+      healthy: [s(`${M.targetRecovery.name}_sum`, http, '_x9 30x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
+      silent: [{
+        name: 'a removed target: its series are gone',
+        input: [s(`${M.targetRecovery.name}_sum`, http, '_x9 300x10 stale'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x10 stale'), s(M.targetUp.name, http, '1x19 stale')],
+        at: [m(25), m(35)],
+      }],
     },
     {
       alert: 'StackwatchHealthDegraded',
@@ -219,7 +283,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(11),
       labels: backend({ severity: 'warning', field: 'pending_requests' }),
       summary: 'Pending requests of backend keep growing',
-      description: `backend (exporter stackwatch:9464) has 52 pending requests, growing over ${cfg.pendingRequests.growthWindow} (or above ${cfg.pendingRequests.ceiling}): answers are not coming back and requests pile up (memory grows, users get 502/504).`,
+      description: `backend (exporter stackwatch:9464) has ${2 * (11 + durationSeconds(cfg.for.StackwatchPendingRequestsGrowing) / 60)} pending requests, growing over ${cfg.pendingRequests.growthWindow} (or above ${cfg.pendingRequests.ceiling}): answers are not coming back and requests pile up (memory grows, users get 502/504).`,
       healthy: [s(M.healthField.name, field('pending_requests'), '30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30')],
       silent: [{ name: 'a steady queue below the ceiling is not growth', input: [s(M.healthField.name, field('pending_requests'), '60x60')], at: [m(30)] }],
     },
@@ -298,12 +362,31 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchMqttRoundtripFailing',
-      firing: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x20')],
+      // Probes succeed until minute 4, then every probe fails.
+      firing: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 4x20'), s(M.mqttConnected.name, broker, '1x25'), started],
       onset: m(7),
       labels: { ...brokerAlert, severity: 'critical' },
       summary: 'MQTT round trips through main fail',
-      description: `At least ${cfg.mqtt.roundtripFailures} probe messages published to broker main (exporter stackwatch:9464) did not come back in the last ${cfg.mqtt.roundtripFailureWindow}: the broker accepts connections but does not deliver.`,
-      healthy: [s(M.mqttRoundtripFailures.name, broker, '0x10 1x20')],
+      description: `At least ${cfg.mqtt.roundtripFailures} probe messages published to broker main (exporter stackwatch:9464) did not come back in the last ${cfg.mqtt.roundtripFailureWindow}, and none came back in the last ${cfg.mqtt.roundtripRecoveryWindow}: the broker accepts connections but does not deliver.`,
+      healthy: [s(M.mqttRoundtripFailures.name, broker, '0x10 1x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x30'), s(M.mqttConnected.name, broker, '1x30'), started],
+      silent: [
+        {
+          // Failing from minute 5 to 13, round trips back from minute 14: the failures stay in the window for minutes more.
+          name: 'it ends with the first probe that comes back (it does not outlast recovery)',
+          input: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x8 9x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 5x8 6+1x20'), s(M.mqttConnected.name, broker, '1x33'), started],
+          at: [m(15), m(16), m(18)],
+        },
+        {
+          name: 'explained by StackwatchMqttBrokerDown (the exporter not connected), during the outage and just after it',
+          input: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x8 9x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 4x8 5+1x20'), s(M.mqttConnected.name, broker, '1x4 0x8 1x20'), started],
+          at: [m(8), m(10), m(13), m(14)],
+        },
+        {
+          name: 'a removed broker: its series are gone',
+          input: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x5 stale'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 5x5 stale'), s(M.mqttConnected.name, broker, '1x9 stale'), started],
+          at: [m(11), m(13)],
+        },
+      ],
     },
     {
       alert: 'StackwatchMqttRoundtripSlow',
@@ -311,6 +394,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '1' }, '0x30'),
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '2.5' }, '0+10x30'),
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '+Inf' }, '0+10x30'),
+        s(M.mqttConnected.name, broker, '1x30'),
       ],
       onset: m(1),
       labels: { ...brokerAlert, severity: 'warning' },
@@ -321,7 +405,18 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '1' }, '0+10x30'),
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '2.5' }, '0+10x30'),
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '+Inf' }, '0+10x30'),
+        s(M.mqttConnected.name, broker, '1x30'),
       ],
+    },
+    {
+      alert: 'StackwatchMqttTopicSilent',
+      firing: [s(M.mqttTopicSilent.name, { ...broker, topic: 'sensors/+/temp' }, '0 0 1x20')],
+      onset: m(2),
+      labels: { ...EXP, broker: 'main', topic: 'sensors/+/temp', kind: 'topic', target: 'sensors/+/temp', severity: 'warning' },
+      summary: 'No message on MQTT topic sensors/+/temp (broker main)',
+      description: `Nothing has been published on sensors/+/temp through broker main (exporter stackwatch:9464) for longer than its stale_after, for more than ${cfg.for.StackwatchMqttTopicSilent}: the broker delivers, but the device or worker that publishes there has stopped.`,
+      healthy: [s(M.mqttTopicSilent.name, { ...broker, topic: 'sensors/+/temp' }, '0x20')],
+      silent: [{ name: 'a topic that speaks again', input: [s(M.mqttTopicSilent.name, { ...broker, topic: 'sensors/+/temp' }, '0 0 1 0x20')], at: [m(3), m(4), m(5)] }],
     },
     {
       alert: 'StackwatchDockerApiDown',
@@ -352,30 +447,73 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       alert: 'StackwatchContainerUnhealthy',
       firing: [s(M.containerHealth.name, { ...ctr, status: 'unhealthy' }, '0 0 1x20'), s(M.containerHealth.name, { ...ctr, status: 'healthy' }, '1 1 0x20')],
       onset: m(2),
-      labels: { ...ctrAlert, severity: 'warning', status: 'unhealthy' },
+      labels: { ...ctrAlert, severity: 'critical', status: 'unhealthy' },
       summary: 'Container backend is unhealthy',
       description: `Docker reports the health check of container backend (exporter stackwatch:9464) as unhealthy for more than ${cfg.for.StackwatchContainerUnhealthy}. Check whether the check itself works (a missing curl in the image) before blaming the service.`,
       healthy: [s(M.containerHealth.name, { ...ctr, status: 'unhealthy' }, '0x20'), s(M.containerHealth.name, { ...ctr, status: 'healthy' }, '0 0 1x20')],
     },
     {
       alert: 'StackwatchContainerCrashLooping',
-      firing: [s(M.containerRestarts.name, ctr, '0x5 1x3 2x60')],
+      // Pages at the second restart.
+      firing: [s(M.containerRestarts.name, ctr, '0x5 1x3 2x60'), running('1x70'), started],
       onset: m(10),
-      labels: { ...ctrAlert, severity: 'warning' },
+      labels: { ...ctrAlert, severity: 'critical' },
       summary: 'Container backend is crash-looping',
       description: `Container backend (exporter stackwatch:9464) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
-      healthy: [s(M.containerRestarts.name, ctr, '0x5 1x60')],
-      silent: [{ name: 'two restarts more than an hour apart are not a loop', input: [s(M.containerRestarts.name, ctr, '0x5 1x70 2x30')], at: [m(80), m(90)] }],
+      healthy: [s(M.containerRestarts.name, ctr, '0x5 1x60'), running('1x70'), started],
+      silent: [
+        { name: 'two restarts more than an hour apart are not a loop', input: [s(M.containerRestarts.name, ctr, '0x5 1x70 2x30'), running('1x110'), started], at: [m(80), m(90)] },
+        { name: 'a removed container pages nobody', input: [s(M.containerRestarts.name, ctr, '0x5 1x3 2 stale'), running('1x10 stale'), started], at: [m(11), m(12), m(30)] },
+        {
+          name: 'a container found with its history (RestartCount 5) when the exporter starts is no crash loop',
+          input: [s(M.containerRestarts.name, ctr, '_x10 5x60'), running('_x10 1x60'), startedAt(10)],
+          at: [m(10), m(11), m(30)],
+        },
+      ],
+      moreFiring: [{
+        name: 'a counter born at 2 while the exporter runs (two restarts before the first scrape that saw the container)',
+        input: [s(M.containerRestarts.name, ctr, '_x10 2x60'), running('_x10 1x60'), started],
+        at: m(10),
+        labels: { ...ctrAlert, severity: 'critical' },
+        summary: 'Container backend is crash-looping',
+        description: `Container backend (exporter stackwatch:9464) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
+      }],
     },
     {
       alert: 'StackwatchContainerOomKilled',
-      firing: [s(M.containerOomKills.name, ctr, '0x4 1x20')],
+      firing: [s(M.containerOomKills.name, ctr, '0x4 1x20'), running('1x25'), started],
       onset: m(5),
       labels: { ...ctrAlert, severity: 'warning' },
       summary: 'Container backend was OOM-killed',
-      description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}. Usually the end of a memory leak; see the memory floor slope.`,
-      healthy: [s(M.containerOomKills.name, ctr, '0x20')],
-      silent: [{ name: 'an old OOM kill is not news', input: [s(M.containerOomKills.name, ctr, '0x4 1x60')], at: [m(30)] }],
+      description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
+      healthy: [s(M.containerOomKills.name, ctr, '0x20'), running('1x25'), started],
+      silent: [
+        { name: 'an old OOM kill is not news', input: [s(M.containerOomKills.name, ctr, '0x4 1x60'), running('1x65'), s(M.containerExitCode.name, ctr, '137x65'), started], at: [m(30)] },
+        { name: 'a removed container pages nobody', input: [s(M.containerOomKills.name, ctr, '0x4 1 stale'), running('1x5 stale'), started], at: [m(6), m(10)] },
+        {
+          name: 'a container found OOM-killed long ago when the exporter starts is no news',
+          input: [s(M.containerOomKills.name, ctr, '_x10 1x60'), running('_x10 1x60'), startedAt(10)],
+          at: [m(10), m(11), m(20)],
+        },
+      ],
+      moreFiring: [{
+        name: 'a container that stayed down after its OOM kill, long after the window',
+        input: [
+          s(M.containerOomKills.name, ctr, '0x4 1x60'), s(M.containerExitCode.name, ctr, '0x4 137x60'),
+          s(M.containerState.name, { ...ctr, state: 'running' }, '1x4 0x60'), s(M.containerState.name, { ...ctr, state: 'exited' }, '0x4 1x60'), started,
+        ],
+        at: m(40),
+        labels: { ...ctrAlert, severity: 'warning' },
+        summary: 'Container backend was OOM-killed',
+        description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
+      }, {
+        name: 'a counter born at 1 (killed within its first scrape interval)',
+        input: [s(M.containerOomKills.name, ctr, '_x10 1x60'), running('_x10 1x60'), started],
+        at: m(10),
+        labels: { ...ctrAlert, severity: 'warning' },
+        summary: 'Container backend was OOM-killed',
+        description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
+      }],
     },
     {
       alert: 'StackwatchContainerMemoryLeakSuspected',
@@ -383,6 +521,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       firing: [
         s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + (10 * MiB * t) / 60 + saw(t))),
         s(M.containerStartedAt.name, ctr, '0x400'),
+        running('1x400'),
         s(M.containerRestarts.name, ctr, '0x400'),
       ],
       onset: h(3), // the warm-up guard (quiet window) ends 3h after the start
@@ -393,6 +532,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       healthy: [
         s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + saw(t))),
         s(M.containerStartedAt.name, ctr, '0x400'),
+        running('1x400'),
         s(M.containerRestarts.name, ctr, '0x400'),
       ],
       healthyAt: [h(5), h(6)],
@@ -404,6 +544,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
         s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + t * MiB)),
         s(M.containerMemLimit.name, ctr, `${400 * MiB}x400`),
         s(M.containerStartedAt.name, ctr, '0x400'),
+        running('1x400'),
       ],
       onset: h(3),
       labels: { ...ctrAlert, severity: 'warning' },
@@ -413,6 +554,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
         s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + saw(t))),
         s(M.containerMemLimit.name, ctr, `${400 * MiB}x400`),
         s(M.containerStartedAt.name, ctr, '0x400'),
+        running('1x400'),
       ],
       silent: [{
         name: 'slow growth far from the limit',
@@ -420,6 +562,8 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
           s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + (t * MiB) / 6)),
           s(M.containerMemLimit.name, ctr, `${4096 * MiB}x400`),
           s(M.containerStartedAt.name, ctr, '0x400'),
+          running('1x400'),
+        running('1x400'),
         ],
         at: [h(4), h(6)],
       }],
@@ -432,16 +576,28 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       summary: 'No process of group backend is running',
       description: `The exporter stackwatch:9464 has found no process matching group backend for more than ${cfg.for.StackwatchProcessNotRunning}. Nothing restarted it.`,
       healthy: [s(M.processGroupProcesses.name, grp, '1 1 2 2 1x20')],
+      silent: [{ name: 'a 10 s auto-restart (one sample at 0) is no outage', input: [s(M.processGroupProcesses.name, grp, '1 1 0 1x20')], at: [m(3), m(4)] }],
     },
     {
       alert: 'StackwatchProcessRestarting',
       // The seeds' crash loop: a reload watcher restarting the server every ~5 minutes here.
-      firing: [s(M.processRestarts.name, grp, '0x5 1x3 2x60')],
+      firing: [s(M.processRestarts.name, grp, '0x5 1x3 2x60'), procs('1x70'), started],
       onset: m(10),
-      labels: { ...grpAlert, severity: 'warning' },
+      labels: { ...grpAlert, severity: 'critical' },
       summary: 'Processes of group backend keep restarting',
       description: `Processes of group backend (exporter stackwatch:9464) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
-      healthy: [s(M.processRestarts.name, grp, '0x5 1x60')],
+      healthy: [s(M.processRestarts.name, grp, '0x5 1x60'), procs('1x70'), started],
+      silent: [
+        { name: 'a group removed from the config pages nobody', input: [s(M.processRestarts.name, grp, '0x5 1x3 2 stale'), procs('1x10 stale'), started], at: [m(11), m(12), m(30)] },
+      ],
+      moreFiring: [{
+        name: 'a counter born at 2 while the exporter runs',
+        input: [s(M.processRestarts.name, grp, '_x10 2x60'), procs('_x10 1x60'), started],
+        at: m(10),
+        labels: { ...grpAlert, severity: 'critical' },
+        summary: 'Processes of group backend keep restarting',
+        description: `Processes of group backend (exporter stackwatch:9464) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
+      }],
     },
     {
       alert: 'StackwatchProcessGroupAmbiguous',
@@ -458,6 +614,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       firing: [
         s(M.processRss.name, grp, perMinute(400, (t) => 100 * MiB + (10 * MiB * t) / 60 + saw(t))),
         s(M.processOldestStart.name, grp, '0x400'),
+        procs('1x400'),
         s(M.processRestarts.name, grp, '0x400'),
       ],
       onset: h(3),
@@ -467,6 +624,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       healthy: [
         s(M.processRss.name, grp, perMinute(400, (t) => 100 * MiB + saw(t))),
         s(M.processOldestStart.name, grp, '0x400'),
+        procs('1x400'),
         s(M.processRestarts.name, grp, '0x400'),
       ],
       healthyAt: [h(5), h(6)],
@@ -477,6 +635,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       firing: [
         s(M.processOpenFds.name, grp, '100+10x400'),
         s(M.processMaxFds.name, grp, '4096x400'),
+        procs('1x400'),
         s(M.processRestarts.name, grp, '0x400'),
       ],
       onset: m(160),
@@ -486,6 +645,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       healthy: [
         s(M.processOpenFds.name, grp, '500 520 540 500 480 500 520 540 500 480x400'),
         s(M.processMaxFds.name, grp, '4096x400'),
+        procs('1x400'),
         s(M.processRestarts.name, grp, '0x400'),
       ],
     },
@@ -496,8 +656,8 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
 function memSeries(kind: 'process' | 'container', rss: number[], start: string, restarts: string): InputSeries[] {
   const key: Record<string, string> = kind === 'process' ? { group: 'backend' } : { container: 'backend' };
   return kind === 'process'
-    ? [s(M.processRss.name, key, rss), s(M.processOldestStart.name, key, start), s(M.processRestarts.name, key, restarts)]
-    : [s(M.containerMemUsage.name, key, rss), s(M.containerStartedAt.name, key, start), s(M.containerRestarts.name, key, restarts)];
+    ? [s(M.processRss.name, key, rss), s(M.processOldestStart.name, key, start), s(M.processRestarts.name, key, restarts), s(M.processGroupProcesses.name, key, '1x600')]
+    : [s(M.containerMemUsage.name, key, rss), s(M.containerStartedAt.name, key, start), s(M.containerRestarts.name, key, restarts), s(M.containerState.name, { ...key, state: 'running' }, '1x600')];
 }
 
 /**
@@ -522,6 +682,11 @@ function leakWarmupCase(kind: 'process' | 'container') {
     input: memSeries(kind, rss, '0x400', '0x400'),
     at: [h(1), h(2), h(3), h(4), h(5)],
   };
+}
+
+/** The first evaluation (every TEST_INTERVAL) at which an alert true from `onset` on has been pending for `forS`. */
+export function firesAtTime(onset: number, forS: number): number {
+  return onset + Math.ceil(forS / TEST_INTERVAL_SECONDS) * TEST_INTERVAL_SECONDS;
 }
 
 /** Evaluation time as promtool reads it. */
@@ -637,9 +802,11 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
     const rule = rules.get(c.alert);
     if (rule === undefined) throw new Error(`test case for unknown alert ${c.alert}`);
     const forS = durationSeconds(cfg.for[c.alert]);
-    const firesAt = c.onset + forS;
+    const firesAt = firesAtTime(c.onset, forS);
     const file = `${groupOf.get(c.alert)!}.yml`;
-    const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: c.labels, exp_annotations: { summary: c.summary, description: c.description, runbook_url: `${cfg.runbookBaseUrl}#${runbookAnchor(c.alert)}` } }] };
+    // notify and role are the rule's own (checked against the incident hierarchy by the meta-test).
+    const routing = { ...(rule.labels.notify !== undefined ? { notify: rule.labels.notify } : {}), ...(rule.labels.role !== undefined ? { role: rule.labels.role } : {}) };
+    const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, ...routing }, exp_annotations: { summary: c.summary, description: c.description, runbook_url: `${cfg.runbookBaseUrl}#${runbookAnchor(c.alert)}` } }] };
     const firing: PromtoolTest = { name: `${c.alert}: fires`, interval: '1m', input_series: c.firing, alert_rule_test: [fire] };
     if (forS > 0) {
       firing.alert_rule_test!.unshift({ eval_time: evalTime(firesAt - step), alertname: c.alert, exp_alerts: [] });
@@ -654,7 +821,7 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
       add(file, { name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
     }
     for (const fc of c.moreFiring ?? []) {
-      const exp = { exp_labels: fc.labels, exp_annotations: { summary: fc.summary, description: fc.description, runbook_url: fire.exp_alerts[0]!.exp_annotations.runbook_url } };
+      const exp = { exp_labels: { ...fc.labels, ...routing }, exp_annotations: { summary: fc.summary, description: fc.description, runbook_url: fire.exp_alerts[0]!.exp_annotations.runbook_url } };
       add(file, { name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(fc.at), alertname: c.alert, exp_alerts: [exp] }] });
     }
   }

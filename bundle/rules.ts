@@ -4,7 +4,7 @@
  * src/metrics/definitions.ts (M) and recording-rule names from ./names.ts (R).
  */
 import { M } from '../src/metrics/definitions';
-import { type BundleConfig } from './bundle-config';
+import { type BundleConfig, type Duration, durationSeconds } from './bundle-config';
 import { MTTR_WINDOWS, R, SLI_WINDOWS, UPTIME_WINDOWS } from './names';
 
 export interface RecordingRule {
@@ -39,6 +39,22 @@ export const TARGET_LABELS = 'job, instance, kind, target';
 export function increaseFromBirth(metric: string, w: string): string {
   return `(${metric} unless ${metric} offset ${w}) or increase(${metric}[${w}])`;
 }
+
+/**
+ * Events counted by a counter over `w`, for counters that can be born non-zero: a container
+ * OOM-killed (or restarted) before the first scrape that saw it is first stored at 1, and
+ * increase() sees no change. A series born inside the window counts from zero, unless the
+ * exporter itself started within the window: then every series is born at once, carrying the
+ * history it read at start (Docker's RestartCount), which is no event of the window. Series that
+ * existed `w` ago use increase() as usual.
+ */
+export function increaseSinceBirth(metric: string, w: Duration): string {
+  const born = `(${metric} unless ${metric} offset ${w})`;
+  return `((${born} and on(job, instance) (time() - ${EXPORTER_START} > ${durationSeconds(w)})) or increase(${metric}[${w}]))`;
+}
+
+/** The exporter's process start time (prom-client's default process metrics). */
+export const EXPORTER_START = 'process_start_time_seconds';
 
 export function recordingGroups(cfg: BundleConfig): RuleGroup<RecordingRule>[] {
   const errorRatios: RecordingRule[] = SLI_WINDOWS.map((w) => ({

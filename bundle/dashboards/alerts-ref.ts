@@ -16,6 +16,7 @@ export const ALERT = {
   healthDegraded: 'StackwatchHealthDegraded',
   backendMqttDisconnected: 'StackwatchBackendMqttDisconnected',
   backendMqttIdle: 'StackwatchBackendMqttIdle',
+  mqttTopicSilent: 'StackwatchMqttTopicSilent',
   pendingRequestsGrowing: 'StackwatchPendingRequestsGrowing',
   brokerDown: 'StackwatchMqttBrokerDown',
   sysStale: 'StackwatchMqttSysStale',

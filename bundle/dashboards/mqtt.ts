@@ -119,6 +119,14 @@ export const mqtt: DashboardSpec = {
           transformations: [{ id: 'organize', options: { excludeByName: { Time: true, job: true }, renameByName: { Value: 'last message' } } }],
           runbook: [ALERT.backendMqttIdle],
         },
+        {
+          type: 'state-timeline', title: 'Application topics: silent', unit: 'none', w: 12, h: 7,
+          description: 'Each application topic filter: silent (no message for longer than its stale_after) or speaking.',
+          queries: [{ expr: sel(M.mqttTopicSilent), legend: '{{broker}} {{topic}}' }],
+          mappings: [boolMapping('speaking', 'silent', 'green', 'red')],
+          thresholds: [{ color: 'green', value: null }, { color: 'red', value: 1 }],
+          runbook: [ALERT.mqttTopicSilent],
+        },
       ],
     },
     {

@@ -36,7 +36,7 @@ export type ConnectFailureReason = (typeof CONNECT_FAILURE_REASONS)[number];
 const MQTT_SERIES = [
   M.mqttConnected.name, M.mqttReconnects.name, M.mqttConnectFailures.name, M.mqttSysLast.name,
   ...SYS_METRICS, M.mqttBrokerRestarts.name, M.mqttSysParseErrors.name, M.mqttRoundtrip.name,
-  M.mqttRoundtripFailures.name, M.mqttTopicLast.name, M.mqttMessagesDropped.name,
+  M.mqttRoundtripFailures.name, M.mqttTopicLast.name, M.mqttTopicSilent.name, M.mqttMessagesDropped.name,
 ];
 
 /** Why the client discarded a message (`stackwatch_mqtt_messages_dropped_total{reason}`). */
@@ -60,7 +60,7 @@ export function connectFailureReason(err: Error & { code?: unknown }): ConnectFa
 
 interface Instruments {
   connected: Gauge; reconnects: Counter; connectFailures: Counter; sysLast: Gauge; restarts: Counter;
-  parseErrors: Counter; roundtrip: Histogram; roundtripFailures: Counter; topicLast: Gauge;
+  parseErrors: Counter; roundtrip: Histogram; roundtripFailures: Counter; topicLast: Gauge; topicSilent: Gauge;
   dropped: Counter; sys: Map<string, Gauge | Counter>;
 }
 
@@ -100,6 +100,7 @@ export class MqttCollector implements Collector {
       roundtripFailures: counter(registry, M.mqttRoundtripFailures),
       topicLast: gauge(registry, M.mqttTopicLast),
       dropped: counter(registry, M.mqttMessagesDropped),
+      topicSilent: gauge(registry, M.mqttTopicSilent),
       sys: new Map(),
     };
     for (const t of SYS_TOPICS.values()) {
@@ -375,6 +376,7 @@ export class BrokerMonitor {
       t.lastAt = now;
       t.silentLogged = false;
       this.m.topicLast.set({ ...this.labels, topic: t.filter }, now);
+      this.m.topicSilent.set({ ...this.labels, topic: t.filter }, 0);
     }
   }
 
@@ -571,12 +573,14 @@ export class BrokerMonitor {
     });
   }
 
-  /** Logs (once) app topics silent for longer than their `stale_after`. */
+  /** Sets `topic_silent` of app topics (silent for longer than their `stale_after`), logging it once. */
   private checkTopics(): void {
     const now = this.ctx.clock();
     for (const t of this.topics) {
       const since = t.lastAt ?? this.startedAt;
-      if (!t.silentLogged && now - since > t.staleAfter) {
+      const silent = now - since > t.staleAfter;
+      this.m.topicSilent.set({ ...this.labels, topic: t.filter }, silent ? 1 : 0);
+      if (!t.silentLogged && silent) {
         t.silentLogged = true;
         this.ctx.log.warn({ broker: this.config.name, topic: t.filter, silentSeconds: Math.round(now - since), everSeen: t.lastAt !== undefined }, 'mqtt topic silent');
       }

@@ -134,6 +134,8 @@ export const M = {
     'Messages the exporter\'s client discarded, by reason: too_large (over mqtt maximum_packet_size; brokers speaking MQTT 5 drop these before sending, see $SYS/broker/publish/messages/dropped), error (handling the message failed).'),
   mqttTopicLast: def('stackwatch_mqtt_topic_last_message_timestamp_seconds', 'gauge', 'mqtt', ['broker', 'topic'],
     'Unix time the last message arrived on an application topic filter named in config.'),
+  mqttTopicSilent: def('stackwatch_mqtt_topic_silent', 'gauge', 'mqtt', ['broker', 'topic'],
+    '1 while no message has arrived on an application topic filter for longer than its stale_after (counted from the exporter\'s start when none ever arrived), 0 otherwise.'),
 
   // --- Docker (src/collectors/docker.ts) ---
   dockerUp: def('stackwatch_docker_up', 'gauge', 'docker', [],

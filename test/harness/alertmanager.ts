@@ -18,6 +18,8 @@ import { waitFor } from './wait';
 export interface AlertmanagerOptions {
   /** alertmanager.yml content. */
   config: string;
+  /** More files next to alertmanager.yml (notification templates): name -> content. */
+  files?: Record<string, string>;
   args?: string[];
   startTimeoutMs?: number;
   procs?: ProcessSet;
@@ -50,6 +52,7 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Runn
   const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-am-'));
   const configFile = path.join(dir, 'alertmanager.yml');
   writeFileSync(configFile, opts.config);
+  for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(path.join(dir, name), content);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const daemon = await startReadyDaemon({

@@ -51,6 +51,9 @@ describe('promtool', () => {
     ['exporter', / unless on\(job, instance, collector\) label_replace\(stackwatch_docker_up == 0, "collector", "docker", "", ""\)/, 'StackwatchCollectorFailing: the docker collector failing while the engine is unreachable'],
     ['mqtt', / and on\(job, instance, broker\) stackwatch_mqtt_connected == 0/, 'StackwatchMqttAuthFailing: one refused attempt, then connected again'],
     ['docker', / unless on\(job, instance\) stackwatch_docker_up == 0/, 'StackwatchDockerEventsStreamDown: with the API down it is StackwatchDockerApiDown'],
+    ['docker', / and on\(job, instance, container\) stackwatch_container_state/, 'StackwatchContainerCrashLooping: a removed container pages nobody'],
+    ['docker', / and on\(job, instance\) \(time\(\) - process_start_time_seconds > 3600\)/, 'StackwatchContainerCrashLooping: a container found with its history'],
+    ['mqtt', / unless on\(job, instance, broker\) \(increase\(stackwatch_mqtt_roundtrip_seconds_count\[1m\]\) > 0\)/, 'StackwatchMqttRoundtripFailing: it ends with the first probe that comes back'],
   ] as const)('alerts/%s.yml: its guard case fails when the guard is removed (the guard cases have teeth)', async (group, guard, failingCase) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-promtool-'));
     try {

@@ -9,12 +9,12 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { M, type MetricDef } from '../../src/metrics/definitions';
 import { allAlerts, alertGroups } from '../../bundle/alerts';
-import { alertmanagerConfig, BROKER_DEPENDENT_BACKEND_ALERTS, BROKER_DEPENDENT_BROKER_ALERTS, DOCKER_DEPENDENT_KIND } from '../../bundle/alerts-routing';
+import { alertmanagerConfig, BROKER_DEPENDENT_BACKEND_ALERTS, BROKER_DEPENDENT_BROKER_ALERTS, DOCKER_DEPENDENT_KIND, PAGE_GROUP_BY } from '../../bundle/alerts-routing';
 import { ALERT_NAMES, bundleConfig, durationSeconds, SEVERITIES } from '../../bundle/bundle-config';
 import { TRAFFIC_ALERTS } from '../../bundle/logs-rules';
 import { R } from '../../bundle/names';
-import { recordedNames, recordingGroups } from '../../bundle/rules';
-import { alertCases, evalTime, ruleTestFiles } from '../../bundle/rules-tests';
+import { EXPORTER_START, recordedNames, recordingGroups } from '../../bundle/rules';
+import { alertCases, evalTime, firesAtTime, ruleTestFiles } from '../../bundle/rules-tests';
 
 const cfg = bundleConfig;
 const alerts = allAlerts(cfg);
@@ -124,9 +124,10 @@ describe('alerts', () => {
     expect(headings.sort()).toEqual([...ALERT_NAMES, ...TRAFFIC_ALERTS].sort());
   });
 
-  test('every `for:` is a duration; only the Watchdog fires at once', () => {
+  test('every `for:` is a duration; only the Watchdog and events (an OOM kill, a crash loop\'s restarts) fire at once', () => {
+    const atOnce = ['StackwatchWatchdog', 'StackwatchContainerOomKilled', 'StackwatchContainerCrashLooping', 'StackwatchProcessRestarting'];
     for (const a of alerts) {
-      if (a.alert === 'StackwatchWatchdog') expect(a.for).toBeUndefined();
+      if (atOnce.includes(a.alert)) expect(a.for).toBeUndefined();
       else expect(durationSeconds(a.for as '1m')).toBeGreaterThan(0);
     }
   });
@@ -153,6 +154,48 @@ describe('alerts', () => {
     }
   });
 
+  /** The incident hierarchy: which alerts page, which are tickets; causes and symptoms. */
+  const HIERARCHY: Record<string, [notify: string, role: string]> = {
+    StackwatchExporterDown: ['page', 'cause'], StackwatchExporterAbsent: ['page', 'cause'], StackwatchConfigReloadFailed: ['ticket', 'cause'],
+    StackwatchCollectorFailing: ['ticket', 'cause'], StackwatchTargetDown: ['page', 'symptom'], StackwatchTargetFlapping: ['ticket', 'symptom'],
+    StackwatchSloFastBurn: ['page', 'symptom'], StackwatchSloSlowBurn: ['ticket', 'symptom'], StackwatchRecoverySlow: ['ticket', 'symptom'],
+    StackwatchHealthDegraded: ['page', 'symptom'], StackwatchBackendMqttDisconnected: ['page', 'cause'], StackwatchBackendMqttIdle: ['page', 'cause'],
+    StackwatchPendingRequestsGrowing: ['page', 'cause'], StackwatchTlsCertExpiringSoon: ['ticket', 'cause'], StackwatchTlsCertExpiryCritical: ['page', 'cause'],
+    StackwatchMqttBrokerDown: ['page', 'cause'], StackwatchMqttAuthFailing: ['page', 'cause'], StackwatchMqttSysStale: ['page', 'cause'],
+    StackwatchMqttRoundtripFailing: ['page', 'cause'], StackwatchMqttRoundtripSlow: ['ticket', 'cause'], StackwatchMqttTopicSilent: ['page', 'cause'],
+    StackwatchDockerApiDown: ['page', 'cause'], StackwatchDockerEventsStreamDown: ['ticket', 'cause'], StackwatchContainerUnhealthy: ['page', 'cause'],
+    StackwatchContainerCrashLooping: ['page', 'cause'], StackwatchContainerOomKilled: ['page', 'cause'], StackwatchContainerMemoryLeakSuspected: ['ticket', 'cause'],
+    StackwatchContainerMemoryExhaustion: ['ticket', 'cause'], StackwatchProcessNotRunning: ['page', 'cause'], StackwatchProcessRestarting: ['page', 'cause'],
+    StackwatchProcessMemoryLeakSuspected: ['ticket', 'cause'], StackwatchProcessFdLeak: ['ticket', 'cause'],
+    StackwatchProcessGroupAmbiguous: ['ticket', 'cause'],
+  };
+
+  test('every alert has its place in the hierarchy (notify page/ticket, role cause/symptom); the Watchdog has its own route', () => {
+    const got = Object.fromEntries(alerts.filter((a) => a.alert !== 'StackwatchWatchdog').map((a) => [a.alert, [a.labels.notify, a.labels.role]]));
+    expect(got).toEqual(HIERARCHY);
+    expect(alerts.find((a) => a.alert === 'StackwatchWatchdog')!.labels).toEqual({ severity: 'info' });
+  });
+
+  test('a cause page of a target fires no later than the symptoms it mutes, so the first message names it', () => {
+    const symptomFor = Math.min(...alerts.filter((a) => a.labels.role === 'symptom' && a.labels.notify === 'page').map((a) => durationSeconds(cfg.for[a.alert as 'StackwatchTargetDown'])));
+    const perTarget = alertCases(cfg).filter((c) => c.labels.target !== undefined).map((c) => c.alert);
+    for (const a of alerts.filter((x) => x.labels.role === 'cause' && x.labels.notify === 'page' && perTarget.includes(x.alert as 'StackwatchTargetDown'))) {
+      // No symptom of their own target to mute, or a trend that pages before any outage (an idle
+      // connection, a growing queue, a certificate about to expire).
+      if (['StackwatchMqttSysStale', 'StackwatchMqttRoundtripFailing', 'StackwatchMqttTopicSilent', 'StackwatchBackendMqttIdle',
+        'StackwatchPendingRequestsGrowing', 'StackwatchTlsCertExpiryCritical'].includes(a.alert)) continue;
+      expect([a.alert, durationSeconds(cfg.for[a.alert as 'StackwatchTargetDown']) <= symptomFor]).toEqual([a.alert, true]);
+    }
+  });
+
+  test('no inhibition by severity alone; causes mute symptoms per exporter and target name', () => {
+    const am = alertmanagerConfig(cfg) as { inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal: string[] }[] };
+    for (const r of am.inhibit_rules) {
+      expect([...r.source_matchers, ...r.target_matchers].filter((m) => m.startsWith('severity'))).toEqual([]);
+    }
+    expect(am.inhibit_rules).toContainEqual({ source_matchers: ['role="cause"', 'notify="page"'], target_matchers: ['role="symptom"'], equal: [...PAGE_GROUP_BY] });
+  });
+
   test('the Docker API inhibition mutes exactly the alerts of container targets', () => {
     const containerAlerts = alertCases(cfg).filter((c) => c.labels.kind === DOCKER_DEPENDENT_KIND).map((c) => c.alert);
     expect(containerAlerts).toEqual(expect.arrayContaining(['StackwatchContainerUnhealthy', 'StackwatchContainerCrashLooping', 'StackwatchContainerOomKilled']));
@@ -177,8 +220,13 @@ describe('metrics used by rules', () => {
     const used = selectors(expr);
     if (rule !== 'StackwatchWatchdog') expect(used.length).toBeGreaterThan(0);
     for (const { metric, labels } of used) {
-      if (metric === 'up') {
+      if (metric === 'up' || metric === EXPORTER_START) {
         for (const l of labels) expect(['job', 'instance']).toContain(l);
+        continue;
+      }
+      if (metric === 'ALERTS') {
+        // Prometheus' own series of alerts: alertname, alertstate and the alerts' labels.
+        for (const l of labels) expect(['alertname', 'alertstate', 'notify', 'role', 'severity']).toContain(l);
         continue;
       }
       if (recorded.has(metric)) continue;
@@ -213,7 +261,7 @@ describe('promtool test cases', () => {
     const forS = durationSeconds(cfg.for[name]);
     const fires = evals.filter((e) => e.alertname === name && e.exp_alerts.length > 0);
     expect(fires.length).toBeGreaterThan(0);
-    const at = evalTime(c.onset + forS);
+    const at = evalTime(firesAtTime(c.onset, forS));
     expect(fires.map((f) => f.eval_time)).toContain(at);
     const fire = fires.find((f) => f.eval_time === at)!;
     expect(fire.exp_alerts[0]!.exp_labels.severity).toBe(alerts.find((a) => a.alert === name)!.labels.severity);
@@ -228,7 +276,7 @@ describe('promtool test cases', () => {
       expect(labels).toEqual(expect.arrayContaining(['kind', 'target', 'job', 'instance']));
     }
     if (forS > 0) {
-      const before = evals.find((e) => e.test === fire.test && e.alertname === name && e.eval_time === evalTime(c.onset + forS - 60));
+      const before = evals.find((e) => e.test === fire.test && e.alertname === name && e.eval_time === evalTime(firesAtTime(c.onset, forS) - 60));
       expect(before?.exp_alerts).toEqual([]);
     }
     if (name !== 'StackwatchWatchdog') {
