@@ -58,7 +58,7 @@ function cases(cfg: BundleConfig): Case[] {
       // 5% of 1000 requests a minute answered 500.
       firing: [ok(1000), e500(50)],
       onset: m(1),
-      labels: { ...route, severity: 'critical' },
+      labels: { ...route, severity: 'critical', notify: 'page', role: 'symptom' },
       summary: 'Real users get errors on route chatbot of proxy',
       description: `route chatbot of proxy (exporter stackwatch:9464) answers users with 5xx at a rate that spends the 30-day error budget of a ${pct} objective in days (burn rate at least ${fastWindows}), counted from the access log.`,
       healthy: [ok(1000), e500(0)],
@@ -72,7 +72,7 @@ function cases(cfg: BundleConfig): Case[] {
       // 0.5%: above 3x of a 0.1% budget, below the fast burn's 6x.
       firing: [ok(1000), e500(5)],
       onset: m(1),
-      labels: { ...route, severity: 'warning' },
+      labels: { ...route, severity: 'warning', notify: 'ticket', role: 'symptom' },
       summary: 'route chatbot of proxy is burning its error budget',
       description: `route chatbot of proxy (exporter stackwatch:9464) answers users with 5xx at a rate that will spend the 30-day error budget of a ${pct} objective before the period ends (burn rate at least ${slowWindows}), counted from the access log.`,
       healthy: [ok(1000), e500(0)],
@@ -83,7 +83,7 @@ function cases(cfg: BundleConfig): Case[] {
       // No 502 for 5 minutes, then 20 a minute.
       firing: [ok(100), badGateway(20)],
       onset: m(6),
-      labels: { ...src, severity: 'critical' },
+      labels: { ...src, severity: 'critical', notify: 'page', role: 'symptom' },
       summary: 'The proxy of proxy cannot reach its backend (502/504)',
       description: 'The access log proxy (exporter stackwatch:9464) recorded at least 10 responses 502 Bad Gateway or 504 Gateway Timeout within 2m: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.',
       healthy: [ok(100), req('chatbot', 'POST', '502', grow(1))],
@@ -92,7 +92,7 @@ function cases(cfg: BundleConfig): Case[] {
       alert: 'StackwatchTrafficLatencyHigh',
       firing: [ok(100), ...latency('chatbot', 100, '5')],
       onset: m(1),
-      labels: { ...route, severity: 'warning' },
+      labels: { ...route, severity: 'warning', notify: 'ticket', role: 'symptom' },
       summary: 'route chatbot of proxy is slow',
       description: 'The 95th percentile of request durations on route chatbot of proxy (exporter stackwatch:9464) has been above 2s for 10m, from the request times in the access log.',
       healthy: [ok(100), ...latency('chatbot', 100, '0.5')],
