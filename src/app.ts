@@ -88,6 +88,7 @@ export class App {
       configSource: () => opts.configSource,
       ready: () => this.started,
       reload: () => this.reload(),
+      processMatches: () => this.processMatches(),
       web: this.web,
       enableLifecycle: opts.enableLifecycle ?? false,
       ...(opts.trusted ? { trusted: opts.trusted } : {}),

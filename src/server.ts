@@ -4,6 +4,7 @@ import express from 'express';
 import type { Registry } from 'prom-client';
 import type { AvailabilityTracker } from './availability';
 import type { Clock } from './clock';
+import type { GroupMatches } from './collectors/process';
 import { serverConnectionCap } from './fd-limit';
 import { M } from './metrics/definitions';
 import { counter } from './metrics/instruments';
@@ -24,6 +25,8 @@ export interface ServerDeps {
   ready: () => boolean;
   /** Reloads the configuration; resolves with an error message when the new one was refused. */
   reload: () => Promise<string | undefined>;
+  /** What each declared process group matched, for the status page. */
+  processMatches?: () => ReadonlyMap<string, GroupMatches>;
   /** TLS, basic auth and response headers (--web.config.file); also the trust policy. */
   web: WebSurface;
   /** Whether POST /-/reload is allowed (--web.enable-lifecycle). */
@@ -93,7 +96,9 @@ export class Server {
     };
     app.post('/-/reload', reload);
     app.put('/-/reload', reload);
-    app.use(statusRoutes({ tracker, registry, clock, log, version, configSource: this.deps.configSource, trust: web, trusted }));
+    app.use(statusRoutes({ tracker, registry, clock, log, version, configSource: this.deps.configSource, trust: web, trusted,
+      ...(this.deps.processMatches !== undefined ? { processMatches: this.deps.processMatches } : {}),
+    }));
     app.use((_req, res) => {
       res.status(404).type('text/plain').send('not found; see / for the pages stackwatch serves.\n');
     });

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { AvailabilityTracker, TargetKind, TargetView } from '../availability';
+import type { GroupMatches } from '../collectors/process';
 import { DAY, HOUR, MINUTE, type Aggregate, type Interval, type TargetHistory } from '../history';
 import { M } from '../metrics/definitions';
 
@@ -60,6 +61,8 @@ export interface TargetSummary {
   incidents: IncidentSummary[];
   /** Only for trusted viewers. */
   lastError?: string;
+  /** Process groups: what the pattern matched (pid, comm, exe for trusted viewers only). */
+  matches?: { count: number; mixed: boolean; processes?: { pid: number; comm: string; exe?: string }[] };
 }
 
 export interface DiscoveredSummary {
@@ -82,6 +85,8 @@ export interface ModelDeps {
   tracker: AvailabilityTracker;
   registry: Registry;
   clock: () => number;
+  /** What each declared process group matched in its last cycle (absent: not shown). */
+  processMatches?: () => ReadonlyMap<string, GroupMatches>;
 }
 
 const round = (x: number, digits = 6): number => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -196,6 +201,11 @@ export function summarize(deps: ModelDeps, v: TargetView, degraded: ReadonlySet<
     incidents: incidentsOf(h, now, trusted, now - 90 * DAY),
   };
   if (trusted && v.lastError !== undefined) s.lastError = v.lastError;
+  const matches = v.kind === 'process' ? deps.processMatches?.().get(v.target) : undefined;
+  if (matches !== undefined) {
+    s.matches = { count: matches.count, mixed: matches.mixed };
+    if (trusted) s.matches.processes = matches.processes.map((p) => ({ pid: p.pid, comm: p.comm, ...(p.exe !== undefined ? { exe: p.exe } : {}) }));
+  }
   return s;
 }
 

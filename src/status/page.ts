@@ -197,9 +197,20 @@ ${bar(p.closed, p.current, range)}
 </dl>
 ${sparkline(p.spark)}
 ${t.lastError !== undefined && t.state === 'down' ? `<p class="error">${escapeHtml(t.lastError)}</p>` : ''}
+${matches(t)}
 ${incidents(t)}
 <p class="links"><a href="${badge}/status.svg">badge</a> · <a href="/api/v1/targets/${encodeURIComponent(t.kind)}/${encodeURIComponent(t.name)}/history?window=7d">history JSON</a></p>
 </article>`;
+}
+
+/** A process group's matches: a group kept up by a wrapper whose arguments name the program is flagged. */
+function matches(t: TargetSummary): string {
+  const m = t.matches;
+  if (m === undefined) return '';
+  const warn = m.mixed ? '<p class="error mixed">The matches run different executables: the pattern likely also matches a wrapper (a supervisor script whose arguments name the program). Anchor it (<code>^node </code>) or match <code>exe</code>.</p>' : '';
+  const rows = (m.processes ?? []).map((p) => `<tr><td>${p.pid}</td><td>${escapeHtml(p.comm)}</td><td>${escapeHtml(p.exe ?? '?')}</td></tr>`).join('');
+  const table = rows === '' ? '' : `<table class="matches"><thead><tr><th>pid</th><th>comm</th><th>exe</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<details class="matches"${m.mixed ? ' open' : ''}><summary>Matches: ${m.count} process${m.count === 1 ? '' : 'es'}</summary>${warn}${table}</details>`;
 }
 
 function discovered(items: DiscoveredSummary[]): string {

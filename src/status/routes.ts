@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { AvailabilityTracker, TargetKind, TargetView } from '../availability';
+import type { GroupMatches } from '../collectors/process';
 import type { Clock } from '../clock';
 import { DAY, HOUR, type TargetHistory } from '../history';
 import type { Logger } from '../log';
@@ -28,7 +29,9 @@ export interface StatusRoutesDeps {
   configSource: () => string;
   /** Defaults to "no authentication configured": only loopback viewers are trusted. */
   trust?: TrustPolicy;
-  /** Replaces the trust decision (tests play a remote viewer with it); default trustedOf(req). */
+  /** What each declared process group matched (pid, comm, exe), shown with the group. */
+  processMatches?: () => ReadonlyMap<string, GroupMatches>;
+  /** Replaces the trust decision (tests play a remote viewer with it); default isTrusted(req, trust). */
   trusted?: (req: IncomingMessage) => boolean;
 }
 
@@ -38,7 +41,10 @@ const NO_AUTH: TrustPolicy = { authConfigured: () => false };
 export function statusRoutes(deps: StatusRoutesDeps): Router {
   const trust = deps.trust ?? NO_AUTH;
   const trustedOf = deps.trusted ?? ((req: IncomingMessage): boolean => isTrusted(req, trust));
-  const model: ModelDeps = { tracker: deps.tracker, registry: deps.registry, clock: deps.clock };
+  const model: ModelDeps = {
+    tracker: deps.tracker, registry: deps.registry, clock: deps.clock,
+    ...(deps.processMatches !== undefined ? { processMatches: deps.processMatches } : {}),
+  };
   const router = Router();
   const bars = new Map<string, BarCache>();
 

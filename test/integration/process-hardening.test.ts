@@ -72,6 +72,16 @@ describe('a pattern that also matches a wrapper', () => {
     });
     expect(m.get('stackwatch_process_group_executables', { group: 'loose' })).toBe(2);
     expect(m.get('stackwatch_process_group_executables', { group: 'anchored' })).toBe(1);
+    // The status page shows each group's matches (pid, comm, exe) and flags the loose one.
+    const page = await (await fetch(`${exporter.url}/`)).text();
+    const card = (group: string): string => page.slice(page.indexOf(`data-target="${group}"`)).split('</article>')[0]!;
+    expect(card('loose')).toMatch(/Matches: 2 processes/);
+    expect(card('loose')).toContain('different executables');
+    expect(card('loose')).toContain(`<td>${wrapper.pid}</td><td>bash</td>`);
+    expect(card('anchored')).toMatch(/Matches: 1 process</);
+    expect(card('anchored')).not.toContain('different executables');
+    const api = (await (await fetch(`${exporter.url}/api/v1/targets`)).json()) as { targets: { name: string; matches?: { count: number; mixed: boolean } }[] };
+    expect(api.targets.find((t) => t.name === 'loose')!.matches).toMatchObject({ count: 2, mixed: true });
     await exporter.stop();
     exporter = undefined;
     await procs.kill(wrapper);
