@@ -98,19 +98,24 @@ process_settings:
   daemon.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const url = `http://127.0.0.1:${port}/metrics`;
 
+  let missing: string[] = [];
   const text = await waitFor('every collector to report', async () => {
     const body = await (await fetch(url)).text();
     const m = Metrics.parse(body);
     const up = (kind: string, target: string) => m.get('stackwatch_target_up', { kind, target }) === 1;
-    const ready = up('http', 'backend') && up('http', 'secure') && up('mqtt', 'main') && up('container', 'web') && up('process', 'backend')
-      && m.all('stackwatch_health_field').length > 0
-      && m.samples.some((s) => s.name.startsWith('stackwatch_mqtt_') && s.name.includes('roundtrip'))
-      && m.samples.some((s) => s.name.startsWith('stackwatch_container_'))
-      && m.samples.some((s) => s.name.startsWith('stackwatch_process_'))
-      && m.samples.some((s) => s.name.includes('tls') || s.name.includes('cert'));
-    return ready ? body : undefined;
+    const checks: Record<string, boolean> = {
+      'http backend up': up('http', 'backend'), 'http secure up': up('http', 'secure'), 'mqtt main up': up('mqtt', 'main'),
+      'container web up': up('container', 'web'), 'process backend up': up('process', 'backend'),
+      'health fields': m.all('stackwatch_health_field').length > 0,
+      'mqtt round trips': m.samples.some((s) => s.name.startsWith('stackwatch_mqtt_') && s.name.includes('roundtrip')),
+      'container series': m.samples.some((s) => s.name.startsWith('stackwatch_container_')),
+      'process series': m.samples.some((s) => s.name.startsWith('stackwatch_process_')),
+      'tls series': m.samples.some((s) => s.name.includes('tls') || s.name.includes('cert')),
+    };
+    missing = Object.entries(checks).filter(([, ok]) => !ok).map(([k]) => k);
+    return missing.length === 0 ? body : undefined;
   }, 90_000, 500).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n--- stackwatch log ---\n${stderr.slice(-4000)}`, { cause: err });
+    throw new Error(`${String(err)}; still missing: ${missing.join(', ')}\n--- stackwatch log ---\n${stderr.slice(-4000)}`, { cause: err });
   });
 
   const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
