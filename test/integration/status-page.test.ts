@@ -90,7 +90,7 @@ describe('status page in Chromium', () => {
 
     const worker = page.locator('article[data-target="worker"]');
     expect(await worker.locator('.state').innerText()).toBe('DOWN');
-    expect(await worker.locator('.outage').innerText()).toMatch(/^down for \d+s$/);
+    expect(await worker.locator('.outage').innerText()).toMatch(/^down for (\d+ms|\d+s|\d+m( \d+s)?)$/);
     expect(await page.locator('article[data-target="payments"] .state').innerText()).toBe('DEGRADED');
     expect(await page.locator('article.target').first().getAttribute('data-target')).toBe('worker');
 
