@@ -1,6 +1,6 @@
 /**
  * `npm run bench http`: HTTP probing, stackwatch vs prometheus-blackbox-exporter, in one run
- * (issue 2 "Benchmark", DESIGN §8). Writes the `## HTTP probing` section of docs/benchmarks.md.
+ * (CPU per probe against blackbox_exporter, as a ratio). Writes the `## HTTP probing` section of docs/benchmarks.md.
  *
  * Method:
  *  0. `npm run build`; the 100 targets run in their own child process (bench/http-targets.ts:

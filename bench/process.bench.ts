@@ -2,7 +2,7 @@
  * `npm run bench process`: the process collector's cost per cycle at 100, 600 and 2000 processes
  * on the host (topped up with idle `sleep` processes), side by side in one run with Debian's
  * prometheus-process-exporter (same processes, same grouping) and a C /proc reader doing the
- * same reads (the floor). Issue 5 "Benchmark", DESIGN §8. Writes the `## Processes` section of
+ * same reads (the floor), as ratios. Writes the `## Processes` section of
  * docs/benchmarks.md.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -14,7 +14,7 @@ import { backoffSeconds, newBrokerMemory, SYS_METRICS, SYS_TOPICS, SysState, top
 
 /**
  * The MQTT collector: one connection per configured broker (MQTT v5), kept open and observed
- * continuously (DESIGN §2: subscriptions, not scrape time).
+ * continuously (subscriptions, not work at scrape time).
  *
  * - `$SYS` values from an allow-list of topics (./mqtt-sys.ts); served only while connected.
  * - A watchdog rebuilds the client when no `$SYS` message arrived for `sys_stale_intervals` ×

@@ -6,7 +6,7 @@ import { FileProblem, readBoundedFile } from '../config/files';
  *
  * Reading /proc is CPU-bound kernel work: synchronous openSync/readSync into one preallocated
  * buffer costs ~25 ms for stat of 600 processes, where fs.promises costs 8-10x more and
- * systeminformation.processes() ~1 CPU-second (TOOLCHAIN.md). Nothing here allocates per field:
+ * systeminformation.processes() ~1 CPU-second. Nothing here allocates per field:
  * /proc/PID/stat is parsed byte by byte straight out of the buffer.
  *
  * Errors: a process that vanishes mid-read (ENOENT, ESRCH) is skipped silently; anything else is

@@ -7,7 +7,7 @@ import { requireBinary } from './require-binary';
 import { sleep, waitFor } from './wait';
 
 /**
- * A private Docker engine for one test file (DESIGN §5): its own dockerd on a unix socket in a
+ * A private Docker engine for one test file: its own dockerd on a unix socket in a
  * temp dir, no networking (no iptables, no bridge), vfs storage, and a busybox image built with
  * `docker import` (nothing is ever pulled). stop() removes every container, stops the daemon
  * and the containerd it started, kills leftover shims of this daemon and deletes the temp dir.

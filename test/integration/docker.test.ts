@@ -1,5 +1,5 @@
 /**
- * The Docker collector against a real dockerd started by the harness (DESIGN §5): states and
+ * The Docker collector against a real dockerd started by the harness: states and
  * health against `docker inspect`, a crash loop's restarts against RestartCount, an OOM kill,
  * removal, filters, memory against `docker stats`, and a config reload carrying counters over.
  */

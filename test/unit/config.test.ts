@@ -25,7 +25,7 @@ describe('config', () => {
     expect(c.docker.enabled).toBe('auto');
   });
 
-  it('accepts the DESIGN.md example shape', () => {
+  it('accepts the README example shape', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sw-cfg-'));
     writeFileSync(path.join(dir, 'mqtt-secret'), 's3cret\n');
     const c = parseConfig(`

@@ -4,7 +4,7 @@ import { isTopicFilter } from '../../src/config/mqtt';
 const file = '/etc/stackwatch/stackwatch.yml';
 
 describe('mqtt config', () => {
-  it('accepts the DESIGN §7 shape and fills defaults', () => {
+  it('accepts the documented shape and fills defaults', () => {
     const c = parseConfig(`
 mqtt:
   - name: main

@@ -2,7 +2,7 @@ import { builtinConfig } from '../../src/config/defaults';
 import { parseConfig } from '../../src/config/load';
 
 describe('process configuration', () => {
-  it('accepts the DESIGN §7 shape and fills in the defaults', () => {
+  it('accepts the documented shape and fills in the defaults', () => {
     const c = parseConfig('processes:\n  - name: backend\n    cmdline: "uvicorn app.main:app"\n', 'f.yml');
     expect(c.processes).toEqual([{ name: 'backend', cmdline: 'uvicorn app.main:app', include_children: false, failure_threshold: 1, success_threshold: 1 }]);
     expect(c.process_discovery).toEqual({ enabled: false, top: 20 });

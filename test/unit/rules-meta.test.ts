@@ -75,7 +75,7 @@ describe('alerts', () => {
     expect(new Set(alerts.map((a) => a.alert)).size).toBe(alerts.length);
   });
 
-  test('the DESIGN §4 alerts are all there', () => {
+  test('the core alerts are all there', () => {
     const names = alerts.map((a) => a.alert);
     for (const n of ['StackwatchExporterDown', 'StackwatchExporterAbsent', 'StackwatchTargetDown', 'StackwatchTargetFlapping', 'StackwatchSloFastBurn',
       'StackwatchSloSlowBurn', 'StackwatchRecoverySlow', 'StackwatchHealthDegraded', 'StackwatchBackendMqttDisconnected', 'StackwatchBackendMqttIdle',
