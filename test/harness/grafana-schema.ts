@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import ts from 'typescript';
-import type { Dashboard } from '../../bundle/dashboards/grafana';
+import type { Dashboard } from '../../src/bundle/dashboards/grafana';
 
 const root = path.join(__dirname, '..', '..');
 

@@ -7,10 +7,10 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { allAlerts } from '../../bundle/alerts';
-import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from '../../bundle/alerts-routing';
-import { bundleConfig, variantConfig } from '../../bundle/bundle-config';
-import { toYaml } from '../../bundle/yaml';
+import { allAlerts } from '../../src/bundle/alerts';
+import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from '../../src/bundle/alerts-routing';
+import { bundleConfig, variantConfig } from '../../src/bundle/bundle-config';
+import { toYaml } from '../../src/bundle/yaml';
 import { startAlertmanager, startWebhookReceiver, type AmAlert, type RunningAlertmanager, type WebhookReceiver } from '../harness/alertmanager';
 import { ProcessSet } from '../harness/processes';
 import { PROMETHEUS_INSTALL_HINT } from '../harness/prometheus';

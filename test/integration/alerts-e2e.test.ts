@@ -7,11 +7,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from '../../bundle/alerts-routing';
-import { bundleConfig, variantConfig } from '../../bundle/bundle-config';
-import { R } from '../../bundle/names';
-import { ruleFiles } from '../../bundle/prometheus-files';
-import { toYaml } from '../../bundle/yaml';
+import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from '../../src/bundle/alerts-routing';
+import { bundleConfig, variantConfig } from '../../src/bundle/bundle-config';
+import { R } from '../../src/bundle/names';
+import { ruleFiles } from '../../src/bundle/prometheus-files';
+import { toYaml } from '../../src/bundle/yaml';
 import { startAlertmanager, startWebhookReceiver, type RunningAlertmanager, type WebhookReceiver } from '../harness/alertmanager';
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import { ProcessSet } from '../harness/processes';

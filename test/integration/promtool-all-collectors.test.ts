@@ -53,7 +53,7 @@ it('passes promtool check metrics with HTTP, MQTT, Docker and process collectors
   const tlsPort = (tlsServer.address() as import('node:net').AddressInfo).port;
   const broker = await Mosquitto.start(procs);
   docker = await Dockerd.start();
-  await docker.runContainer('web', ['--health-cmd', 'true', '--health-interval', '1s', '--health-timeout', '1s', '--health-retries', '1'], ['sleep', '1000']);
+  await docker.runContainer('web', ['--health-cmd', 'true', '--health-interval', '1s', '--health-timeout', '10s', '--health-retries', '3'], ['sleep', '1000']);
 
   const config = path.join(dir, 'stackwatch.yml');
   writeFileSync(config, `
@@ -99,6 +99,7 @@ process_settings:
   const url = `http://127.0.0.1:${port}/metrics`;
 
   let missing: string[] = [];
+  let lastContainer = '';
   const text = await waitFor('every collector to report', async () => {
     const body = await (await fetch(url)).text();
     const m = Metrics.parse(body);
@@ -113,9 +114,10 @@ process_settings:
       'tls series': m.samples.some((s) => s.name.includes('tls') || s.name.includes('cert')),
     };
     missing = Object.entries(checks).filter(([, ok]) => !ok).map(([k]) => k);
+    lastContainer = body.split('\n').filter((l) => l.startsWith('stackwatch_container_') && l.includes('"web"')).join('\n');
     return missing.length === 0 ? body : undefined;
-  }, 90_000, 500).catch((err: unknown) => {
-    throw new Error(`${String(err)}; still missing: ${missing.join(', ')}\n--- stackwatch log ---\n${stderr.slice(-4000)}`, { cause: err });
+  }, 90_000, 500).catch(async (err: unknown) => {
+    throw new Error(`${String(err)}; still missing: ${missing.join(', ')}\n--- container series ---\n${lastContainer}\n--- docker inspect web ---\n${JSON.stringify((await docker!.inspect('web').catch(() => undefined))?.State)}\n--- stackwatch log ---\n${stderr.slice(-4000)}`, { cause: err });
   });
 
   const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });

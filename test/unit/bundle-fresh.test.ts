@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleFiles } from '../../bundle/files';
+import { bundleFiles } from '../../src/bundle/files';
 
 const root = path.join(__dirname, '..', '..');
 const files = bundleFiles();

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadConfigFile } from '../../src/config/load';
-import { grafanaFiles } from '../../bundle/grafana-files';
+import { grafanaFiles } from '../../src/bundle/grafana-files';
 
 const root = path.join(__dirname, '..', '..');
 const read = (rel: string): string => readFileSync(path.join(root, rel), 'utf8');

@@ -1,4 +1,4 @@
-import { metricNames, parsePromql, substituteVariables } from '../../bundle/dashboards/promql';
+import { metricNames, parsePromql, substituteVariables } from '../../src/bundle/dashboards/promql';
 
 describe('PromQL reader used by the dashboard checks', () => {
   it('finds metric names and skips functions, aggregations, keywords, label names, strings and durations', () => {

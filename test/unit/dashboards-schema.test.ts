@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Dashboard, Panel } from '../../bundle/dashboards/grafana';
+import type { Dashboard, Panel } from '../../src/bundle/dashboards/grafana';
 import { schemaModule, typeErrors } from '../harness/grafana-schema';
 
 const root = path.join(__dirname, '..', '..');

@@ -5,13 +5,13 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { alertGroups } from '../../bundle/alerts';
-import { bundleConfig } from '../../bundle/bundle-config';
-import { trafficAlertGroups } from '../../bundle/logs-rules';
-import type { AnyPanel, Dashboard, Panel } from '../../bundle/dashboards/grafana';
-import { parsePromql } from '../../bundle/dashboards/promql';
-import { grafanaFiles } from '../../bundle/grafana-files';
-import { MTTR_WINDOWS, R, SLI_WINDOWS, UPTIME_WINDOWS } from '../../bundle/names';
+import { alertGroups } from '../../src/bundle/alerts';
+import { bundleConfig } from '../../src/bundle/bundle-config';
+import { trafficAlertGroups } from '../../src/bundle/logs-rules';
+import type { AnyPanel, Dashboard, Panel } from '../../src/bundle/dashboards/grafana';
+import { parsePromql } from '../../src/bundle/dashboards/promql';
+import { grafanaFiles } from '../../src/bundle/grafana-files';
+import { MTTR_WINDOWS, R, SLI_WINDOWS, UPTIME_WINDOWS } from '../../src/bundle/names';
 import { ALL_METRICS, M, type MetricDef } from '../../src/metrics/definitions';
 
 const root = path.join(__dirname, '..', '..');

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { ALL_METRICS } from '../../src/metrics/definitions';
-import { bundleConfig, durationSeconds, SEVERITIES } from '../../bundle/bundle-config';
-import { TR, TRAFFIC_ALERTS, TRAFFIC_WINDOWS, trafficAlertGroups, trafficRecordingGroups } from '../../bundle/logs-rules';
-import { trafficAlertCases, trafficRuleTestFiles } from '../../bundle/logs-rules-tests';
-import { ruleFiles } from '../../bundle/prometheus-files';
+import { bundleConfig, durationSeconds, SEVERITIES } from '../../src/bundle/bundle-config';
+import { TR, TRAFFIC_ALERTS, TRAFFIC_WINDOWS, trafficAlertGroups, trafficRecordingGroups } from '../../src/bundle/logs-rules';
+import { trafficAlertCases, trafficRuleTestFiles } from '../../src/bundle/logs-rules-tests';
+import { ruleFiles } from '../../src/bundle/prometheus-files';
 
 const cfg = bundleConfig;
 const alerts = trafficAlertGroups(cfg).flatMap((g) => g.rules);

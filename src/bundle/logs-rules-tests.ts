@@ -4,7 +4,7 @@
  * its `for:` has elapsed, silent on healthy traffic; the guards (too few requests; a 502 burst
  * names the incident, so the fast burn stays silent); and checks of the recording rules.
  */
-import { M } from '../src/metrics/definitions';
+import { M } from '../metrics/definitions';
 import { durationSeconds, type BundleConfig } from './bundle-config';
 import { TR, trafficAlertFor, trafficAlertGroups, trafficRecordingGroups, type TrafficAlertName } from './logs-rules';
 import { toYaml } from './yaml';

@@ -1,6 +1,6 @@
 /**
  * Names of the recording rules the bundle defines: the contract between the rules
- * (bundle/rules.ts), the alerts and the dashboards (bundle/dashboards/). Import from here;
+ * (src/bundle/rules.ts), the alerts and the dashboards (src/bundle/dashboards/). Import from here;
  * never spell a recording rule's name elsewhere.
  *
  * Naming follows Prometheus' level:metric:operations convention.

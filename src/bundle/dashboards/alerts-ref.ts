@@ -1,6 +1,6 @@
 /**
  * The alerts whose runbook sections the dashboards link to. Typed against the rules' own list of
- * alert names (bundle/bundle-config.ts), so a renamed alert fails to compile here; the runbook
+ * alert names (src/bundle/bundle-config.ts), so a renamed alert fails to compile here; the runbook
  * anchor is the rules' runbookAnchor() (the alert name in lower case, GitHub's `## Name` anchor).
  */
 import type { AlertName } from '../bundle-config';

@@ -13,7 +13,7 @@
  * Per-source alerts carry `kind="traffic"` and `target=<source>` like every per-target alert,
  * plus `route` where they are per route.
  */
-import { M } from '../src/metrics/definitions';
+import { M } from '../metrics/definitions';
 import type { BundleConfig, BurnWindow, Duration, Severity } from './bundle-config';
 import type { AlertingRule, RecordingRule, RuleGroup } from './rules';
 

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleFiles } from './files';
 
-const root = path.join(__dirname, '..');
+const root = path.join(__dirname, '..', '..');
 for (const [rel, content] of Object.entries(bundleFiles())) {
   const file = path.join(root, rel);
   mkdirSync(path.dirname(file), { recursive: true });

@@ -2,13 +2,13 @@
  * PromQL building blocks for the dashboards: selectors that always carry the dashboard's
  * variables, so no panel can forget `job`, `instance` or `target`.
  */
-import type { MetricDef } from '../../src/metrics/definitions';
+import type { MetricDef } from '../../metrics/definitions';
 import { bundleConfig } from '../bundle-config';
 import { R } from '../names';
 import {
   customVariable, datasourceVariable, hiddenTextVariable, queryVariable, type ValueMapping, type Variable,
 } from './grafana';
-import { M } from '../../src/metrics/definitions';
+import { M } from '../../metrics/definitions';
 
 /** Grafana's interval for rates: at least four scrape intervals (never a hard-coded window). */
 export const RATE = '$__rate_interval';
@@ -55,7 +55,7 @@ export function rsel(name: string, extra: readonly string[] = []): string {
 // ---------------------------------------------------------------------------------------------
 // Variables shared by every dashboard
 
-/** The rules' availability objective (bundle/bundle-config.ts), percent: the `slo` variable's default. */
+/** The rules' availability objective (src/bundle/bundle-config.ts), percent: the `slo` variable's default. */
 export const DEFAULT_SLO = String(Number((bundleConfig.slo.objective * 100).toPrecision(6)));
 export const SLO_CHOICES = [...new Set(['99', '99.5', '99.9', '99.95', '99.99', DEFAULT_SLO])].sort((a, b) => Number(a) - Number(b));
 

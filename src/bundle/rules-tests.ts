@@ -5,7 +5,7 @@
  * guard cases and checks of the recording rules. Evaluation times derive from each alert's
  * `for:` in the config, so the cases follow the config.
  */
-import { M } from '../src/metrics/definitions';
+import { M } from '../metrics/definitions';
 import { allAlerts, alertGroups, runbookAnchor } from './alerts';
 import { type AlertName, type BundleConfig, durationSeconds } from './bundle-config';
 import { R } from './names';

@@ -11,7 +11,7 @@
  * the window after a target's series are gone; each is joined with a series that exists only
  * while the target does, so that a removed container or target pages nobody.
  */
-import { M } from '../src/metrics/definitions';
+import { M } from '../metrics/definitions';
 import { type AlertName, type BundleConfig, type BurnWindow, type Duration, type Notify, type Role, type Severity } from './bundle-config';
 import { R, type SliWindow } from './names';
 import { type AlertingRule, type RuleGroup, increaseSinceBirth } from './rules';

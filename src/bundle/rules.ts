@@ -3,7 +3,7 @@
  * their slopes and the predicted time to a container's memory limit. Metric names come from
  * src/metrics/definitions.ts (M) and recording-rule names from ./names.ts (R).
  */
-import { M } from '../src/metrics/definitions';
+import { M } from '../metrics/definitions';
 import { type BundleConfig, type Duration, durationSeconds } from './bundle-config';
 import { MTTR_WINDOWS, R, SLI_WINDOWS, UPTIME_WINDOWS } from './names';
 
