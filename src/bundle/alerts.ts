@@ -42,6 +42,77 @@ interface AlertSpec {
   description: string;
 }
 
+/**
+ * The Grafana dashboard each alert links to (annotation `dashboard_url`), by dashboard uid. Every
+ * dashboard has the variables job, instance and target, which the link fills from the alert.
+ */
+export const ALERT_DASHBOARD: Record<AlertName, string> = {
+  StackwatchExporterDown: 'stackwatch-overview',
+  StackwatchExporterAbsent: 'stackwatch-overview',
+  StackwatchWatchdog: 'stackwatch-overview',
+  StackwatchConfigReloadFailed: 'stackwatch-overview',
+  StackwatchCollectorFailing: 'stackwatch-overview',
+  StackwatchTargetDown: 'stackwatch-recovery',
+  StackwatchTargetFlapping: 'stackwatch-recovery',
+  StackwatchSloFastBurn: 'stackwatch-overview',
+  StackwatchSloSlowBurn: 'stackwatch-overview',
+  StackwatchRecoverySlow: 'stackwatch-recovery',
+  StackwatchHealthDegraded: 'stackwatch-overview',
+  StackwatchBackendMqttDisconnected: 'stackwatch-mqtt',
+  StackwatchBackendMqttIdle: 'stackwatch-mqtt',
+  StackwatchPendingRequestsGrowing: 'stackwatch-overview',
+  StackwatchTlsCertExpiringSoon: 'stackwatch-overview',
+  StackwatchTlsCertExpiryCritical: 'stackwatch-overview',
+  StackwatchMqttBrokerDown: 'stackwatch-mqtt',
+  StackwatchMqttAuthFailing: 'stackwatch-mqtt',
+  StackwatchMqttSysStale: 'stackwatch-mqtt',
+  StackwatchMqttRoundtripFailing: 'stackwatch-mqtt',
+  StackwatchMqttRoundtripSlow: 'stackwatch-mqtt',
+  StackwatchMqttTopicSilent: 'stackwatch-mqtt',
+  StackwatchDockerApiDown: 'stackwatch-containers',
+  StackwatchDockerEventsStreamDown: 'stackwatch-containers',
+  StackwatchContainerUnhealthy: 'stackwatch-containers',
+  StackwatchContainerCrashLooping: 'stackwatch-containers',
+  StackwatchContainerOomKilled: 'stackwatch-memory',
+  StackwatchContainerMemoryLeakSuspected: 'stackwatch-memory',
+  StackwatchContainerMemoryExhaustion: 'stackwatch-memory',
+  StackwatchProcessNotRunning: 'stackwatch-containers',
+  StackwatchProcessRestarting: 'stackwatch-containers',
+  StackwatchProcessGroupAmbiguous: 'stackwatch-containers',
+  StackwatchProcessMemoryLeakSuspected: 'stackwatch-memory',
+  StackwatchProcessFdLeak: 'stackwatch-containers',
+};
+
+/** Dashboard variables an alert's labels fill in its dashboard link (those it has). */
+const DASHBOARD_VARS = ['job', 'instance', 'target'] as const;
+
+/**
+ * Annotation `dashboard_url`: the dashboard `uid` in Grafana at `cfg.dashboardBaseUrl`, its
+ * variables set to the alert's job, instance and target (a Prometheus template over $labels).
+ */
+export function dashboardUrlAnnotation(cfg: BundleConfig, uid: string): string {
+  const vars = DASHBOARD_VARS.map((v) => `{{ with $labels.${v} }}&var-${v}={{ . | urlquery }}{{ end }}`).join('');
+  return `${cfg.dashboardBaseUrl.replace(/\/+$/, '')}/d/${uid}/?orgId=1${vars}`;
+}
+
+/** What `dashboard_url` renders to for given labels (for the rule tests). */
+export function dashboardUrlFor(cfg: BundleConfig, uid: string, labels: Record<string, string>): string {
+  // Go's url.QueryEscape: everything but letters, digits and -_.~ is %-escaped, a space is '+'.
+  const q = (v: string): string => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+');
+  const vars = DASHBOARD_VARS.filter((v) => (labels[v] ?? '') !== '').map((v) => `&var-${v}=${q(labels[v]!)}`).join('');
+  return `${cfg.dashboardBaseUrl.replace(/\/+$/, '')}/d/${uid}/?orgId=1${vars}`;
+}
+
+/** `mttr_7d` of a target that has had no outage end within 7 days (the MTTR series is absent). */
+export const MTTR_NONE = 'no outage in the last 7d';
+
+/**
+ * Annotation `mttr_7d`: the target's mean time to recovery over 7 days, looked up by Prometheus
+ * (its `query` template function over the MTTR recording rule) when the alert is rendered, so
+ * that Alertmanager's messages can show it. Empty for alerts without a target.
+ */
+export const MTTR_ANNOTATION = `{{ if $labels.target }}{{ with query (printf "${R.mttr('7d')}{job=%q,instance=%q,kind=%q,target=%q}" $labels.job $labels.instance $labels.kind $labels.target) }}{{ . | first | value | humanizeDuration }}{{ else }}${MTTR_NONE}{{ end }}{{ end }}`;
+
 function alert(cfg: BundleConfig, a: AlertSpec): AlertingRule {
   const f = cfg.for[a.name];
   return {
@@ -53,6 +124,8 @@ function alert(cfg: BundleConfig, a: AlertSpec): AlertingRule {
       summary: a.summary,
       description: a.description,
       runbook_url: `${cfg.runbookBaseUrl}#${runbookAnchor(a.name)}`,
+      dashboard_url: dashboardUrlAnnotation(cfg, ALERT_DASHBOARD[a.name]),
+      mttr_7d: MTTR_ANNOTATION,
     },
   };
 }

@@ -32,6 +32,43 @@ export interface RouteTiming {
   repeatInterval: Duration;
 }
 
+/** The notification routes a channel can receive: pages, tickets, and other rule files' alerts. */
+export type NotificationRoute = 'page' | 'ticket' | 'default';
+export const NOTIFICATION_ROUTES: readonly NotificationRoute[] = ['page', 'ticket', 'default'];
+
+/** Non-secret settings of the notification channels (environment variable in brackets). */
+export interface NotificationSettings {
+  /** Routes an enabled channel receives unless its <CHANNEL>_ROUTES variable says otherwise. */
+  routes: readonly NotificationRoute[];
+  telegram: {
+    /** Chat, group or channel id (TELEGRAM_CHAT_ID), an integer; required with a bot token. */
+    chatId: string;
+    /** Bot API base URL (TELEGRAM_API_URL). */
+    apiUrl: string;
+  };
+  slack: {
+    /** Channel (SLACK_CHANNEL); empty: the incoming webhook's own channel. */
+    channel: string;
+  };
+  email: {
+    /** SMTP server host:port (SMTP_SMARTHOST); required with a password. */
+    smarthost: string;
+    /** Sender address (SMTP_FROM); required with a password. */
+    from: string;
+    /** Recipients, comma-separated (SMTP_TO); required with a password. */
+    to: string;
+    /** Login (SMTP_USERNAME); empty: the sender address. */
+    username: string;
+    /** Require STARTTLS (SMTP_REQUIRE_TLS). */
+    requireTls: boolean;
+  };
+  ntfy: {
+    /** Priority of pages and of other messages, 1-5 (NTFY_PAGE_PRIORITY, NTFY_PRIORITY). */
+    pagePriority: number;
+    priority: number;
+  };
+}
+
 /** One window pair of the multi-window, multi-burn-rate SLO alerts (SRE workbook, ch. 5). */
 export interface BurnWindow {
   long: '1h' | '6h' | '1d' | '3d';
@@ -43,6 +80,11 @@ export interface BurnWindow {
 export interface BundleConfig {
   /** Where docs/runbook.md is published; alerts link to `${runbookBaseUrl}#anchor`. */
   runbookBaseUrl: string;
+  /**
+   * Grafana as the people who get notifications reach it: every alert links to its dashboard at
+   * `${dashboardBaseUrl}/d/<uid>/` with the alert's job, instance and target selected.
+   */
+  dashboardBaseUrl: string;
   /** The exporter as Prometheus scrapes it. */
   exporter: { job: string; address: string };
   /** Prometheus' own settings for prometheus/prometheus.yml. */
@@ -62,6 +104,12 @@ export interface BundleConfig {
     other: RouteTiming;
     /** The Watchdog is re-sent this often so that a dead-man's switch notices silence. */
     watchdogRepeatInterval: Duration;
+    /**
+     * Defaults of the notification channels' settings that are not secret. Each is overridden at
+     * Alertmanager's start by its environment variable (docs/bundle.md, "Notifications"); a channel
+     * is enabled by its secret, which never appears here.
+     */
+    receivers: NotificationSettings;
   };
   /** Target kinds TargetDown covers (MQTT has BrokerDown, processes ProcessNotRunning). */
   targetDownKinds: readonly string[];
@@ -152,6 +200,8 @@ export type AlertName = (typeof ALERT_NAMES)[number];
 
 export const bundleConfig: BundleConfig = {
   runbookBaseUrl: 'https://github.com/stackwatch/stackwatch/blob/main/docs/runbook.md',
+  // Grafana as docker-compose.yml publishes it (loopback of the Docker host).
+  dashboardBaseUrl: 'http://127.0.0.1:3000',
   exporter: { job: 'stackwatch', address: 'stackwatch:9967' },
   prometheus: { scrapeInterval: '15s', evaluationInterval: '15s', alertmanager: 'alertmanager:9093' },
   alertmanager: {
@@ -160,6 +210,13 @@ export const bundleConfig: BundleConfig = {
     ticket: { groupWait: '1m', groupInterval: '10m', repeatInterval: '24h' },
     other: { groupWait: '30s', groupInterval: '5m', repeatInterval: '4h' },
     watchdogRepeatInterval: '5m',
+    receivers: {
+      routes: ['page', 'ticket', 'default'],
+      telegram: { chatId: '', apiUrl: 'https://api.telegram.org' },
+      slack: { channel: '' },
+      email: { smarthost: '', from: '', to: '', username: '', requireTls: true },
+      ntfy: { pagePriority: 4, priority: 3 },
+    },
   },
   targetDownKinds: ['http', 'container'],
   slo: {

@@ -6,7 +6,8 @@
  */
 import { M } from '../metrics/definitions';
 import { durationSeconds, type BundleConfig } from './bundle-config';
-import { TR, trafficAlertFor, trafficAlertGroups, trafficRecordingGroups, type TrafficAlertName } from './logs-rules';
+import { dashboardUrlFor } from './alerts';
+import { TR, TRAFFIC_DASHBOARD, trafficAlertFor, trafficAlertGroups, trafficRecordingGroups, type TrafficAlertName } from './logs-rules';
 import { toYaml } from './yaml';
 
 const EXP = { job: 'stackwatch', instance: 'stackwatch:9464' } as const;
@@ -153,7 +154,7 @@ export function trafficRuleTestFiles(cfg: BundleConfig): Record<string, string> 
       input_series: c.firing,
       alert_rule_test: [
         { eval_time: evalTime(firesAt - 60), alertname: c.alert, exp_alerts: [] },
-        { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: c.labels, exp_annotations: { summary: c.summary, description: c.description, runbook_url } }] },
+        { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: c.labels, exp_annotations: { summary: c.summary, description: c.description, runbook_url, dashboard_url: dashboardUrlFor(cfg, TRAFFIC_DASHBOARD, c.labels) } }] },
       ],
     });
     tests.push({

@@ -16,6 +16,10 @@
 import { M } from '../metrics/definitions';
 import type { BundleConfig, BurnWindow, Duration, Severity } from './bundle-config';
 import type { AlertingRule, RecordingRule, RuleGroup } from './rules';
+import { dashboardUrlAnnotation } from './alerts';
+
+/** The dashboard the real-traffic alerts link to. */
+export const TRAFFIC_DASHBOARD = 'stackwatch-errors';
 
 /** SLI windows of the traffic error ratio (those of the burn-rate alerts, plus 30d for the budget). */
 export const TRAFFIC_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d'] as const;
@@ -125,7 +129,7 @@ export function trafficAlertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[]
       // Real-traffic alerts are symptoms: users see errors. The 502/504 burst and the fast burn page
       // (the fast burn stays silent while the burst fires); the slow burn and latency are tickets.
       labels: { severity: s.severity, notify: s.severity === 'critical' ? 'page' : 'ticket', role: 'symptom' },
-      annotations: { summary: s.summary, description: s.description, runbook_url: `${cfg.runbookBaseUrl}#${s.name.toLowerCase()}` },
+      annotations: { summary: s.summary, description: s.description, runbook_url: `${cfg.runbookBaseUrl}#${s.name.toLowerCase()}`, dashboard_url: dashboardUrlAnnotation(cfg, TRAFFIC_DASHBOARD) },
     })),
   }];
 }

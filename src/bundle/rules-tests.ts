@@ -6,7 +6,7 @@
  * `for:` in the config, so the cases follow the config.
  */
 import { M } from '../metrics/definitions';
-import { allAlerts, alertGroups, runbookAnchor } from './alerts';
+import { ALERT_DASHBOARD, allAlerts, alertGroups, dashboardUrlFor, MTTR_NONE, runbookAnchor } from './alerts';
 import { type AlertName, type BundleConfig, durationSeconds } from './bundle-config';
 import { R } from './names';
 import { EXPORTER_START, recordingGroups } from './rules';
@@ -53,13 +53,15 @@ export interface AlertCaseSpec {
   labels: Record<string, string>;
   summary: string;
   description: string;
+  /** Annotation mttr_7d when the series record recoveries (default: none in 7 days). */
+  mttr7d?: string;
   /** Series of a healthy target: silent at the firing time (and at `healthyAt` if given). */
   healthy: InputSeries[];
   healthyAt?: number[];
   /** More silent cases: series and the times at which the alert must not fire. */
   silent?: { name: string; input: InputSeries[]; at: number[] }[];
   /** More firing cases (other branches of an annotation template): series, time, exact labels and annotations. */
-  moreFiring?: { name: string; input: InputSeries[]; at: number; labels: Record<string, string>; summary: string; description: string }[];
+  moreFiring?: { name: string; input: InputSeries[]; at: number; labels: Record<string, string>; summary: string; description: string; mttr7d?: string }[];
 }
 
 const m = (n: number): number => n * 60;
@@ -243,6 +245,8 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend takes too long to recover',
       description: `Outages of http target backend (exporter stackwatch:9464) over the last day lasted 5m 0s on average; the recovery objective is ${cfg.recoveryObjectiveSeconds}s. Automatic restarts are not working, or recovery is manual.`,
+      // The notification's MTTR over 7 days, looked up by the annotation's query.
+      mttr7d: '5m 0s',
       healthy: [s(`${M.targetRecovery.name}_sum`, http, '_x9 30x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
       silent: [{
         name: 'a removed target: its series are gone',
@@ -799,6 +803,13 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
   const step = TEST_INTERVAL_SECONDS;
 
   for (const c of cases(cfg)) {
+    /** Every annotation of the alert as Prometheus renders it for these labels. */
+    const annotations = (labels: Record<string, string>, summary: string, description: string, mttr7d?: string): Record<string, string> => ({
+      summary, description,
+      runbook_url: `${cfg.runbookBaseUrl}#${runbookAnchor(c.alert)}`,
+      dashboard_url: dashboardUrlFor(cfg, ALERT_DASHBOARD[c.alert], labels),
+      mttr_7d: labels.target === undefined ? '' : (mttr7d ?? MTTR_NONE),
+    });
     const rule = rules.get(c.alert);
     if (rule === undefined) throw new Error(`test case for unknown alert ${c.alert}`);
     const forS = durationSeconds(cfg.for[c.alert]);
@@ -806,7 +817,7 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
     const file = `${groupOf.get(c.alert)!}.yml`;
     // notify and role are the rule's own (checked against the incident hierarchy by the meta-test).
     const routing = { ...(rule.labels.notify !== undefined ? { notify: rule.labels.notify } : {}), ...(rule.labels.role !== undefined ? { role: rule.labels.role } : {}) };
-    const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, ...routing }, exp_annotations: { summary: c.summary, description: c.description, runbook_url: `${cfg.runbookBaseUrl}#${runbookAnchor(c.alert)}` } }] };
+    const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, ...routing }, exp_annotations: annotations(c.labels, c.summary, c.description, c.mttr7d) }] };
     const firing: PromtoolTest = { name: `${c.alert}: fires`, interval: '1m', input_series: c.firing, alert_rule_test: [fire] };
     if (forS > 0) {
       firing.alert_rule_test!.unshift({ eval_time: evalTime(firesAt - step), alertname: c.alert, exp_alerts: [] });
@@ -821,7 +832,7 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
       add(file, { name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
     }
     for (const fc of c.moreFiring ?? []) {
-      const exp = { exp_labels: { ...fc.labels, ...routing }, exp_annotations: { summary: fc.summary, description: fc.description, runbook_url: fire.exp_alerts[0]!.exp_annotations.runbook_url } };
+      const exp = { exp_labels: { ...fc.labels, ...routing }, exp_annotations: annotations(fc.labels, fc.summary, fc.description, fc.mttr7d) };
       add(file, { name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(fc.at), alertname: c.alert, exp_alerts: [exp] }] });
     }
   }

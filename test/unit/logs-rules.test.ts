@@ -52,7 +52,8 @@ describe('traffic rules', () => {
     expect(name).toMatch(/^StackwatchTraffic[A-Z][A-Za-z]+$/);
     expect(SEVERITIES).toContain(a.labels.severity);
     expect(durationSeconds(a.for as '1m')).toBeGreaterThan(0);
-    expect(Object.keys(a.annotations).sort()).toEqual(['description', 'runbook_url', 'summary']);
+    expect(Object.keys(a.annotations).sort()).toEqual(['dashboard_url', 'description', 'runbook_url', 'summary']);
+    expect(a.annotations.dashboard_url).toMatch(new RegExp(`^${cfg.dashboardBaseUrl}/d/stackwatch-errors/\\?orgId=1`));
     expect(a.annotations.runbook_url).toBe(`${cfg.runbookBaseUrl}#${name.toLowerCase()}`);
     expect(runbook).toMatch(new RegExp(`^## ${name}$`, 'm'));
     expect(a.expr).toContain('"kind", "traffic"');

@@ -13,6 +13,7 @@ import { alertmanagerConfig, BROKER_DEPENDENT_BACKEND_ALERTS, BROKER_DEPENDENT_B
 import { ALERT_NAMES, bundleConfig, durationSeconds, SEVERITIES } from '../../src/bundle/bundle-config';
 import { TRAFFIC_ALERTS } from '../../src/bundle/logs-rules';
 import { R } from '../../src/bundle/names';
+import { grafanaFiles } from '../../src/bundle/grafana-files';
 import { EXPORTER_START, recordedNames, recordingGroups } from '../../src/bundle/rules';
 import { alertCases, evalTime, firesAtTime, ruleTestFiles } from '../../src/bundle/rules-tests';
 
@@ -103,11 +104,16 @@ describe('alerts', () => {
   });
 
   const runbookSections = sections(runbook);
+  const dashboardUids = Object.entries(grafanaFiles()).filter(([f]) => f.endsWith('.json')).map(([, c]) => (JSON.parse(c) as { uid: string }).uid);
 
   test.each(alerts.map((a) => [a.alert, a] as const))('%s: name, severity, annotations, runbook section', (name, a) => {
     expect(name).toMatch(/^Stackwatch[A-Z][A-Za-z0-9]+$/);
     expect(SEVERITIES).toContain(a.labels.severity);
-    expect(Object.keys(a.annotations).sort()).toEqual(['description', 'runbook_url', 'summary']);
+    expect(Object.keys(a.annotations).sort()).toEqual(['dashboard_url', 'description', 'mttr_7d', 'runbook_url', 'summary']);
+    // The dashboard link names a dashboard the bundle ships.
+    const dash = /^(.*)\/d\/([^/]+)\/\?orgId=1/.exec(a.annotations.dashboard_url!);
+    expect(dash?.[1]).toBe(cfg.dashboardBaseUrl);
+    expect(dashboardUids).toContain(dash?.[2]);
     expect(a.annotations.summary!.length).toBeGreaterThan(10);
     expect(a.annotations.description!.length).toBeGreaterThan(30);
     const url = a.annotations.runbook_url!;
