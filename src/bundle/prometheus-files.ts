@@ -2,6 +2,7 @@
 import { alertGroups } from './alerts';
 import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from './alerts-routing';
 import { type BundleConfig, bundleConfig } from './bundle-config';
+import { alertmanagerEntrypoint, ENTRYPOINT_FILE } from './notifications';
 import { trafficAlertGroups, trafficRecordingGroups } from './logs-rules';
 import { trafficRuleTestFiles } from './logs-rules-tests';
 import { recordingGroups } from './rules';
@@ -39,6 +40,7 @@ export function prometheusFilesFor(cfg: BundleConfig): Record<string, string> {
 `);
   out['prometheus/alertmanager/alertmanager.yml'] = toYaml(alertmanagerConfig(cfg));
   out[`prometheus/alertmanager/${TEMPLATE_FILE}`] = NOTIFICATION_TEMPLATE;
+  out[`prometheus/alertmanager/${ENTRYPOINT_FILE}`] = alertmanagerEntrypoint(cfg);
   return out;
 }
 

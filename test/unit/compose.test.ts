@@ -10,6 +10,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { loadConfigFile } from '../../src/config/load';
 import { grafanaFiles } from '../../src/bundle/grafana-files';
+import { CHANNELS, ENTRYPOINT_FILE, NTFY_TOKEN, settingDefaults, WATCHDOG_URL } from '../../src/bundle/notifications';
+import { bundleConfig } from '../../src/bundle/bundle-config';
 
 const root = path.join(__dirname, '..', '..');
 const read = (rel: string): string => readFileSync(path.join(root, rel), 'utf8');
@@ -30,6 +32,8 @@ interface Service {
   restart?: string;
   mem_limit?: string;
   depends_on?: string[];
+  entrypoint?: string[];
+  tmpfs?: string[];
 }
 
 const compose = yaml('docker-compose.yml') as { services: Record<string, Service>; networks: Record<string, { internal?: boolean }> };
@@ -132,13 +136,13 @@ describe('docker-compose.yml: current releases, pinned', () => {
     }
   });
 
-  it('runs Grafana 12.4 (grafana/grafana: the OSS image), Prometheus 3 LTS and Alertmanager 0.29', () => {
+  it('runs Grafana 12.4 (grafana/grafana: the OSS image), Prometheus 3 LTS and Alertmanager 0.34', () => {
     expect(image('grafana').repo).toBe('grafana/grafana');
     expect(semver(image('grafana').tag).slice(0, 2)).toEqual([12, 4]);
     expect(image('prometheus').repo).toBe('prom/prometheus');
     expect(semver(image('prometheus').tag)[0]).toBe(3);
     expect(image('alertmanager').repo).toBe('prom/alertmanager');
-    expect(semver(image('alertmanager').tag).slice(0, 2)).toEqual([0, 29]);
+    expect(semver(image('alertmanager').tag).slice(0, 2)).toEqual([0, 34]);
   });
 
   it('runs the demo services on Node 24 LTS (Debian bookworm, slim)', () => {
@@ -173,10 +177,28 @@ describe('docker-compose.yml: the services find each other', () => {
     const a = svc('alertmanager');
     const mount = a.volumes!.map(vol).find((v) => v.target === '/etc/alertmanager')!;
     expect(existsSync(path.join(root, mount.source, 'alertmanager.yml'))).toBe(true);
-    expect(a.command).toContain('--config.file=/etc/alertmanager/alertmanager.yml');
+    // Started through the bundle's script, which writes the effective config (channels from the environment).
+    expect(a.entrypoint).toEqual(['/bin/sh', `${mount.target}/${ENTRYPOINT_FILE}`]);
+    expect(existsSync(path.join(root, mount.source, ENTRYPOINT_FILE))).toBe(true);
+    expect(mount.ro).toBe(true);
+    expect(a.command!.some((c) => c.startsWith('--config.file'))).toBe(false);
+    expect(a.read_only).toBe(true);
+    expect(a.tmpfs).toEqual(['/tmp']);
     const am = read('prometheus/alertmanager/alertmanager.yml');
     const hosts = [...am.matchAll(/url:\s*['"]?https?:\/\/([^:/'"\s]+)/g)].map((m) => m[1]!);
     for (const h of new Set(hosts)) expect([h, services[h] !== undefined]).toEqual([h, true]);
+  });
+
+  it('Alertmanager gets every notification secret and setting from the environment (.env), with no value in the file', () => {
+    const env = svc('alertmanager').environment!;
+    const names = [...CHANNELS.map((c) => c.secret.env), NTFY_TOKEN.env, WATCHDOG_URL.env, ...Object.keys(settingDefaults(bundleConfig))];
+    expect(Object.keys(env).sort()).toEqual([...names].sort());
+    for (const n of names) expect([n, env[n]]).toEqual([n, `\${${n}:-}`]);
+    // .env.example names each of them, and holds no secret.
+    const example = read('.env.example');
+    for (const n of names) expect([n, new RegExp(`^#? ?${n}=`, 'm').test(example)]).toEqual([n, true]);
+    for (const c of CHANNELS) expect(example).toMatch(new RegExp(`^${c.secret.env}=$`, 'm'));
+    expect(read('.gitignore').split('\n')).toEqual(expect.arrayContaining(['.env', 'secrets/']));
   });
 
   it('Grafana is provisioned: datasource at the prometheus service, dashboards from grafana/dashboards', () => {
