@@ -65,6 +65,12 @@ secret_ntfy=$(secret NTFY_URL ntfy_url)
 secret_ntfy_token=$(secret NTFY_TOKEN ntfy_token)
 secret_watchdog=$(secret WATCHDOG_URL watchdog_url)
 
+# Everything goes into the YAML on one line.
+for v in secret_telegram:TELEGRAM_BOT_TOKEN secret_slack:SLACK_WEBHOOK_URL secret_email:SMTP_PASSWORD secret_webhook:WEBHOOK_URL secret_ntfy:NTFY_URL secret_ntfy_token:NTFY_TOKEN secret_watchdog:WATCHDOG_URL TELEGRAM_CHAT_ID:TELEGRAM_CHAT_ID TELEGRAM_API_URL:TELEGRAM_API_URL SLACK_CHANNEL:SLACK_CHANNEL SMTP_SMARTHOST:SMTP_SMARTHOST SMTP_FROM:SMTP_FROM SMTP_TO:SMTP_TO SMTP_USERNAME:SMTP_USERNAME SMTP_REQUIRE_TLS:SMTP_REQUIRE_TLS NTFY_PRIORITY:NTFY_PRIORITY NTFY_PAGE_PRIORITY:NTFY_PAGE_PRIORITY TELEGRAM_ROUTES:TELEGRAM_ROUTES SLACK_ROUTES:SLACK_ROUTES EMAIL_ROUTES:EMAIL_ROUTES WEBHOOK_ROUTES:WEBHOOK_ROUTES NTFY_ROUTES:NTFY_ROUTES; do
+  eval "x=\${${v%%:*}}"
+  case $x in *"$nl"*) die "${v#*:} spans several lines; give it on one line";; esac
+done
+
 enabled=""
 if [ -n "$secret_telegram" ]; then
   enabled="$enabled telegram"

@@ -198,6 +198,17 @@ export function alertmanagerEntrypoint(cfg: BundleConfig): string {
   add(`secret_ntfy_token=$(secret ${NTFY_TOKEN.env} ${NTFY_TOKEN.file})`);
   add(`secret_watchdog=$(secret ${WATCHDOG_URL.env} ${WATCHDOG_URL.file})`);
   add('');
+  add('# Everything goes into the YAML on one line.');
+  const oneLine: [string, string][] = [
+    ...CHANNELS.map((c) => [`secret_${c.name}`, c.secret.env] as [string, string]),
+    ['secret_ntfy_token', NTFY_TOKEN.env], ['secret_watchdog', WATCHDOG_URL.env],
+    ...Object.keys(defaults).map((k) => [k, k] as [string, string]),
+  ];
+  add(`for v in ${oneLine.map(([v, n]) => `${v}:${n}`).join(' ')}; do`,
+    '  eval "x=\\${${v%%:*}}"',
+    '  case $x in *"$nl"*) die "${v#*:} spans several lines; give it on one line";; esac',
+    'done');
+  add('');
   add('enabled=""');
   for (const c of CHANNELS) {
     add(`if [ -n "$secret_${c.name}" ]; then`);

@@ -17,9 +17,11 @@ export interface ReadyDaemon {
  */
 export async function startReadyDaemon(o: {
   name: string; procs: ProcessSet; bin: string; args: string[]; dir: string; url: string; startTimeoutMs?: number;
+  /** The daemon's environment (default: the test's). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<ReadyDaemon> {
   let stderr = '';
-  const child = o.procs.start(o.bin, o.args, { cwd: o.dir });
+  const child = o.procs.start(o.bin, o.args, { cwd: o.dir, ...(o.env !== undefined ? { env: o.env } : {}) });
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
     if (stderr.length > 200_000) stderr = stderr.slice(-100_000);

@@ -172,7 +172,7 @@ describe('a real Alertmanager with the bundle config', () => {
     expect((Date.parse(a.endsAt) - Date.parse(a.startsAt)) / 1000).toBeGreaterThan(80);
     const slack = await waitFor('the resolved chat message', () => (hook.notifications as unknown as SlackMessage[])
       .find((n) => n.path === '/slack' && n.attachments?.[0]?.title.startsWith('[RESOLVED] api')), 20_000, 100);
-    expect(slack.attachments[0]!.text).toMatch(/^Resolved: StackwatchTargetDown of api \(lasted 1m3\d[.\d]*s\)/);
+    expect(slack.attachments[0]!.text).toMatch(/^Resolved: StackwatchTargetDown of api: recovered after 1m3\ds \(down since /);
   }, 40_000);
 
   test('nothing is muted by severity alone: a critical symptom does not hide the warning that names the cause', async () => {
