@@ -14,7 +14,7 @@
  * same environment, with defaults from BundleConfig.alertmanager.receivers baked in.
  *
  * Secrets are written inline (the form every Alertmanager release accepts); Alertmanager shows
- * them as <secret> in its API and UI.
+ * them as <secret> in its API and UI (webhook URLs only from 0.26 on).
  */
 import { alertmanagerConfig, RECEIVERS, TEMPLATE_FILE, TEMPLATES } from './alerts-routing';
 import { type BundleConfig, NOTIFICATION_ROUTES, type NotificationRoute } from './bundle-config';

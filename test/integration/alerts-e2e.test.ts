@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from '../../src/bundle/alerts-routing';
 import { bundleConfig, variantConfig } from '../../src/bundle/bundle-config';
+import { MTTR_NONE } from '../../src/bundle/alerts';
 import { R } from '../../src/bundle/names';
 import { ruleFiles } from '../../src/bundle/prometheus-files';
 import { toYaml } from '../../src/bundle/yaml';
@@ -112,6 +113,10 @@ describe('alerts end to end: exporter -> Prometheus -> Alertmanager -> webhook',
     expect(alert.labels).toMatchObject({ ...target, severity: 'critical', notify: 'page', role: 'symptom', job: cfg.exporter.job, instance: exporter.url.replace('http://', '') });
     expect(alert.annotations.summary).toBe('http target backend is down');
     expect(alert.annotations.runbook_url).toBe(`${cfg.runbookBaseUrl}#stackwatchtargetdown`);
+    // Rendered by the real Prometheus: the dashboard link for this target, and its MTTR (looked up
+    // with the query template function; no outage has ended yet).
+    expect(alert.annotations.dashboard_url).toBe(`${cfg.dashboardBaseUrl}/d/stackwatch-recovery/?orgId=1&var-job=${cfg.exporter.job}&var-instance=${encodeURIComponent(exporter.url.replace('http://', ''))}&var-target=backend`);
+    expect(alert.annotations.mttr_7d).toBe(MTTR_NONE);
 
     // Keep it down a little longer than the alert took, then bring it back on the same port.
     await new Promise((r) => setTimeout(r, 2000));
