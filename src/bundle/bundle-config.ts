@@ -91,7 +91,10 @@ export interface BundleConfig {
   prometheus: { scrapeInterval: Duration; evaluationInterval: Duration; alertmanager: string };
   /** Alertmanager: where notifications go and how often. */
   alertmanager: {
-    /** Webhook receivers get `${webhookBaseUrl}/${receiver}`. */
+    /**
+     * The demo printer: while no notification channel is on, every receiver posts to
+     * `${webhookBaseUrl}/${receiver}`.
+     */
     webhookBaseUrl: string;
     /**
      * Pages: one group per incident target. group_wait gathers a cause and its symptoms into the

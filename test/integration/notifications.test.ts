@@ -154,6 +154,18 @@ describe('the entrypoint script decides which channels are on', () => {
     expect(r.stderr + r.stdout).not.toContain('secret-token-value');
   });
 
+  test('busybox sh, the shell of the prom/alertmanager image, writes the same config as dash', async () => {
+    const busybox = requireBinary('busybox', 'sudo apt-get install -y busybox-static');
+    const env = { PATH: process.env.PATH, STACKWATCH_SECRETS_DIR: path.join(tmp, 'no-secrets'), ...ALL_ON, EMAIL_ROUTES: 'ticket' };
+    const [a, b] = await Promise.all([run(sh, [script, '--print-config'], env), run(busybox, ['sh', script, '--print-config'], env)]);
+    expect(b.stderr).toBe('');
+    expect(b.code).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+    const refused = await run(busybox, ['sh', script, '--print-config'], { ...env, TELEGRAM_CHAT_ID: '12a' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/TELEGRAM_CHAT_ID must be an integer/);
+  });
+
   test('started for real: writes the config mode 0600 where asked and execs ALERTMANAGER_BIN with its flags', async () => {
     const dir = mkdtempSync(path.join(tmp, 'exec-'));
     const fake = path.join(dir, 'fake-alertmanager');
