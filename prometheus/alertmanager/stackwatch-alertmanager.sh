@@ -264,8 +264,8 @@ STACKWATCH_ITEM
         channel: $(q "$SLACK_CHANNEL")
         send_resolved: true
         color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-        title: '{{ template "stackwatch.title" . }}'
-        text: '{{ template "stackwatch.text" . }}'
+        title: '{{ template "stackwatch.title.slack" . }}'
+        text: '{{ template "stackwatch.slack.text" . }}'
 STACKWATCH_ITEM
   fi
   if [ -n "$secret_email" ] && routes email page; then
@@ -328,8 +328,8 @@ STACKWATCH_ITEM
         channel: $(q "$SLACK_CHANNEL")
         send_resolved: true
         color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-        title: '{{ template "stackwatch.title" . }}'
-        text: '{{ template "stackwatch.text" . }}'
+        title: '{{ template "stackwatch.title.slack" . }}'
+        text: '{{ template "stackwatch.slack.text" . }}'
 STACKWATCH_ITEM
   fi
   if [ -n "$secret_email" ] && routes email ticket; then
@@ -392,8 +392,8 @@ STACKWATCH_ITEM
         channel: $(q "$SLACK_CHANNEL")
         send_resolved: true
         color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-        title: '{{ template "stackwatch.title" . }}'
-        text: '{{ template "stackwatch.text" . }}'
+        title: '{{ template "stackwatch.title.slack" . }}'
+        text: '{{ template "stackwatch.slack.text" . }}'
 STACKWATCH_ITEM
   fi
   if [ -n "$secret_email" ] && routes email default; then

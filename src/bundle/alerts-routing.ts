@@ -40,13 +40,15 @@ export const DOCKER_DEPENDENT_KIND = 'container';
 export const TEMPLATE_FILE = 'stackwatch.tmpl';
 
 /** How the shared template writes one piece of text: plain (chat, mail) or Telegram's HTML subset. */
-type Style = 'text' | 'html';
+type Style = 'text' | 'html' | 'slack';
 
 /**
  * The notification templates, one set for every channel: the same content written plain
- * (`stackwatch.title`, `stackwatch.text`: Slack, e-mail subject and body) or in the HTML subset
- * Telegram's `parse_mode: HTML` accepts (`stackwatch.html`: <b> and <a href>, every value escaped
- * with Go's `html`, which writes &lt; &gt; &amp; &#34; &#39;, entities Telegram decodes).
+ * (`stackwatch.title`, `stackwatch.text`: e-mail subject and body), in the HTML subset Telegram's
+ * `parse_mode: HTML` accepts (`stackwatch.html`: <b> and <a href>, every value escaped with Go's
+ * `html`, which writes &lt; &gt; &amp; &#34; &#39;, entities Telegram decodes), or in Slack's
+ * mrkdwn (`stackwatch.title.slack`, `stackwatch.slack.text`: *bold*, <url|name> links, & < >
+ * escaped as Slack asks).
  *
  * One message per incident (an Alertmanager group: one target of one exporter): the causes first,
  * then the symptoms still shown, then what resolved. Each alert says what is wrong (its summary),
@@ -62,16 +64,24 @@ function templateSet(): string {
     '{{/* How long a resolved alert lasted, to the second: 7m31s. */}}',
     '{{ define "stackwatch.outage" }}{{ (.EndsAt.Sub .StartsAt).Round 1000000000 }}{{ end }}',
   ];
-  for (const style of ['text', 'html'] as const) parts.push(...styleTemplates(style));
+  for (const style of ['text', 'html', 'slack'] as const) parts.push(...styleTemplates(style));
   return `${parts.join('\n\n')}\n`;
 }
 
 function styleTemplates(style: Style): string[] {
-  const sfx = style === 'html' ? '.html' : '';
-  /** A value as written in this style. */
-  const v = (expr: string): string => (style === 'html' ? `{{ ${expr} | html }}` : `{{ ${expr} }}`);
-  const b = (t: string): string => (style === 'html' ? `<b>${t}</b>` : t);
-  const link = (name: string, expr: string): string => (style === 'html' ? `<a href="${v(expr)}">${name}</a>` : `${name}: ${v(expr)}`);
+  const sfx = style === 'text' ? '' : `.${style}`;
+  /** A value as written in this style: Slack wants only & < > escaped (its mrkdwn control characters). */
+  const v = (expr: string): string => ({
+    text: `{{ ${expr} }}`,
+    html: `{{ ${expr} | html }}`,
+    slack: `{{ ${expr} | reReplaceAll "&" "&amp;" | reReplaceAll "<" "&lt;" | reReplaceAll ">" "&gt;" }}`,
+  })[style];
+  const b = (t: string): string => ({ text: t, html: `<b>${t}</b>`, slack: `*${t}*` })[style];
+  const link = (name: string, expr: string): string => ({
+    text: `${name}: ${v(expr)}`,
+    html: `<a href="${v(expr)}">${name}</a>`,
+    slack: `<${v(expr)}|${name}>`,
+  })[style];
   const title = [
     `{{ define "stackwatch.title${sfx}" -}}`,
     `[{{ if eq .Status "firing" }}FIRING{{ else }}RESOLVED{{ end }}] {{ with .GroupLabels.target }}${v('.')}{{ else }}${v('.CommonLabels.alertname')}{{ end }}:`,
@@ -105,9 +115,11 @@ function styleTemplates(style: Style): string[] {
     '{{ end }}',
   ].join('\n');
   // The whole message: Slack and e-mail carry the title separately; Telegram has one text.
-  const message = style === 'html'
-    ? '{{ define "stackwatch.html" -}}\n<b>{{ template "stackwatch.title.html" . }}</b>\n\n{{ template "stackwatch.body.html" . }}\n{{- end }}'
-    : '{{ define "stackwatch.text" }}{{ template "stackwatch.body" . }}{{ end }}';
+  const message = {
+    html: '{{ define "stackwatch.html" -}}\n<b>{{ template "stackwatch.title.html" . }}</b>\n\n{{ template "stackwatch.body.html" . }}\n{{- end }}',
+    text: '{{ define "stackwatch.text" }}{{ template "stackwatch.body" . }}{{ end }}',
+    slack: '{{ define "stackwatch.slack.text" }}{{ template "stackwatch.body.slack" . }}{{ end }}',
+  }[style];
   return [title, alert, body, message];
 }
 
@@ -119,6 +131,8 @@ export const TEMPLATES = {
   title: 'stackwatch.title',
   text: 'stackwatch.text',
   html: 'stackwatch.html',
+  slackTitle: 'stackwatch.title.slack',
+  slackText: 'stackwatch.slack.text',
 } as const;
 
 export function alertmanagerConfig(cfg: BundleConfig): Record<string, unknown> {

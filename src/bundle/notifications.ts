@@ -103,7 +103,7 @@ function channelItems(receiver: NotificationRoute): Record<ChannelSpec['name'], 
       item: {
         api_url: S('secret_slack'), channel: S('SLACK_CHANNEL'), send_resolved: true,
         color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}',
-        title: tmpl(TEMPLATES.title), text: tmpl(TEMPLATES.text),
+        title: tmpl(TEMPLATES.slackTitle), text: tmpl(TEMPLATES.slackText),
       },
     },
     email: {

@@ -269,6 +269,14 @@ describe('amtool template render: the shared templates', () => {
     expect(text).toContain('Resolved: http target api is down: recovered after 7m31s (down since 2026-11-26 01:00:00 UTC)\n  Mean time to recovery over 7d: 4m 10s\n');
   });
 
+  test('Slack mrkdwn: & < > escaped, links as <url|name>', async () => {
+    expect(await render('firing', 'stackwatch.title.slack')).toBe('[FIRING] api: No process of group api &lt;runs&gt; &amp; none restarted; http target api is down;');
+    const text = await render('resolved', 'stackwatch.slack.text');
+    expect(text).toContain('*Resolved:* No process of group api &lt;runs&gt; &amp; none restarted: recovered after 7m31s');
+    expect(text).toContain('  <http://127.0.0.1:3000/d/stackwatch-recovery/?orgId=1&amp;var-job=stackwatch&amp;var-target=api|Dashboard>\n');
+    expect(text).not.toMatch(/<(?!https?:)/);
+  });
+
   test('Telegram HTML: values escaped, links as <a href>', async () => {
     const html = await render('resolved', 'stackwatch.html');
     expect(html).toMatch(/^<b>\[RESOLVED\] api: http target api is down; No process of group api &lt;runs&gt; &amp; none restarted;<\/b>\n\n/);
@@ -417,7 +425,7 @@ describe('a real Alertmanager started by the script delivers to every channel', 
     const attachment = (slackFiring.body.attachments as { title: string; text: string; color: string }[])[0]!;
     expect(slackFiring.body.channel).toBe('#ops');
     expect(attachment.title).toBe('[FIRING] api: http target api is down;');
-    expect(attachment.text).toMatch(/^Symptom: http target api is down \(critical, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)\n {2}fails its checks\n {2}Mean time to recovery over 7d: 2m 5s\n {2}Runbook: https:\/\/runbook.example\/#stackwatchtargetdown\n {2}Dashboard: http:\/\/127.0.0.1:3000\/d\/stackwatch-recovery\/\?orgId=1\n$/);
+    expect(attachment.text).toMatch(/^\*Symptom:\* http target api is down \(critical, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)\n {2}fails its checks\n {2}Mean time to recovery over 7d: 2m 5s\n {2}<https:\/\/runbook.example\/#stackwatchtargetdown\|Runbook>\n {2}<http:\/\/127.0.0.1:3000\/d\/stackwatch-recovery\/\?orgId=1\|Dashboard>\n$/);
     expect(attachment.color).toBe('danger');
     const tgFiring = await waitFor('the firing Telegram message', () => telegram('FIRING'), 30_000, 100);
     expect(tgFiring.body).toMatchObject({ parse_mode: 'HTML' });
@@ -425,7 +433,7 @@ describe('a real Alertmanager started by the script delivers to every channel', 
 
     await post(new Date(startsAt.getTime() + 451_000));
     const slackResolved = await waitFor('the resolved Slack message', () => slackText('RESOLVED'), 30_000, 100);
-    expect((slackResolved.body.attachments as { text: string }[])[0]!.text).toMatch(/^Resolved: http target api is down: recovered after 7m31s \(down since /);
+    expect((slackResolved.body.attachments as { text: string }[])[0]!.text).toMatch(/^\*Resolved:\* http target api is down: recovered after 7m31s \(down since /);
     const tgResolved = await waitFor('the resolved Telegram message', () => telegram('RESOLVED'), 30_000, 100);
     expect(String(tgResolved.body.text)).toContain('<b>Resolved:</b> http target api is down: recovered after 7m31s');
 
