@@ -154,6 +154,20 @@ describe('the entrypoint script decides which channels are on', () => {
     expect(r.stderr + r.stdout).not.toContain('secret-token-value');
   });
 
+  test('the defaults come from the bundle config (alertmanager.receivers); the environment overrides them', async () => {
+    const base = bundleConfig.alertmanager;
+    const cfg = variantConfig({ overrides: { alertmanager: { ...base, receivers: { ...base.receivers, routes: ['page'], telegram: { ...base.receivers.telegram, chatId: '555' } } } } });
+    const file = path.join(mkdtempSync(path.join(tmp, 'variant-')), ENTRYPOINT_FILE);
+    writeFileSync(file, alertmanagerEntrypoint(cfg));
+    const fromConfig = YAML.parse((await entrypoint({ TELEGRAM_BOT_TOKEN: '1:x' }, ['--print-config'], file)).stdout) as AmConfig;
+    expect(channelsOf(fromConfig, 'page')).toEqual({ telegram_configs: 1 });
+    expect(channelsOf(fromConfig, 'ticket')).toEqual({});
+    expect((fromConfig.receivers[0] as unknown as { telegram_configs: { chat_id: number }[] }).telegram_configs[0]!.chat_id).toBe(555);
+    const fromEnv = YAML.parse((await entrypoint({ TELEGRAM_BOT_TOKEN: '1:x', TELEGRAM_CHAT_ID: '777', TELEGRAM_ROUTES: 'ticket' }, ['--print-config'], file)).stdout) as AmConfig;
+    expect(channelsOf(fromEnv, 'page')).toEqual({});
+    expect((fromEnv.receivers.find((r) => r.name === 'ticket') as unknown as { telegram_configs: { chat_id: number }[] }).telegram_configs[0]!.chat_id).toBe(777);
+  });
+
   test('busybox sh, the shell of the prom/alertmanager image, writes the same config as dash', async () => {
     const busybox = requireBinary('busybox', 'sudo apt-get install -y busybox-static');
     const env = { PATH: process.env.PATH, STACKWATCH_SECRETS_DIR: path.join(tmp, 'no-secrets'), ...ALL_ON, EMAIL_ROUTES: 'ticket' };
