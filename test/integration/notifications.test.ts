@@ -92,12 +92,14 @@ describe('the entrypoint script decides which channels are on', () => {
     for (const r of cfg.receivers) expect(channelsOf(cfg, r.name)).toEqual({ webhook_configs: 1 });
   });
 
-  test.each(CHANNELS.map((c) => [c.name, c] as const))('%s alone: on in page, ticket and default; the Watchdog goes nowhere', async (_name, c) => {
+  test.each(CHANNELS.map((c) => [c.name, c] as const))('%s alone: on in page, ticket and default; the Watchdog goes nowhere; amtool accepts it', async (_name, c) => {
     const env = Object.fromEntries(Object.entries(ALL_ON).filter(([k]) => k === c.secret.env || c.required.includes(k)));
     const cfg = await configFor(env);
     const key = c.name === 'ntfy' ? 'webhook_configs' : c.name === 'email' ? 'email_configs' : `${c.name}_configs`;
     for (const r of ['page', 'ticket', 'default']) expect([r, channelsOf(cfg, r)]).toEqual([r, { [key]: 1 }]);
     expect(channelsOf(cfg, 'watchdog')).toEqual({});
+    const check = await amtoolCheck(YAML.stringify(cfg));
+    if (check.code !== 0) throw new Error(check.stdout + check.stderr);
   });
 
   test('every channel on: each receiver fans out to all of them; the Watchdog to the dead-man\'s switch only', async () => {
