@@ -57,11 +57,19 @@ function cases(cfg: BundleConfig): Case[] {
   const badGateway = (perMin: number) => req('chatbot', 'POST', '502', `0x5 ${perMin}+${perMin}x200`);
   const fastWindows = cfg.slo.fast.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
   const slowWindows = cfg.slo.slow.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
+  // Error rates follow the configured objective and burn factors.
+  const budget = 1 - cfg.slo.objective;
+  /** 500s per 1000 good requests a minute: twice the fastest burn at least (5% with the defaults). */
+  const fastErrors = Math.max(50, Math.ceil(1000 * budget * Math.max(...cfg.slo.fast.map((b) => b.factor)) * 2));
+  /** 5/3 of the highest slow factor (5x, 0.5% with the defaults). */
+  const slowErrors = Number((1000 * budget * Math.max(...cfg.slo.slow.map((b) => b.factor)) * 5 / 3).toPrecision(6));
+  /** Half the lowest slow factor, per 2000 good requests (0.05% with the defaults). */
+  const withinErrors = Number((2000 * budget * Math.min(...cfg.slo.slow.map((b) => b.factor)) / 2).toPrecision(6));
   return [
     {
       alert: 'StackwatchTrafficFastBurn',
-      // 5% of 1000 requests a minute answered 500.
-      firing: [ok(1000), e500(50)],
+      // 5% of 1000 requests a minute answered 500 (with the default objective).
+      firing: [ok(1000), e500(fastErrors)],
       onset: m(1),
       labels: { ...route, severity: 'critical', notify: 'page', role: 'symptom' },
       summary: 'Real users get errors on route chatbot of proxy',
@@ -74,14 +82,14 @@ function cases(cfg: BundleConfig): Case[] {
     },
     {
       alert: 'StackwatchTrafficSlowBurn',
-      // 0.5%: above 3x of a 0.1% budget, below the fast burn's 6x.
-      firing: [ok(1000), e500(5)],
+      // 0.5% with the defaults: above 3x of a 0.1% budget, below the fast burn's 6x.
+      firing: [ok(1000), e500(slowErrors)],
       onset: m(1),
       labels: { ...route, severity: 'warning', notify: 'ticket', role: 'symptom' },
       summary: 'route chatbot of proxy is burning its error budget',
       description: `route chatbot of proxy (exporter ${EXP.instance}) answers users with 5xx at a rate that will spend the 30-day error budget of a ${pct} objective before the period ends (burn rate at least ${slowWindows}), counted from the access log.`,
       healthy: [ok(1000), e500(0)],
-      silent: [{ name: 'a 0.05% error rate stays within budget', input: [ok(2000), e500(1)], at: [m(90)] }],
+      silent: [{ name: `a ${Number((withinErrors / 20).toPrecision(6))}% error rate stays within budget`, input: [ok(2000), e500(withinErrors)], at: [m(90)] }],
     },
     {
       alert: 'StackwatchTrafficBadGateway',

@@ -6,7 +6,7 @@
  * `for:` in the config, so the cases follow the config.
  */
 import { M } from '../metrics/definitions';
-import { allAlerts, alertGroups, runbookAnchor } from './alerts';
+import { allAlerts, alertGroups, num, runbookAnchor } from './alerts';
 import { type AlertName, type BundleConfig, durationSeconds, exporterMatchers, exporterSelector } from './bundle-config';
 import { R } from './names';
 import { EXPORTER_START, recordingGroups } from './rules';
@@ -52,6 +52,32 @@ function seriesOf(exp: Record<string, string>): SeriesFn {
 /** Labels absent() gives its result: those of the selector's equality matchers. */
 function absentLabels(cfg: BundleConfig): Record<string, string> {
   return Object.fromEntries(exporterMatchers(cfg).filter((m) => m.op === '=').map((m) => [m.label, m.value]));
+}
+
+/** Prometheus' `humanizeDuration` template function: `13d 23h 29m 0s`, `-20m 0s`, `2.35s`. */
+export function humanizeDuration(v: number): string {
+  const sign = v < 0 ? '-' : '';
+  const a = Math.abs(v);
+  const whole = Math.trunc(a);
+  const [dd, hh, mm, ss] = [Math.floor(whole / 86400), Math.floor(whole / 3600) % 24, Math.floor(whole / 60) % 60, whole % 60];
+  if (dd !== 0) return `${sign}${dd}d ${hh}h ${mm}m ${ss}s`;
+  if (hh !== 0) return `${sign}${hh}h ${mm}m ${ss}s`;
+  if (mm !== 0) return `${sign}${mm}m ${ss}s`;
+  return `${sign}${Number(a.toPrecision(4))}s`;
+}
+
+/**
+ * A counter stepping up by one at each of `times` (minutes, ascending), from 0 at minute 0 until
+ * minute `end`, in promtool's notation: stepsAt([6, 10], 70) = `0x5 1x3 2x60`.
+ */
+function stepsAt(times: readonly number[], end: number): string {
+  const bounds = [0, ...times, end + 1];
+  const parts: string[] = [];
+  for (let i = 0; i < bounds.length - 1; i++) {
+    const n = bounds[i + 1]! - bounds[i]!;
+    if (n > 0) parts.push(n === 1 ? `${i}` : `${i}x${n - 1}`);
+  }
+  return parts.join(' ');
 }
 
 /** Minutes -> values, one per TEST_INTERVAL (1m). */
@@ -110,6 +136,33 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
   const startedAt = (at: number): InputSeries => s(EXPORTER_START, {}, `_x${at} ${m(at)}x100`);
   const running = (minutes: string): InputSeries => s(M.containerState.name, { ...ctr, state: 'running' }, minutes);
   const procs = (minutes: string): InputSeries => s(M.processGroupProcesses.name, grp, minutes);
+
+  // Inputs follow the config's thresholds, so that the cases test the rules as configured.
+  const budget = 1 - cfg.slo.objective;
+  const pct = `${num(cfg.slo.objective * 100)}%`;
+  const burns = (ws: BundleConfig['slo']['fast']): string => ws.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
+  /** Failed checks per 1000 a minute at `x` times the budget's burn rate (checks(fails, 1000)). */
+  const atBurn = (x: number): number => Math.round(x * budget * 1000 * 1000) / 1000;
+  /** A burn between the slow and the fast alerts' rates: below every fast factor. */
+  const slowOnly = Math.min(...cfg.slo.fast.map((b) => b.factor)) * 5 / 6;
+  /** A burn every slow clause sees, and one within budget. */
+  const slowBurn = Math.max(...cfg.slo.slow.map((b) => b.factor)) * 5 / 3;
+  const withinBudget = Math.min(...cfg.slo.slow.map((b) => b.factor)) / 2;
+  const flaps = cfg.flapping.outages;
+  /** Outages every 2 minutes: the n-th at minute 2n. */
+  const flapTimes = Array.from({ length: flaps }, (_, i) => 2 * (i + 1));
+  const restarts = cfg.restarts.count;
+  /** Restarts every 4 minutes from minute 6. */
+  const restartTimes = Array.from({ length: restarts }, (_, i) => 6 + 4 * i);
+  const lastRestart = restartTimes[restarts - 1]!;
+  /** The same restarts, but the last one a window (plus 10 minutes) after the first. */
+  const spreadRestarts = [...restartTimes.slice(0, -1), restartTimes[0]! + durationSeconds(cfg.restarts.window) / 60 + 10];
+  const spreadLast = spreadRestarts[restarts - 1]!;
+  const slowRecovery = cfg.recoveryObjectiveSeconds * 2.5;
+  const warnDays = cfg.tlsCert.warningDays;
+  const critDays = cfg.tlsCert.criticalDays;
+  const slowRt = cfg.mqtt.roundtripSlowSeconds;
+  const rtLe = (x: number): string => String(num(x));
 
   return [
     {
@@ -194,19 +247,19 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchTargetFlapping',
-      firing: [s(M.targetOutages.name, http, '0 0 1 1 2 2 3x60'), up(66), started],
-      onset: m(6),
+      firing: [s(M.targetOutages.name, http, stepsAt(flapTimes, 2 * flaps + 60)), up(2 * flaps + 60), started],
+      onset: m(2 * flaps),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend is flapping',
       description: `http target backend (exporter ${EXP.instance}) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
-      healthy: [s(M.targetOutages.name, http, '0 0 1 1 2x60'), up(66), started],
+      healthy: [s(M.targetOutages.name, http, stepsAt(flapTimes.slice(0, -1), 2 * flaps + 60)), up(2 * flaps + 60), started],
       silent: [
-        { name: 'a removed target: its series are gone', input: [s(M.targetOutages.name, http, '0 0 1 1 2 2 3 stale'), s(M.targetUp.name, http, '1x6 stale'), started], at: [m(8), m(30)] },
-        { name: 'series born with their history when the exporter starts are no new outages', input: [s(M.targetOutages.name, http, '_x10 5x60'), up(70), startedAt(10)], at: [m(11), m(20)] },
+        { name: 'a removed target: its series are gone', input: [s(M.targetOutages.name, http, `${stepsAt(flapTimes, 2 * flaps)} stale`), s(M.targetUp.name, http, `1x${2 * flaps} stale`), started], at: [m(2 * flaps + 2), m(2 * flaps + 24)] },
+        { name: 'series born with their history when the exporter starts are no new outages', input: [s(M.targetOutages.name, http, `_x10 ${flaps + 2}x60`), up(70), startedAt(10)], at: [m(11), m(20)] },
       ],
       moreFiring: [{
-        name: 'a counter born at 3 while the exporter runs (outages before the first scrape that saw it)',
-        input: [s(M.targetOutages.name, http, '_x10 3x60'), up(70), started],
+        name: `a counter born at ${flaps} while the exporter runs (outages before the first scrape that saw it)`,
+        input: [s(M.targetOutages.name, http, `_x10 ${flaps}x60`), up(70), started],
         at: m(10) + durationSeconds(cfg.for.StackwatchTargetFlapping),
         labels: backend({ severity: 'warning' }),
         summary: 'http target backend is flapping',
@@ -221,10 +274,10 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(60),
       labels: backend({ severity: 'critical' }),
       summary: 'http target backend is burning its error budget fast',
-      description: `http target backend (exporter ${EXP.instance}) fails checks at a rate that spends the 30-day error budget of a 99.9% availability objective in days (burn rate at least 14.4x over 1h, or 6x over 6h), and no page about it fired in that window: intermittent failures no other alert explains.`,
+      description: `http target backend (exporter ${EXP.instance}) fails checks at a rate that spends the 30-day error budget of a ${pct} availability objective in days (burn rate at least ${burns(cfg.slo.fast)}), and no page about it fired in that window: intermittent failures no other alert explains.`,
       healthy: checks(0, 12),
       silent: [
-        { name: 'a 5x burn is slow, not fast', input: checks(5, 1000), at: [m(65), m(90)] },
+        { name: `a ${num(slowOnly)}x burn is slow, not fast`, input: checks(atBurn(slowOnly), 1000), at: [m(65), m(90)] },
         { name: 'a new install: the first minutes say nothing about an hour', input: checks(12, 12), at: [m(5), m(30), m(55)] },
         {
           name: 'an outage already paged (StackwatchTargetDown fired): the burn during and after it is no new page',
@@ -245,28 +298,28 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     {
       alert: 'StackwatchSloSlowBurn',
       // The 1d clause needs a day of history.
-      firing: checks(5, 1000, 1600),
+      firing: checks(atBurn(slowBurn), 1000, 1600),
       onset: d(1),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend is burning its error budget',
-      description: `http target backend (exporter ${EXP.instance}) fails checks at a rate that will spend the 30-day error budget of a 99.9% availability objective before the period ends (burn rate at least 3x over 1d, or 1x over 3d).`,
+      description: `http target backend (exporter ${EXP.instance}) fails checks at a rate that will spend the 30-day error budget of a ${pct} availability objective before the period ends (burn rate at least ${burns(cfg.slo.slow)}).`,
       healthy: checks(0, 1000, 1600),
       silent: [
-        { name: 'a 0.5x burn stays within budget', input: checks(1, 2000, 1600), at: [d(1) + m(30)] },
-        { name: 'a new install: hours say nothing about a day', input: checks(5, 1000, 1600), at: [h(3), h(12)] },
+        { name: `a ${num(withinBudget)}x burn stays within budget`, input: checks(atBurn(withinBudget), 1000, 1600), at: [d(1) + m(30)] },
+        { name: 'a new install: hours say nothing about a day', input: checks(atBurn(slowBurn), 1000, 1600), at: [h(3), h(12)] },
       ],
     },
     {
       alert: 'StackwatchRecoverySlow',
-      firing: [s(`${M.targetRecovery.name}_sum`, http, '_x9 300x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
+      firing: [s(`${M.targetRecovery.name}_sum`, http, `_x9 ${slowRecovery}x30`), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
       onset: m(9),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend takes too long to recover',
-      description: `Outages of http target backend (exporter ${EXP.instance}) over the last day lasted 5m 0s on average; the recovery objective is ${cfg.recoveryObjectiveSeconds}s. Automatic restarts are not working, or recovery is manual.`,
-      healthy: [s(`${M.targetRecovery.name}_sum`, http, '_x9 30x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
+      description: `Outages of http target backend (exporter ${EXP.instance}) over the last day lasted ${humanizeDuration(slowRecovery)} on average; the recovery objective is ${cfg.recoveryObjectiveSeconds}s. Automatic restarts are not working, or recovery is manual.`,
+      healthy: [s(`${M.targetRecovery.name}_sum`, http, `_x9 ${cfg.recoveryObjectiveSeconds / 4}x30`), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
       silent: [{
         name: 'a removed target: its series are gone',
-        input: [s(`${M.targetRecovery.name}_sum`, http, '_x9 300x10 stale'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x10 stale'), s(M.targetUp.name, http, '1x19 stale')],
+        input: [s(`${M.targetRecovery.name}_sum`, http, `_x9 ${slowRecovery}x10 stale`), s(`${M.targetRecovery.name}_count`, http, '_x9 1x10 stale'), s(M.targetUp.name, http, '1x19 stale')],
         at: [m(25), m(35)],
       }],
     },
@@ -309,24 +362,24 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchTlsCertExpiringSoon',
-      // Expires 14 days and 10 minutes after the start: under 14 days left from minute 11.
-      firing: [s(M.httpCertExpiry.name, tls, `${d(14) + m(10)}x60`)],
+      // Expires warning_days and 10 minutes after the start: under warning_days left from minute 11.
+      firing: [s(M.httpCertExpiry.name, tls, `${d(warnDays) + m(10)}x60`)],
       onset: m(11),
       labels: backend({ severity: 'warning' }),
-      summary: 'TLS certificate of backend expires in 13d 23h 29m 0s',
+      summary: `TLS certificate of backend expires in ${humanizeDuration(d(warnDays) + m(10) - firesAtTime(m(11), durationSeconds(cfg.for.StackwatchTlsCertExpiringSoon)))}`,
       description: `The certificate served by backend (exporter ${EXP.instance}) is valid for less than ${cfg.tlsCert.warningDays} days: its automatic renewal is not working (an ACME client renews at 30 days left). Renew it before clients start refusing the connection.`,
-      healthy: [s(M.httpCertExpiry.name, tls, `${d(60)}x60`)],
-      silent: [{ name: 'a renewed certificate resolves it', input: [s(M.httpCertExpiry.name, tls, `${d(14) + m(10)}x45 ${d(90)}x30`)], at: [m(50), m(70)] }],
+      healthy: [s(M.httpCertExpiry.name, tls, `${d(Math.max(60, 3 * warnDays))}x60`)],
+      silent: [{ name: 'a renewed certificate resolves it', input: [s(M.httpCertExpiry.name, tls, `${d(warnDays) + m(10)}x45 ${d(Math.max(90, 4 * warnDays))}x30`)], at: [m(50), m(70)] }],
     },
     {
       alert: 'StackwatchTlsCertExpiryCritical',
-      firing: [s(M.httpCertExpiry.name, tls, `${d(2) + m(10)}x30`)],
+      firing: [s(M.httpCertExpiry.name, tls, `${d(critDays) + m(10)}x30`)],
       onset: m(11),
       labels: backend({ severity: 'critical' }),
-      summary: 'TLS certificate of backend expires in 1d 23h 54m 0s',
-      description: `The certificate last served by backend (exporter ${EXP.instance}) has 1d 23h 54m 0s of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
-      // Ten days left is StackwatchTlsCertExpiringSoon's, not this.
-      healthy: [s(M.httpCertExpiry.name, tls, `${d(10)}x30`)],
+      summary: `TLS certificate of backend expires in ${humanizeDuration(d(critDays) + m(10) - firesAtTime(m(11), durationSeconds(cfg.for.StackwatchTlsCertExpiryCritical)))}`,
+      description: `The certificate last served by backend (exporter ${EXP.instance}) has ${humanizeDuration(d(critDays) + m(10) - firesAtTime(m(11), durationSeconds(cfg.for.StackwatchTlsCertExpiryCritical)))} of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
+      // Between the two limits is StackwatchTlsCertExpiringSoon's, not this.
+      healthy: [s(M.httpCertExpiry.name, tls, `${d((critDays + warnDays) / 2)}x30`)],
       moreFiring: [{
         name: 'an expired certificate',
         input: [s(M.httpCertExpiry.name, tls, `${m(10)}x60`)],
@@ -411,19 +464,19 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     {
       alert: 'StackwatchMqttRoundtripSlow',
       firing: [
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '1' }, '0x30'),
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '2.5' }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt) }, '0x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt * 2.5) }, '0+10x30'),
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '+Inf' }, '0+10x30'),
         s(M.mqttConnected.name, broker, '1x30'),
       ],
       onset: m(1),
       labels: { ...brokerAlert, severity: 'warning' },
       summary: 'MQTT round trips through main are slow',
-      description: `The 90th percentile of probe round trips through broker main (exporter ${EXP.instance}) is 2.35s (limit 1s).`,
+      description: `The 90th percentile of probe round trips through broker main (exporter ${EXP.instance}) is ${humanizeDuration(slowRt + 1.5 * slowRt * cfg.mqtt.roundtripSlowQuantile)} (limit ${slowRt}s).`,
       healthy: [
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '0.05' }, '0+10x30'),
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '1' }, '0+10x30'),
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '2.5' }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt / 20) }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt) }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt * 2.5) }, '0+10x30'),
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '+Inf' }, '0+10x30'),
         s(M.mqttConnected.name, broker, '1x30'),
       ],
@@ -474,25 +527,25 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchContainerCrashLooping',
-      // Pages at the second restart.
-      firing: [s(M.containerRestarts.name, ctr, '0x5 1x3 2x60'), running('1x70'), started],
-      onset: m(10),
+      // Pages at the restarts.count-th restart.
+      firing: [s(M.containerRestarts.name, ctr, stepsAt(restartTimes, lastRestart + 60)), running(`1x${lastRestart + 60}`), started],
+      onset: m(lastRestart),
       labels: { ...ctrAlert, severity: 'critical' },
       summary: 'Container backend is crash-looping',
       description: `Container backend (exporter ${EXP.instance}) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
-      healthy: [s(M.containerRestarts.name, ctr, '0x5 1x60'), running('1x70'), started],
+      healthy: [s(M.containerRestarts.name, ctr, stepsAt(restartTimes.slice(0, -1), lastRestart + 60)), running(`1x${lastRestart + 60}`), started],
       silent: [
-        { name: 'two restarts more than an hour apart are not a loop', input: [s(M.containerRestarts.name, ctr, '0x5 1x70 2x30'), running('1x110'), started], at: [m(80), m(90)] },
-        { name: 'a removed container pages nobody', input: [s(M.containerRestarts.name, ctr, '0x5 1x3 2 stale'), running('1x10 stale'), started], at: [m(11), m(12), m(30)] },
+        { name: `${restarts} restarts spread over more than ${cfg.restarts.window} are not a loop`, input: [s(M.containerRestarts.name, ctr, stepsAt(spreadRestarts, spreadLast + 34)), running(`1x${spreadLast + 34}`), started], at: [m(spreadLast + 4), m(spreadLast + 14)] },
+        { name: 'a removed container pages nobody', input: [s(M.containerRestarts.name, ctr, `${stepsAt(restartTimes, lastRestart)} stale`), running(`1x${lastRestart} stale`), started], at: [m(lastRestart + 1), m(lastRestart + 2), m(lastRestart + 20)] },
         {
-          name: 'a container found with its history (RestartCount 5) when the exporter starts is no crash loop',
-          input: [s(M.containerRestarts.name, ctr, '_x10 5x60'), running('_x10 1x60'), startedAt(10)],
+          name: `a container found with its history (RestartCount ${restarts + 3}) when the exporter starts is no crash loop`,
+          input: [s(M.containerRestarts.name, ctr, `_x10 ${restarts + 3}x60`), running('_x10 1x60'), startedAt(10)],
           at: [m(10), m(11), m(30)],
         },
       ],
       moreFiring: [{
-        name: 'a counter born at 2 while the exporter runs (two restarts before the first scrape that saw the container)',
-        input: [s(M.containerRestarts.name, ctr, '_x10 2x60'), running('_x10 1x60'), started],
+        name: `a counter born at ${restarts} while the exporter runs (restarts before the first scrape that saw the container)`,
+        input: [s(M.containerRestarts.name, ctr, `_x10 ${restarts}x60`), running('_x10 1x60'), started],
         at: m(10),
         labels: { ...ctrAlert, severity: 'critical' },
         summary: 'Container backend is crash-looping',
@@ -601,18 +654,18 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     {
       alert: 'StackwatchProcessRestarting',
       // The seeds' crash loop: a reload watcher restarting the server every ~5 minutes here.
-      firing: [s(M.processRestarts.name, grp, '0x5 1x3 2x60'), procs('1x70'), started],
-      onset: m(10),
+      firing: [s(M.processRestarts.name, grp, stepsAt(restartTimes, lastRestart + 60)), procs(`1x${lastRestart + 60}`), started],
+      onset: m(lastRestart),
       labels: { ...grpAlert, severity: 'critical' },
       summary: 'Processes of group backend keep restarting',
       description: `Processes of group backend (exporter ${EXP.instance}) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
-      healthy: [s(M.processRestarts.name, grp, '0x5 1x60'), procs('1x70'), started],
+      healthy: [s(M.processRestarts.name, grp, stepsAt(restartTimes.slice(0, -1), lastRestart + 60)), procs(`1x${lastRestart + 60}`), started],
       silent: [
-        { name: 'a group removed from the config pages nobody', input: [s(M.processRestarts.name, grp, '0x5 1x3 2 stale'), procs('1x10 stale'), started], at: [m(11), m(12), m(30)] },
+        { name: 'a group removed from the config pages nobody', input: [s(M.processRestarts.name, grp, `${stepsAt(restartTimes, lastRestart)} stale`), procs(`1x${lastRestart} stale`), started], at: [m(lastRestart + 1), m(lastRestart + 2), m(lastRestart + 20)] },
       ],
       moreFiring: [{
-        name: 'a counter born at 2 while the exporter runs',
-        input: [s(M.processRestarts.name, grp, '_x10 2x60'), procs('_x10 1x60'), started],
+        name: `a counter born at ${restarts} while the exporter runs`,
+        input: [s(M.processRestarts.name, grp, `_x10 ${restarts}x60`), procs('_x10 1x60'), started],
         at: m(10),
         labels: { ...grpAlert, severity: 'critical' },
         summary: 'Processes of group backend keep restarting',
