@@ -42,6 +42,8 @@ Options:
 
 Subcommands:
   processes          show what each process group matches (stackwatch processes --help)
+  bundle             write the Prometheus rules, alerts, Alertmanager config, Grafana dashboards
+                     and runbook for your settings (stackwatch bundle --help)
 
 Signals: SIGHUP reloads the configuration (and the web config file); SIGTERM stops.
 `;

@@ -30,6 +30,13 @@ async function main(): Promise<void> {
     process.exitCode = await runProcessesCommand(process.argv.slice(3), process.env, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
     return;
   }
+  if (process.argv[2] === 'bundle') {
+    // Writes the monitoring bundle for the user's settings; loaded only here, like `processes`.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runBundleCommand } = require('./bundle-command') as typeof import('./bundle-command');
+    process.exitCode = runBundleCommand(process.argv.slice(3), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+    return;
+  }
   let opts: CliOptions;
   try {
     opts = parseCli(process.argv.slice(2), process.env);

@@ -12,7 +12,7 @@
  * while the target does, so that a removed container or target pages nobody.
  */
 import { M } from '../metrics/definitions';
-import { type AlertName, type BundleConfig, type BurnWindow, type Duration, type Notify, type Role, type Severity } from './bundle-config';
+import { type AlertName, type BundleConfig, type BurnWindow, type Duration, exporterSelector, type Notify, type Role, type Severity } from './bundle-config';
 import { R, type SliWindow } from './names';
 import { type AlertingRule, type RuleGroup, increaseSinceBirth } from './rules';
 
@@ -156,7 +156,6 @@ function burn(windows: readonly BurnWindow[], budget: number, unexplained: boole
 
 export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   const a = (s: AlertSpec): AlertingRule => alert(cfg, s);
-  const job = `job="${cfg.exporter.job}"`;
   const budget = 1 - cfg.slo.objective;
   const pct = `${num(cfg.slo.objective * 100)}%`;
   const field = (f: string): string => `${M.healthField.name}{field="${f}"}`;
@@ -185,15 +184,15 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   const exporter: AlertingRule[] = [
     a({
       name: 'StackwatchExporterDown', severity: 'critical', notify: 'page', role: 'cause',
-      expr: `up{${job}} == 0`,
+      expr: 'up == 0',
       summary: 'stackwatch exporter {{ $labels.instance }} is down',
       description: 'Prometheus cannot scrape the stackwatch exporter at {{ $labels.instance }} (job {{ $labels.job }}). Nothing it watches is observed; alerts about its targets are muted until it is back.',
     }),
     a({
       name: 'StackwatchExporterAbsent', severity: 'critical', notify: 'page', role: 'cause',
-      expr: `absent(up{${job}})`,
+      expr: 'absent(up)',
       summary: 'No stackwatch exporter is scraped (job {{ $labels.job }})',
-      description: `Prometheus has no scrape target for job "${cfg.exporter.job}" at all: the exporter is missing from service discovery or the scrape config. Nothing is monitored.`,
+      description: `Prometheus has no scrape target matching {${exporterSelector(cfg)}} at all: the exporter is missing from service discovery or the scrape config. Nothing is monitored.`,
     }),
     a({
       name: 'StackwatchWatchdog', severity: 'info',

@@ -1,8 +1,11 @@
 /**
  * Everything tunable about the bundle's rules, alerts and routing, in one typed place:
- * selectors, thresholds, `for:` durations, SLO objectives, addresses. `bundleConfig` is what
- * `npm run bundle` writes; `variantConfig()` derives variants (e.g. short `for:` for tests).
+ * selectors, thresholds, `for:` durations, SLO objectives, addresses. `bundleConfig` is the
+ * default (what `npm run bundle` and `stackwatch bundle` without --config write); users override
+ * it with a bundle.yml (src/bundle/bundle-yaml.ts); `variantConfig()` derives variants for tests
+ * (e.g. short `for:`).
  */
+import { type Matcher, parseMatchers } from './dashboards/promql';
 
 /** A Prometheus duration: 30s, 5m, 1h, 1d. */
 export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd' | 'w'}`;
@@ -78,7 +81,10 @@ export interface BurnWindow {
 }
 
 export interface BundleConfig {
-  /** Where docs/runbook.md is published; alerts link to `${runbookBaseUrl}#anchor`. */
+  /**
+   * Where the runbook is published; alerts and dashboards link to `${runbookBaseUrl}#anchor`. By
+   * default the runbook the exporter serves itself: `${exporter.externalUrl}/runbook`.
+   */
   runbookBaseUrl: string;
   /**
    * Grafana as the people who get notifications reach it: every alert links to its dashboard at
@@ -86,7 +92,20 @@ export interface BundleConfig {
    */
   dashboardBaseUrl: string;
   /** The exporter as Prometheus scrapes it. */
-  exporter: { job: string; address: string };
+  exporter: {
+    /** Scrape job name (prometheus.yml) and the job of the rule tests' series. */
+    job: string;
+    /** host:port Prometheus scrapes (prometheus.yml) and the instance of the rule tests' series. */
+    address: string;
+    /**
+     * Label matchers every rule, alert and dashboard query adds to its selectors, e.g.
+     * `job=~"stackwatch|stackwatch-eu"`. Only `job` and `instance`: the rules aggregate per job
+     * and instance, other labels do not survive them. Default: `job="<job>"`.
+     */
+    selector?: string;
+    /** The exporter's URL as people reach it (its status page and /runbook). */
+    externalUrl: string;
+  };
   /** Prometheus' own settings for prometheus/prometheus.yml. */
   prometheus: { scrapeInterval: Duration; evaluationInterval: Duration; alertmanager: string };
   /** Alertmanager: where notifications go and how often. */
@@ -202,10 +221,10 @@ export const ALERT_NAMES = [
 export type AlertName = (typeof ALERT_NAMES)[number];
 
 export const bundleConfig: BundleConfig = {
-  runbookBaseUrl: 'https://github.com/stackwatch/stackwatch/blob/main/docs/runbook.md',
+  runbookBaseUrl: 'http://127.0.0.1:9967/runbook',
   // Grafana as docker-compose.yml publishes it (loopback of the Docker host).
   dashboardBaseUrl: 'http://127.0.0.1:3000',
-  exporter: { job: 'stackwatch', address: 'stackwatch:9967' },
+  exporter: { job: 'stackwatch', address: 'stackwatch:9967', externalUrl: 'http://127.0.0.1:9967' },
   prometheus: { scrapeInterval: '15s', evaluationInterval: '15s', alertmanager: 'alertmanager:9093' },
   alertmanager: {
     webhookBaseUrl: 'http://alert-webhook:5001',
@@ -311,4 +330,17 @@ export function durationSeconds(d: Duration): number {
   if (m === null) throw new Error(`not a duration: ${d}`);
   const mult = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 'ms'];
   return Number(m[1]) * mult;
+}
+
+/** Labels a bundle selector may match on: the ones every rule keeps. */
+export const SELECTOR_LABELS = ['job', 'instance'] as const;
+
+/** The exporter selector as text: the configured one, or `job="<job>"`. */
+export function exporterSelector(cfg: BundleConfig): string {
+  return cfg.exporter.selector ?? `job=${JSON.stringify(cfg.exporter.job)}`;
+}
+
+/** The matchers every rule, alert and dashboard query adds to its selectors. */
+export function exporterMatchers(cfg: BundleConfig): Matcher[] {
+  return parseMatchers(exporterSelector(cfg));
 }

@@ -1,15 +1,13 @@
 /**
- * `npm run bundle`: writes the generated bundle files (Prometheus rules and alerts, Grafana
- * dashboards) from their TypeScript sources. A test checks that the committed files are current.
+ * `npm run bundle`: writes the bundle for the default settings into the repository (prometheus/,
+ * grafana/dashboards/, docs/runbook.md), through the same code as `stackwatch bundle --out DIR`.
+ * A test checks that the committed files are current.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleFiles } from './files';
+import { writeBundle } from '../bundle-command';
+import { repositoryFiles } from './files';
 
 const root = path.join(__dirname, '..', '..');
-for (const [rel, content] of Object.entries(bundleFiles())) {
-  const file = path.join(root, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, content);
-  console.log(`wrote ${rel}`);
-}
+const files = repositoryFiles();
+writeBundle(root, files);
+for (const rel of Object.keys(files)) console.log(`wrote ${rel}`);

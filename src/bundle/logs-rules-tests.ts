@@ -10,26 +10,30 @@ import { dashboardUrlFor } from './alerts';
 import { TR, TRAFFIC_DASHBOARD, trafficAlertFor, trafficAlertGroups, trafficRecordingGroups, type TrafficAlertName } from './logs-rules';
 import { toYaml } from './yaml';
 
-const EXP = { job: 'stackwatch', instance: 'stackwatch:9464' } as const;
 const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
 
 interface InputSeries { series: string; values: string }
 
-const sel = (metric: string, labels: Record<string, string>): string =>
-  `${metric}{${Object.entries({ ...EXP, ...labels }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
-const req = (route: string, method: string, code: string, values: string): InputSeries =>
-  ({ series: sel(M.logRequests.name, { source: 'proxy', route, method, code }), values });
-const bucket = (route: string, le: string, values: string): InputSeries =>
-  ({ series: sel(`${M.logRequestDuration.name}_bucket`, { source: 'proxy', route, le }), values });
 const evalTime = (sec: number): string => (sec % 60 === 0 ? `${sec / 60}m` : `${sec}s`);
 const m = (n: number): number => n * 60;
 
 /** `perMin` per minute for `minutes` minutes from 0. */
 const grow = (perMin: number, minutes = 200): string => `0+${perMin}x${minutes}`;
 
-/** A route's histogram with every request in the bucket ending at `le`. */
-function latency(route: string, perMin: number, le: '0.5' | '5'): InputSeries[] {
-  return ['0.5', '1', '2.5', '5', '+Inf'].map((b) => bucket(route, b, Number(b === '+Inf' ? Infinity : b) >= Number(le) ? grow(perMin) : grow(0)));
+/** Series helpers with the exporter's own labels (the config's job and scrape address). */
+function kit(cfg: BundleConfig) {
+  const EXP = { job: cfg.exporter.job, instance: cfg.exporter.address };
+  const sel = (metric: string, labels: Record<string, string>): string =>
+    `${metric}{${Object.entries({ ...EXP, ...labels }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+  const req = (route: string, method: string, code: string, values: string): InputSeries =>
+    ({ series: sel(M.logRequests.name, { source: 'proxy', route, method, code }), values });
+  const bucket = (route: string, le: string, values: string): InputSeries =>
+    ({ series: sel(`${M.logRequestDuration.name}_bucket`, { source: 'proxy', route, le }), values });
+  /** A route's histogram with every request in the bucket ending at `le`. */
+  const latency = (route: string, perMin: number, le: '0.5' | '5'): InputSeries[] => {
+    return ['0.5', '1', '2.5', '5', '+Inf'].map((b) => bucket(route, b, Number(b === '+Inf' ? Infinity : b) >= Number(le) ? grow(perMin) : grow(0)));
+  };
+  return { EXP, sel, req, latency };
 }
 
 interface Case {
@@ -45,6 +49,7 @@ interface Case {
 }
 
 function cases(cfg: BundleConfig): Case[] {
+  const { EXP, req, latency } = kit(cfg);
   const pct = `${String(Number((cfg.slo.objective * 100).toPrecision(12)))}%`;
   const route = { ...EXP, source: 'proxy', route: 'chatbot', kind: 'traffic', target: 'proxy' };
   const src = { ...EXP, source: 'proxy', kind: 'traffic', target: 'proxy' };
@@ -53,15 +58,23 @@ function cases(cfg: BundleConfig): Case[] {
   const badGateway = (perMin: number) => req('chatbot', 'POST', '502', `0x5 ${perMin}+${perMin}x200`);
   const fastWindows = cfg.slo.fast.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
   const slowWindows = cfg.slo.slow.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
+  // Error rates follow the configured objective and burn factors.
+  const budget = 1 - cfg.slo.objective;
+  /** 500s per 1000 good requests a minute: twice the fastest burn at least (5% with the defaults). */
+  const fastErrors = Math.max(50, Math.ceil(1000 * budget * Math.max(...cfg.slo.fast.map((b) => b.factor)) * 2));
+  /** 5/3 of the highest slow factor (5x, 0.5% with the defaults). */
+  const slowErrors = Number((1000 * budget * Math.max(...cfg.slo.slow.map((b) => b.factor)) * 5 / 3).toPrecision(6));
+  /** Half the lowest slow factor, per 2000 good requests (0.05% with the defaults). */
+  const withinErrors = Number((2000 * budget * Math.min(...cfg.slo.slow.map((b) => b.factor)) / 2).toPrecision(6));
   return [
     {
       alert: 'StackwatchTrafficFastBurn',
-      // 5% of 1000 requests a minute answered 500.
-      firing: [ok(1000), e500(50)],
+      // 5% of 1000 requests a minute answered 500 (with the default objective).
+      firing: [ok(1000), e500(fastErrors)],
       onset: m(1),
       labels: { ...route, severity: 'critical', notify: 'page', role: 'symptom' },
       summary: 'Real users get errors on route chatbot of proxy',
-      description: `route chatbot of proxy (exporter stackwatch:9464) answers users with 5xx at a rate that spends the 30-day error budget of a ${pct} objective in days (burn rate at least ${fastWindows}), counted from the access log.`,
+      description: `route chatbot of proxy (exporter ${EXP.instance}) answers users with 5xx at a rate that spends the 30-day error budget of a ${pct} objective in days (burn rate at least ${fastWindows}), counted from the access log.`,
       healthy: [ok(1000), e500(0)],
       silent: [
         { name: 'too few requests: 1 of 2 a minute failing is noise', input: [req('chatbot', 'POST', '2xx', grow(0.5)), req('chatbot', 'POST', '500', grow(0.5))], at: [m(10), m(30)] },
@@ -70,14 +83,14 @@ function cases(cfg: BundleConfig): Case[] {
     },
     {
       alert: 'StackwatchTrafficSlowBurn',
-      // 0.5%: above 3x of a 0.1% budget, below the fast burn's 6x.
-      firing: [ok(1000), e500(5)],
+      // 0.5% with the defaults: above 3x of a 0.1% budget, below the fast burn's 6x.
+      firing: [ok(1000), e500(slowErrors)],
       onset: m(1),
       labels: { ...route, severity: 'warning', notify: 'ticket', role: 'symptom' },
       summary: 'route chatbot of proxy is burning its error budget',
-      description: `route chatbot of proxy (exporter stackwatch:9464) answers users with 5xx at a rate that will spend the 30-day error budget of a ${pct} objective before the period ends (burn rate at least ${slowWindows}), counted from the access log.`,
+      description: `route chatbot of proxy (exporter ${EXP.instance}) answers users with 5xx at a rate that will spend the 30-day error budget of a ${pct} objective before the period ends (burn rate at least ${slowWindows}), counted from the access log.`,
       healthy: [ok(1000), e500(0)],
-      silent: [{ name: 'a 0.05% error rate stays within budget', input: [ok(2000), e500(1)], at: [m(90)] }],
+      silent: [{ name: `a ${Number((withinErrors / 20).toPrecision(6))}% error rate stays within budget`, input: [ok(2000), e500(withinErrors)], at: [m(90)] }],
     },
     {
       alert: 'StackwatchTrafficBadGateway',
@@ -86,7 +99,7 @@ function cases(cfg: BundleConfig): Case[] {
       onset: m(6),
       labels: { ...src, severity: 'critical', notify: 'page', role: 'symptom' },
       summary: 'The proxy of proxy cannot reach its backend (502/504)',
-      description: 'The access log proxy (exporter stackwatch:9464) recorded at least 10 responses 502 Bad Gateway or 504 Gateway Timeout within 2m: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.',
+      description: `The access log proxy (exporter ${EXP.instance}) recorded at least 10 responses 502 Bad Gateway or 504 Gateway Timeout within 2m: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.`,
       healthy: [ok(100), req('chatbot', 'POST', '502', grow(1))],
     },
     {
@@ -95,7 +108,7 @@ function cases(cfg: BundleConfig): Case[] {
       onset: m(1),
       labels: { ...route, severity: 'warning', notify: 'ticket', role: 'symptom' },
       summary: 'route chatbot of proxy is slow',
-      description: 'The 95th percentile of request durations on route chatbot of proxy (exporter stackwatch:9464) has been above 2s for 10m, from the request times in the access log.',
+      description: `The 95th percentile of request durations on route chatbot of proxy (exporter ${EXP.instance}) has been above 2s for 10m, from the request times in the access log.`,
       healthy: [ok(100), ...latency('chatbot', 100, '0.5')],
       silent: [{ name: 'slow but nearly idle (2 requests a minute)', input: [ok(2), ...latency('chatbot', 2, '5')], at: [m(20)] }],
     },
@@ -110,7 +123,8 @@ interface PromtoolTest {
   promql_expr_test?: unknown[];
 }
 
-function recordingTests(): PromtoolTest[] {
+function recordingTests(cfg: BundleConfig): PromtoolTest[] {
+  const { EXP, sel, req, latency } = kit(cfg);
   return [{
     name: 'traffic SLI: the 5xx ratio per route, 0 for a route without errors, nothing for a route without requests; p95',
     interval: '1m',
@@ -167,7 +181,7 @@ export function trafficRuleTestFiles(cfg: BundleConfig): Record<string, string> 
       tests.push({ name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
     }
   }
-  tests.push(...recordingTests());
+  tests.push(...recordingTests(cfg));
   return { 'traffic.yml': toYaml({ rule_files, evaluation_interval: '1m', group_eval_order, tests }) };
 }
 

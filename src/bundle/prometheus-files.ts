@@ -1,23 +1,31 @@
 /** Generated Prometheus files (rules, alerts, prometheus.yml, Alertmanager config, rule tests): path -> content. */
 import { alertGroups } from './alerts';
 import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from './alerts-routing';
-import { type BundleConfig, bundleConfig } from './bundle-config';
+import { type BundleConfig, exporterMatchers } from './bundle-config';
+import { withMatchers } from './dashboards/promql';
 import { alertmanagerEntrypoint, ENTRYPOINT_FILE } from './notifications';
 import { trafficAlertGroups, trafficRecordingGroups } from './logs-rules';
 import { trafficRuleTestFiles } from './logs-rules-tests';
-import { recordingGroups } from './rules';
+import { type RuleGroup, recordingGroups } from './rules';
 import { ruleTestFiles } from './rules-tests';
 import { GENERATED_HEADER, toYaml } from './yaml';
 
 /** File name (without .yml) of each rule group: prometheus/rules/<file>.yml, prometheus/alerts/<file>.yml. */
 const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
 
+/** Every selector of every rule's expression gets the exporter's matchers (the config's exporter selector). */
+function selectExporter<T extends { expr: string }>(g: RuleGroup<T>, cfg: BundleConfig): RuleGroup<T> {
+  const matchers = exporterMatchers(cfg);
+  return { ...g, rules: g.rules.map((r) => ({ ...r, expr: withMatchers(r.expr, matchers) })) };
+}
+
 /** Recording and alerting rule files for a config: path relative to prometheus/ -> YAML. */
 export function ruleFiles(cfg: BundleConfig): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const g of recordingGroups(cfg)) out[`rules/${fileOf(g.name)}.yml`] = toYaml({ groups: [g] });
-  for (const g of alertGroups(cfg)) out[`alerts/${fileOf(g.name)}.yml`] = toYaml({ groups: [g] });
-  for (const g of [...trafficRecordingGroups(), ...trafficAlertGroups(cfg)]) out[`${g.rules.some((r) => 'alert' in r) ? 'alerts' : 'rules'}/${fileOf(g.name)}.yml`] = toYaml({ groups: [g] });
+  for (const g of recordingGroups(cfg)) out[`rules/${fileOf(g.name)}.yml`] = toYaml({ groups: [selectExporter(g, cfg)] });
+  for (const g of alertGroups(cfg)) out[`alerts/${fileOf(g.name)}.yml`] = toYaml({ groups: [selectExporter(g, cfg)] });
+  for (const g of trafficRecordingGroups()) out[`rules/${fileOf(g.name)}.yml`] = toYaml({ groups: [selectExporter(g, cfg)] });
+  for (const g of trafficAlertGroups(cfg)) out[`alerts/${fileOf(g.name)}.yml`] = toYaml({ groups: [selectExporter(g, cfg)] });
   return out;
 }
 
@@ -44,8 +52,9 @@ export function prometheusFilesFor(cfg: BundleConfig): Record<string, string> {
   return out;
 }
 
-export function prometheusFiles(): Record<string, string> {
-  const out = prometheusFilesFor(bundleConfig);
-  for (const [rel, content] of Object.entries({ ...ruleTestFiles(bundleConfig), ...trafficRuleTestFiles(bundleConfig) })) out[`prometheus/tests/${rel}`] = content;
+/** Everything under prometheus/ for a config: prometheusFilesFor() and the rule tests. */
+export function prometheusFiles(cfg: BundleConfig): Record<string, string> {
+  const out = prometheusFilesFor(cfg);
+  for (const [rel, content] of Object.entries({ ...ruleTestFiles(cfg), ...trafficRuleTestFiles(cfg) })) out[`prometheus/tests/${rel}`] = content;
   return out;
 }

@@ -6,8 +6,8 @@
  * `for:` in the config, so the cases follow the config.
  */
 import { M } from '../metrics/definitions';
-import { ALERT_DASHBOARD, allAlerts, alertGroups, dashboardUrlFor, MTTR_NONE, runbookAnchor } from './alerts';
-import { type AlertName, type BundleConfig, durationSeconds } from './bundle-config';
+import { ALERT_DASHBOARD, allAlerts, alertGroups, dashboardUrlFor, MTTR_NONE, num, runbookAnchor } from './alerts';
+import { type AlertName, type BundleConfig, durationSeconds, exporterMatchers, exporterSelector } from './bundle-config';
 import { R } from './names';
 import { EXPORTER_START, recordingGroups } from './rules';
 import { toYaml } from './yaml';
@@ -15,7 +15,10 @@ import { toYaml } from './yaml';
 const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
 
 export const TEST_INTERVAL_SECONDS = 60;
-const EXP = { job: 'stackwatch', instance: 'stackwatch:9464' } as const;
+/** The exporter's own labels on the tests' series: the config's job and scrape address. */
+function exporterLabels(cfg: BundleConfig): { job: string; instance: string } {
+  return { job: cfg.exporter.job, instance: cfg.exporter.address };
+}
 const MiB = 1024 * 1024;
 
 /**
@@ -30,15 +33,52 @@ export interface InputSeries {
   values: string;
 }
 
-/** A series selector text with the exporter's job/instance and the given labels. */
-export function sel(metric: string, labels: Record<string, string> = {}): string {
-  const all = { ...EXP, ...labels };
-  return `${metric}{${Object.entries(all).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+type SelFn = (metric: string, labels?: Record<string, string>) => string;
+type SeriesFn = (metric: string, labels: Record<string, string>, values: string | number[]) => InputSeries;
+
+/** Series selector texts with the exporter's job/instance and the given labels. */
+function selector(exp: Record<string, string>): SelFn {
+  return (metric, labels = {}) => `${metric}{${Object.entries({ ...exp, ...labels }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
 }
-const s = (metric: string, labels: Record<string, string>, values: string | number[]): InputSeries => ({
-  series: sel(metric, labels),
-  values: typeof values === 'string' ? values : values.map((v) => String(v)).join(' '),
-});
+/** Input series with the exporter's job/instance and the given labels. */
+function seriesOf(exp: Record<string, string>): SeriesFn {
+  const sel = selector(exp);
+  return (metric, labels, values) => ({
+    series: sel(metric, labels),
+    values: typeof values === 'string' ? values : values.map((v) => String(v)).join(' '),
+  });
+}
+
+/** Labels absent() gives its result: those of the selector's equality matchers. */
+function absentLabels(cfg: BundleConfig): Record<string, string> {
+  return Object.fromEntries(exporterMatchers(cfg).filter((m) => m.op === '=').map((m) => [m.label, m.value]));
+}
+
+/** Prometheus' `humanizeDuration` template function: `13d 23h 29m 0s`, `-20m 0s`, `2.35s`. */
+export function humanizeDuration(v: number): string {
+  const sign = v < 0 ? '-' : '';
+  const a = Math.abs(v);
+  const whole = Math.trunc(a);
+  const [dd, hh, mm, ss] = [Math.floor(whole / 86400), Math.floor(whole / 3600) % 24, Math.floor(whole / 60) % 60, whole % 60];
+  if (dd !== 0) return `${sign}${dd}d ${hh}h ${mm}m ${ss}s`;
+  if (hh !== 0) return `${sign}${hh}h ${mm}m ${ss}s`;
+  if (mm !== 0) return `${sign}${mm}m ${ss}s`;
+  return `${sign}${Number(a.toPrecision(4))}s`;
+}
+
+/**
+ * A counter stepping up by one at each of `times` (minutes, ascending), from 0 at minute 0 until
+ * minute `end`, in promtool's notation: stepsAt([6, 10], 70) = `0x5 1x3 2x60`.
+ */
+function stepsAt(times: readonly number[], end: number): string {
+  const bounds = [0, ...times, end + 1];
+  const parts: string[] = [];
+  for (let i = 0; i < bounds.length - 1; i++) {
+    const n = bounds[i + 1]! - bounds[i]!;
+    if (n > 0) parts.push(n === 1 ? `${i}` : `${i}x${n - 1}`);
+  }
+  return parts.join(' ');
+}
 
 /** Minutes -> values, one per TEST_INTERVAL (1m). */
 const perMinute = (minutes: number, f: (m: number) => number): number[] => Array.from({ length: minutes + 1 }, (_, m) => Math.round(f(m)));
@@ -69,6 +109,12 @@ const h = (n: number): number => n * 3600;
 const d = (n: number): number => n * 86400;
 
 function cases(cfg: BundleConfig): AlertCaseSpec[] {
+  const EXP = exporterLabels(cfg);
+  const sel = selector(EXP);
+  const s = seriesOf(EXP);
+  const memSeries = memSeriesOf(s);
+  const leakRestartCase = leakRestartCaseOf(memSeries);
+  const leakWarmupCase = leakWarmupCaseOf(memSeries);
   const http = { kind: 'http', target: 'backend' };
   const backend = (extra: Record<string, string> = {}) => ({ ...EXP, ...http, ...extra });
   const field = (f: string) => ({ target: 'backend', field: f });
@@ -93,28 +139,55 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
   const running = (minutes: string): InputSeries => s(M.containerState.name, { ...ctr, state: 'running' }, minutes);
   const procs = (minutes: string): InputSeries => s(M.processGroupProcesses.name, grp, minutes);
 
+  // Inputs follow the config's thresholds, so that the cases test the rules as configured.
+  const budget = 1 - cfg.slo.objective;
+  const pct = `${num(cfg.slo.objective * 100)}%`;
+  const burns = (ws: BundleConfig['slo']['fast']): string => ws.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
+  /** Failed checks per 1000 a minute at `x` times the budget's burn rate (checks(fails, 1000)). */
+  const atBurn = (x: number): number => Math.round(x * budget * 1000 * 1000) / 1000;
+  /** A burn between the slow and the fast alerts' rates: below every fast factor. */
+  const slowOnly = Math.min(...cfg.slo.fast.map((b) => b.factor)) * 5 / 6;
+  /** A burn every slow clause sees, and one within budget. */
+  const slowBurn = Math.max(...cfg.slo.slow.map((b) => b.factor)) * 5 / 3;
+  const withinBudget = Math.min(...cfg.slo.slow.map((b) => b.factor)) / 2;
+  const flaps = cfg.flapping.outages;
+  /** Outages every 2 minutes: the n-th at minute 2n. */
+  const flapTimes = Array.from({ length: flaps }, (_, i) => 2 * (i + 1));
+  const restarts = cfg.restarts.count;
+  /** Restarts every 4 minutes from minute 6. */
+  const restartTimes = Array.from({ length: restarts }, (_, i) => 6 + 4 * i);
+  const lastRestart = restartTimes[restarts - 1]!;
+  /** The same restarts, but the last one a window (plus 10 minutes) after the first. */
+  const spreadRestarts = [...restartTimes.slice(0, -1), restartTimes[0]! + durationSeconds(cfg.restarts.window) / 60 + 10];
+  const spreadLast = spreadRestarts[restarts - 1]!;
+  const slowRecovery = cfg.recoveryObjectiveSeconds * 2.5;
+  const warnDays = cfg.tlsCert.warningDays;
+  const critDays = cfg.tlsCert.criticalDays;
+  const slowRt = cfg.mqtt.roundtripSlowSeconds;
+  const rtLe = (x: number): string => String(num(x));
+
   return [
     {
       alert: 'StackwatchExporterDown',
-      firing: [{ series: 'up{job="stackwatch",instance="stackwatch:9464"}', values: '1 1 0x20' }],
+      firing: [{ series: sel('up'), values: '1 1 0x20' }],
       onset: m(2),
       labels: { severity: 'critical', ...EXP },
-      summary: 'stackwatch exporter stackwatch:9464 is down',
-      description: 'Prometheus cannot scrape the stackwatch exporter at stackwatch:9464 (job stackwatch). Nothing it watches is observed; alerts about its targets are muted until it is back.',
-      healthy: [{ series: 'up{job="stackwatch",instance="stackwatch:9464"}', values: '1x20' }],
+      summary: `stackwatch exporter ${EXP.instance} is down`,
+      description: `Prometheus cannot scrape the stackwatch exporter at ${EXP.instance} (job ${EXP.job}). Nothing it watches is observed; alerts about its targets are muted until it is back.`,
+      healthy: [{ series: sel('up'), values: '1x20' }],
     },
     {
       alert: 'StackwatchExporterAbsent',
-      firing: [{ series: 'up{job="node",instance="node:9100"}', values: '1x20' }],
+      firing: [{ series: 'up{job="node-exporter-of-another-team",instance="node:9100"}', values: '1x20' }],
       onset: 0,
-      labels: { severity: 'critical', job: 'stackwatch' },
-      summary: 'No stackwatch exporter is scraped (job stackwatch)',
-      description: 'Prometheus has no scrape target for job "stackwatch" at all: the exporter is missing from service discovery or the scrape config. Nothing is monitored.',
-      healthy: [{ series: 'up{job="stackwatch",instance="stackwatch:9464"}', values: '0x20' }],
+      labels: { severity: 'critical', ...absentLabels(cfg) },
+      summary: `No stackwatch exporter is scraped (job ${absentLabels(cfg).job ?? ''})`,
+      description: `Prometheus has no scrape target matching {${exporterSelector(cfg)}} at all: the exporter is missing from service discovery or the scrape config. Nothing is monitored.`,
+      healthy: [{ series: sel('up'), values: '0x20' }],
     },
     {
       alert: 'StackwatchWatchdog',
-      firing: [{ series: 'up{job="stackwatch",instance="stackwatch:9464"}', values: '1x5' }],
+      firing: [{ series: sel('up'), values: '1x5' }],
       onset: 0,
       labels: { severity: 'info' },
       summary: 'Alerting pipeline heartbeat',
@@ -127,8 +200,8 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       firing: [s(M.configReloadOk.name, {}, '1 1 0x20')],
       onset: m(2),
       labels: { ...EXP, severity: 'warning' },
-      summary: 'stackwatch exporter stackwatch:9464 rejected its new configuration',
-      description: `The last configuration reload of the exporter stackwatch:9464 failed more than ${cfg.for.StackwatchConfigReloadFailed} ago and no reload has succeeded since: it still runs the previous configuration, so the change (new targets, thresholds, credentials) is not in force. It would refuse to start with this file.`,
+      summary: `stackwatch exporter ${EXP.instance} rejected its new configuration`,
+      description: `The last configuration reload of the exporter ${EXP.instance} failed more than ${cfg.for.StackwatchConfigReloadFailed} ago and no reload has succeeded since: it still runs the previous configuration, so the change (new targets, thresholds, credentials) is not in force. It would refuse to start with this file.`,
       healthy: [s(M.configReloadOk.name, {}, '1x20')],
       silent: [{ name: 'a failed reload fixed by the next one', input: [s(M.configReloadOk.name, {}, '1 1 0 0 1x20')], at: [m(6), m(10)] }],
     },
@@ -137,8 +210,8 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       firing: [s(M.collectorSuccess.name, { collector: 'process' }, '1 1 0x20'), s(M.collectorSuccess.name, { collector: 'http' }, '1x20')],
       onset: m(2),
       labels: { ...EXP, collector: 'process', severity: 'warning' },
-      summary: 'Collector process of stackwatch stackwatch:9464 is failing',
-      description: `The last cycles of the process collector (exporter stackwatch:9464) have failed for more than ${cfg.for.StackwatchCollectorFailing}: its own machinery, not a target, is broken, so the metrics it owns are stale or missing and the alerts built on them can stay silent.`,
+      summary: `Collector process of stackwatch ${EXP.instance} is failing`,
+      description: `The last cycles of the process collector (exporter ${EXP.instance}) have failed for more than ${cfg.for.StackwatchCollectorFailing}: its own machinery, not a target, is broken, so the metrics it owns are stale or missing and the alerts built on them can stay silent.`,
       healthy: [s(M.collectorSuccess.name, { collector: 'process' }, '1x20'), s(M.collectorSuccess.name, { collector: 'http' }, '1x20')],
       silent: [{
         name: 'the docker collector failing while the engine is unreachable is StackwatchDockerApiDown, not this',
@@ -152,7 +225,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(2),
       labels: backend({ severity: 'critical' }),
       summary: 'http target backend is down',
-      description: `http target backend (exporter stackwatch:9464) has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
+      description: `http target backend (exporter ${EXP.instance}) has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
       healthy: [s(M.targetUp.name, http, '1x20')],
       silent: [
         { name: 'an MQTT target down is StackwatchMqttBrokerDown, not this', input: [s(M.targetUp.name, { kind: 'mqtt', target: 'main' }, '0x20')], at: [m(5)] },
@@ -171,28 +244,28 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
         at: m(10) + durationSeconds(cfg.symptomHoldDown) + firesAtTime(0, durationSeconds(cfg.for.StackwatchTargetDown)),
         labels: backend({ severity: 'critical' }),
         summary: 'http target backend is down',
-        description: `http target backend (exporter stackwatch:9464) has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
+        description: `http target backend (exporter ${EXP.instance}) has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
       }],
     },
     {
       alert: 'StackwatchTargetFlapping',
-      firing: [s(M.targetOutages.name, http, '0 0 1 1 2 2 3x60'), up(66), started],
-      onset: m(6),
+      firing: [s(M.targetOutages.name, http, stepsAt(flapTimes, 2 * flaps + 60)), up(2 * flaps + 60), started],
+      onset: m(2 * flaps),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend is flapping',
-      description: `http target backend (exporter stackwatch:9464) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
-      healthy: [s(M.targetOutages.name, http, '0 0 1 1 2x60'), up(66), started],
+      description: `http target backend (exporter ${EXP.instance}) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
+      healthy: [s(M.targetOutages.name, http, stepsAt(flapTimes.slice(0, -1), 2 * flaps + 60)), up(2 * flaps + 60), started],
       silent: [
-        { name: 'a removed target: its series are gone', input: [s(M.targetOutages.name, http, '0 0 1 1 2 2 3 stale'), s(M.targetUp.name, http, '1x6 stale'), started], at: [m(8), m(30)] },
-        { name: 'series born with their history when the exporter starts are no new outages', input: [s(M.targetOutages.name, http, '_x10 5x60'), up(70), startedAt(10)], at: [m(11), m(20)] },
+        { name: 'a removed target: its series are gone', input: [s(M.targetOutages.name, http, `${stepsAt(flapTimes, 2 * flaps)} stale`), s(M.targetUp.name, http, `1x${2 * flaps} stale`), started], at: [m(2 * flaps + 2), m(2 * flaps + 24)] },
+        { name: 'series born with their history when the exporter starts are no new outages', input: [s(M.targetOutages.name, http, `_x10 ${flaps + 2}x60`), up(70), startedAt(10)], at: [m(11), m(20)] },
       ],
       moreFiring: [{
-        name: 'a counter born at 3 while the exporter runs (outages before the first scrape that saw it)',
-        input: [s(M.targetOutages.name, http, '_x10 3x60'), up(70), started],
+        name: `a counter born at ${flaps} while the exporter runs (outages before the first scrape that saw it)`,
+        input: [s(M.targetOutages.name, http, `_x10 ${flaps}x60`), up(70), started],
         at: m(10) + durationSeconds(cfg.for.StackwatchTargetFlapping),
         labels: backend({ severity: 'warning' }),
         summary: 'http target backend is flapping',
-        description: `http target backend (exporter stackwatch:9464) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
+        description: `http target backend (exporter ${EXP.instance}) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
       }],
     },
     {
@@ -203,10 +276,10 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(60),
       labels: backend({ severity: 'critical' }),
       summary: 'http target backend is burning its error budget fast',
-      description: 'http target backend (exporter stackwatch:9464) fails checks at a rate that spends the 30-day error budget of a 99.9% availability objective in days (burn rate at least 14.4x over 1h, or 6x over 6h), and no page about it fired in that window: intermittent failures no other alert explains.',
+      description: `http target backend (exporter ${EXP.instance}) fails checks at a rate that spends the 30-day error budget of a ${pct} availability objective in days (burn rate at least ${burns(cfg.slo.fast)}), and no page about it fired in that window: intermittent failures no other alert explains.`,
       healthy: checks(0, 12),
       silent: [
-        { name: 'a 5x burn is slow, not fast', input: checks(5, 1000), at: [m(65), m(90)] },
+        { name: `a ${num(slowOnly)}x burn is slow, not fast`, input: checks(atBurn(slowOnly), 1000), at: [m(65), m(90)] },
         { name: 'a new install: the first minutes say nothing about an hour', input: checks(12, 12), at: [m(5), m(30), m(55)] },
         {
           name: 'an outage already paged (StackwatchTargetDown fired): the burn during and after it is no new page',
@@ -227,30 +300,30 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     {
       alert: 'StackwatchSloSlowBurn',
       // The 1d clause needs a day of history.
-      firing: checks(5, 1000, 1600),
+      firing: checks(atBurn(slowBurn), 1000, 1600),
       onset: d(1),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend is burning its error budget',
-      description: 'http target backend (exporter stackwatch:9464) fails checks at a rate that will spend the 30-day error budget of a 99.9% availability objective before the period ends (burn rate at least 3x over 1d, or 1x over 3d).',
+      description: `http target backend (exporter ${EXP.instance}) fails checks at a rate that will spend the 30-day error budget of a ${pct} availability objective before the period ends (burn rate at least ${burns(cfg.slo.slow)}).`,
       healthy: checks(0, 1000, 1600),
       silent: [
-        { name: 'a 0.5x burn stays within budget', input: checks(1, 2000, 1600), at: [d(1) + m(30)] },
-        { name: 'a new install: hours say nothing about a day', input: checks(5, 1000, 1600), at: [h(3), h(12)] },
+        { name: `a ${num(withinBudget)}x burn stays within budget`, input: checks(atBurn(withinBudget), 1000, 1600), at: [d(1) + m(30)] },
+        { name: 'a new install: hours say nothing about a day', input: checks(atBurn(slowBurn), 1000, 1600), at: [h(3), h(12)] },
       ],
     },
     {
       alert: 'StackwatchRecoverySlow',
-      firing: [s(`${M.targetRecovery.name}_sum`, http, '_x9 300x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
+      firing: [s(`${M.targetRecovery.name}_sum`, http, `_x9 ${slowRecovery}x30`), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
       onset: m(9),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend takes too long to recover',
-      description: `Outages of http target backend (exporter stackwatch:9464) over the last day lasted 5m 0s on average; the recovery objective is ${cfg.recoveryObjectiveSeconds}s. Automatic restarts are not working, or recovery is manual.`,
+      description: `Outages of http target backend (exporter ${EXP.instance}) over the last day lasted ${humanizeDuration(slowRecovery)} on average; the recovery objective is ${cfg.recoveryObjectiveSeconds}s. Automatic restarts are not working, or recovery is manual.`,
       // The notification's MTTR over 7 days, looked up by the annotation's query.
-      mttr7d: '5m 0s',
-      healthy: [s(`${M.targetRecovery.name}_sum`, http, '_x9 30x30'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
+      mttr7d: humanizeDuration(slowRecovery),
+      healthy: [s(`${M.targetRecovery.name}_sum`, http, `_x9 ${cfg.recoveryObjectiveSeconds / 4}x30`), s(`${M.targetRecovery.name}_count`, http, '_x9 1x30'), up(40)],
       silent: [{
         name: 'a removed target: its series are gone',
-        input: [s(`${M.targetRecovery.name}_sum`, http, '_x9 300x10 stale'), s(`${M.targetRecovery.name}_count`, http, '_x9 1x10 stale'), s(M.targetUp.name, http, '1x19 stale')],
+        input: [s(`${M.targetRecovery.name}_sum`, http, `_x9 ${slowRecovery}x10 stale`), s(`${M.targetRecovery.name}_count`, http, '_x9 1x10 stale'), s(M.targetUp.name, http, '1x19 stale')],
         at: [m(25), m(35)],
       }],
     },
@@ -260,7 +333,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(2),
       labels: backend({ severity: 'warning', status: 'degraded' }),
       summary: 'Backend backend reports degraded',
-      description: `The health endpoint of backend (exporter stackwatch:9464) has reported status degraded for more than ${cfg.for.StackwatchHealthDegraded}. Look at the body's fields (stackwatch_health_field) for the failing dependency.`,
+      description: `The health endpoint of backend (exporter ${EXP.instance}) has reported status degraded for more than ${cfg.for.StackwatchHealthDegraded}. Look at the body's fields (stackwatch_health_field) for the failing dependency.`,
       healthy: [s(M.healthStatus.name, { target: 'backend', status: 'degraded' }, '0x20'), s(M.healthStatus.name, { target: 'backend', status: 'healthy' }, '1x20')],
     },
     {
@@ -269,7 +342,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(2),
       labels: backend({ severity: 'critical', field: 'mqtt_connected' }),
       summary: 'Backend backend lost its MQTT connection',
-      description: `The health endpoint of backend (exporter stackwatch:9464) has reported mqtt_connected=false for more than ${cfg.for.StackwatchBackendMqttDisconnected}. Requests that go through MQTT fail (502/503).`,
+      description: `The health endpoint of backend (exporter ${EXP.instance}) has reported mqtt_connected=false for more than ${cfg.for.StackwatchBackendMqttDisconnected}. Requests that go through MQTT fail (502/503).`,
       healthy: [s(M.healthField.name, field('mqtt_connected'), '1x20')],
     },
     {
@@ -278,7 +351,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(2),
       labels: backend({ severity: 'warning', field: 'mqtt_last_activity_seconds_ago' }),
       summary: 'Backend backend has had no MQTT traffic for 13m 40s',
-      description: `The MQTT client of backend (exporter stackwatch:9464) says it is connected but has seen no message for more than ${cfg.backendMqttIdleSeconds}s: a stale connection. Responses from MQTT never arrive.`,
+      description: `The MQTT client of backend (exporter ${EXP.instance}) says it is connected but has seen no message for more than ${cfg.backendMqttIdleSeconds}s: a stale connection. Responses from MQTT never arrive.`,
       healthy: [s(M.healthField.name, field('mqtt_last_activity_seconds_ago'), '15 30 45 10 25 40 5 20 35 50 5 20 35 50 5')],
     },
     {
@@ -287,37 +360,37 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(11),
       labels: backend({ severity: 'warning', field: 'pending_requests' }),
       summary: 'Pending requests of backend keep growing',
-      description: `backend (exporter stackwatch:9464) has ${2 * (11 + durationSeconds(cfg.for.StackwatchPendingRequestsGrowing) / 60)} pending requests, growing over ${cfg.pendingRequests.growthWindow} (or above ${cfg.pendingRequests.ceiling}): answers are not coming back and requests pile up (memory grows, users get 502/504).`,
+      description: `backend (exporter ${EXP.instance}) has ${2 * (11 + durationSeconds(cfg.for.StackwatchPendingRequestsGrowing) / 60)} pending requests, growing over ${cfg.pendingRequests.growthWindow} (or above ${cfg.pendingRequests.ceiling}): answers are not coming back and requests pile up (memory grows, users get 502/504).`,
       healthy: [s(M.healthField.name, field('pending_requests'), '30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30 25 30 35 30')],
       silent: [{ name: 'a steady queue below the ceiling is not growth', input: [s(M.healthField.name, field('pending_requests'), '60x60')], at: [m(30)] }],
     },
     {
       alert: 'StackwatchTlsCertExpiringSoon',
-      // Expires 14 days and 10 minutes after the start: under 14 days left from minute 11.
-      firing: [s(M.httpCertExpiry.name, tls, `${d(14) + m(10)}x60`)],
+      // Expires warning_days and 10 minutes after the start: under warning_days left from minute 11.
+      firing: [s(M.httpCertExpiry.name, tls, `${d(warnDays) + m(10)}x60`)],
       onset: m(11),
       labels: backend({ severity: 'warning' }),
-      summary: 'TLS certificate of backend expires in 13d 23h 29m 0s',
-      description: `The certificate served by backend (exporter stackwatch:9464) is valid for less than ${cfg.tlsCert.warningDays} days: its automatic renewal is not working (an ACME client renews at 30 days left). Renew it before clients start refusing the connection.`,
-      healthy: [s(M.httpCertExpiry.name, tls, `${d(60)}x60`)],
-      silent: [{ name: 'a renewed certificate resolves it', input: [s(M.httpCertExpiry.name, tls, `${d(14) + m(10)}x45 ${d(90)}x30`)], at: [m(50), m(70)] }],
+      summary: `TLS certificate of backend expires in ${humanizeDuration(d(warnDays) + m(10) - firesAtTime(m(11), durationSeconds(cfg.for.StackwatchTlsCertExpiringSoon)))}`,
+      description: `The certificate served by backend (exporter ${EXP.instance}) is valid for less than ${cfg.tlsCert.warningDays} days: its automatic renewal is not working (an ACME client renews at 30 days left). Renew it before clients start refusing the connection.`,
+      healthy: [s(M.httpCertExpiry.name, tls, `${d(Math.max(60, 3 * warnDays))}x60`)],
+      silent: [{ name: 'a renewed certificate resolves it', input: [s(M.httpCertExpiry.name, tls, `${d(warnDays) + m(10)}x45 ${d(Math.max(90, 4 * warnDays))}x30`)], at: [m(50), m(70)] }],
     },
     {
       alert: 'StackwatchTlsCertExpiryCritical',
-      firing: [s(M.httpCertExpiry.name, tls, `${d(2) + m(10)}x30`)],
+      firing: [s(M.httpCertExpiry.name, tls, `${d(critDays) + m(10)}x30`)],
       onset: m(11),
       labels: backend({ severity: 'critical' }),
-      summary: 'TLS certificate of backend expires in 1d 23h 54m 0s',
-      description: `The certificate last served by backend (exporter stackwatch:9464) has 1d 23h 54m 0s of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
-      // Ten days left is StackwatchTlsCertExpiringSoon's, not this.
-      healthy: [s(M.httpCertExpiry.name, tls, `${d(10)}x30`)],
+      summary: `TLS certificate of backend expires in ${humanizeDuration(d(critDays) + m(10) - firesAtTime(m(11), durationSeconds(cfg.for.StackwatchTlsCertExpiryCritical)))}`,
+      description: `The certificate last served by backend (exporter ${EXP.instance}) has ${humanizeDuration(d(critDays) + m(10) - firesAtTime(m(11), durationSeconds(cfg.for.StackwatchTlsCertExpiryCritical)))} of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
+      // Between the two limits is StackwatchTlsCertExpiringSoon's, not this.
+      healthy: [s(M.httpCertExpiry.name, tls, `${d((critDays + warnDays) / 2)}x30`)],
       moreFiring: [{
         name: 'an expired certificate',
         input: [s(M.httpCertExpiry.name, tls, `${m(10)}x60`)],
         at: m(30),
         labels: backend({ severity: 'critical' }),
         summary: 'TLS certificate of backend has expired',
-        description: `The certificate last served by backend (exporter stackwatch:9464) has -20m 0s of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
+        description: `The certificate last served by backend (exporter ${EXP.instance}) has -20m 0s of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
       }],
     },
     {
@@ -326,7 +399,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(2),
       labels: { ...brokerAlert, severity: 'critical' },
       summary: 'MQTT broker main is unreachable',
-      description: `The exporter stackwatch:9464 has not been connected to broker main for more than ${cfg.for.StackwatchMqttBrokerDown}. Alerts of clients that depend on the broker are muted while this fires.`,
+      description: `The exporter ${EXP.instance} has not been connected to broker main for more than ${cfg.for.StackwatchMqttBrokerDown}. Alerts of clients that depend on the broker are muted while this fires.`,
       healthy: [s(M.mqttConnected.name, broker, '1x20')],
     },
     {
@@ -336,7 +409,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(2),
       labels: { ...brokerAlert, reason: 'auth', severity: 'critical' },
       summary: 'MQTT broker main rejects the exporter\'s credentials',
-      description: `Broker main answers, but refused the connection of the exporter stackwatch:9464 as not authorised (bad username or password, or not allowed) in the last ${cfg.mqtt.authFailureWindow}, and the exporter is not connected. The broker is up: StackwatchMqttBrokerDown is muted while this fires. If the broker's password file or ACL changed, other clients may be locked out too.`,
+      description: `Broker main answers, but refused the connection of the exporter ${EXP.instance} as not authorised (bad username or password, or not allowed) in the last ${cfg.mqtt.authFailureWindow}, and the exporter is not connected. The broker is up: StackwatchMqttBrokerDown is muted while this fires. If the broker's password file or ACL changed, other clients may be locked out too.`,
       healthy: [s(M.mqttConnectFailures.name, { ...broker, reason: 'auth' }, '0x30'), s(M.mqttConnected.name, broker, '1x30')],
       silent: [
         {
@@ -361,7 +434,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(5),
       labels: { ...brokerAlert, severity: 'warning' },
       summary: 'No $SYS messages from MQTT broker main',
-      description: `The last $SYS message from broker main (exporter stackwatch:9464) arrived 3m 0s ago (limit ${cfg.mqtt.sysStaleSeconds}s): the broker is frozen or the connection is stale although it looks open.`,
+      description: `The last $SYS message from broker main (exporter ${EXP.instance}) arrived 3m 0s ago (limit ${cfg.mqtt.sysStaleSeconds}s): the broker is frozen or the connection is stale although it looks open.`,
       healthy: [s(M.mqttSysLast.name, broker, '0+60x20')],
     },
     {
@@ -371,7 +444,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(7),
       labels: { ...brokerAlert, severity: 'critical' },
       summary: 'MQTT round trips through main fail',
-      description: `At least ${cfg.mqtt.roundtripFailures} probe messages published to broker main (exporter stackwatch:9464) did not come back in the last ${cfg.mqtt.roundtripFailureWindow}, and none came back in the last ${cfg.mqtt.roundtripRecoveryWindow}: the broker accepts connections but does not deliver.`,
+      description: `At least ${cfg.mqtt.roundtripFailures} probe messages published to broker main (exporter ${EXP.instance}) did not come back in the last ${cfg.mqtt.roundtripFailureWindow}, and none came back in the last ${cfg.mqtt.roundtripRecoveryWindow}: the broker accepts connections but does not deliver.`,
       healthy: [s(M.mqttRoundtripFailures.name, broker, '0x10 1x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x30'), s(M.mqttConnected.name, broker, '1x30'), started],
       silent: [
         {
@@ -395,19 +468,19 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     {
       alert: 'StackwatchMqttRoundtripSlow',
       firing: [
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '1' }, '0x30'),
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '2.5' }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt) }, '0x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt * 2.5) }, '0+10x30'),
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '+Inf' }, '0+10x30'),
         s(M.mqttConnected.name, broker, '1x30'),
       ],
       onset: m(1),
       labels: { ...brokerAlert, severity: 'warning' },
       summary: 'MQTT round trips through main are slow',
-      description: 'The 90th percentile of probe round trips through broker main (exporter stackwatch:9464) is 2.35s (limit 1s).',
+      description: `The 90th percentile of probe round trips through broker main (exporter ${EXP.instance}) is ${humanizeDuration(slowRt + 1.5 * slowRt * cfg.mqtt.roundtripSlowQuantile)} (limit ${slowRt}s).`,
       healthy: [
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '0.05' }, '0+10x30'),
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '1' }, '0+10x30'),
-        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '2.5' }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt / 20) }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt) }, '0+10x30'),
+        s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: rtLe(slowRt * 2.5) }, '0+10x30'),
         s(`${M.mqttRoundtrip.name}_bucket`, { ...broker, le: '+Inf' }, '0+10x30'),
         s(M.mqttConnected.name, broker, '1x30'),
       ],
@@ -418,7 +491,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(2),
       labels: { ...EXP, broker: 'main', topic: 'sensors/+/temp', kind: 'topic', target: 'sensors/+/temp', severity: 'warning' },
       summary: 'No message on MQTT topic sensors/+/temp (broker main)',
-      description: `Nothing has been published on sensors/+/temp through broker main (exporter stackwatch:9464) for longer than its stale_after, for more than ${cfg.for.StackwatchMqttTopicSilent}: the broker delivers, but the device or worker that publishes there has stopped.`,
+      description: `Nothing has been published on sensors/+/temp through broker main (exporter ${EXP.instance}) for longer than its stale_after, for more than ${cfg.for.StackwatchMqttTopicSilent}: the broker delivers, but the device or worker that publishes there has stopped.`,
       healthy: [s(M.mqttTopicSilent.name, { ...broker, topic: 'sensors/+/temp' }, '0x20')],
       silent: [{ name: 'a topic that speaks again', input: [s(M.mqttTopicSilent.name, { ...broker, topic: 'sensors/+/temp' }, '0 0 1 0x20')], at: [m(3), m(4), m(5)] }],
     },
@@ -427,8 +500,8 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       firing: [s(M.dockerUp.name, {}, '1 1 0x20'), s(M.dockerEventsUp.name, {}, '1 1 0x20')],
       onset: m(2),
       labels: { ...EXP, severity: 'warning' },
-      summary: 'stackwatch stackwatch:9464 cannot reach the Docker API',
-      description: `The exporter stackwatch:9464 has had no answer from the Docker engine (or could not open its events stream) for more than ${cfg.for.StackwatchDockerApiDown}. Container states, restarts and OOM kills are not observed; the container alerts of this exporter are muted while this fires.`,
+      summary: `stackwatch ${EXP.instance} cannot reach the Docker API`,
+      description: `The exporter ${EXP.instance} has had no answer from the Docker engine (or could not open its events stream) for more than ${cfg.for.StackwatchDockerApiDown}. Container states, restarts and OOM kills are not observed; the container alerts of this exporter are muted while this fires.`,
       healthy: [s(M.dockerUp.name, {}, '1x20'), s(M.dockerEventsUp.name, {}, '1x20')],
       silent: [{ name: 'a daemon restart shorter than for', input: [s(M.dockerUp.name, {}, '1 1 0 1x20'), s(M.dockerEventsUp.name, {}, '1 1 0 1x20')], at: [m(3), m(4), m(5)] }],
     },
@@ -437,8 +510,8 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       firing: [s(M.dockerUp.name, {}, '1x30'), s(M.dockerEventsUp.name, {}, '1 1 0x30')],
       onset: m(2),
       labels: { ...EXP, severity: 'warning' },
-      summary: 'Docker events stream of stackwatch stackwatch:9464 is closed',
-      description: `The Docker API answers the exporter stackwatch:9464, but its events stream has been closed for more than ${cfg.for.StackwatchDockerEventsStreamDown}: container starts, deaths, OOM kills and health changes are not seen until the stream reopens.`,
+      summary: `Docker events stream of stackwatch ${EXP.instance} is closed`,
+      description: `The Docker API answers the exporter ${EXP.instance}, but its events stream has been closed for more than ${cfg.for.StackwatchDockerEventsStreamDown}: container starts, deaths, OOM kills and health changes are not seen until the stream reopens.`,
       // A stream cut and reopened at once.
       healthy: [s(M.dockerUp.name, {}, '1x30'), s(M.dockerEventsUp.name, {}, '1 1 0 1x30')],
       silent: [{
@@ -453,34 +526,34 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(2),
       labels: { ...ctrAlert, severity: 'critical', status: 'unhealthy' },
       summary: 'Container backend is unhealthy',
-      description: `Docker reports the health check of container backend (exporter stackwatch:9464) as unhealthy for more than ${cfg.for.StackwatchContainerUnhealthy}. Check whether the check itself works (a missing curl in the image) before blaming the service.`,
+      description: `Docker reports the health check of container backend (exporter ${EXP.instance}) as unhealthy for more than ${cfg.for.StackwatchContainerUnhealthy}. Check whether the check itself works (a missing curl in the image) before blaming the service.`,
       healthy: [s(M.containerHealth.name, { ...ctr, status: 'unhealthy' }, '0x20'), s(M.containerHealth.name, { ...ctr, status: 'healthy' }, '0 0 1x20')],
     },
     {
       alert: 'StackwatchContainerCrashLooping',
-      // Pages at the second restart.
-      firing: [s(M.containerRestarts.name, ctr, '0x5 1x3 2x60'), running('1x70'), started],
-      onset: m(10),
+      // Pages at the restarts.count-th restart.
+      firing: [s(M.containerRestarts.name, ctr, stepsAt(restartTimes, lastRestart + 60)), running(`1x${lastRestart + 60}`), started],
+      onset: m(lastRestart),
       labels: { ...ctrAlert, severity: 'critical' },
       summary: 'Container backend is crash-looping',
-      description: `Container backend (exporter stackwatch:9464) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
-      healthy: [s(M.containerRestarts.name, ctr, '0x5 1x60'), running('1x70'), started],
+      description: `Container backend (exporter ${EXP.instance}) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
+      healthy: [s(M.containerRestarts.name, ctr, stepsAt(restartTimes.slice(0, -1), lastRestart + 60)), running(`1x${lastRestart + 60}`), started],
       silent: [
-        { name: 'two restarts more than an hour apart are not a loop', input: [s(M.containerRestarts.name, ctr, '0x5 1x70 2x30'), running('1x110'), started], at: [m(80), m(90)] },
-        { name: 'a removed container pages nobody', input: [s(M.containerRestarts.name, ctr, '0x5 1x3 2 stale'), running('1x10 stale'), started], at: [m(11), m(12), m(30)] },
+        { name: `${restarts} restarts spread over more than ${cfg.restarts.window} are not a loop`, input: [s(M.containerRestarts.name, ctr, stepsAt(spreadRestarts, spreadLast + 34)), running(`1x${spreadLast + 34}`), started], at: [m(spreadLast + 4), m(spreadLast + 14)] },
+        { name: 'a removed container pages nobody', input: [s(M.containerRestarts.name, ctr, `${stepsAt(restartTimes, lastRestart)} stale`), running(`1x${lastRestart} stale`), started], at: [m(lastRestart + 1), m(lastRestart + 2), m(lastRestart + 20)] },
         {
-          name: 'a container found with its history (RestartCount 5) when the exporter starts is no crash loop',
-          input: [s(M.containerRestarts.name, ctr, '_x10 5x60'), running('_x10 1x60'), startedAt(10)],
+          name: `a container found with its history (RestartCount ${restarts + 3}) when the exporter starts is no crash loop`,
+          input: [s(M.containerRestarts.name, ctr, `_x10 ${restarts + 3}x60`), running('_x10 1x60'), startedAt(10)],
           at: [m(10), m(11), m(30)],
         },
       ],
       moreFiring: [{
-        name: 'a counter born at 2 while the exporter runs (two restarts before the first scrape that saw the container)',
-        input: [s(M.containerRestarts.name, ctr, '_x10 2x60'), running('_x10 1x60'), started],
+        name: `a counter born at ${restarts} while the exporter runs (restarts before the first scrape that saw the container)`,
+        input: [s(M.containerRestarts.name, ctr, `_x10 ${restarts}x60`), running('_x10 1x60'), started],
         at: m(10),
         labels: { ...ctrAlert, severity: 'critical' },
         summary: 'Container backend is crash-looping',
-        description: `Container backend (exporter stackwatch:9464) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
+        description: `Container backend (exporter ${EXP.instance}) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
       }],
     },
     {
@@ -489,7 +562,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(5),
       labels: { ...ctrAlert, severity: 'warning' },
       summary: 'Container backend was OOM-killed',
-      description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
+      description: `The kernel killed container backend (exporter ${EXP.instance}) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
       healthy: [s(M.containerOomKills.name, ctr, '0x20'), running('1x25'), started],
       silent: [
         { name: 'an old OOM kill is not news', input: [s(M.containerOomKills.name, ctr, '0x4 1x60'), running('1x65'), s(M.containerExitCode.name, ctr, '137x65'), started], at: [m(30)] },
@@ -509,14 +582,14 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
         at: m(40),
         labels: { ...ctrAlert, severity: 'warning' },
         summary: 'Container backend was OOM-killed',
-        description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
+        description: `The kernel killed container backend (exporter ${EXP.instance}) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
       }, {
         name: 'a counter born at 1 (killed within its first scrape interval)',
         input: [s(M.containerOomKills.name, ctr, '_x10 1x60'), running('_x10 1x60'), started],
         at: m(10),
         labels: { ...ctrAlert, severity: 'warning' },
         summary: 'Container backend was OOM-killed',
-        description: `The kernel killed container backend (exporter stackwatch:9464) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
+        description: `The kernel killed container backend (exporter ${EXP.instance}) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
       }],
     },
     {
@@ -531,7 +604,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: h(3), // the warm-up guard (quiet window) ends 3h after the start
       labels: { ...ctrAlert, severity: 'warning' },
       summary: 'Container backend may be leaking memory',
-      description: `The memory floor (minimum over 30m, so GC sawtooth does not count) of container backend (exporter stackwatch:9464) has grown by more than 1 MiB and 2% per hour for more than ${cfg.for.StackwatchContainerMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
+      description: `The memory floor (minimum over 30m, so GC sawtooth does not count) of container backend (exporter ${EXP.instance}) has grown by more than 1 MiB and 2% per hour for more than ${cfg.for.StackwatchContainerMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
       // Flat GC sawtooth: big teeth, no growth of the floor.
       healthy: [
         s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + saw(t))),
@@ -553,7 +626,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: h(3),
       labels: { ...ctrAlert, severity: 'warning' },
       summary: 'Container backend will reach its memory limit soon',
-      description: 'At the current growth of its memory floor, container backend (exporter stackwatch:9464) reaches its memory limit in 2h 0m 0s, then gets OOM-killed.',
+      description: `At the current growth of its memory floor, container backend (exporter ${EXP.instance}) reaches its memory limit in 2h 0m 0s, then gets OOM-killed.`,
       healthy: [
         s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + saw(t))),
         s(M.containerMemLimit.name, ctr, `${400 * MiB}x400`),
@@ -578,29 +651,29 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(2),
       labels: { ...grpAlert, severity: 'critical' },
       summary: 'No process of group backend is running',
-      description: `The exporter stackwatch:9464 has found no process matching group backend for more than ${cfg.for.StackwatchProcessNotRunning}. Nothing restarted it.`,
+      description: `The exporter ${EXP.instance} has found no process matching group backend for more than ${cfg.for.StackwatchProcessNotRunning}. Nothing restarted it.`,
       healthy: [s(M.processGroupProcesses.name, grp, '1 1 2 2 1x20')],
       silent: [{ name: 'a 10 s auto-restart (one sample at 0) is no outage', input: [s(M.processGroupProcesses.name, grp, '1 1 0 1x20')], at: [m(3), m(4)] }],
     },
     {
       alert: 'StackwatchProcessRestarting',
       // The seeds' crash loop: a reload watcher restarting the server every ~5 minutes here.
-      firing: [s(M.processRestarts.name, grp, '0x5 1x3 2x60'), procs('1x70'), started],
-      onset: m(10),
+      firing: [s(M.processRestarts.name, grp, stepsAt(restartTimes, lastRestart + 60)), procs(`1x${lastRestart + 60}`), started],
+      onset: m(lastRestart),
       labels: { ...grpAlert, severity: 'critical' },
       summary: 'Processes of group backend keep restarting',
-      description: `Processes of group backend (exporter stackwatch:9464) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
-      healthy: [s(M.processRestarts.name, grp, '0x5 1x60'), procs('1x70'), started],
+      description: `Processes of group backend (exporter ${EXP.instance}) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
+      healthy: [s(M.processRestarts.name, grp, stepsAt(restartTimes.slice(0, -1), lastRestart + 60)), procs(`1x${lastRestart + 60}`), started],
       silent: [
-        { name: 'a group removed from the config pages nobody', input: [s(M.processRestarts.name, grp, '0x5 1x3 2 stale'), procs('1x10 stale'), started], at: [m(11), m(12), m(30)] },
+        { name: 'a group removed from the config pages nobody', input: [s(M.processRestarts.name, grp, `${stepsAt(restartTimes, lastRestart)} stale`), procs(`1x${lastRestart} stale`), started], at: [m(lastRestart + 1), m(lastRestart + 2), m(lastRestart + 20)] },
       ],
       moreFiring: [{
-        name: 'a counter born at 2 while the exporter runs',
-        input: [s(M.processRestarts.name, grp, '_x10 2x60'), procs('_x10 1x60'), started],
+        name: `a counter born at ${restarts} while the exporter runs`,
+        input: [s(M.processRestarts.name, grp, `_x10 ${restarts}x60`), procs('_x10 1x60'), started],
         at: m(10),
         labels: { ...grpAlert, severity: 'critical' },
         summary: 'Processes of group backend keep restarting',
-        description: `Processes of group backend (exporter stackwatch:9464) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
+        description: `Processes of group backend (exporter ${EXP.instance}) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
       }],
     },
     {
@@ -610,7 +683,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(1),
       labels: { ...grpAlert, severity: 'warning' },
       summary: 'Process group backend matches different programs',
-      description: `The processes matching group backend (exporter stackwatch:9464) have run 2 different executables for more than ${cfg.for.StackwatchProcessGroupAmbiguous}: its pattern likely also matches a wrapper (a supervisor script whose arguments name the program), which keeps the group up while the program is dead. Anchor the pattern; stackwatch processes --config FILE shows the matches.`,
+      description: `The processes matching group backend (exporter ${EXP.instance}) have run 2 different executables for more than ${cfg.for.StackwatchProcessGroupAmbiguous}: its pattern likely also matches a wrapper (a supervisor script whose arguments name the program), which keeps the group up while the program is dead. Anchor the pattern; stackwatch processes --config FILE shows the matches.`,
       healthy: [s(M.processGroupExecutables.name, grp, '1x60')],
     },
     {
@@ -624,7 +697,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: h(3),
       labels: { ...grpAlert, severity: 'warning' },
       summary: 'Process group backend may be leaking memory',
-      description: `The resident-memory floor (minimum over 30m, so GC sawtooth does not count) of group backend (exporter stackwatch:9464) has grown by more than 1 MiB and 2% per hour for more than ${cfg.for.StackwatchProcessMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
+      description: `The resident-memory floor (minimum over 30m, so GC sawtooth does not count) of group backend (exporter ${EXP.instance}) has grown by more than 1 MiB and 2% per hour for more than ${cfg.for.StackwatchProcessMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
       healthy: [
         s(M.processRss.name, grp, perMinute(400, (t) => 100 * MiB + saw(t))),
         s(M.processOldestStart.name, grp, '0x400'),
@@ -645,7 +718,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       onset: m(160),
       labels: { ...grpAlert, severity: 'warning' },
       summary: 'Process group backend is leaking file descriptors',
-      description: `Open file descriptors of group backend (exporter stackwatch:9464) grow steadily and reach the limit within ${cfg.fds.horizonSeconds / 3600}h at this rate. Then accept() and open() fail.`,
+      description: `Open file descriptors of group backend (exporter ${EXP.instance}) grow steadily and reach the limit within ${cfg.fds.horizonSeconds / 3600}h at this rate. Then accept() and open() fail.`,
       healthy: [
         s(M.processOpenFds.name, grp, '500 520 540 500 480 500 520 540 500 480x400'),
         s(M.processMaxFds.name, grp, '4096x400'),
@@ -656,37 +729,39 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
   ];
 }
 
+type MemSeriesFn = (kind: 'process' | 'container', rss: number[], start: string, restarts: string) => InputSeries[];
+
 /** Memory series of a process group or container. */
-function memSeries(kind: 'process' | 'container', rss: number[], start: string, restarts: string): InputSeries[] {
+const memSeriesOf = (s: SeriesFn): MemSeriesFn => (kind, rss, start, restarts) => {
   const key: Record<string, string> = kind === 'process' ? { group: 'backend' } : { container: 'backend' };
   return kind === 'process'
     ? [s(M.processRss.name, key, rss), s(M.processOldestStart.name, key, start), s(M.processRestarts.name, key, restarts), s(M.processGroupProcesses.name, key, '1x600')]
     : [s(M.containerMemUsage.name, key, rss), s(M.containerStartedAt.name, key, start), s(M.containerRestarts.name, key, restarts), s(M.containerState.name, { ...key, state: 'running' }, '1x600')];
-}
+};
 
 /**
  * A restart mid-window: steady sawtooth for 4h (started a day before), then a restart whose
  * warm-up climbs 100 MiB in an hour. The floor's slope is positive for ~2h after the restart
  * (checked by a promql test below): only the restart guard keeps the alert silent.
  */
-function leakRestartCase(kind: 'process' | 'container') {
+const leakRestartCaseOf = (memSeries: MemSeriesFn) => (kind: 'process' | 'container') => {
   const rss = perMinute(480, (t) => (t < 240 ? 150 * MiB + saw(t) : 50 * MiB + (Math.min(t - 240, 60) * 100 * MiB) / 60 + saw(t)));
   return {
     name: 'restart mid-window: the warm-up after a restart is not a leak',
     input: memSeries(kind, rss, '-86400x239 14400x241', '0x239 1x241'),
     at: [h(5), h(5) + m(30), h(6), h(6) + m(30), h(7), h(7) + m(30), h(8)],
   };
-}
+};
 
 /** A fresh start: memory climbs 100 MiB in the first 30 minutes, then stays flat. */
-function leakWarmupCase(kind: 'process' | 'container') {
+const leakWarmupCaseOf = (memSeries: MemSeriesFn) => (kind: 'process' | 'container') => {
   const rss = perMinute(400, (t) => 50 * MiB + (Math.min(t, 30) * 100 * MiB) / 30 + saw(t));
   return {
     name: 'warm-up after start is not a leak',
     input: memSeries(kind, rss, '0x400', '0x400'),
     at: [h(1), h(2), h(3), h(4), h(5)],
   };
-}
+};
 
 /** The first evaluation (every TEST_INTERVAL) at which an alert true from `onset` on has been pending for `forS`. */
 export function firesAtTime(onset: number, forS: number): number {
@@ -706,7 +781,11 @@ interface PromtoolTest {
   promql_expr_test?: { expr: string; eval_time: string; exp_samples: { labels: string; value: number }[] }[];
 }
 
-function recordingTests(): PromtoolTest[] {
+function recordingTests(cfg: BundleConfig): PromtoolTest[] {
+  const EXP = exporterLabels(cfg);
+  const sel = selector(EXP);
+  const s = seriesOf(EXP);
+  const memSeries = memSeriesOf(s);
   const http = { kind: 'http', target: 'backend' };
   const lbl = (name: string): string => sel(name, http);
   const sum = `${M.targetRecovery.name}_sum`;
@@ -836,7 +915,7 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
       add(file, { name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(fc.at), alertname: c.alert, exp_alerts: [exp] }] });
     }
   }
-  for (const t of recordingTests()) add('recording.yml', t);
+  for (const t of recordingTests(cfg)) add('recording.yml', t);
 
   const out: Record<string, string> = {};
   for (const [file, tests] of byFile) {

@@ -172,7 +172,8 @@ function lookupVar(name: string, dflt: string | undefined, at: PropertyKey[], ct
   return '';
 }
 
-function issueToErrors(issue: z.core.$ZodIssue, file: string): ConfigError[] {
+/** A schema problem as configuration errors naming the key path (never a secret's value). */
+export function issueToErrors(issue: z.core.$ZodIssue, file: string): ConfigError[] {
   const at = formatPath(issue.path);
   // Never show the value given for a secret-bearing key, whatever its type.
   const describe = isSecretPath(issue.path) ? describeSecret : describeValue;

@@ -13,9 +13,10 @@ import {
   type HistoryPoint, type ModelDeps, type StatusModel,
 } from './model';
 import { renderMain, renderPage, type PageTarget } from './page';
+import { renderRunbookPage } from './runbook-page';
 
 /**
- * The status page (/), the JSON API (/api/v1/...) and the badges (/badge/...). Every handler
+ * The status page (/), the runbook (/runbook), the JSON API (/api/v1/...) and the badges (/badge/...). Every handler
  * asks the trust policy whether the viewer may see error texts and the configuration source;
  * everyone else gets names, states and figures.
  */
@@ -58,6 +59,14 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
     deps.log.error({ err }, 'status request failed');
     if (!res.headersSent) res.status(500).type('text/plain').send('status unavailable\n');
   };
+
+  let runbook: string | undefined;
+  router.get('/runbook', (_req, res) => {
+    // The same for every viewer: the alerts' documentation, no state of this exporter.
+    runbook ??= renderRunbookPage(undefined, deps.version);
+    res.set('Cache-Control', 'no-cache');
+    res.type('html').send(runbook);
+  });
 
   router.get('/', async (req, res) => {
     try {

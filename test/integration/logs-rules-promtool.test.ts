@@ -29,8 +29,8 @@ describe('traffic alerts (promtool)', () => {
   }, 60_000);
 
   test.each([
-    [/ unless on\(job, instance, source\) \(sum by \(job, instance, source\) \(increase\(stackwatch_log_requests_total\{code=~"502\|504"\}\[2m\]\)\) >= 10\)/, 'a 502 burst is StackwatchTrafficBadGateway, the cause: no second page'],
-    [/ and on\(job, instance, source, route\) sum by \(job, instance, source, route\) \(increase\(stackwatch_log_requests_total\[1h\]\)\) >= 60/, 'too few requests: 1 of 2 a minute failing is noise'],
+    [/ unless on\(job, instance, source\) \(sum by \(job, instance, source\) \(increase\(stackwatch_log_requests_total\{code=~"502\|504", job="stackwatch"\}\[2m\]\)\) >= 10\)/, 'a 502 burst is StackwatchTrafficBadGateway, the cause: no second page'],
+    [/ and on\(job, instance, source, route\) sum by \(job, instance, source, route\) \(increase\(stackwatch_log_requests_total\{job="stackwatch"\}\[1h\]\)\) >= 60/, 'too few requests: 1 of 2 a minute failing is noise'],
   ])('a guard removed makes its case fail (%#)', async (guard, failingCase) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-traffic-'));
     try {

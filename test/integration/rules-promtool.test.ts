@@ -48,12 +48,12 @@ describe('promtool', () => {
   }, 180_000);
 
   test.each([
-    ['exporter', / unless on\(job, instance, collector\) label_replace\(stackwatch_docker_up == 0, "collector", "docker", "", ""\)/, 'StackwatchCollectorFailing: the docker collector failing while the engine is unreachable'],
-    ['mqtt', / and on\(job, instance, broker\) stackwatch_mqtt_connected == 0/, 'StackwatchMqttAuthFailing: one refused attempt, then connected again'],
-    ['docker', / unless on\(job, instance\) stackwatch_docker_up == 0/, 'StackwatchDockerEventsStreamDown: with the API down it is StackwatchDockerApiDown'],
-    ['docker', / and on\(job, instance, container\) stackwatch_container_state/, 'StackwatchContainerCrashLooping: a removed container pages nobody'],
-    ['docker', / and on\(job, instance\) \(time\(\) - process_start_time_seconds > 3600\)/, 'StackwatchContainerCrashLooping: a container found with its history'],
-    ['mqtt', / unless on\(job, instance, broker\) \(increase\(stackwatch_mqtt_roundtrip_seconds_count\[1m\]\) > 0\)/, 'StackwatchMqttRoundtripFailing: it ends with the first probe that comes back'],
+    ['exporter', / unless on\(job, instance, collector\) label_replace\(stackwatch_docker_up\{job="stackwatch"\} == 0, "collector", "docker", "", ""\)/, 'StackwatchCollectorFailing: the docker collector failing while the engine is unreachable'],
+    ['mqtt', / and on\(job, instance, broker\) stackwatch_mqtt_connected\{job="stackwatch"\} == 0/, 'StackwatchMqttAuthFailing: one refused attempt, then connected again'],
+    ['docker', / unless on\(job, instance\) stackwatch_docker_up\{job="stackwatch"\} == 0/, 'StackwatchDockerEventsStreamDown: with the API down it is StackwatchDockerApiDown'],
+    ['docker', / and on\(job, instance, container\) stackwatch_container_state\{job="stackwatch"\}/, 'StackwatchContainerCrashLooping: a removed container pages nobody'],
+    ['docker', / and on\(job, instance\) \(time\(\) - process_start_time_seconds\{job="stackwatch"\} > 3600\)/, 'StackwatchContainerCrashLooping: a container found with its history'],
+    ['mqtt', / unless on\(job, instance, broker\) \(increase\(stackwatch_mqtt_roundtrip_seconds_count\{job="stackwatch"\}\[1m\]\) > 0\)/, 'StackwatchMqttRoundtripFailing: it ends with the first probe that comes back'],
   ] as const)('alerts/%s.yml: its guard case fails when the guard is removed (the guard cases have teeth)', async (group, guard, failingCase) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-promtool-'));
     try {
@@ -78,7 +78,7 @@ describe('promtool', () => {
       const file = path.join(dir, 'alerts', 'processes.yml');
       const text = readFileSync(file, 'utf8');
       // Drop the three guards of the leak alert: restarts, start-time changes, warm-up.
-      const unguarded = text.replace(/ unless on\(job, instance, group\) \((increase\(stackwatch_process_restarts_total\[3h\]\) > 0|changes\(stackwatch_process_oldest_start_time_seconds\[3h\]\) > 0|time\(\) - stackwatch_process_oldest_start_time_seconds < 10800)\)/g, '');
+      const unguarded = text.replace(/ unless on\(job, instance, group\) \((increase\(stackwatch_process_restarts_total\{job="stackwatch"\}\[3h\]\) > 0|changes\(stackwatch_process_oldest_start_time_seconds\{job="stackwatch"\}\[3h\]\) > 0|time\(\) - stackwatch_process_oldest_start_time_seconds\{job="stackwatch"\} < 10800)\)/g, '');
       expect(text.length - unguarded.length).toBeGreaterThan(150);
       expect(unguarded).not.toBe(text);
       writeFileSync(file, unguarded);

@@ -1,18 +1,19 @@
 /**
  * The committed bundle files are what their TypeScript sources generate: every file of
- * bundleFiles() equals the file on disk, and no stale generated file lingers in the directories
+ * repositoryFiles() (the bundle of the default settings, as `stackwatch bundle` writes it, with the
+ * runbook under docs/) equals the file on disk, and no stale generated file lingers in the directories
  * Prometheus loads with globs (prometheus/rules, prometheus/alerts) or promtool tests read.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleFiles } from '../../src/bundle/files';
+import { repositoryFiles } from '../../src/bundle/files';
 
 const root = path.join(__dirname, '..', '..');
-const files = bundleFiles();
+const files = repositoryFiles();
 
 describe('generated bundle files are fresh', () => {
-  test('bundleFiles() generates the Prometheus files', () => {
-    for (const f of ['prometheus/prometheus.yml', 'prometheus/alertmanager/alertmanager.yml']) expect(Object.keys(files)).toContain(f);
+  test('repositoryFiles() generates the Prometheus files and the runbook', () => {
+    for (const f of ['prometheus/prometheus.yml', 'prometheus/alertmanager/alertmanager.yml', 'docs/runbook.md']) expect(Object.keys(files)).toContain(f);
     expect(Object.keys(files).filter((f) => f.startsWith('prometheus/rules/')).length).toBeGreaterThan(0);
     expect(Object.keys(files).filter((f) => f.startsWith('prometheus/alerts/')).length).toBeGreaterThan(0);
     expect(Object.keys(files).filter((f) => f.startsWith('prometheus/tests/')).length).toBeGreaterThan(0);

@@ -9,9 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadConfigFile } from '../../src/config/load';
+import { bundleConfig } from '../../src/bundle/bundle-config';
 import { grafanaFiles } from '../../src/bundle/grafana-files';
 import { CHANNELS, ENTRYPOINT_FILE, NTFY_TOKEN, settingDefaults, WATCHDOG_URL } from '../../src/bundle/notifications';
-import { bundleConfig } from '../../src/bundle/bundle-config';
 
 const root = path.join(__dirname, '..', '..');
 const read = (rel: string): string => readFileSync(path.join(root, rel), 'utf8');
@@ -218,7 +218,7 @@ describe('docker-compose.yml: the services find each other', () => {
     expect(dp.providers).toHaveLength(1);
     expect(dp.providers[0]).toMatchObject({ type: 'file', options: { path: '/var/lib/grafana/dashboards/stackwatch' } });
     const home = g.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!;
-    expect(Object.keys(grafanaFiles()).map((f) => `/var/lib/grafana/dashboards/stackwatch/${path.basename(f)}`)).toContain(home);
+    expect(Object.keys(grafanaFiles(bundleConfig)).map((f) => `/var/lib/grafana/dashboards/stackwatch/${path.basename(f)}`)).toContain(home);
   });
 
   it('Grafana\'s provisioning files use only keys Grafana 12 knows (it ignores a misspelt key silently)', () => {

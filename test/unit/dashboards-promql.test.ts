@@ -1,4 +1,4 @@
-import { metricNames, parsePromql, substituteVariables } from '../../src/bundle/dashboards/promql';
+import { parseMatchers, withMatchers, metricNames, parsePromql, substituteVariables } from '../../src/bundle/dashboards/promql';
 
 describe('PromQL reader used by the dashboard checks', () => {
   it('finds metric names and skips functions, aggregations, keywords, label names, strings and durations', () => {
@@ -10,9 +10,21 @@ describe('PromQL reader used by the dashboard checks', () => {
   it('reads matchers, including a bare {__name__=...} selector', () => {
     const p = parsePromql('{__name__="up", job!~"x|y"} * on () group_left q{a=\'1\'}');
     expect(p.selectors).toEqual([
-      { name: 'up', matchers: [{ label: 'job', op: '!~', value: 'x|y' }] },
-      { name: 'q', matchers: [{ label: 'a', op: '=', value: '1' }] },
+      { name: 'up', matchers: [{ label: 'job', op: '!~', value: 'x|y' }], insertAt: 26, form: 'matchers' },
+      { name: 'q', matchers: [{ label: 'a', op: '=', value: '1' }], insertAt: 54, form: 'matchers' },
     ]);
+  });
+
+  it('adds matchers to every selector, whatever its form, and skips those it already has', () => {
+    const m = parseMatchers('job=~"a|b", instance="i:1"');
+    expect(m).toEqual([{ label: 'job', op: '=~', value: 'a|b' }, { label: 'instance', op: '=', value: 'i:1' }]);
+    expect(withMatchers('sum by (job) (rate(x[5m])) / y{} unless z{instance="i:1"} offset 1h', m))
+      .toBe('sum by (job) (rate(x{job=~"a|b", instance="i:1"}[5m])) / y{job=~"a|b", instance="i:1"} unless z{instance="i:1", job=~"a|b"} offset 1h');
+    // Strings, label lists, functions, keywords and Grafana variables are not selectors.
+    expect(withMatchers('label_replace(ALERTS{alertstate="firing"}, "t", "$1", "x", "(.*)") and on(job) vector(1) > bool $v', [{ label: 'job', op: '=', value: 'j' }]))
+      .toBe('label_replace(ALERTS{alertstate="firing", job="j"}, "t", "$1", "x", "(.*)") and on(job) vector(1) > bool $v');
+    expect(withMatchers('{__name__="up"}', [{ label: 'job', op: '=', value: 'j' }])).toBe('{__name__="up", job="j"}');
+    expect(() => parseMatchers('job="a"} or {')).toThrow();
   });
 
   it('attributes each range window to the innermost function, through grouping parentheses and subqueries', () => {

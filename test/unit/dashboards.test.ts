@@ -50,7 +50,7 @@ const slug = (h: string): string => h.trim().toLowerCase().replace(/[^\w\- ]/g, 
 
 describe('dashboard files', () => {
   it('are exactly the generated ones (run `npm run bundle` after editing bundle/dashboards/)', () => {
-    const generated = Object.fromEntries(Object.entries(grafanaFiles()).filter(([p]) => p.startsWith('grafana/dashboards/')));
+    const generated = Object.fromEntries(Object.entries(grafanaFiles(bundleConfig)).filter(([p]) => p.startsWith('grafana/dashboards/')));
     expect(files.map((f) => `grafana/dashboards/${f}`)).toEqual(Object.keys(generated).sort());
     for (const [rel, content] of Object.entries(generated)) {
       expect(readFileSync(path.join(root, rel), 'utf8')).toBe(content);

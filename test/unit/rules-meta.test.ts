@@ -104,7 +104,7 @@ describe('alerts', () => {
   });
 
   const runbookSections = sections(runbook);
-  const dashboardUids = Object.entries(grafanaFiles()).filter(([f]) => f.endsWith('.json')).map(([, c]) => (JSON.parse(c) as { uid: string }).uid);
+  const dashboardUids = Object.entries(grafanaFiles(cfg)).filter(([f]) => f.endsWith('.json')).map(([, c]) => (JSON.parse(c) as { uid: string }).uid);
 
   test.each(alerts.map((a) => [a.alert, a] as const))('%s: name, severity, annotations, runbook section', (name, a) => {
     expect(name).toMatch(/^Stackwatch[A-Z][A-Za-z0-9]+$/);

@@ -1,3 +1,4 @@
+import type { BundleConfig } from '../bundle-config';
 import { ALERT } from './alerts-ref';
 import { boolMapping, type DashboardSpec, type ValueMapping } from './grafana';
 import { commonVariables, M, RATE, sel } from './query';
@@ -24,13 +25,13 @@ function stateCode(def: typeof M.containerState | typeof M.containerHealth, labe
   return `max by (job, instance, container) (${parts.join(' or ')})`;
 }
 
-export const containers: DashboardSpec = {
+export const containers = (cfg: BundleConfig): DashboardSpec => ({
   uid: 'stackwatch-containers',
   title: 'stackwatch / Containers & processes',
   description: 'Docker containers (state, health check, restarts, exit codes, CPU, memory) and process groups (count, restarts, CPU, memory, threads, fds).',
   tags: ['stackwatch'],
   time: 'now-6h',
-  variables: commonVariables(),
+  variables: commonVariables(cfg),
   rows: [
     {
       row: 'Docker',
@@ -147,4 +148,4 @@ export const containers: DashboardSpec = {
       ],
     },
   ],
-};
+});

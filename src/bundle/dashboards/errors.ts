@@ -1,14 +1,11 @@
-import { bundleConfig } from '../bundle-config';
+import type { BundleConfig, BurnWindow } from '../bundle-config';
 import { TRAFFIC } from '../logs-rules';
 import { ALERT } from './alerts-ref';
 import { boolMapping, type DashboardSpec } from './grafana';
 import { BUDGET, commonVariables, HEALTH_MAPPING, healthCode, M, R, RANGE, RATE, rsel, sel } from './query';
 
-/** The rules' multi-window burn-rate pairs (SRE workbook): long and short window, factor. */
-const BURN = [...bundleConfig.slo.fast, ...bundleConfig.slo.slow];
-const BURN_WINDOWS = [...new Set(BURN.flatMap((b) => [b.long, b.short]))];
-const FAST = bundleConfig.slo.fast[0]!;
-const SLOW = bundleConfig.slo.slow[0]!;
+/** The windows of the rules' multi-window burn-rate pairs (SRE workbook). */
+const burnWindows = (cfg: BundleConfig): BurnWindow['long' | 'short'][] => [...new Set([...cfg.slo.fast, ...cfg.slo.slow].flatMap((b) => [b.long, b.short]))];
 
 const STATUS_CLASSES = [
   { name: '2xx', expr: '>= 200 < 300' },
@@ -112,13 +109,13 @@ const realTraffic = {
   ],
 } satisfies DashboardSpec['rows'][number];
 
-export const errors: DashboardSpec = {
+export const errors = (cfg: BundleConfig): DashboardSpec => ({
   uid: 'stackwatch-errors',
   title: 'stackwatch / Errors',
   description: 'Why checks fail (by reason), HTTP status classes, response times, error-budget burn rates, and the errors and latency of real traffic from the access logs.',
   tags: ['stackwatch'],
   time: 'now-6h',
-  variables: commonVariables({ slo: true }),
+  variables: commonVariables(cfg, { slo: true }),
   rows: [
     {
       row: 'Failures',
@@ -300,13 +297,13 @@ export const errors: DashboardSpec = {
       panels: [
         {
           type: 'timeseries', title: 'Burn rate', unit: 'short', w: 24, h: 9,
-          description: `How fast each target spends its error budget, over the windows the burn-rate alerts use (${BURN_WINDOWS.join(', ')}): failed share of checks / (1 - objective). 1 spends exactly the budget over 30 days. The alerts fire when a long and a short window both exceed a factor: ${BURN.map((b) => `${b.long}+${b.short} > ${b.factor}`).join(', ')}.`,
-          queries: BURN_WINDOWS.map((w) => ({ expr: `${rsel(R.errorRatio(w))} / ${BUDGET}`, legend: `{{kind}}/{{target}} ${w}` })),
-          thresholds: [{ color: 'green', value: null }, { color: 'orange', value: SLOW.factor }, { color: 'red', value: FAST.factor }],
+          description: `How fast each target spends its error budget, over the windows the burn-rate alerts use (${burnWindows(cfg).join(', ')}): failed share of checks / (1 - objective). 1 spends exactly the budget over 30 days. The alerts fire when a long and a short window both exceed a factor: ${[...cfg.slo.fast, ...cfg.slo.slow].map((b) => `${b.long}+${b.short} > ${b.factor}`).join(', ')}.`,
+          queries: burnWindows(cfg).map((w) => ({ expr: `${rsel(R.errorRatio(w))} / ${BUDGET}`, legend: `{{kind}}/{{target}} ${w}` })),
+          thresholds: [{ color: 'green', value: null }, { color: 'orange', value: cfg.slo.slow[0]!.factor }, { color: 'red', value: cfg.slo.fast[0]!.factor }],
           custom: { thresholdsStyle: { mode: 'line+area' } },
           runbook: [ALERT.burnFast, ALERT.burnSlow],
         },
       ],
     },
   ],
-};
+});

@@ -10,6 +10,7 @@
  */
 
 import { runbookAnchor } from '../alerts';
+import { type Matcher, withMatchers } from './promql';
 
 export const SCHEMA_VERSION = 42;
 
@@ -356,6 +357,15 @@ const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 export interface BuildContext {
   /** Runbook URL expression, e.g. `${runbook_url}`; an alert's anchor is appended. */
   runbookUrl: string;
+  /** The exporter's series selector (the bundle config's `exporter.selector`): added to every query and variable query. */
+  matchers: readonly Matcher[];
+}
+
+/** A variable's `label_values(<selector>, <label>)` query with the exporter's matchers added to its selector. */
+export function variableQueryWithMatchers(query: string, matchers: readonly Matcher[]): string {
+  const m = /^label_values\((.*),\s*([A-Za-z_][A-Za-z0-9_]*)\)$/s.exec(query);
+  if (m === null) throw new Error(`variable query is not label_values(selector, label): ${query}`);
+  return `label_values(${withMatchers(m[1]!, matchers)}, ${m[2]!})`;
 }
 
 
@@ -365,7 +375,7 @@ function buildPanel(spec: PanelSpec, id: number, gridPos: GridPos, ctx: BuildCon
     return {
       refId: REF_IDS[i] ?? `Q${i}`,
       datasource: DS,
-      expr: q.expr,
+      expr: withMatchers(q.expr, ctx.matchers),
       legendFormat: q.legend ?? '__auto',
       format: q.format ?? (spec.type === 'table' ? 'table' : spec.type === 'heatmap' ? 'heatmap' : 'time_series'),
       instant,
@@ -480,7 +490,9 @@ export function dashboard(spec: DashboardSpec, ctx: BuildContext): Dashboard {
         },
       ],
     },
-    templating: { list: spec.variables },
+    templating: {
+      list: spec.variables.map((v) => (v.type === 'query' ? { ...v, query: { ...v.query, query: variableQueryWithMatchers(v.query.query, ctx.matchers) } } : v)),
+    },
     links: [
       {
         title: 'stackwatch', type: 'dashboards', tags: ['stackwatch'], asDropdown: true, includeVars: true,

@@ -2,6 +2,7 @@
  * The stackwatch Grafana dashboards, authored as typed JSON. `npm run bundle` writes them to
  * grafana/dashboards/<file>.json, where grafana/provisioning/dashboards/stackwatch.yml loads them.
  */
+import { type BundleConfig, exporterMatchers } from '../bundle-config';
 import { containers } from './containers';
 import { errors } from './errors';
 import { dashboard, type Dashboard, type DashboardSpec } from './grafana';
@@ -10,11 +11,8 @@ import { mqtt } from './mqtt';
 import { overview } from './overview';
 import { recovery } from './recovery';
 
-/** Panel links and the dashboard link go to the runbook through the `runbook_url` variable. */
-const CTX = { runbookUrl: '${runbook_url}' };
-
-/** File name (without .json) -> dashboard spec. The uids are stable: links and bookmarks use them. */
-export const DASHBOARD_SPECS: Readonly<Record<string, DashboardSpec>> = {
+/** File name (without .json) -> dashboard spec for a bundle config. The uids are stable: links and bookmarks use them. */
+export const DASHBOARD_SPECS: Readonly<Record<string, (cfg: BundleConfig) => DashboardSpec>> = {
   'stackwatch-overview': overview,
   'stackwatch-recovery': recovery,
   'stackwatch-errors': errors,
@@ -26,6 +24,9 @@ export const DASHBOARD_SPECS: Readonly<Record<string, DashboardSpec>> = {
 /** Directory of the generated dashboards, relative to the repository root. */
 export const DASHBOARD_DIR = 'grafana/dashboards';
 
-export function buildDashboards(): Record<string, Dashboard> {
-  return Object.fromEntries(Object.entries(DASHBOARD_SPECS).map(([file, spec]) => [file, dashboard(spec, CTX)]));
+export function buildDashboards(cfg: BundleConfig): Record<string, Dashboard> {
+  // Panel links and the dashboard link go to the runbook through the `runbook_url` variable;
+  // every query selects the exporter's series (the config's exporter selector).
+  const ctx = { runbookUrl: '${runbook_url}', matchers: exporterMatchers(cfg) };
+  return Object.fromEntries(Object.entries(DASHBOARD_SPECS).map(([file, spec]) => [file, dashboard(spec(cfg), ctx)]));
 }

@@ -1,18 +1,18 @@
-import { bundleConfig } from '../bundle-config';
+import type { BundleConfig } from '../bundle-config';
 import { ALERT } from './alerts-ref';
 import type { DashboardSpec } from './grafana';
-import { commonVariables, HEALTH_FIELDS, M, R, RATE, rsel, sel } from './query';
+import { commonVariables, M, R, RATE, rsel, sel } from './query';
 
 /** The health-body field the example configs name `pending_requests` (mqtt.pending_requests). */
-const PENDING = `field="${HEALTH_FIELDS.pendingRequests}"`;
+const pending = (cfg: BundleConfig): string => `field="${cfg.healthFields.pendingRequests}"`;
 
-export const memory: DashboardSpec = {
+export const memory = (cfg: BundleConfig): DashboardSpec => ({
   uid: 'stackwatch-memory',
   title: 'stackwatch / Memory & leaks',
   description: 'Memory of processes and containers, the slope of its post-GC floor (a leak), predicted time to the limit, file descriptors and pending requests.',
   tags: ['stackwatch'],
   time: 'now-24h',
-  variables: commonVariables(),
+  variables: commonVariables(cfg),
   rows: [
     {
       row: 'Memory',
@@ -92,16 +92,16 @@ export const memory: DashboardSpec = {
         {
           type: 'timeseries', title: 'Pending requests', unit: 'none', w: 12,
           description: 'The backend\'s own count of requests waiting for an answer (health body field pending_requests, e.g. mqtt.pending_requests). Climbing while MQTT is silent is a leak: requests waiting for replies that never come are never cleaned up.',
-          queries: [{ expr: sel(M.healthField, [PENDING]), legend: '{{target}}' }],
+          queries: [{ expr: sel(M.healthField, [pending(cfg)]), legend: '{{target}}' }],
           runbook: [ALERT.pendingRequestsGrowing],
         },
         {
           type: 'timeseries', title: 'Pending requests growth (per hour)', unit: 'none', w: 12,
-          description: `Slope of pending requests over the last ${bundleConfig.pendingRequests.growthWindow}, per hour (linear regression). Positive for long = requests are never cleaned up.`,
-          queries: [{ expr: `deriv(${sel(M.healthField, [PENDING])}[${bundleConfig.pendingRequests.growthWindow}]) * 3600`, legend: '{{target}} /h' }],
+          description: `Slope of pending requests over the last ${cfg.pendingRequests.growthWindow}, per hour (linear regression). Positive for long = requests are never cleaned up.`,
+          queries: [{ expr: `deriv(${sel(M.healthField, [pending(cfg)])}[${cfg.pendingRequests.growthWindow}]) * 3600`, legend: '{{target}} /h' }],
           runbook: [ALERT.pendingRequestsGrowing],
         },
       ],
     },
   ],
-};
+});

@@ -1,14 +1,15 @@
+import type { BundleConfig } from '../bundle-config';
 import { ALERT } from './alerts-ref';
 import { boolMapping, type DashboardSpec } from './grafana';
-import { commonVariables, HEALTH_FIELDS, M, RATE, RECONNECT_ATTEMPTS_FIELD, sel } from './query';
+import { commonVariables, M, RATE, RECONNECT_ATTEMPTS_FIELD, sel } from './query';
 
-export const mqtt: DashboardSpec = {
+export const mqtt = (cfg: BundleConfig): DashboardSpec => ({
   uid: 'stackwatch-mqtt',
   title: 'stackwatch / MQTT broker',
   description: 'The broker as stackwatch sees it: connection, $SYS freshness, round trip, clients and traffic, restarts; and the backends\' own view of their MQTT connection.',
   tags: ['stackwatch'],
   time: 'now-6h',
-  variables: commonVariables(),
+  variables: commonVariables(cfg),
   rows: [
     {
       row: 'Connection',
@@ -134,17 +135,17 @@ export const mqtt: DashboardSpec = {
       panels: [
         {
           type: 'state-timeline', title: 'Backend MQTT connected', unit: 'none', w: 12, h: 7,
-          description: `The backend's own view of its MQTT connection (health body field ${HEALTH_FIELDS.mqttConnected}, e.g. mqtt.connected).`,
-          queries: [{ expr: sel(M.healthField, [`field="${HEALTH_FIELDS.mqttConnected}"`]), legend: '{{target}}' }],
+          description: `The backend's own view of its MQTT connection (health body field ${cfg.healthFields.mqttConnected}, e.g. mqtt.connected).`,
+          queries: [{ expr: sel(M.healthField, [`field="${cfg.healthFields.mqttConnected}"`]), legend: '{{target}}' }],
           mappings: [boolMapping('disconnected', 'connected')],
           thresholds: [{ color: 'red', value: null }, { color: 'green', value: 1 }],
           runbook: [ALERT.backendMqttDisconnected],
         },
         {
           type: 'timeseries', title: 'Backend MQTT idle time and reconnect attempts', unit: 's', w: 12, h: 7,
-          description: `Seconds since the backend's MQTT client last saw traffic (field ${HEALTH_FIELDS.mqttIdleSeconds}, e.g. mqtt.last_activity_seconds_ago), and its reconnect attempts (field ${RECONNECT_ATTEMPTS_FIELD}; right axis, a count).`,
+          description: `Seconds since the backend's MQTT client last saw traffic (field ${cfg.healthFields.mqttIdleSeconds}, e.g. mqtt.last_activity_seconds_ago), and its reconnect attempts (field ${RECONNECT_ATTEMPTS_FIELD}; right axis, a count).`,
           queries: [
-            { expr: sel(M.healthField, [`field="${HEALTH_FIELDS.mqttIdleSeconds}"`]), legend: '{{target}} idle' },
+            { expr: sel(M.healthField, [`field="${cfg.healthFields.mqttIdleSeconds}"`]), legend: '{{target}} idle' },
             { expr: sel(M.healthField, [`field="${RECONNECT_ATTEMPTS_FIELD}"`]), legend: '{{target}} reconnect attempts' },
           ],
           overrides: [{
@@ -156,4 +157,4 @@ export const mqtt: DashboardSpec = {
       ],
     },
   ],
-};
+});

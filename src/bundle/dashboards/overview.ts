@@ -1,3 +1,4 @@
+import type { BundleConfig } from '../bundle-config';
 import { ALERT } from './alerts-ref';
 import { boolMapping, type DashboardSpec } from './grafana';
 import { BUDGET, commonVariables, HEALTH_MAPPING, healthCode, M, R, RANGE, rsel, sel } from './query';
@@ -5,13 +6,13 @@ import { UPTIME_WINDOWS } from '../names';
 
 const up = sel(M.targetUp);
 
-export const overview: DashboardSpec = {
+export const overview = (cfg: BundleConfig): DashboardSpec => ({
   uid: 'stackwatch-overview',
   title: 'stackwatch / Overview',
   description: 'Is everything up, how available has each target been, and how much error budget is left.',
   tags: ['stackwatch'],
   time: 'now-24h',
-  variables: commonVariables({ slo: true }),
+  variables: commonVariables(cfg, { slo: true }),
   rows: [
     {
       row: 'Now',
@@ -122,4 +123,4 @@ export const overview: DashboardSpec = {
       ],
     },
   ],
-};
+});

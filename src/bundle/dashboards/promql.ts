@@ -15,6 +15,10 @@ export interface Selector {
   /** The metric name; undefined for a bare `{...}` selector without `__name__`. */
   name: string | undefined;
   matchers: Matcher[];
+  /** Where more matchers go in the text: the offset of its `}`, or just after the name if it has no braces. */
+  insertAt: number;
+  /** How the selector is written: `name` (no braces), `{}` (braces, no matchers) or `{...}` (braces with matchers). */
+  form: 'bare' | 'empty' | 'matchers';
 }
 
 export interface RangeUse {
@@ -30,12 +34,14 @@ export interface ParsedQuery {
   functions: string[];
 }
 
-type Tok =
+/** A token and its place in the text: `at` its first character, `end` just after its last. */
+type Tok = (
   | { t: 'ident'; v: string }
   | { t: 'str'; v: string }
   | { t: 'num'; v: string }
   | { t: 'var'; v: string }
-  | { t: 'punct'; v: string };
+  | { t: 'punct'; v: string }
+) & { at: number; end: number };
 
 /** Words that look like identifiers but are not metric names. */
 const KEYWORDS = new Set([
@@ -75,7 +81,7 @@ export function tokenize(expr: string): Tok[] {
         j++;
       }
       if (j >= expr.length) throw new Error(`unterminated string in: ${expr}`);
-      out.push({ t: 'str', v });
+      out.push({ t: 'str', v, at: i, end: j + 1 });
       i = j + 1;
       continue;
     }
@@ -83,25 +89,25 @@ export function tokenize(expr: string): Tok[] {
       // Grafana variables: $name, ${name}, ${name:format}.
       const m = /^\$(\{[^}]*\}|[A-Za-z0-9_]+)/.exec(expr.slice(i));
       if (m === null) throw new Error(`stray $ in: ${expr}`);
-      out.push({ t: 'var', v: m[0] });
+      out.push({ t: 'var', v: m[0], at: i, end: i + m[0].length });
       i += m[0].length;
       continue;
     }
     const num = /^(0x[0-9a-fA-F]+|(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)((ms|[smhdwy])(\d+(ms|[smhdwy]))*)?/.exec(expr.slice(i));
     if (num !== null && /[\d.]/.test(c)) {
-      out.push({ t: 'num', v: num[0] });
+      out.push({ t: 'num', v: num[0], at: i, end: i + num[0].length });
       i += num[0].length;
       continue;
     }
     const id = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(expr.slice(i));
     if (id !== null) {
-      out.push({ t: 'ident', v: id[0] });
+      out.push({ t: 'ident', v: id[0], at: i, end: i + id[0].length });
       i += id[0].length;
       continue;
     }
     const p = PUNCT.find((s) => expr.startsWith(s, i));
     if (p === undefined) throw new Error(`unexpected character "${c}" in: ${expr}`);
-    out.push({ t: 'punct', v: p });
+    out.push({ t: 'punct', v: p, at: i, end: i + p.length });
     i += p.length;
   }
   return out;
@@ -116,7 +122,7 @@ export function parsePromql(expr: string): ParsedQuery {
   const stack: (string | undefined)[] = [];
   const isP = (k: number, v: string): boolean => toks[k]?.t === 'punct' && toks[k]?.v === v;
 
-  const readMatchers = (k: number): { matchers: Matcher[]; next: number } => {
+  const readMatchers = (k: number): { matchers: Matcher[]; next: number; close: number } => {
     // toks[k] is '{'
     const matchers: Matcher[] = [];
     let j = k + 1;
@@ -132,7 +138,7 @@ export function parsePromql(expr: string): ParsedQuery {
       if (isP(j, ',')) j++;
     }
     if (j >= toks.length) throw new Error(`unclosed { in: ${expr}`);
-    return { matchers, next: j + 1 };
+    return { matchers, next: j + 1, close: toks[j]!.at };
   };
 
   let k = 0;
@@ -168,20 +174,20 @@ export function parsePromql(expr: string): ParsedQuery {
         continue;
       }
       if (isP(k + 1, '{')) {
-        const { matchers, next } = readMatchers(k + 1);
-        selectors.push({ name: tok.v, matchers });
+        const { matchers, next, close } = readMatchers(k + 1);
+        selectors.push({ name: tok.v, matchers, insertAt: close, form: matchers.length === 0 ? 'empty' : 'matchers' });
         k = next;
         continue;
       }
-      selectors.push({ name: tok.v, matchers: [] });
+      selectors.push({ name: tok.v, matchers: [], insertAt: tok.end, form: 'bare' });
       k++;
       continue;
     }
     if (tok.t === 'punct') {
       if (tok.v === '{') {
-        const { matchers, next } = readMatchers(k);
+        const { matchers, next, close } = readMatchers(k);
         const byName = matchers.find((m) => m.label === '__name__' && m.op === '=');
-        selectors.push({ name: byName?.value, matchers: matchers.filter((m) => m !== byName) });
+        selectors.push({ name: byName?.value, matchers: matchers.filter((m) => m !== byName), insertAt: close, form: matchers.length === 0 ? 'empty' : 'matchers' });
         k = next;
         continue;
       }
@@ -233,4 +239,36 @@ export function substituteVariables(expr: string, vars: Readonly<Record<string, 
     if (v === undefined) throw new Error(`no value for Grafana variable ${whole} in: ${expr}`);
     return v;
   });
+}
+
+/** A matcher as PromQL text: `job="x"`. */
+export function matcherText(m: Matcher): string {
+  return `${m.label}${m.op}${JSON.stringify(m.value)}`;
+}
+
+/**
+ * Adds `matchers` to every series selector of an expression (metric names, recording rules,
+ * `ALERTS`, bare `{...}` selectors), skipping a matcher the selector already has. The rest of
+ * the text is kept as written.
+ */
+export function withMatchers(expr: string, matchers: readonly Matcher[]): string {
+  if (matchers.length === 0) return expr;
+  let out = expr;
+  // From the end, so that earlier offsets stay valid.
+  for (const s of [...parsePromql(expr).selectors].sort((a, b) => b.insertAt - a.insertAt)) {
+    const missing = matchers.filter((m) => !s.matchers.some((h) => h.label === m.label && h.op === m.op && h.value === m.value));
+    if (missing.length === 0) continue;
+    const text = missing.map(matcherText).join(', ');
+    const insert = s.form === 'bare' ? `{${text}}` : s.form === 'empty' ? text : `, ${text}`;
+    out = out.slice(0, s.insertAt) + insert + out.slice(s.insertAt);
+  }
+  return out;
+}
+
+/** The label matchers of a selector text such as `job="x", instance=~"a.+"` (with or without braces). */
+export function parseMatchers(text: string): Matcher[] {
+  const t = text.trim();
+  const sel = parsePromql(t.startsWith('{') ? t : `{${t}}`).selectors;
+  if (sel.length !== 1) throw new Error('expected label matchers such as job="stackwatch"');
+  return sel[0]!.matchers;
 }

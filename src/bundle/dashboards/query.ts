@@ -3,7 +3,7 @@
  * variables, so no panel can forget `job`, `instance` or `target`.
  */
 import type { MetricDef } from '../../metrics/definitions';
-import { bundleConfig } from '../bundle-config';
+import type { BundleConfig } from '../bundle-config';
 import { R } from '../names';
 import {
   customVariable, datasourceVariable, hiddenTextVariable, queryVariable, type ValueMapping, type Variable,
@@ -55,19 +55,17 @@ export function rsel(name: string, extra: readonly string[] = []): string {
 // ---------------------------------------------------------------------------------------------
 // Variables shared by every dashboard
 
-/** The rules' availability objective (src/bundle/bundle-config.ts), percent: the `slo` variable's default. */
-export const DEFAULT_SLO = String(Number((bundleConfig.slo.objective * 100).toPrecision(6)));
-export const SLO_CHOICES = [...new Set(['99', '99.5', '99.9', '99.95', '99.99', DEFAULT_SLO])].sort((a, b) => Number(a) - Number(b));
-
-/** Where the alerts' runbook lives (the rules' runbook_url base); a hidden variable so a fork can point it elsewhere. */
-export const DEFAULT_RUNBOOK_URL = bundleConfig.runbookBaseUrl;
-
-/** Health-body field names (config keys under http[].json.fields) shared with the alerts. */
-export const HEALTH_FIELDS = bundleConfig.healthFields;
+/** The rules' availability objective (the bundle config's slo.objective), percent: the `slo` variable's default. */
+export function defaultSlo(cfg: BundleConfig): string {
+  return String(Number((cfg.slo.objective * 100).toPrecision(6)));
+}
+export function sloChoices(cfg: BundleConfig): string[] {
+  return [...new Set(['99', '99.5', '99.9', '99.95', '99.99', defaultSlo(cfg)])].sort((a, b) => Number(a) - Number(b));
+}
 /** The reconnect counter of the backend's MQTT client (the example configs map mqtt.reconnect_attempts to it). */
 export const RECONNECT_ATTEMPTS_FIELD = 'mqtt_reconnect_attempts';
 
-export function commonVariables(opts: { slo?: boolean } = {}): Variable[] {
+export function commonVariables(cfg: BundleConfig, opts: { slo?: boolean } = {}): Variable[] {
   const vars: Variable[] = [
     datasourceVariable(),
     queryVariable('job', 'Job', 'Prometheus job(s) scraping stackwatch.',
@@ -78,9 +76,10 @@ export function commonVariables(opts: { slo?: boolean } = {}): Variable[] {
       `label_values(${M.targetUp.name}{job=~"$job", instance=~"$instance"}, target)`),
   ];
   if (opts.slo) {
-    vars.push(customVariable('slo', 'Objective %', 'Availability objective used for the error budget and burn rates (percent of good checks).', SLO_CHOICES, DEFAULT_SLO));
+    vars.push(customVariable('slo', 'Objective %', 'Availability objective used for the error budget and burn rates (percent of good checks).', sloChoices(cfg), defaultSlo(cfg)));
   }
-  vars.push(hiddenTextVariable('runbook_url', 'Runbook URL', 'Base URL of the stackwatch runbook; panel links append the alert\'s anchor.', DEFAULT_RUNBOOK_URL));
+  // Where the alerts' runbook lives (the rules' runbook_url base); a hidden variable so that it can be pointed elsewhere.
+  vars.push(hiddenTextVariable('runbook_url', 'Runbook URL', 'Base URL of the stackwatch runbook; panel links append the alert\'s anchor.', cfg.runbookBaseUrl));
   return vars;
 }
 

@@ -1,3 +1,4 @@
+import type { BundleConfig } from '../bundle-config';
 import { ALERT } from './alerts-ref';
 import type { DashboardSpec } from './grafana';
 import { commonVariables, M, R, RANGE, RATE, rsel, sel } from './query';
@@ -13,13 +14,13 @@ const by = 'by (job, instance, kind, target)';
  */
 const recoveries = (suffix: '_bucket' | '_sum' | '_count', w: string): string => increaseFromBirth(sel(M.targetRecovery, [], suffix), w);
 
-export const recovery: DashboardSpec = {
+export const recovery = (cfg: BundleConfig): DashboardSpec => ({
   uid: 'stackwatch-recovery',
   title: 'stackwatch / Recovery',
   description: 'Outages, how long recovery took (MTTR and its distribution), restarts and downtime: automatic restarts recover in seconds, manual recoveries take minutes.',
   tags: ['stackwatch'],
   time: 'now-7d',
-  variables: commonVariables(),
+  variables: commonVariables(cfg),
   rows: [
     {
       row: 'Outages and MTTR',
@@ -135,4 +136,4 @@ export const recovery: DashboardSpec = {
       ],
     },
   ],
-};
+});
