@@ -7,20 +7,16 @@
 import { M } from '../metrics/definitions';
 import { durationSeconds, type BundleConfig } from './bundle-config';
 import { TR, trafficAlertFor, trafficAlertGroups, trafficRecordingGroups, type TrafficAlertName } from './logs-rules';
+import { alertCaseTests, firesAtTime, sel, type AlertCaseSpec, type InputSeries, type PromtoolTest } from './rules-tests';
 import { toYaml } from './yaml';
 
 const EXP = { job: 'stackwatch', instance: 'stackwatch:9464' } as const;
 const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
 
-interface InputSeries { series: string; values: string }
-
-const sel = (metric: string, labels: Record<string, string>): string =>
-  `${metric}{${Object.entries({ ...EXP, ...labels }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
 const req = (route: string, method: string, code: string, values: string): InputSeries =>
   ({ series: sel(M.logRequests.name, { source: 'proxy', route, method, code }), values });
 const bucket = (route: string, le: string, values: string): InputSeries =>
   ({ series: sel(`${M.logRequestDuration.name}_bucket`, { source: 'proxy', route, le }), values });
-const evalTime = (sec: number): string => (sec % 60 === 0 ? `${sec / 60}m` : `${sec}s`);
 const m = (n: number): number => n * 60;
 
 /** `perMin` per minute for `minutes` minutes from 0. */
@@ -31,17 +27,8 @@ function latency(route: string, perMin: number, le: '0.5' | '5'): InputSeries[] 
   return ['0.5', '1', '2.5', '5', '+Inf'].map((b) => bucket(route, b, Number(b === '+Inf' ? Infinity : b) >= Number(le) ? grow(perMin) : grow(0)));
 }
 
-interface Case {
-  alert: TrafficAlertName;
-  firing: InputSeries[];
-  /** First evaluation (seconds) at which the expression holds. */
-  onset: number;
-  labels: Record<string, string>;
-  summary: string;
-  description: string;
-  healthy: InputSeries[];
-  silent?: { name: string; input: InputSeries[]; at: number[] }[];
-}
+/** A traffic alert's case; its labels include notify and role, so the cases pin the alert's place in the hierarchy. */
+type Case = AlertCaseSpec<TrafficAlertName>;
 
 function cases(cfg: BundleConfig): Case[] {
   const pct = `${String(Number((cfg.slo.objective * 100).toPrecision(12)))}%`;
@@ -101,14 +88,6 @@ function cases(cfg: BundleConfig): Case[] {
   ];
 }
 
-interface PromtoolTest {
-  name: string;
-  interval: string;
-  input_series: InputSeries[];
-  alert_rule_test?: unknown[];
-  promql_expr_test?: unknown[];
-}
-
 function recordingTests(): PromtoolTest[] {
   return [{
     name: 'traffic SLI: the 5xx ratio per route, 0 for a route without errors, nothing for a route without requests; p95',
@@ -144,27 +123,10 @@ export function trafficRuleTestFiles(cfg: BundleConfig): Record<string, string> 
   const group_eval_order = [...rec.map((g) => g.name), ...alerts.map((g) => g.name)];
   const tests: PromtoolTest[] = [];
   for (const c of cases(cfg)) {
-    const forS = durationSeconds(trafficAlertFor(c.alert));
-    const firesAt = c.onset + forS;
-    const runbook_url = `${cfg.runbookBaseUrl}#${c.alert.toLowerCase()}`;
-    tests.push({
-      name: `${c.alert}: silent one evaluation before for (${trafficAlertFor(c.alert)}) has elapsed, then fires`,
-      interval: '1m',
-      input_series: c.firing,
-      alert_rule_test: [
-        { eval_time: evalTime(firesAt - 60), alertname: c.alert, exp_alerts: [] },
-        { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: c.labels, exp_annotations: { summary: c.summary, description: c.description, runbook_url } }] },
-      ],
-    });
-    tests.push({
-      name: `${c.alert}: healthy traffic stays silent`,
-      interval: '1m',
-      input_series: c.healthy,
-      alert_rule_test: [firesAt, firesAt + m(30)].map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })),
-    });
-    for (const sc of c.silent ?? []) {
-      tests.push({ name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
-    }
+    const forText = trafficAlertFor(c.alert);
+    // Healthy traffic stays silent half an hour past the firing time too.
+    const healthyAt = [firesAtTime(c.onset, durationSeconds(forText)) + m(30)];
+    tests.push(...alertCaseTests({ ...c, healthyAt }, { forText, runbookUrl: `${cfg.runbookBaseUrl}#${c.alert.toLowerCase()}` }));
   }
   tests.push(...recordingTests());
   return { 'traffic.yml': toYaml({ rule_files, evaluation_interval: '1m', group_eval_order, tests }) };

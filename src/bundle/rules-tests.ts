@@ -7,7 +7,7 @@
  */
 import { M } from '../metrics/definitions';
 import { allAlerts, alertGroups, runbookAnchor } from './alerts';
-import { type AlertName, type BundleConfig, durationSeconds } from './bundle-config';
+import { type AlertName, type BundleConfig, type Duration, durationSeconds } from './bundle-config';
 import { R } from './names';
 import { EXPORTER_START, recordingGroups } from './rules';
 import { toYaml } from './yaml';
@@ -43,8 +43,8 @@ const s = (metric: string, labels: Record<string, string>, values: string | numb
 /** Minutes -> values, one per TEST_INTERVAL (1m). */
 const perMinute = (minutes: number, f: (m: number) => number): number[] => Array.from({ length: minutes + 1 }, (_, m) => Math.round(f(m)));
 
-export interface AlertCaseSpec {
-  alert: AlertName;
+export interface AlertCaseSpec<A extends string = AlertName> {
+  alert: A;
   /** Series on which the alert fires. */
   firing: InputSeries[];
   /** First evaluation (seconds) at which the expression is true; it fires at onset + for. */
@@ -694,7 +694,7 @@ export function evalTime(sec: number): string {
   return sec % 60 === 0 ? `${sec / 60}m` : `${sec}s`;
 }
 
-interface PromtoolTest {
+export interface PromtoolTest {
   name: string;
   interval: string;
   input_series: InputSeries[];
@@ -783,6 +783,37 @@ function recordingTests(): PromtoolTest[] {
   ];
 }
 
+/**
+ * The promtool tests of one alert case: it fires at onset + for with exactly these labels and
+ * annotations, and is silent one evaluation before (when for > 0); healthy series stay silent at
+ * that time (and at `healthyAt`); then the case's other silent and firing inputs.
+ */
+export function alertCaseTests(c: AlertCaseSpec<string>, o: { forText: Duration; runbookUrl: string; routing?: Record<string, string> }): PromtoolTest[] {
+  const out: PromtoolTest[] = [];
+  const forS = durationSeconds(o.forText);
+  const firesAt = firesAtTime(c.onset, forS);
+  const routing = o.routing ?? {};
+  const silentAt = (t: number) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] });
+  const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, ...routing }, exp_annotations: { summary: c.summary, description: c.description, runbook_url: o.runbookUrl } }] };
+  const firing: PromtoolTest = { name: `${c.alert}: fires`, interval: '1m', input_series: c.firing, alert_rule_test: [fire] };
+  if (forS > 0) {
+    firing.alert_rule_test!.unshift(silentAt(firesAt - TEST_INTERVAL_SECONDS));
+    firing.name = `${c.alert}: silent one evaluation before for (${o.forText}) has elapsed, then fires`;
+  }
+  out.push(firing);
+  if (c.healthy.length > 0) {
+    out.push({ name: `${c.alert}: healthy series stay silent`, interval: '1m', input_series: c.healthy, alert_rule_test: [firesAt, ...(c.healthyAt ?? [])].map(silentAt) });
+  }
+  for (const sc of c.silent ?? []) {
+    out.push({ name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map(silentAt) });
+  }
+  for (const fc of c.moreFiring ?? []) {
+    const exp = { exp_labels: { ...fc.labels, ...routing }, exp_annotations: { summary: fc.summary, description: fc.description, runbook_url: o.runbookUrl } };
+    out.push({ name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(fc.at), alertname: c.alert, exp_alerts: [exp] }] });
+  }
+  return out;
+}
+
 /** The rule-test files, by name (prometheus/tests/<name>). */
 export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
   const rec = recordingGroups(cfg);
@@ -796,34 +827,15 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
     if (!byFile.has(file)) byFile.set(file, []);
     byFile.get(file)!.push(t);
   };
-  const step = TEST_INTERVAL_SECONDS;
 
   for (const c of cases(cfg)) {
     const rule = rules.get(c.alert);
     if (rule === undefined) throw new Error(`test case for unknown alert ${c.alert}`);
-    const forS = durationSeconds(cfg.for[c.alert]);
-    const firesAt = firesAtTime(c.onset, forS);
     const file = `${groupOf.get(c.alert)!}.yml`;
     // notify and role are the rule's own (checked against the incident hierarchy by the meta-test).
     const routing = { ...(rule.labels.notify !== undefined ? { notify: rule.labels.notify } : {}), ...(rule.labels.role !== undefined ? { role: rule.labels.role } : {}) };
-    const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, ...routing }, exp_annotations: { summary: c.summary, description: c.description, runbook_url: `${cfg.runbookBaseUrl}#${runbookAnchor(c.alert)}` } }] };
-    const firing: PromtoolTest = { name: `${c.alert}: fires`, interval: '1m', input_series: c.firing, alert_rule_test: [fire] };
-    if (forS > 0) {
-      firing.alert_rule_test!.unshift({ eval_time: evalTime(firesAt - step), alertname: c.alert, exp_alerts: [] });
-      firing.name = `${c.alert}: silent one evaluation before for (${cfg.for[c.alert]}) has elapsed, then fires`;
-    }
-    add(file, firing);
-    if (c.healthy.length > 0) {
-      const at = [firesAt, ...(c.healthyAt ?? [])];
-      add(file, { name: `${c.alert}: healthy series stay silent`, interval: '1m', input_series: c.healthy, alert_rule_test: at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
-    }
-    for (const sc of c.silent ?? []) {
-      add(file, { name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
-    }
-    for (const fc of c.moreFiring ?? []) {
-      const exp = { exp_labels: { ...fc.labels, ...routing }, exp_annotations: { summary: fc.summary, description: fc.description, runbook_url: fire.exp_alerts[0]!.exp_annotations.runbook_url } };
-      add(file, { name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(fc.at), alertname: c.alert, exp_alerts: [exp] }] });
-    }
+    const runbookUrl = `${cfg.runbookBaseUrl}#${runbookAnchor(c.alert)}`;
+    for (const t of alertCaseTests(c, { forText: cfg.for[c.alert], runbookUrl, routing })) add(file, t);
   }
   for (const t of recordingTests()) add('recording.yml', t);
 

@@ -78,7 +78,7 @@ describe('traffic rules', () => {
     for (const name of TRAFFIC_ALERTS) {
       expect(t.tests.map((x) => x.name)).toEqual(expect.arrayContaining([
         `${name}: silent one evaluation before for (${alerts.find((a) => a.alert === name)!.for}) has elapsed, then fires`,
-        `${name}: healthy traffic stays silent`,
+        `${name}: healthy series stay silent`,
       ]));
     }
   });
