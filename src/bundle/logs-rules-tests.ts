@@ -30,6 +30,8 @@ function latency(route: string, perMin: number, le: '0.5' | '5'): InputSeries[] 
 /** A traffic alert's case; its labels include notify and role, so the cases pin the alert's place in the hierarchy. */
 type Case = AlertCaseSpec<TrafficAlertName>;
 
+const BAD_GATEWAY_DESCRIPTION = 'The access log proxy (exporter stackwatch:9464) recorded at least 10 responses 502 Bad Gateway or 504 Gateway Timeout within 2m: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.';
+
 function cases(cfg: BundleConfig): Case[] {
   const pct = `${String(Number((cfg.slo.objective * 100).toPrecision(12)))}%`;
   const route = { ...EXP, source: 'proxy', route: 'chatbot', kind: 'traffic', target: 'proxy' };
@@ -37,6 +39,12 @@ function cases(cfg: BundleConfig): Case[] {
   const ok = (perMin: number) => req('chatbot', 'POST', '2xx', grow(perMin));
   const e500 = (perMin: number) => req('chatbot', 'POST', '500', grow(perMin));
   const badGateway = (perMin: number) => req('chatbot', 'POST', '502', `0x5 ${perMin}+${perMin}x200`);
+  /** The source's config says its proxy fronts the target `backend`. */
+  const fronts = { series: sel(M.logSourceInfo.name, { source: 'proxy', upstream: 'backend' }), values: '1x300' };
+  const linked = { target: 'backend', upstream: 'backend' };
+  /** A cause page about the backend, firing over the given minutes (promtool's ALERTS input). */
+  const backendCause = (values: string): InputSeries =>
+    ({ series: sel('ALERTS', { alertname: 'StackwatchProcessNotRunning', alertstate: 'firing', severity: 'critical', notify: 'page', role: 'cause', kind: 'process', target: 'backend', group: 'backend' }), values });
   const fastWindows = cfg.slo.fast.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
   const slowWindows = cfg.slo.slow.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
   return [
@@ -52,7 +60,15 @@ function cases(cfg: BundleConfig): Case[] {
       silent: [
         { name: 'too few requests: 1 of 2 a minute failing is noise', input: [req('chatbot', 'POST', '2xx', grow(0.5)), req('chatbot', 'POST', '500', grow(0.5))], at: [m(10), m(30)] },
         { name: 'a 502 burst is StackwatchTrafficBadGateway, the cause: no second page', input: [ok(1000), badGateway(60)], at: [m(8), m(20)] },
+        { name: 'the backend it fronts has a cause page (process not running)', input: [ok(1000), e500(50), fronts, backendCause('1x300')], at: [m(8), m(20)] },
       ],
+      moreFiring: [{
+        name: 'a source whose proxy fronts backend: the target is backend, its incident',
+        input: [ok(1000), e500(50), fronts], at: m(3),
+        labels: { ...route, ...linked, severity: 'critical', notify: 'page', role: 'symptom' },
+        summary: 'Real users get errors on route chatbot of proxy',
+        description: `route chatbot of proxy (exporter stackwatch:9464) answers users with 5xx at a rate that spends the 30-day error budget of a ${pct} objective in days (burn rate at least ${fastWindows}), counted from the access log.`,
+      }],
     },
     {
       alert: 'StackwatchTrafficSlowBurn',
@@ -72,8 +88,30 @@ function cases(cfg: BundleConfig): Case[] {
       onset: m(6),
       labels: { ...src, severity: 'critical', notify: 'page', role: 'symptom' },
       summary: 'The proxy of proxy cannot reach its backend (502/504)',
-      description: 'The access log proxy (exporter stackwatch:9464) recorded at least 10 responses 502 Bad Gateway or 504 Gateway Timeout within 2m: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.',
+      description: BAD_GATEWAY_DESCRIPTION,
       healthy: [ok(100), req('chatbot', 'POST', '502', grow(1))],
+      moreFiring: [{
+        name: 'a source whose proxy fronts backend: the target is backend, so its cause pages mute the burst in Alertmanager',
+        input: [ok(100), badGateway(20), fronts], at: m(7),
+        labels: { ...src, ...linked, severity: 'critical', notify: 'page', role: 'symptom' },
+        summary: 'The proxy of proxy cannot reach its backend (502/504)',
+        description: BAD_GATEWAY_DESCRIPTION,
+      }, {
+        name: 'a source with no upstream: a cause page about another target (backend) explains nothing',
+        input: [ok(100), badGateway(20), backendCause('1x300')], at: m(7),
+        labels: { ...src, severity: 'critical', notify: 'page', role: 'symptom' },
+        summary: 'The proxy of proxy cannot reach its backend (502/504)',
+        description: BAD_GATEWAY_DESCRIPTION,
+      }],
+      silent: [
+        { name: 'the backend it fronts is not running (its cause page fires): one page, the cause', input: [ok(100), badGateway(20), fronts, backendCause('_x4 1x300')], at: [m(7), m(12), m(30)] },
+        {
+          // The backend is back at minute 10 (its cause page resolves) while the proxy still
+          // answers 502 until minute 11: the burst counted over the last 2 minutes would page alone.
+          name: 'the backend came back: the 502s counted just before do not page after its cause resolved',
+          input: [ok(100), req('chatbot', 'POST', '502', '0x5 20+20x6 140x200'), fronts, backendCause('_x5 1x5')], at: [m(11), m(12), m(13)],
+        },
+      ],
     },
     {
       alert: 'StackwatchTrafficLatencyHigh',

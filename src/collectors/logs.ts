@@ -25,7 +25,7 @@ import { TrafficWindow } from './log-traffic';
  */
 
 const SOURCE_SERIES = [
-  M.logRequests.name, M.logRequestDuration.name, M.logUpstreamDuration.name, M.logResponseBytes.name,
+  M.logSourceInfo.name, M.logRequests.name, M.logRequestDuration.name, M.logUpstreamDuration.name, M.logResponseBytes.name,
   M.logParseFailures.name, M.logLastLine.name, M.logStale.name, M.logFiles.name, M.logRotations.name, M.logReadErrors.name,
 ];
 
@@ -36,7 +36,7 @@ const TICK_SECONDS = 1;
 const stores = new WeakMap<object, PositionStore>();
 
 interface Instruments {
-  requests: Counter; duration: Histogram; upstream: Histogram; bytes: Counter; failures: Counter;
+  info: Gauge; requests: Counter; duration: Histogram; upstream: Histogram; bytes: Counter; failures: Counter;
   lastLine: Gauge; stale: Gauge; files: Gauge; rotations: Counter; readErrors: Counter;
 }
 
@@ -95,6 +95,7 @@ class LogSource {
   start(): void {
     const { cfg, m } = this;
     const source = cfg.name;
+    m.info.set({ source, upstream: cfg.upstream ?? '' }, 1);
     for (const reason of PARSE_FAILURE_REASONS) m.failures.inc({ source, reason }, 0);
     for (const kind of ['rotated', 'truncated']) m.rotations.inc({ source, kind }, 0);
     m.readErrors.inc({ source }, 0);
@@ -277,7 +278,7 @@ export class LogsCollector implements Collector {
     if (loadErr !== undefined) log.warn({ err: loadErr }, 'cannot read saved log positions; starting without them');
     if (store.file === undefined) log.info({}, 'no data directory: log read positions are kept in memory only (lost at restart)');
     const m: Instruments = {
-      requests: counter(registry, M.logRequests), duration: histogram(registry, M.logRequestDuration),
+      info: gauge(registry, M.logSourceInfo), requests: counter(registry, M.logRequests), duration: histogram(registry, M.logRequestDuration),
       upstream: histogram(registry, M.logUpstreamDuration), bytes: counter(registry, M.logResponseBytes),
       failures: counter(registry, M.logParseFailures), lastLine: gauge(registry, M.logLastLine),
       stale: gauge(registry, M.logStale), files: gauge(registry, M.logFiles), rotations: counter(registry, M.logRotations),
@@ -331,9 +332,10 @@ export class LogsCollector implements Collector {
       if (n === undefined) {
         await dropSeries(this.ctx.registry, SOURCE_SERIES, { source: s.name });
         this.store?.delete(s.name);
-      } else if (n.path !== s.path) {
+      } else {
         // Another file: the old positions mean nothing for it.
-        this.store?.delete(s.name);
+        if (n.path !== s.path) this.store?.delete(s.name);
+        if (n.upstream !== s.upstream) await dropSeries(this.ctx.registry, [M.logSourceInfo.name], { source: s.name, upstream: s.upstream ?? '' });
       }
       if (s.traffic !== undefined && n?.traffic === undefined) this.ctx.tracker.forget('traffic', s.name);
     }
