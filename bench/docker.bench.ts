@@ -10,8 +10,7 @@
  *   `docker stats --no-stream` and most exporters do), wall and CPU.
  * Writes the `## Docker` section of docs/benchmarks.md.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { Registry } from 'prom-client';
 import { AvailabilityTracker } from '../src/availability';
@@ -22,6 +21,7 @@ import { validate } from '../src/config/load';
 import { silentLogger } from '../src/log';
 import { Dockerd } from '../test/harness/dockerd';
 import { startExporter } from '../test/harness/exporter';
+import { writeSection } from './doc';
 
 const N = 50;
 const CYCLES = 200;
@@ -129,11 +129,7 @@ async function main(): Promise<void> {
     ];
     const section = lines.join('\n');
     console.log(section);
-    const doc = path.join(__dirname, '..', 'docs', 'benchmarks.md');
-    const text = readFileSync(doc, 'utf8');
-    const re = /^## Docker\n[\s\S]*?(?=^## |(?![\s\S]))/m;
-    const next = re.test(text) ? text.replace(re, `${section}\n`) : `${text.trimEnd()}\n\n${section}`;
-    writeFileSync(doc, next.endsWith('\n') ? next : `${next}\n`);
+    writeSection(section);
   } finally {
     await d.stop();
   }

@@ -27,8 +27,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 
+import { writeSection } from './doc';
 const ROOT = path.join(__dirname, '..');
-const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
 const SECTION = '## HTTP probing';
 const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
 const TARGETS = 100;
@@ -237,7 +237,7 @@ async function startStackwatch(configFile: string): Promise<Exporter> {
   const base = `http://127.0.0.1:${port}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   // As `npm start` and the `stackwatch` bin run it: with a 1 MB young generation.
-  const child = start('stackwatch', process.execPath, ['--max-semi-space-size=1', path.join(ROOT, 'dist', 'main.js'), '--config', configFile, '--listen', `127.0.0.1:${port}`]);
+  const child = start('stackwatch', process.execPath, ['--max-semi-space-size=1', path.join(ROOT, 'dist', 'main.js'), '--config', configFile, '--listen', `127.0.0.1:${port}`, '--storage.path', mkdtempSync(path.join(tmp, 'data-'))]);
   await waitReady(`${base}/-/ready`, agent, 'stackwatch');
   return { child, pid: child.pid!, base, agent };
 }
@@ -332,23 +332,6 @@ function roundTimer(targetsPort: number): { ask: <T>(command: string) => Promise
 }
 
 // ---------------------------------------------------------------- report
-
-function writeSection(body: string): void {
-  const text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-  const lines = text.split('\n');
-  const first = lines.findIndex((l) => l.trimEnd() === SECTION);
-  let out: string;
-  if (first < 0) {
-    out = `${text.trimEnd()}\n\n${body.trimEnd()}\n`;
-  } else {
-    let end = lines.findIndex((l, i) => i > first && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, first).join('\n').trimEnd();
-    const after = lines.slice(end).join('\n').trim();
-    out = `${before}\n\n${body.trimEnd()}\n${after ? `\n${after}\n` : ''}`;
-  }
-  writeFileSync(DOC, out);
-}
 
 const load1 = (): string => os.loadavg()[0]!.toFixed(1);
 

@@ -16,8 +16,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+import { writeSection } from './doc';
 const ROOT = path.join(__dirname, '..');
-const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
 const SECTION = '## Access logs';
 const MAIN = path.join(ROOT, 'dist', 'main.js');
 const LINES = 1_000_000;
@@ -152,7 +152,7 @@ async function startStackwatch(dir: string, logPath: string): Promise<Daemon> {
     '    start_at: beginning',
     '',
   ].join('\n'));
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, '--config', cfg, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, '--config', cfg, '--listen', `127.0.0.1:${port}`, '--storage.path', mkdtempSync(path.join(dir, 'data-'))], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}/metrics`;
   await waitFor('stackwatch to serve /metrics', async () => (await fetch(url)).ok, 15_000);
   return { child, url, stop: () => stopChild(child) };
@@ -185,23 +185,6 @@ function mtailOneShot(progs: string, file: string): { cpuMs: number; maxRssKb: n
   let requests = 0;
   for (const l of r.stdout.split('\n')) if (l.startsWith('mtail_log_requests_total{')) requests += Number(l.slice(l.lastIndexOf(' ') + 1));
   return { cpuMs: (u! + s!) * 1000, maxRssKb: m!, requests };
-}
-
-function writeSection(body: string): void {
-  const text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-  const lines = text.split('\n');
-  const first = lines.findIndex((l) => l.trimEnd() === SECTION);
-  let out: string;
-  if (first < 0) {
-    out = `${text.trimEnd()}\n\n${body.trimEnd()}\n`;
-  } else {
-    let end = lines.findIndex((l, i) => i > first && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, first).join('\n').trimEnd();
-    const after = lines.slice(end).join('\n').trim();
-    out = `${before}\n\n${body.trimEnd()}\n${after ? `\n${after}\n` : ''}`;
-  }
-  writeFileSync(DOC, out);
 }
 
 async function main(): Promise<void> {
@@ -313,7 +296,7 @@ async function main(): Promise<void> {
       'Method:',
       `- stackwatch: the built daemon as \`npm start\` runs it, one \`logs\` source with that \`log_format\` and two routes. The file is moved into place after the daemon is ready (a file that appears is read from its start), so the CPU delta (utime+stime from /proc, CLK_TCK 100) is the reading and parsing alone; done when \`stackwatch_log_requests_total\` sums to ${LINES.toLocaleString('en-US')}.`,
       `- mtail: \`mtail --one_shot\` over the same file under GNU time (user+sys, max RSS), minus a one-shot over an empty file (its startup and program compilation: ${f1(mtStart.cpuMs / 1000)} s CPU). Its program (in the bench) does the same work: one regular expression for the line, the route by two patterns, a counter by route/method/status, bytes by route, a request-time histogram by route; its sum of requests must equal the lines. It labels the exact status rather than stackwatch's class, which is no more work.`,
-      `- Steady: both daemons follow one file; ${STEADY_RATE} lines a second for ${STEADY_SECONDS} s, each its own write() as nginx does (${STEADY_RATE / 100} every 10 ms); CPU per second of wall time after 3 s of warm-up and ${IDLE_SECONDS} s measured idle; both must have counted all ${STEADY_RATE * STEADY_SECONDS} lines. stackwatch wakes on inotify (coalesced: one read at most every 100 ms), mtail polls every 250 ms (its default).`,
+      `- Steady: both daemons follow one file; ${STEADY_RATE} lines a second for ${STEADY_SECONDS} s, each its own write() as nginx does (${STEADY_RATE / 100} every 10 ms); CPU per second of wall time after 3 s of warm-up and ${IDLE_SECONDS} s measured idle; both must have counted all ${STEADY_RATE * STEADY_SECONDS} lines. stackwatch wakes on inotify (coalesced: one read at most every 250 ms), mtail polls every 250 ms (its default).`,
       '- One run on a shared 2-core VM; the ratios move with the machine\'s other load.',
     ].join('\n');
     writeSection(body);

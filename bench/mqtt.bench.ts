@@ -9,9 +9,7 @@
  * Writes the "## MQTT reconnect storm" section of docs/benchmarks.md.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry, type Counter, type Gauge } from 'prom-client';
@@ -25,6 +23,7 @@ import { M } from '../src/metrics/definitions';
 import { Mosquitto } from '../test/harness/mosquitto';
 import { ProcessSet } from '../test/harness/processes';
 import { waitFor } from '../test/harness/wait';
+import { writeSection } from './doc';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -142,17 +141,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   console.log(section);
-  const doc = path.join(__dirname, '..', 'docs', 'benchmarks.md');
-  const text = readFileSync(doc, 'utf8');
-  const start = text.indexOf('## MQTT reconnect storm');
-  let next: string;
-  if (start < 0) {
-    next = `${text.replace(/\n*$/, '\n\n')}${section}`;
-  } else {
-    const end = text.indexOf('\n## ', start + 1);
-    next = `${text.slice(0, start)}${section}${end < 0 ? '' : `\n${text.slice(end + 1)}`}`;
-  }
-  writeFileSync(doc, next);
+  writeSection(section);
   if (!within || reconnectsTotal < ROUNDS || brokerRestarts !== restarts) process.exitCode = 1;
 }
 

@@ -6,7 +6,7 @@
  * docs/benchmarks.md.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { GroupTracker } from '../src/collectors/process-groups';
@@ -14,8 +14,7 @@ import { ProcSource } from '../src/collectors/process-source';
 import { validate } from '../src/config/load';
 import { startProcessExporter, type RunningProcessExporter } from '../test/harness/process-exporter';
 
-const ROOT = path.join(__dirname, '..');
-const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
+import { writeSection } from './doc';
 const SECTION = '## Processes';
 const SIZES = [100, 600, 2000];
 const WARMUP_CYCLES = 30;
@@ -209,23 +208,6 @@ async function killGroup(p: ChildProcess | undefined): Promise<void> {
     /* gone */
   }
   await Promise.race([exited, sleep(5000)]);
-}
-
-function writeSection(body: string): void {
-  const text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trimEnd() === SECTION);
-  let out: string;
-  if (start < 0) {
-    out = `${text.trimEnd()}\n\n${body.trimEnd()}\n`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end < 0) end = lines.length;
-    const before = lines.slice(0, start).join('\n').trimEnd();
-    const after = lines.slice(end).join('\n').trim();
-    out = `${before}\n\n${body.trimEnd()}\n${after ? `\n${after}\n` : ''}`;
-  }
-  writeFileSync(DOC, out);
 }
 
 async function main(): Promise<void> {

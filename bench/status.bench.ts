@@ -4,7 +4,7 @@
  * the snapshot written every 5 s, and /metrics unchanged by all of it. Writes the
  * `## Status page and history` section of docs/benchmarks.md.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -17,11 +17,11 @@ import { silentLogger } from '../src/log';
 import { M } from '../src/metrics/definitions';
 import { gauge } from '../src/metrics/instruments';
 import { Storage } from '../src/storage';
+import { writeSection } from './doc';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const DOC = path.join(__dirname, '..', 'docs', 'benchmarks.md');
 const SECTION = '## Status page and history';
 const N = 100;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
@@ -186,10 +186,7 @@ async function main(): Promise<void> {
   ];
   const section = lines.join('\n');
   console.log(section);
-  const text = readFileSync(DOC, 'utf8');
-  const re = /^## Status page and history\n[\s\S]*?(?=^## |(?![\s\S]))/m;
-  const next = re.test(text) ? text.replace(re, `${section}\n`) : `${text.trimEnd()}\n\n${section}`;
-  writeFileSync(DOC, next.endsWith('\n') ? next : `${next}\n`);
+  writeSection(section);
   if (!unchanged) throw new Error('/metrics changed');
 }
 

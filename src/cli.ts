@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { Config } from './config/schema';
 import { LOG_LEVELS, type LogLevel } from './log';
 
 export interface CliOptions {
@@ -19,9 +20,10 @@ export interface CliOptions {
 export const USAGE = `Usage: stackwatch [options]
 
 Prometheus exporter for small production stacks: HTTP health endpoints, MQTT broker,
-Docker containers and processes. Without --config (or STACKWATCH_CONFIG) it runs the
-built-in default config: this host's processes grouped by name, and the local Docker
-engine if its socket exists.
+Docker containers, processes, and the access logs of the reverse proxy and backend (real
+traffic: requests by route and code, latency, 5xx ratio). Without --config (or
+STACKWATCH_CONFIG) it runs the built-in default config: this host's processes grouped by
+name, and the local Docker engine if its socket exists; no access logs.
 
 Options:
   --config FILE      configuration file (YAML); default: $STACKWATCH_CONFIG, else built-in
@@ -49,6 +51,15 @@ Signals: SIGHUP reloads the configuration (and the web config file); SIGTERM sto
 `;
 
 export const DEFAULT_STORAGE_PATH = 'data/';
+
+/** What a configuration watches, for `--check-config`: `1 http, 0 mqtt, 2 process targets, 1 log source (1 traffic target); docker if its socket exists`. */
+export function configSummary(c: Pick<Config, 'http' | 'mqtt' | 'processes' | 'logs' | 'docker' | 'process_discovery'>): string {
+  const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+  const traffic = c.logs.filter((s) => s.traffic !== undefined).length;
+  const logs = `${plural(c.logs.length, 'log source')}${traffic > 0 ? ` (${plural(traffic, 'traffic target')})` : ''}`;
+  const docker = c.docker.enabled === 'auto' ? 'docker if its socket exists' : c.docker.enabled ? 'docker' : 'no docker';
+  return `${c.http.length} http, ${c.mqtt.length} mqtt, ${c.processes.length} process targets, ${logs}; ${docker}${c.process_discovery.enabled ? ', process discovery' : ''}`;
+}
 
 export class UsageError extends Error {}
 

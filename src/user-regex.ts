@@ -31,9 +31,60 @@ function re2(): typeof RE2Type {
   return engine;
 }
 
+/** Characters with a meaning in a pattern; escaped (`\\.`), they stand for themselves. */
+const META = new Set('\\.^$|?*+()[]{}'.split(''));
+/** Punctuation that may be escaped in a literal (the metacharacters, `/` and `-`). */
+const ESCAPABLE = new Set([...META, '/', '-']);
+
+/**
+ * The text a pattern stands for when it is a plain literal, optionally anchored (`^/api/chatbot/`,
+ * `nginx`, `\\.js$`), else undefined. Such a pattern is matched with startsWith/endsWith/includes,
+ * which is exactly what RE2 answers for it, without crossing into WebAssembly for every text
+ * (most route, process and container patterns are literals, and a log collector tests one per
+ * line).
+ */
+export function literalOf(source: string): { text: string; start: boolean; end: boolean } | undefined {
+  let i = 0;
+  const start = source.startsWith('^');
+  if (start) i = 1;
+  let text = '';
+  let end = false;
+  for (; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') {
+      const next = source[i + 1];
+      if (next === undefined || !ESCAPABLE.has(next)) return undefined;
+      text += next;
+      i += 1;
+    } else if (c === '$' && i === source.length - 1) {
+      end = true;
+    } else if (META.has(c)) {
+      return undefined;
+    } else {
+      text += c;
+    }
+  }
+  return { text, start, end };
+}
+
 /** Compiles a user pattern; throws an Error with RE2's message when it is not valid RE2 syntax. */
 export function compileUserRegex(source: string): UserRegex {
+  const lit = literalOf(source);
+  if (lit !== undefined) {
+    const { text, start, end } = lit;
+    const test = start && end ? (s: string) => s === text
+      : start ? (s: string) => s.startsWith(text)
+        : end ? (s: string) => s.endsWith(text)
+          : (s: string) => s.includes(text);
+    return { source, test };
+  }
   // The `u` flag is required by re2-wasm; patterns are matched anywhere in the text, as in JS.
+  const re = new (re2())(source, 'u');
+  return { source, test: (text: string) => re.test(text) };
+}
+
+/** Compiles a pattern with RE2 whether or not it is a literal (tests compare the two). */
+export function compileWithRe2(source: string): UserRegex {
   const re = new (re2())(source, 'u');
   return { source, test: (text: string) => re.test(text) };
 }

@@ -8,13 +8,11 @@ import { M } from '../metrics/definitions';
 import { durationSeconds, type BundleConfig } from './bundle-config';
 import { dashboardUrlFor } from './alerts';
 import { TR, TRAFFIC_DASHBOARD, trafficAlertFor, trafficAlertGroups, trafficRecordingGroups, type TrafficAlertName } from './logs-rules';
+import { alertCaseTests, exporterLabels, firesAtTime, selector, type AlertCaseSpec, type InputSeries, type PromtoolTest } from './rules-tests';
 import { toYaml } from './yaml';
 
 const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
 
-interface InputSeries { series: string; values: string }
-
-const evalTime = (sec: number): string => (sec % 60 === 0 ? `${sec / 60}m` : `${sec}s`);
 const m = (n: number): number => n * 60;
 
 /** `perMin` per minute for `minutes` minutes from 0. */
@@ -22,9 +20,8 @@ const grow = (perMin: number, minutes = 200): string => `0+${perMin}x${minutes}`
 
 /** Series helpers with the exporter's own labels (the config's job and scrape address). */
 function kit(cfg: BundleConfig) {
-  const EXP = { job: cfg.exporter.job, instance: cfg.exporter.address };
-  const sel = (metric: string, labels: Record<string, string>): string =>
-    `${metric}{${Object.entries({ ...EXP, ...labels }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+  const EXP = exporterLabels(cfg);
+  const sel = selector(EXP);
   const req = (route: string, method: string, code: string, values: string): InputSeries =>
     ({ series: sel(M.logRequests.name, { source: 'proxy', route, method, code }), values });
   const bucket = (route: string, le: string, values: string): InputSeries =>
@@ -36,26 +33,24 @@ function kit(cfg: BundleConfig) {
   return { EXP, sel, req, latency };
 }
 
-interface Case {
-  alert: TrafficAlertName;
-  firing: InputSeries[];
-  /** First evaluation (seconds) at which the expression holds. */
-  onset: number;
-  labels: Record<string, string>;
-  summary: string;
-  description: string;
-  healthy: InputSeries[];
-  silent?: { name: string; input: InputSeries[]; at: number[] }[];
-}
+/** A traffic alert's case; its labels include notify and role, so the cases pin the alert's place in the hierarchy. */
+type Case = AlertCaseSpec<TrafficAlertName>;
 
 function cases(cfg: BundleConfig): Case[] {
-  const { EXP, req, latency } = kit(cfg);
+  const { EXP, sel, req, latency } = kit(cfg);
   const pct = `${String(Number((cfg.slo.objective * 100).toPrecision(12)))}%`;
   const route = { ...EXP, source: 'proxy', route: 'chatbot', kind: 'traffic', target: 'proxy' };
   const src = { ...EXP, source: 'proxy', kind: 'traffic', target: 'proxy' };
   const ok = (perMin: number) => req('chatbot', 'POST', '2xx', grow(perMin));
   const e500 = (perMin: number) => req('chatbot', 'POST', '500', grow(perMin));
   const badGateway = (perMin: number) => req('chatbot', 'POST', '502', `0x5 ${perMin}+${perMin}x200`);
+  /** The source's config says its proxy fronts the target `backend`. */
+  const fronts = { series: sel(M.logSourceInfo.name, { source: 'proxy', upstream: 'backend' }), values: '1x300' };
+  const linked = { target: 'backend', upstream: 'backend' };
+  /** A cause page about the backend, firing over the given minutes (promtool's ALERTS input). */
+  const backendCause = (values: string): InputSeries =>
+    ({ series: sel('ALERTS', { alertname: 'StackwatchProcessNotRunning', alertstate: 'firing', severity: 'critical', notify: 'page', role: 'cause', kind: 'process', target: 'backend', group: 'backend' }), values });
+  const badGatewayDescription = `The access log proxy (exporter ${EXP.instance}) recorded at least 10 responses 502 Bad Gateway or 504 Gateway Timeout within 2m: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.`;
   const fastWindows = cfg.slo.fast.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
   const slowWindows = cfg.slo.slow.map((b) => `${b.factor}x over ${b.long}`).join(', or ');
   // Error rates follow the configured objective and burn factors.
@@ -99,8 +94,30 @@ function cases(cfg: BundleConfig): Case[] {
       onset: m(6),
       labels: { ...src, severity: 'critical', notify: 'page', role: 'symptom' },
       summary: 'The proxy of proxy cannot reach its backend (502/504)',
-      description: `The access log proxy (exporter ${EXP.instance}) recorded at least 10 responses 502 Bad Gateway or 504 Gateway Timeout within 2m: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.`,
+      description: badGatewayDescription,
       healthy: [ok(100), req('chatbot', 'POST', '502', grow(1))],
+      moreFiring: [{
+        name: 'a source whose proxy fronts backend: the target is backend, so its cause pages mute the burst in Alertmanager',
+        input: [ok(100), badGateway(20), fronts], at: m(7),
+        labels: { ...src, ...linked, severity: 'critical', notify: 'page', role: 'symptom' },
+        summary: 'The proxy of proxy cannot reach its backend (502/504)',
+        description: badGatewayDescription,
+      }, {
+        name: 'a source with no upstream: a cause page about another target (backend) explains nothing',
+        input: [ok(100), badGateway(20), backendCause('1x300')], at: m(7),
+        labels: { ...src, severity: 'critical', notify: 'page', role: 'symptom' },
+        summary: 'The proxy of proxy cannot reach its backend (502/504)',
+        description: badGatewayDescription,
+      }],
+      silent: [
+        { name: 'the backend it fronts is not running (its cause page fires): one page, the cause', input: [ok(100), badGateway(20), fronts, backendCause('_x4 1x300')], at: [m(7), m(12), m(30)] },
+        {
+          // The backend is back at minute 10 (its cause page resolves) while the proxy still
+          // answers 502 until minute 11: the burst counted over the last 2 minutes would page alone.
+          name: 'the backend came back: the 502s counted just before do not page after its cause resolved',
+          input: [ok(100), req('chatbot', 'POST', '502', '0x5 20+20x6 140x200'), fronts, backendCause('_x5 1x5')], at: [m(11), m(12), m(13)],
+        },
+      ],
     },
     {
       alert: 'StackwatchTrafficLatencyHigh',
@@ -113,14 +130,6 @@ function cases(cfg: BundleConfig): Case[] {
       silent: [{ name: 'slow but nearly idle (2 requests a minute)', input: [ok(2), ...latency('chatbot', 2, '5')], at: [m(20)] }],
     },
   ];
-}
-
-interface PromtoolTest {
-  name: string;
-  interval: string;
-  input_series: InputSeries[];
-  alert_rule_test?: unknown[];
-  promql_expr_test?: unknown[];
 }
 
 function recordingTests(cfg: BundleConfig): PromtoolTest[] {
@@ -159,27 +168,15 @@ export function trafficRuleTestFiles(cfg: BundleConfig): Record<string, string> 
   const group_eval_order = [...rec.map((g) => g.name), ...alerts.map((g) => g.name)];
   const tests: PromtoolTest[] = [];
   for (const c of cases(cfg)) {
-    const forS = durationSeconds(trafficAlertFor(c.alert));
-    const firesAt = c.onset + forS;
-    const runbook_url = `${cfg.runbookBaseUrl}#${c.alert.toLowerCase()}`;
-    tests.push({
-      name: `${c.alert}: silent one evaluation before for (${trafficAlertFor(c.alert)}) has elapsed, then fires`,
-      interval: '1m',
-      input_series: c.firing,
-      alert_rule_test: [
-        { eval_time: evalTime(firesAt - 60), alertname: c.alert, exp_alerts: [] },
-        { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: c.labels, exp_annotations: { summary: c.summary, description: c.description, runbook_url, dashboard_url: dashboardUrlFor(cfg, TRAFFIC_DASHBOARD, c.labels) } }] },
-      ],
+    const forText = trafficAlertFor(c.alert);
+    // Healthy traffic stays silent half an hour past the firing time too.
+    const healthyAt = [firesAtTime(c.onset, durationSeconds(forText)) + m(30)];
+    const annotations = (labels: Record<string, string>, summary: string, description: string): Record<string, string> => ({
+      summary, description,
+      runbook_url: `${cfg.runbookBaseUrl}#${c.alert.toLowerCase()}`,
+      dashboard_url: dashboardUrlFor(cfg, TRAFFIC_DASHBOARD, labels),
     });
-    tests.push({
-      name: `${c.alert}: healthy traffic stays silent`,
-      interval: '1m',
-      input_series: c.healthy,
-      alert_rule_test: [firesAt, firesAt + m(30)].map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })),
-    });
-    for (const sc of c.silent ?? []) {
-      tests.push({ name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
-    }
+    tests.push(...alertCaseTests({ ...c, healthyAt }, { forText, annotations }));
   }
   tests.push(...recordingTests(cfg));
   return { 'traffic.yml': toYaml({ rule_files, evaluation_interval: '1m', group_eval_order, tests }) };

@@ -10,8 +10,10 @@
  *   (its expression excludes it: one page per incident);
  * - StackwatchTrafficLatencyHigh: p95 latency of a route above a threshold.
  *
- * Per-source alerts carry `kind="traffic"` and `target=<source>` like every per-target alert,
- * plus `route` where they are per route.
+ * Per-source alerts carry `kind="traffic"` and a `target` like every per-target alert: the
+ * source's `upstream` (the backend it fronts) when its config names one, else the source; plus
+ * `route` where they are per route. The burst and the fast burn are muted in Prometheus while a
+ * cause page about that target fires (and for the hold-down after), as the target-down alert is.
  */
 import { M } from '../metrics/definitions';
 import type { BundleConfig, BurnWindow, Duration, Severity } from './bundle-config';
@@ -51,8 +53,16 @@ const BY = 'job, instance, source, route';
 const REQ = M.logRequests.name;
 const num = (n: number): string => String(Number(n.toPrecision(12)));
 
-/** Adds kind="traffic" and target=<source>. */
-const asTraffic = (expr: string): string => `label_replace(label_replace(${expr}, "target", "$1", "source", "(.*)"), "kind", "traffic", "", "")`;
+/**
+ * Adds kind="traffic" and the target: the `upstream` the source's config names (joined from
+ * stackwatch_log_source_info), so a cause page about that backend (same job, instance and target)
+ * mutes the alert and shares its incident; else the source itself. Without the info series (an
+ * older exporter) the alert still fires, named after the source.
+ */
+const asTraffic = (expr: string): string => {
+  const linked = `(${expr}) * on(job, instance, source) group_left(upstream) ${M.logSourceInfo.name} or on(job, instance, source) (${expr})`;
+  return `label_replace(label_replace(label_replace(${linked}, "target", "$1", "source", "(.*)"), "target", "$1", "upstream", "(.+)"), "kind", "traffic", "", "")`;
+};
 
 export function trafficRecordingGroups(): RuleGroup<RecordingRule>[] {
   const ratios: RecordingRule[] = TRAFFIC_WINDOWS.map((w) => ({
@@ -89,6 +99,9 @@ export function trafficAlertFor(name: TrafficAlertName): Duration {
 }
 
 export function trafficAlertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
+  // A cause page about the target explains the traffic alerts, also for a while after it
+  // resolves: a 502 burst counted over the last minutes must not page again once the backend is back.
+  const unexplained = ` unless on(job, instance, target) max_over_time(ALERTS{alertstate="firing", notify="page", role="cause"}[${cfg.symptomHoldDown}])`;
   const budget = 1 - cfg.slo.objective;
   const pct = `${num(cfg.slo.objective * 100)}%`;
   const enough = `on(${BY}) sum by (${BY}) (increase(${REQ}[1h])) >= ${TRAFFIC.minRequestsPerHour}`;
@@ -97,7 +110,7 @@ export function trafficAlertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[]
   const specs: Spec[] = [
     {
       name: 'StackwatchTrafficFastBurn', severity: 'critical', for: TRAFFIC.for.fast,
-      expr: asTraffic(`((${burn(cfg.slo.fast, budget)}) and ${enough}) unless on(job, instance, source) (${badGatewayExpr})`),
+      expr: `${asTraffic(`((${burn(cfg.slo.fast, budget)}) and ${enough}) unless on(job, instance, source) (${badGatewayExpr})`)}${unexplained}`,
       summary: `Real users get errors on ${R}`,
       description: `${R} ${ON} answers users with 5xx at a rate that spends the 30-day error budget of a ${pct} objective in days (burn rate at least ${cfg.slo.fast.map((b) => `${b.factor}x over ${b.long}`).join(', or ')}), counted from the access log.`,
     },
@@ -109,7 +122,7 @@ export function trafficAlertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[]
     },
     {
       name: 'StackwatchTrafficBadGateway', severity: 'critical', for: TRAFFIC.badGateway.for,
-      expr: asTraffic(badGatewayExpr),
+      expr: `${asTraffic(badGatewayExpr)}${unexplained}`,
       summary: 'The proxy of {{ $labels.source }} cannot reach its backend (502/504)',
       description: `The access log {{ $labels.source }} ${ON} recorded at least ${TRAFFIC.badGateway.count} responses 502 Bad Gateway or 504 Gateway Timeout within ${TRAFFIC.badGateway.window}: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.`,
     },
@@ -126,7 +139,9 @@ export function trafficAlertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[]
       alert: s.name,
       expr: s.expr,
       for: s.for,
-      // Real-traffic alerts are symptoms: users see errors. The 502/504 burst and the fast burn page
+      // Real-traffic alerts are symptoms: users see errors. The 502/504 burst too: it says the proxy
+      // cannot reach the backend, whose own alerts (process not running, container unhealthy) are
+      // the cause and mute it (same target, through `upstream`). The burst and the fast burn page
       // (the fast burn stays silent while the burst fires); the slow burn and latency are tickets.
       labels: { severity: s.severity, notify: s.severity === 'critical' ? 'page' : 'ticket', role: 'symptom' },
       annotations: { summary: s.summary, description: s.description, runbook_url: `${cfg.runbookBaseUrl}#${s.name.toLowerCase()}`, dashboard_url: dashboardUrlAnnotation(cfg, TRAFFIC_DASHBOARD) },

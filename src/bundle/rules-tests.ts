@@ -7,7 +7,7 @@
  */
 import { M } from '../metrics/definitions';
 import { ALERT_DASHBOARD, allAlerts, alertGroups, dashboardUrlFor, MTTR_NONE, num, runbookAnchor } from './alerts';
-import { type AlertName, type BundleConfig, durationSeconds, exporterMatchers, exporterSelector } from './bundle-config';
+import { type AlertName, type BundleConfig, type Duration, durationSeconds, exporterMatchers, exporterSelector } from './bundle-config';
 import { R } from './names';
 import { EXPORTER_START, recordingGroups } from './rules';
 import { toYaml } from './yaml';
@@ -16,7 +16,7 @@ const fileOf = (group: string): string => group.replace(/^stackwatch-/, '');
 
 export const TEST_INTERVAL_SECONDS = 60;
 /** The exporter's own labels on the tests' series: the config's job and scrape address. */
-function exporterLabels(cfg: BundleConfig): { job: string; instance: string } {
+export function exporterLabels(cfg: BundleConfig): { job: string; instance: string } {
   return { job: cfg.exporter.job, instance: cfg.exporter.address };
 }
 const MiB = 1024 * 1024;
@@ -33,11 +33,11 @@ export interface InputSeries {
   values: string;
 }
 
-type SelFn = (metric: string, labels?: Record<string, string>) => string;
+export type SelFn = (metric: string, labels?: Record<string, string>) => string;
 type SeriesFn = (metric: string, labels: Record<string, string>, values: string | number[]) => InputSeries;
 
 /** Series selector texts with the exporter's job/instance and the given labels. */
-function selector(exp: Record<string, string>): SelFn {
+export function selector(exp: Record<string, string>): SelFn {
   return (metric, labels = {}) => `${metric}{${Object.entries({ ...exp, ...labels }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
 }
 /** Input series with the exporter's job/instance and the given labels. */
@@ -83,8 +83,8 @@ function stepsAt(times: readonly number[], end: number): string {
 /** Minutes -> values, one per TEST_INTERVAL (1m). */
 const perMinute = (minutes: number, f: (m: number) => number): number[] => Array.from({ length: minutes + 1 }, (_, m) => Math.round(f(m)));
 
-export interface AlertCaseSpec {
-  alert: AlertName;
+export interface AlertCaseSpec<A extends string = AlertName> {
+  alert: A;
   /** Series on which the alert fires. */
   firing: InputSeries[];
   /** First evaluation (seconds) at which the expression is true; it fires at onset + for. */
@@ -773,7 +773,7 @@ export function evalTime(sec: number): string {
   return sec % 60 === 0 ? `${sec / 60}m` : `${sec}s`;
 }
 
-interface PromtoolTest {
+export interface PromtoolTest {
   name: string;
   interval: string;
   input_series: InputSeries[];
@@ -866,6 +866,40 @@ function recordingTests(cfg: BundleConfig): PromtoolTest[] {
   ];
 }
 
+/** The annotations an alert renders for a case's labels (summary, description and the links). */
+export type AnnotationsFn = (labels: Record<string, string>, summary: string, description: string, mttr7d?: string) => Record<string, string>;
+
+/**
+ * The promtool tests of one alert case: silent one evaluation before its `for:` has elapsed, then
+ * firing with exact labels (plus `routing`: notify, role) and annotations; silent on the healthy
+ * series (at the firing time and `healthyAt`) and in each silent case; firing in each extra case.
+ */
+export function alertCaseTests(c: AlertCaseSpec<string>, o: { forText: Duration; annotations: AnnotationsFn; routing?: Record<string, string> }): PromtoolTest[] {
+  const out: PromtoolTest[] = [];
+  const forS = durationSeconds(o.forText);
+  const firesAt = firesAtTime(c.onset, forS);
+  const routing = o.routing ?? {};
+  const silentAt = (t: number) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] });
+  const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, ...routing }, exp_annotations: o.annotations(c.labels, c.summary, c.description, c.mttr7d) }] };
+  const firing: PromtoolTest = { name: `${c.alert}: fires`, interval: '1m', input_series: c.firing, alert_rule_test: [fire] };
+  if (forS > 0) {
+    firing.alert_rule_test!.unshift(silentAt(firesAt - TEST_INTERVAL_SECONDS));
+    firing.name = `${c.alert}: silent one evaluation before for (${o.forText}) has elapsed, then fires`;
+  }
+  out.push(firing);
+  if (c.healthy.length > 0) {
+    out.push({ name: `${c.alert}: healthy series stay silent`, interval: '1m', input_series: c.healthy, alert_rule_test: [firesAt, ...(c.healthyAt ?? [])].map(silentAt) });
+  }
+  for (const sc of c.silent ?? []) {
+    out.push({ name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map(silentAt) });
+  }
+  for (const fc of c.moreFiring ?? []) {
+    const exp = { exp_labels: { ...fc.labels, ...routing }, exp_annotations: o.annotations(fc.labels, fc.summary, fc.description, fc.mttr7d) };
+    out.push({ name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(fc.at), alertname: c.alert, exp_alerts: [exp] }] });
+  }
+  return out;
+}
+
 /** The rule-test files, by name (prometheus/tests/<name>). */
 export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
   const rec = recordingGroups(cfg);
@@ -879,9 +913,13 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
     if (!byFile.has(file)) byFile.set(file, []);
     byFile.get(file)!.push(t);
   };
-  const step = TEST_INTERVAL_SECONDS;
 
   for (const c of cases(cfg)) {
+    const rule = rules.get(c.alert);
+    if (rule === undefined) throw new Error(`test case for unknown alert ${c.alert}`);
+    const file = `${groupOf.get(c.alert)!}.yml`;
+    // notify and role are the rule's own (checked against the incident hierarchy by the meta-test).
+    const routing = { ...(rule.labels.notify !== undefined ? { notify: rule.labels.notify } : {}), ...(rule.labels.role !== undefined ? { role: rule.labels.role } : {}) };
     /** Every annotation of the alert as Prometheus renders it for these labels. */
     const annotations = (labels: Record<string, string>, summary: string, description: string, mttr7d?: string): Record<string, string> => ({
       summary, description,
@@ -889,31 +927,7 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
       dashboard_url: dashboardUrlFor(cfg, ALERT_DASHBOARD[c.alert], labels),
       mttr_7d: labels.target === undefined ? '' : (mttr7d ?? MTTR_NONE),
     });
-    const rule = rules.get(c.alert);
-    if (rule === undefined) throw new Error(`test case for unknown alert ${c.alert}`);
-    const forS = durationSeconds(cfg.for[c.alert]);
-    const firesAt = firesAtTime(c.onset, forS);
-    const file = `${groupOf.get(c.alert)!}.yml`;
-    // notify and role are the rule's own (checked against the incident hierarchy by the meta-test).
-    const routing = { ...(rule.labels.notify !== undefined ? { notify: rule.labels.notify } : {}), ...(rule.labels.role !== undefined ? { role: rule.labels.role } : {}) };
-    const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, ...routing }, exp_annotations: annotations(c.labels, c.summary, c.description, c.mttr7d) }] };
-    const firing: PromtoolTest = { name: `${c.alert}: fires`, interval: '1m', input_series: c.firing, alert_rule_test: [fire] };
-    if (forS > 0) {
-      firing.alert_rule_test!.unshift({ eval_time: evalTime(firesAt - step), alertname: c.alert, exp_alerts: [] });
-      firing.name = `${c.alert}: silent one evaluation before for (${cfg.for[c.alert]}) has elapsed, then fires`;
-    }
-    add(file, firing);
-    if (c.healthy.length > 0) {
-      const at = [firesAt, ...(c.healthyAt ?? [])];
-      add(file, { name: `${c.alert}: healthy series stay silent`, interval: '1m', input_series: c.healthy, alert_rule_test: at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
-    }
-    for (const sc of c.silent ?? []) {
-      add(file, { name: `${c.alert}: ${sc.name}`, interval: '1m', input_series: sc.input, alert_rule_test: sc.at.map((t) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] })) });
-    }
-    for (const fc of c.moreFiring ?? []) {
-      const exp = { exp_labels: { ...fc.labels, ...routing }, exp_annotations: annotations(fc.labels, fc.summary, fc.description, fc.mttr7d) };
-      add(file, { name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(fc.at), alertname: c.alert, exp_alerts: [exp] }] });
-    }
+    for (const t of alertCaseTests(c, { forText: cfg.for[c.alert], annotations, routing })) add(file, t);
   }
   for (const t of recordingTests(cfg)) add('recording.yml', t);
 

@@ -160,6 +160,8 @@ function num(v: string | undefined): number | undefined {
  */
 export function parseUpstreamTimes(v: string | undefined): number | undefined {
   if (v === undefined || v.length > 256) return undefined;
+  // One upstream (the usual line): no list to split.
+  if (v.indexOf(',') < 0 && v.indexOf(':') < 0) return num(v.trim());
   let total = 0;
   let any = false;
   for (const part of v.split(/[,:]/)) {
@@ -289,9 +291,15 @@ function recordFromSlots(v: (string | undefined)[], withTime: boolean): ParseRes
   const r: LogRecord = { status };
   const request = v[SLOT.request];
   if (request !== undefined) {
-    const sr = splitRequest(request);
-    if (sr.method !== undefined) r.method = sr.method;
-    if (sr.path !== undefined) r.path = sr.path;
+    // splitRequest without its intermediate object and strings.
+    const sp = request.indexOf(' ');
+    if (sp > 0) {
+      r.method = request.slice(0, sp);
+      const proto = request.lastIndexOf(' HTTP/');
+      const stop = proto > sp ? proto : request.length;
+      const q = request.indexOf('?', sp + 1);
+      r.path = request.slice(sp + 1, q >= 0 && q < stop ? q : stop);
+    }
   }
   const method = v[SLOT.request_method];
   if (method !== undefined && method !== '') r.method = method;
@@ -467,6 +475,22 @@ export function codeLabel(status: number): string {
 /** Every `code` label value codeLabel can answer. */
 export const CODE_LABELS: readonly string[] = ['1xx', '2xx', '3xx', '4xx', '429', '499',
   ...Array.from({ length: 100 }, (_, i) => String(500 + i))];
+
+/** The position of codeLabel(status) in CODE_LABELS, without building the string (status 100-599). */
+export function codeIndex(status: number): number {
+  if (status >= 500) return 6 + (status - 500);
+  if (status === 429) return 4;
+  if (status === 499) return 5;
+  return Math.floor(status / 100) - 1;
+}
+
+/** The position of methodLabel(m) in METHODS, or METHODS.length for `other`. */
+export function methodIndex(m: string | undefined): number {
+  if (m === undefined) return METHODS.length;
+  const i = METHOD_INDEX.get(m);
+  return i === undefined ? METHODS.length : i;
+}
+const METHOD_INDEX = new Map<string, number>(METHODS.map((m, i) => [m, i]));
 
 /** Route patterns are tested on at most this much of the path (bounds the cost of each match). */
 export const ROUTE_PATH_LIMIT = 2048;

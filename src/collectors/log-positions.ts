@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Position } from './log-tail';
 
@@ -65,10 +65,17 @@ export class PositionStore {
     if (this.bySource.delete(source)) this.dirty = true;
   }
 
-  /** Writes the file if anything changed since the last write. */
+  /**
+   * Writes the file if anything changed since the last write. Nothing to keep and no file yet:
+   * no file (and no data directory) is created.
+   */
   save(): void {
     const file = this.file;
     if (file === undefined || !this.dirty) return;
+    if (this.bySource.size === 0 && !existsSync(file)) {
+      this.dirty = false;
+      return;
+    }
     mkdirSync(path.dirname(file), { recursive: true });
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ version: 1, sources: Object.fromEntries(this.bySource) })}\n`);

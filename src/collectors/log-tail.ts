@@ -62,10 +62,12 @@ const CHUNK = 64 * 1024;
 const TURN_BYTES = 1024 * 1024;
 /**
  * After an inotify event, the scan waits this long (at most the poll interval) so that a writer
- * logging line by line (nginx writes each request on its own) wakes the tailer a few times a
- * second, not once per line.
+ * logging line by line (nginx writes each request on its own) wakes the tailer four times a
+ * second, not once per line. Each wake-up re-arms the watch and reads; at 200 lines a second,
+ * 250 ms instead of 100 ms took the tailer's CPU from about 13 to 8 ms a second (mtail, polling
+ * every 250 ms, spent 5.5). Metrics are scraped every few seconds: a quarter second is no delay.
  */
-const WATCH_COALESCE_MS = 100;
+const WATCH_COALESCE_MS = 250;
 
 interface OpenFile {
   path: string;

@@ -3,10 +3,10 @@ import type { Config } from '../config/schema';
 import type { LogSourceConfig } from '../config/logs';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, histogram } from '../metrics/instruments';
-import { compileUserRegex, type UserRegex } from '../user-regex';
+import { compileUserRegex, literalOf, type UserRegex } from '../user-regex';
 import type { Collector, CollectorContext } from './collector';
 import {
-  buildParser, codeLabel, methodLabel, PARSE_FAILURE_REASONS, routeLabel, type FormatPreset,
+  buildParser, CODE_LABELS, codeIndex, METHODS, methodIndex, PARSE_FAILURE_REASONS, ROUTE_PATH_LIMIT, type FormatPreset,
   type LineParser, type LogRecord, type ParseFailureReason,
 } from './log-formats';
 import { PositionStore } from './log-positions';
@@ -25,7 +25,7 @@ import { TrafficWindow } from './log-traffic';
  */
 
 const SOURCE_SERIES = [
-  M.logRequests.name, M.logRequestDuration.name, M.logUpstreamDuration.name, M.logResponseBytes.name,
+  M.logSourceInfo.name, M.logRequests.name, M.logRequestDuration.name, M.logUpstreamDuration.name, M.logResponseBytes.name,
   M.logParseFailures.name, M.logLastLine.name, M.logStale.name, M.logFiles.name, M.logRotations.name, M.logReadErrors.name,
 ];
 
@@ -36,27 +36,44 @@ const TICK_SECONDS = 1;
 const stores = new WeakMap<object, PositionStore>();
 
 interface Instruments {
-  requests: Counter; duration: Histogram; upstream: Histogram; bytes: Counter; failures: Counter;
+  info: Gauge; requests: Counter; duration: Histogram; upstream: Histogram; bytes: Counter; failures: Counter;
   lastLine: Gauge; stale: Gauge; files: Gauge; rotations: Counter; readErrors: Counter;
 }
 
 type Inc = { inc(v?: number): void };
 type Obs = { observe(v: number): void };
 
+const METHOD_LABELS: readonly string[] = [...METHODS, 'other'];
+/** Paths whose route is remembered (patterns RE2 has to run); the memo is emptied when full. */
+const ROUTE_MEMO_SIZE = 1024;
+/** Longer paths are not remembered. */
+const ROUTE_MEMO_PATH = 256;
+
 class LogSource {
   private readonly parser: LineParser;
-  /** Route patterns, matched with RE2: the paths come from anyone who can send the proxy a request. */
-  private readonly routes: [string, UserRegex][];
+  /**
+   * Route patterns, matched with RE2 (the paths come from anyone who can send the proxy a
+   * request); literal ones with startsWith and the like (src/user-regex.ts).
+   */
+  private readonly routes: UserRegex[];
+  /** Route names; index routes.length is `other`. */
+  private readonly routeNames: string[];
+  /** Path -> route index, for patterns that need RE2 (a bounded memo: a log repeats its paths). */
+  private readonly routeMemo: Map<string, number> | undefined;
+  /** The clock read once per batch of lines (lines are dated by when they are read). */
+  private batchNow: number | undefined;
   private readonly window: TrafficWindow | undefined;
   private tail?: LogTail;
   private lastLineAt?: number;
   private readonly startedAt: number;
   /**
-   * prom-client children by label values. Request and byte counts are summed here and added to
-   * the counters once per batch of lines (the end of each read), not once per line.
+   * prom-client children by label values, resolved once per (route, method, code) and kept by a
+   * number built from their indices. Request and byte counts are summed here and added to the
+   * counters once per batch of lines (the end of each read), not once per line.
    */
-  private readonly requestChildren = new Map<string, { child: Inc; pending: number }>();
-  private readonly routeChildren = new Map<string, { duration: Obs; upstream: Obs; bytes: Inc; pendingBytes: number }>();
+  private readonly requestChildren = new Map<number, { child: Inc; pending: number }>();
+  private readonly pendingRequests: { child: Inc; pending: number }[] = [];
+  private readonly routeChildren: ({ duration: Obs; upstream: Obs; bytes: Inc; pendingBytes: number } | undefined)[] = [];
   private readonly failureChildren = new Map<string, Inc>();
   private lastErrorLog = 0;
 
@@ -68,7 +85,9 @@ class LogSource {
   ) {
     // Lines are dated by when they are read: the parser skips their own timestamps.
     this.parser = buildParser({ format: cfg.format as FormatPreset, log_format: cfg.log_format, json_fields: cfg.json_fields, time: false });
-    this.routes = Object.entries(cfg.routes).map(([name, re]) => [name, compileUserRegex(re)]);
+    this.routes = Object.values(cfg.routes).map((re) => compileUserRegex(re));
+    this.routeNames = [...Object.keys(cfg.routes), 'other'];
+    this.routeMemo = Object.values(cfg.routes).every((re) => literalOf(re) !== undefined) ? undefined : new Map();
     this.window = cfg.traffic === undefined ? undefined : new TrafficWindow(cfg.traffic.window);
     this.startedAt = ctx.clock();
   }
@@ -76,6 +95,7 @@ class LogSource {
   start(): void {
     const { cfg, m } = this;
     const source = cfg.name;
+    m.info.set({ source, upstream: cfg.upstream ?? '' }, 1);
     for (const reason of PARSE_FAILURE_REASONS) m.failures.inc({ source, reason }, 0);
     for (const kind of ['rotated', 'truncated']) m.rotations.inc({ source, kind }, 0);
     m.readErrors.inc({ source }, 0);
@@ -146,8 +166,13 @@ class LogSource {
     this.ctx.tracker.observe('traffic', this.cfg.name, j.ok, opts);
   }
 
+  private now(): number {
+    this.batchNow ??= this.ctx.clock();
+    return this.batchNow;
+  }
+
   private line(text: string): void {
-    this.lastLineAt = this.ctx.clock();
+    this.lastLineAt = this.now();
     let r: ReturnType<LineParser>;
     try {
       r = this.parser(text);
@@ -162,38 +187,61 @@ class LogSource {
     this.count(r);
   }
 
+  /** The index of the first route whose pattern matches the path (query excluded), routes.length for `other`. */
+  private routeOf(path: string | undefined): number {
+    const other = this.routes.length;
+    if (path === undefined || other === 0) return other;
+    const p = path.length > ROUTE_PATH_LIMIT ? path.slice(0, ROUTE_PATH_LIMIT) : path;
+    const memo = this.routeMemo;
+    if (memo !== undefined) {
+      const known = memo.get(p);
+      if (known !== undefined) return known;
+    }
+    let i = 0;
+    while (i < other && !this.routes[i]!.test(p)) i++;
+    if (memo !== undefined && p.length <= ROUTE_MEMO_PATH) {
+      if (memo.size >= ROUTE_MEMO_SIZE) memo.clear();
+      memo.set(p, i);
+    }
+    return i;
+  }
+
   private count(r: LogRecord): void {
-    const source = this.cfg.name;
-    const route = routeLabel(this.routes, r.path);
-    const method = methodLabel(r.method);
-    const code = codeLabel(r.status);
-    const key = `${route}\u0000${method}\u0000${code}`;
+    const ri = this.routeOf(r.path);
+    const mi = methodIndex(r.method);
+    const ci = codeIndex(r.status);
+    const key = (ri * METHOD_LABELS.length + mi) * CODE_LABELS.length + ci;
     let req = this.requestChildren.get(key);
     if (req === undefined) {
-      req = { child: this.m.requests.labels({ source, route, method, code }), pending: 0 };
+      const labels = { source: this.cfg.name, route: this.routeNames[ri]!, method: METHOD_LABELS[mi]!, code: CODE_LABELS[ci]! };
+      req = { child: this.m.requests.labels(labels), pending: 0 };
       this.requestChildren.set(key, req);
     }
+    if (req.pending === 0) this.pendingRequests.push(req);
     req.pending += 1;
-    let rc = this.routeChildren.get(route);
+    let rc = this.routeChildren[ri];
     if (rc === undefined) {
-      const labels = { source, route };
+      const labels = { source: this.cfg.name, route: this.routeNames[ri]! };
       rc = { duration: this.m.duration.labels(labels), upstream: this.m.upstream.labels(labels), bytes: this.m.bytes.labels(labels), pendingBytes: 0 };
-      this.routeChildren.set(route, rc);
+      this.routeChildren[ri] = rc;
     }
     if (r.duration !== undefined) rc.duration.observe(r.duration);
     if (r.upstreamDuration !== undefined) rc.upstream.observe(r.upstreamDuration);
     if (r.bytes !== undefined) rc.pendingBytes += r.bytes;
-    this.window?.add(this.ctx.clock(), r.status >= 500);
+    this.window?.add(this.now(), r.status >= 500);
   }
 
   /** Adds the batch's request and byte counts to the counters. */
   private flush(): void {
-    for (const r of this.requestChildren.values()) {
-      if (r.pending > 0) r.child.inc(r.pending);
+    this.batchNow = undefined;
+    for (const r of this.pendingRequests) {
+      r.child.inc(r.pending);
       r.pending = 0;
     }
-    for (const r of this.routeChildren.values()) {
-      if (r.pendingBytes > 0) r.bytes.inc(r.pendingBytes);
+    this.pendingRequests.length = 0;
+    for (const r of this.routeChildren) {
+      if (r === undefined || r.pendingBytes === 0) continue;
+      r.bytes.inc(r.pendingBytes);
       r.pendingBytes = 0;
     }
   }
@@ -230,7 +278,7 @@ export class LogsCollector implements Collector {
     if (loadErr !== undefined) log.warn({ err: loadErr }, 'cannot read saved log positions; starting without them');
     if (store.file === undefined) log.info({}, 'no data directory: log read positions are kept in memory only (lost at restart)');
     const m: Instruments = {
-      requests: counter(registry, M.logRequests), duration: histogram(registry, M.logRequestDuration),
+      info: gauge(registry, M.logSourceInfo), requests: counter(registry, M.logRequests), duration: histogram(registry, M.logRequestDuration),
       upstream: histogram(registry, M.logUpstreamDuration), bytes: counter(registry, M.logResponseBytes),
       failures: counter(registry, M.logParseFailures), lastLine: gauge(registry, M.logLastLine),
       stale: gauge(registry, M.logStale), files: gauge(registry, M.logFiles), rotations: counter(registry, M.logRotations),
@@ -284,9 +332,10 @@ export class LogsCollector implements Collector {
       if (n === undefined) {
         await dropSeries(this.ctx.registry, SOURCE_SERIES, { source: s.name });
         this.store?.delete(s.name);
-      } else if (n.path !== s.path) {
+      } else {
         // Another file: the old positions mean nothing for it.
-        this.store?.delete(s.name);
+        if (n.path !== s.path) this.store?.delete(s.name);
+        if (n.upstream !== s.upstream) await dropSeries(this.ctx.registry, [M.logSourceInfo.name], { source: s.name, upstream: s.upstream ?? '' });
       }
       if (s.traffic !== undefined && n?.traffic === undefined) this.ctx.tracker.forget('traffic', s.name);
     }

@@ -60,6 +60,13 @@ export const logSourceSchema = z
     /** The source counts as stale after this long without a line. */
     stale_after: duration.refine((v) => v >= 1, { message: 'expected at least 1s' }).default(300),
     traffic: trafficSchema.optional(),
+    /**
+     * The target this proxy forwards to (an HTTP target, process group or container of the same
+     * name): the traffic alerts of this source carry it as their `target`, so the backend's own
+     * cause page (process not running, container unhealthy) mutes them and they share its
+     * incident. Without it they name the source.
+     */
+    upstream: targetName.optional(),
   })
   .superRefine((s, ctx) => {
     if (s.log_format !== undefined) {

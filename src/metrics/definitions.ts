@@ -204,6 +204,8 @@ export const M = {
     'Response body bytes the access log records.'),
   logParseFailures: def('stackwatch_log_parse_failures_total', 'counter', 'logs', ['source', 'reason'],
     'Lines that were not counted as requests, by reason: no_match (not the format), bad_status, invalid_json, too_long (over max_line_bytes, skipped).'),
+  logSourceInfo: def('stackwatch_log_source_info', 'gauge', 'logs', ['source', 'upstream'],
+    'Always 1, one series per log source: upstream is the target its proxy forwards to, from the config (empty when not set); the traffic alerts take it as their target.'),
   logLastLine: def('stackwatch_log_last_line_timestamp_seconds', 'gauge', 'logs', ['source'],
     'Unix time the last line of the source was read.'),
   logStale: def('stackwatch_log_stale', 'gauge', 'logs', ['source'],

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { allAlerts } from '../../src/bundle/alerts';
 import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from '../../src/bundle/alerts-routing';
 import { bundleConfig, variantConfig } from '../../src/bundle/bundle-config';
+import { trafficAlertGroups } from '../../src/bundle/logs-rules';
 import { toYaml } from '../../src/bundle/yaml';
 import { startAlertmanager, startWebhookReceiver, type AmAlert, type RunningAlertmanager, type WebhookReceiver } from '../harness/alertmanager';
 import { ProcessSet } from '../harness/processes';
@@ -58,14 +59,15 @@ describe('amtool', () => {
     await expect(routesTo({ alertname: 'StackwatchTargetDown', severity: 'critical', notify: 'page' }, 'ticket')).rejects.toThrow(/should route to ticket/);
   });
 
-  test.each(allAlerts(bundleConfig).map((a) => [a.alert, a.labels] as const))('%s routes to its receiver', async (alertname, labels) => {
+  const everyAlert = [...allAlerts(bundleConfig), ...trafficAlertGroups(bundleConfig).flatMap((g) => g.rules)];
+  test.each(everyAlert.map((a) => [a.alert, a.labels] as const))('%s routes to its receiver', async (alertname, labels) => {
     await routesTo({ alertname, ...labels, job: 'stackwatch', instance: 'stackwatch:9967' }, alertname === 'StackwatchWatchdog' ? 'watchdog' : labels.notify!);
   });
 });
 
 /** The labels the bundle gives an alert (severity, notify, role), plus the target's. */
 function alertOf(alertname: string, extra: Record<string, string>): Record<string, string> {
-  const rule = allAlerts(bundleConfig).find((a) => a.alert === alertname);
+  const rule = [...allAlerts(bundleConfig), ...trafficAlertGroups(bundleConfig).flatMap((g) => g.rules)].find((a) => a.alert === alertname);
   if (rule === undefined) throw new Error(`no alert ${alertname}`);
   return { alertname, ...rule.labels, ...extra };
 }
@@ -160,6 +162,31 @@ describe('a real Alertmanager with the bundle config', () => {
     // Nothing about the backend went anywhere else.
     await new Promise((r) => setTimeout(r, 3000));
     expect(hook.notifications.filter((n) => n.path !== '/slack' && n.groupLabels?.instance === 'inc:1' && n.groupLabels.target === 'backend')).toHaveLength(1);
+  }, 40_000);
+
+  test('a 502/504 burst of a proxy whose config names its upstream joins the backend\'s incident: muted by the backend\'s cause page', async () => {
+    const base = { job: 'stackwatch', instance: 'gw:1' };
+    // Labels as the traffic rules give them (prometheus/tests/traffic.yml checks them): with
+    // `upstream: backend` the target is backend; a source without it keeps its own name.
+    await post([
+      alertOf('StackwatchProcessNotRunning', { ...base, kind: 'process', target: 'backend', group: 'backend' }),
+      alertOf('StackwatchTargetDown', { ...base, kind: 'http', target: 'backend' }),
+      alertOf('StackwatchTrafficBadGateway', { ...base, kind: 'traffic', source: 'proxy', upstream: 'backend', target: 'backend' }),
+      alertOf('StackwatchTrafficFastBurn', { ...base, kind: 'traffic', source: 'proxy', route: 'chatbot', upstream: 'backend', target: 'backend' }),
+      alertOf('StackwatchTrafficBadGateway', { ...base, kind: 'traffic', source: 'edge', target: 'edge' }),
+    ]);
+    await states([
+      { labels: { alertname: 'StackwatchProcessNotRunning', instance: 'gw:1' }, state: 'active' },
+      { labels: { alertname: 'StackwatchTargetDown', instance: 'gw:1' }, state: 'suppressed' },
+      { labels: { alertname: 'StackwatchTrafficBadGateway', instance: 'gw:1', source: 'proxy' }, state: 'suppressed' },
+      { labels: { alertname: 'StackwatchTrafficFastBurn', instance: 'gw:1', source: 'proxy' }, state: 'suppressed' },
+      // Nothing links edge to the backend: its burst is its own incident.
+      { labels: { alertname: 'StackwatchTrafficBadGateway', instance: 'gw:1', source: 'edge' }, state: 'active' },
+    ]);
+    const backend = await hook.waitFor('the backend page', (n) => n.path === '/page' && n.groupLabels.instance === 'gw:1' && n.groupLabels.target === 'backend', 20_000);
+    expect(backend.alerts.map((a) => a.labels.alertname)).toEqual(['StackwatchProcessNotRunning']);
+    const edge = await hook.waitFor('the edge page', (n) => n.path === '/page' && n.groupLabels.instance === 'gw:1' && n.groupLabels.target === 'edge', 20_000);
+    expect(edge.alerts.map((a) => a.labels.alertname)).toEqual(['StackwatchTrafficBadGateway']);
   }, 40_000);
 
   test('resolved: the message carries the outage length', async () => {

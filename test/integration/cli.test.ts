@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runCli, spawnCli } from '../harness/cli';
+import { MAIN, runCli, spawnCli } from '../harness/cli';
 import { startFaultServer, type FaultServer } from '../harness/fault-server';
 import { freePort } from '../harness/ports';
 import { scrape } from '../harness/prom-text';
@@ -34,6 +35,24 @@ describe('stackwatch --check-config', () => {
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/configuration is valid \(1 http/);
     expect(runCli(['--config', file('empty.yml', ''), '--check-config']).status).toBe(0);
+  });
+
+  it('counts log sources and their traffic targets, and says what else it watches', () => {
+    const logs = 'logs:\n  - { name: proxy, path: /var/log/nginx/access.log, traffic: {} }\n  - { name: app, path: /var/log/app/access.log }\n';
+    const r = runCli(['--config', file('logs.yml', `${HTTP()}${logs}docker: { enabled: false }\n`), '--check-config']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('configuration is valid (1 http, 0 mqtt, 0 process targets, 2 log sources (1 traffic target); no docker)');
+    const none = runCli(['--config', file('nologs.yml', HTTP()), '--check-config']);
+    expect(none.stdout).toContain('0 log sources; docker if its socket exists)');
+    const builtin = runCli(['--check-config'], { STACKWATCH_CONFIG: '' });
+    expect(builtin.stdout).toContain('<built-in default config>: configuration is valid (0 http, 0 mqtt, 0 process targets, 0 log sources; docker if its socket exists, process discovery)');
+  });
+
+  it('--help names the access logs among what it watches', () => {
+    const r = runCli(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/processes, and the access logs of the reverse proxy and backend/);
+    expect(r.stdout).toContain('no access logs');
   });
 
   it.each([
@@ -140,6 +159,27 @@ describe('stackwatch as a daemon', () => {
       expect((await fetch(`${base}/-/ready`)).status).toBe(200);
     } finally {
       p.kill('SIGTERM');
+    }
+  });
+
+  it('as `npm start` runs it (default data/ in the working directory), keeps no files for collectors it does not run', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'sw-cli-cwd-'));
+    const port = await freePort();
+    // Not spawnCli: it adds a temporary --storage.path, and the default one is the point here.
+    const p = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, '--listen', `127.0.0.1:${port}`], { cwd, stdio: 'ignore', env: { ...process.env, STACKWATCH_CONFIG: '' } });
+    try {
+      await waitFor('exporter up', async () => scrape(`http://127.0.0.1:${port}`));
+      // Past a save of the positions (once a second) and of the history (every 5 s).
+      await new Promise((r) => setTimeout(r, 6000));
+      const exited = new Promise<void>((r) => p.once('exit', () => r()));
+      p.kill('SIGTERM');
+      await exited;
+      const files = readdirSync(path.join(cwd, 'data'));
+      expect(files).not.toContain('log-positions.json');
+      expect(files.filter((f) => !/^snapshot\.json\.gz$/.test(f))).toEqual([]);
+    } finally {
+      p.kill('SIGKILL');
+      rmSync(cwd, { recursive: true, force: true });
     }
   });
 });

@@ -131,4 +131,25 @@ describe('log positions', () => {
       await ex.stop();
     }
   });
+
+  it('export the upstream each source fronts, and follow it across a reload (the old value leaves the output)', async () => {
+    const a = path.join(dir, 'up.log');
+    writeFileSync(a, '');
+    let raw: Record<string, unknown> = { logs: [{ name: 'proxy', path: a, upstream: 'backend' }, { name: 'edge', path: a }] };
+    const ex = await startExporter(raw, { loadConfig: () => validate({ ...raw, server: { listen: '127.0.0.1:0' } }, '<test>') });
+    try {
+      let m = await ex.scrape();
+      expect(m.get('stackwatch_log_source_info', { source: 'proxy', upstream: 'backend' })).toBe(1);
+      expect(m.all('stackwatch_log_source_info', { source: 'edge' })).toHaveLength(1);
+      expect(m.get('stackwatch_log_source_info', { source: 'edge', upstream: '' })).toBe(1);
+      raw = { logs: [{ name: 'proxy', path: a, upstream: 'api' }] };
+      expect(await ex.app.reload()).toBeUndefined();
+      m = await ex.scrape();
+      expect(m.all('stackwatch_log_source_info', { source: 'proxy' })).toHaveLength(1);
+      expect(m.get('stackwatch_log_source_info', { source: 'proxy', upstream: 'api' })).toBe(1);
+      expect(m.all('stackwatch_log_source_info', { source: 'edge' })).toEqual([]);
+    } finally {
+      await ex.stop();
+    }
+  });
 });

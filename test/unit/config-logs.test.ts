@@ -25,6 +25,7 @@ describe('logs config', () => {
       start_at: 'end', max_line_bytes: 65536, poll_interval: 1, watch: true, rotate_wait: 5, stale_after: 300,
     }]);
     expect(parseConfig('', 'x', {}).logs).toEqual([]);
+    expect(parseConfig('logs:\n  - { name: proxy, path: /x, upstream: backend }', 'x', {}).logs[0]!.upstream).toBe('backend');
   });
 
   const one = (extra: string): string => errorsOf(`logs:\n  - name: a\n    path: /x\n${extra}`).join('\n');
@@ -38,6 +39,7 @@ describe('logs config', () => {
     expect(one('    traffic: { max_error_ratio: 2 }')).toMatch(/logs\[0\]\.traffic\.max_error_ratio/);
     expect(one('    traffic: { colour: red }')).toMatch(/logs\[0\]\.traffic.*colour/);
     expect(one('    stray: 1')).toMatch(/logs\[0\].*stray/);
+    expect(one('    upstream: "{backend}"')).toMatch(/logs\[0\]\.upstream/);
     expect(one('    format: syslog')).toMatch(/logs\[0\]\.format/);
     expect(errorsOf('logs:\n  - name: a\n    path: /var/log/*/access.log').join('\n')).toMatch(/logs\[0\]\.path: a glob may only be in the file name/);
     expect(one('  - name: a\n    path: /y')).toMatch(/logs\[1\]\.name: duplicate name "a"/);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import {
   buildParser, codeLabel, compileTemplate, matchTemplate, methodLabel, parseTimeLocal, parseUpstreamTimes,
-  routeLabel, FORMAT_PRESETS, CODE_LABELS, METHODS, type LogRecord,
+  routeLabel, FORMAT_PRESETS, CODE_LABELS, codeIndex, METHODS, methodIndex, type LogRecord,
   APACHE_COMBINED, NGINX_COMBINED, UVICORN, referenceTemplateParser, templateParser, type Template,
 } from '../../src/collectors/log-formats';
 
@@ -124,6 +124,13 @@ describe('labels', () => {
   it('code: exact for 429, 499 and 5xx, else the class', () => {
     expect([200, 204, 301, 304, 400, 404, 429, 499, 500, 502, 504, 599, 101].map(codeLabel))
       .toEqual(['2xx', '2xx', '3xx', '3xx', '4xx', '4xx', '429', '499', '500', '502', '504', '599', '1xx']);
+  });
+
+  it('code and method indices name the same labels as codeLabel and methodLabel', () => {
+    for (let status = 100; status <= 599; status++) expect(CODE_LABELS[codeIndex(status)]).toBe(codeLabel(status));
+    for (const m of [...METHODS, 'get', 'PROPFIND', undefined, '']) {
+      expect([...METHODS, 'other'][methodIndex(m)]).toBe(methodLabel(m));
+    }
   });
 
   it('method: a fixed set, the rest other', () => {
