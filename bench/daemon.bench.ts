@@ -471,6 +471,9 @@ async function main(): Promise<void> {
   writeFileSync(bareFile, sample.body);
   await get(`${bare.url}/reload`);
   const samples = sample.body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+  const mb = (name: string, ...has: string[]): string => f1(sumOf(sample.body, name, ...has) / 1024 / 1024);
+  const spaces = ['new_space', 'old_space', 'code_space', 'large_object_space'].map((sp) => `${sp} ${mb('nodejs_heap_space_size_used_bytes', `space="${sp}"`)}`).join(', ');
+  const memorySplit = `heap used ${mb('nodejs_heap_size_used_bytes')} MB of ${mb('nodejs_heap_size_total_bytes')} MB (${spaces}), external ${mb('nodejs_external_memory_bytes')} MB, RSS ${f1(rssMb(ref.proc.pid!))} MB`;
   const bytes = Buffer.byteLength(sample.body);
   const times: Record<string, number[]> = { ref: [], bare: [], before: [] };
   let peak = rssMb(ref.proc.pid!);
@@ -544,6 +547,8 @@ async function main(): Promise<void> {
     `| window | ${measured.map((c) => c.name).join(' | ')} | probes stackwatch / blackbox |`,
     `|---|${measured.map(() => '---').join('|')}|---|`,
     ...windows.map((w, i) => `| ${i + 1} | ${measured.map((c) => `${f1(w.cpu[c.name]!)}; ${f1(w.rss[c.name]!)}`).join(' | ')} | ${w.probes.http} / ${w.probes.blackbox} |`),
+    '',
+    `Where stackwatch's RSS is, from its own metrics after the windows: ${memorySplit}.`,
     '',
     `stackwatch's own 15 s scrapes during the windows: p50 ${f1(median(refScrapes))} ms, max ${f1(Math.max(...refScrapes))} ms (${refScrapes.length} scrapes).`,
     '',
