@@ -472,7 +472,7 @@ async function main(): Promise<void> {
   await get(`${bare.url}/reload`);
   const samples = sample.body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
   const mb = (name: string, ...has: string[]): string => f1(sumOf(sample.body, name, ...has) / 1024 / 1024);
-  const spaces = ['new_space', 'old_space', 'code_space', 'large_object_space'].map((sp) => `${sp} ${mb('nodejs_heap_space_size_used_bytes', `space="${sp}"`)}`).join(', ');
+  const spaces = ['new', 'old', 'code', 'large_object'].map((sp) => `${sp} ${mb('nodejs_heap_space_size_used_bytes', `space="${sp}"`)}`).join(', ');
   const memorySplit = `heap used ${mb('nodejs_heap_size_used_bytes')} MB of ${mb('nodejs_heap_size_total_bytes')} MB (${spaces}), external ${mb('nodejs_external_memory_bytes')} MB, RSS ${f1(rssMb(ref.proc.pid!))} MB`;
   const bytes = Buffer.byteLength(sample.body);
   const times: Record<string, number[]> = { ref: [], bare: [], before: [] };
