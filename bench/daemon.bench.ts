@@ -494,9 +494,9 @@ async function main(): Promise<void> {
   let profile: string[] = [];
   if (PROFILE) {
     // The profile is written when the daemon exits: stop it (SIGTERM) and read it.
-    const exited = new Promise<void>((r) => ref.proc.once('exit', () => r()));
     pgids.delete(ref.proc.pid!);
-    ref.proc.removeAllListeners('exit');
+    ref.proc.removeAllListeners('exit'); // its exit is expected now
+    const exited = new Promise<void>((r) => ref.proc.once('exit', () => r()));
     ref.proc.kill('SIGTERM');
     await exited;
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
