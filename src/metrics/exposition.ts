@@ -48,6 +48,7 @@ interface SeriesText {
 /** A metric's kept texts: its header, each series by key, and the last whole block. */
 interface MetricText {
   name: string;
+  escapedName: string;
   help: string;
   head: string;
   series: Map<string, SeriesText>;
@@ -84,7 +85,7 @@ function textOf(metric: Collectable): MetricText {
   if (t === undefined || t.name !== metric.name || t.help !== metric.help) {
     const name = escapeString(metric.name);
     t = {
-      name: metric.name, help: metric.help, head: `# HELP ${name} ${escapeString(metric.help)}\n# TYPE ${name} ${metric.type}`,
+      name: metric.name, escapedName: name, help: metric.help, head: `# HELP ${name} ${escapeString(metric.help)}\n# TYPE ${name} ${metric.type}`,
       series: new Map(), block: '', count: -1, generation: 0,
     };
     kept.set(metric, t);
@@ -115,14 +116,15 @@ function histogramText(name: string, bounds: readonly number[], p: HistogramPoin
 /** A gauge, counter or histogram from its table, reusing every text whose series did not change. */
 function renderKept(metric: Collectable, table: Record<string, Point | HistogramPoint>): string {
   const t = textOf(metric);
-  const name = escapeString(metric.name);
+  const name = t.escapedName;
   const histogram = metric.type === 'histogram';
   const generation = ++t.generation;
   let changed = false;
-  let count = 0;
-  for (const key in table) {
+  // prom-client's tables are dictionaries: their keys are listed once, not by each for-in.
+  const keys = Object.keys(table);
+  const count = keys.length;
+  for (const key of keys) {
     const p = table[key]!;
-    count += 1;
     let s = t.series.get(key);
     if (histogram) {
       const h = p as HistogramPoint;
@@ -145,11 +147,13 @@ function renderKept(metric: Collectable, table: Record<string, Point | Histogram
   if (t.series.size > count) {
     for (const [key, s] of t.series) if (s.seen !== generation) t.series.delete(key);
   }
-  let out = t.head;
-  for (const key in table) out += t.series.get(key)!.text;
-  t.block = out;
+  // One join makes one flat string; `+=` would leave a rope of thousands of pieces for every
+  // later join and the socket write to walk.
+  const pieces: string[] = [t.head];
+  for (const key of keys) pieces.push(t.series.get(key)!.text);
+  t.block = pieces.join('');
   t.count = count;
-  return out;
+  return t.block;
 }
 
 function isTable(metric: Collectable): boolean {
