@@ -287,28 +287,30 @@ function every(ms: number, fn: () => Promise<unknown>): { stop: () => void } {
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 
 /**
- * Where the reference daemon's CPU went (--profile): samples after `skipSeconds` (startup left
- * out), by the nearest stackwatch file on the stack (what the time was spent for), and the
+ * Where the reference daemon's CPU went (--profile): samples between `skipSeconds` and
+ * `untilSeconds` after its start (the measured windows: startup and the scrape burst left out),
+ * by the nearest stackwatch file on the stack (what the time was spent for), and the
  * functions with the most self time. Native fs calls count for the file that made them.
  */
-function summariseProfile(file: string, skipSeconds: number): string[] {
+function summariseProfile(file: string, skipSeconds: number, untilSeconds: number): string[] {
   const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const skip = Math.max(0, skipSeconds) * 1e6;
+  const until = untilSeconds * 1e6;
   const selfUs = new Map<number, number>();
   let t = p.startTime;
   let busy = 0;
   for (let i = 0; i < p.samples.length; i++) {
     t += p.timeDeltas[i]!;
-    if (t - p.startTime < skip) continue;
+    if (t - p.startTime < skip || t - p.startTime > until) continue;
     const n = byId.get(p.samples[i]!)!;
     if (n.callFrame.functionName === '(idle)') continue;
     selfUs.set(n.id, (selfUs.get(n.id) ?? 0) + p.timeDeltas[i]!);
     busy += p.timeDeltas[i]!;
   }
-  const seconds = (p.endTime - p.startTime - skip) / 1e6;
+  const seconds = (Math.min(until, p.endTime - p.startTime) - skip) / 1e6;
   const short = (url: string): string => {
     const dist = url.indexOf('/dist/');
     if (dist >= 0) return url.slice(dist + 6);
@@ -338,7 +340,7 @@ function summariseProfile(file: string, skipSeconds: number): string[] {
   return [
     '### Profile of the reference daemon',
     '',
-    `\`npm run bench daemon -- --profile\`: the reference daemon under \`--cpu-prof\` (its figures above include the profiler), ${f1(seconds)} s after startup,`,
+    `\`npm run bench daemon -- --profile\`: the reference daemon under \`--cpu-prof\` (its figures include the profiler) during the ${f1(seconds)} s of the windows,`,
     `busy ${f1(busy / 1000 / seconds)} ms/s on the main thread. By the nearest stackwatch file on the stack (native calls count for the file that made them):`,
     '',
     '| where | share | ms/s |',
@@ -464,6 +466,7 @@ async function main(): Promise<void> {
     windows.push(fig);
     console.log(`window ${w + 1}/${WINDOWS}: load ${f2(fig.load[0])} → ${f2(fig.load[1])}; CPU ms/s ${measured.map((c) => `${c.name} ${f1(cpu[c.name]!)}`).join(', ')}; RSS MB ${measured.map((c) => `${c.name} ${f1(rss[c.name]!)}`).join(', ')}; probes ${fig.probes.http} / ${fig.probes.blackbox}`);
   }
+  const windowsEnded = Date.now();
   for (const d of drivers) d.stop();
 
   // /metrics: back-to-back scrapes alternating stackwatch and the bare floor (same bytes).
@@ -501,7 +504,7 @@ async function main(): Promise<void> {
     await exited;
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error('the reference daemon wrote no CPU profile');
-    profile = summariseProfile(path.join(profDir, file), (windowsStarted - refStarted) / 1000);
+    profile = summariseProfile(path.join(profDir, file), (windowsStarted - refStarted) / 1000, (windowsEnded - refStarted) / 1000);
   }
 
   // ------------------------------------------------------------ the table
