@@ -45,5 +45,6 @@ EXPOSE 9967
 # actually listens on (read from /proc, so --listen, the config file and TLS all work unchanged).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "dist/healthcheck.js"]
-ENTRYPOINT ["node", "dist/main.js"]
+# As `npm start`: a 1 MB young generation (see the whole-daemon benchmark in docs/benchmarks.md).
+ENTRYPOINT ["node", "--max-semi-space-size=1", "dist/main.js"]
 CMD ["--listen", "0.0.0.0:9967", "--storage.path", "/var/lib/stackwatch"]

@@ -1,6 +1,8 @@
 /**
- * `npm run bench [name...]`: runs bench/<name>.bench.ts (all of them without names), one after
- * the other so they do not disturb each other. Each writes its own section of docs/benchmarks.md.
+ * `npm run bench [name...] [-- --option...]`: runs bench/<name>.bench.ts (all of them without
+ * names), one after the other so they do not disturb each other. Each writes its own section of
+ * docs/benchmarks.md. Arguments starting with `--` (and the value after `--before`) are passed
+ * to every bench run (e.g. `npm run bench daemon -- --quick`).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -8,7 +10,18 @@ import path from 'node:path';
 
 const dir = __dirname;
 const all = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
-const wanted = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const options: string[] = [];
+const wanted: string[] = [];
+for (let i = 0; i < argv.length; i++) {
+  const a = argv[i]!;
+  if (a.startsWith('--')) {
+    options.push(a);
+    if (a === '--before' && argv[i + 1] !== undefined) options.push(argv[++i]!);
+  } else {
+    wanted.push(a);
+  }
+}
 const unknown = wanted.filter((w) => !all.includes(w));
 if (unknown.length > 0) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; have: ${all.join(', ')}`);
@@ -17,7 +30,7 @@ if (unknown.length > 0) {
 let failed = 0;
 for (const name of wanted.length > 0 ? wanted : all) {
   console.log(`\n=== bench ${name}`);
-  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(dir, `${name}.bench.ts`)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(dir, `${name}.bench.ts`), ...options], { stdio: 'inherit' });
   if (r.status !== 0) failed += 1;
 }
 process.exit(failed > 0 ? 1 : 0);

@@ -22,6 +22,9 @@ import { plainWebState, WebSurface, type WebState } from './web/surface';
 /** The kind of availability target each collector observes. */
 const COLLECTOR_KINDS: Readonly<Record<string, TargetKind>> = { http: 'http', mqtt: 'mqtt', docker: 'container', process: 'process', logs: 'traffic' };
 
+/** Sampling period (ms) of the nodejs_eventloop_lag_* histogram: a blocked loop shows as the delay of the next sample. */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 export interface AppOptions {
   config: Config;
   /** Where the configuration came from (a file path or the built-in default). */
@@ -96,7 +99,9 @@ export class App {
   }
 
   async start(): Promise<AddressInfo> {
-    collectDefaultMetrics({ register: this.registry });
+    // The event-loop delay histogram samples every EVENT_LOOP_SAMPLE_MS instead of prom-client's
+    // 10 ms: at 10 ms its timer was most of an idle daemon's CPU (~100 wake-ups a second).
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // prom-client also exports these three gauges with a `_total` suffix, which promtool rejects;
     // their per-type breakdowns (nodejs_active_handles etc.) carry the same numbers.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {

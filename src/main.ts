@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-// A 1 MB young generation keeps RSS lower: 113 -> 90 MB with 100 HTTP targets, measured here.
+// A 1 MB young generation halves RSS at the reference load (about 320 -> 170 MB) for ~15 ms/s more
+// GC; `npm start` and the image run the same flag (docs/benchmarks.md, whole-daemon benchmark).
 import { App } from './app';
 import { configSummary, parseCli, USAGE, type CliOptions } from './cli';
 import { builtinConfig, BUILTIN_SOURCE } from './config/defaults';

@@ -25,6 +25,12 @@ export const SNAPSHOT_FILE = 'snapshot.json.gz';
 export const SNAPSHOT_FORMAT = 'stackwatch-snapshot';
 export const SNAPSHOT_VERSION = 1;
 export const SAVE_INTERVAL_SECONDS = 5;
+/**
+ * With no target at all, a periodic snapshot changes nothing but its time: it is then written at
+ * most this often (a graceful stop still writes one). An idle exporter otherwise spent most of
+ * its CPU on an fsync every 5 s.
+ */
+export const EMPTY_SAVE_INTERVAL_SECONDS = 60;
 
 interface SnapshotFile {
   format: string;
@@ -112,6 +118,8 @@ export class Storage {
   private timer?: NodeJS.Timeout;
   private usable = false;
   private failing = false;
+  /** When the last periodic snapshot without any target was written (tracker clock). */
+  private emptySavedAt: number | undefined;
   /** The periodic save in progress, if any (saves never overlap). */
   private pending: Promise<unknown> | undefined;
 
@@ -162,7 +170,7 @@ export class Storage {
   start(): void {
     if (!this.usable || this.timer !== undefined) return;
     this.timer = setInterval(() => {
-      if (this.pending === undefined) this.pending = this.saveAsync().finally(() => { this.pending = undefined; });
+      if (this.pending === undefined) this.pending = this.periodicSave().finally(() => { this.pending = undefined; });
     }, this.intervalSeconds * 1000);
     this.timer.unref();
   }
@@ -175,10 +183,23 @@ export class Storage {
     if (this.usable) this.save();
   }
 
-  /** The periodic save: the state is taken at once, compression and disk I/O happen off the loop. */
-  async saveAsync(): Promise<boolean> {
+  /**
+   * One turn of the periodic save: skipped while there is no target and an empty snapshot was
+   * written less than EMPTY_SAVE_INTERVAL_SECONDS ago. Resolves with whether it wrote.
+   */
+  async periodicSave(): Promise<boolean> {
+    const state = this.tracker.exportState();
+    const empty = state.targets.length === 0;
+    if (empty && this.emptySavedAt !== undefined && state.savedAt - this.emptySavedAt < EMPTY_SAVE_INTERVAL_SECONDS && !this.failing) return false;
+    const ok = await this.saveAsync(state);
+    this.emptySavedAt = ok && empty ? state.savedAt : undefined;
+    return ok;
+  }
+
+  /** Writes a snapshot: the state is taken at once, compression and disk I/O happen off the loop. */
+  async saveAsync(state: TrackerState = this.tracker.exportState()): Promise<boolean> {
     try {
-      await writeAtomicAsync(this.file, await encodeSnapshotAsync(this.tracker.exportState()));
+      await writeAtomicAsync(this.file, await encodeSnapshotAsync(state));
       this.saved();
       return true;
     } catch (err) {

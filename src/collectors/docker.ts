@@ -13,6 +13,7 @@ import { redactUrl } from './http-probe';
 import type { Collector, CollectorContext } from './collector';
 import { findCgroup, parseMountInfo, readResources, SmallFileReader, type CgroupDirs, type CgroupMounts, type Resources } from './docker-cgroup';
 import { LineSplitter } from './docker-lines';
+import { requireDockerode } from './docker-require';
 import {
   applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, CONTAINER_STATES, createdRecord, HEALTH_STATES,
   matches, parseEventLine, recordFromInspect, type ContainerRecord, type DockerEvent, type Filters, type InspectInfo,
@@ -78,13 +79,11 @@ interface Instruments {
 }
 
 /**
- * A Docker client for `host`. dockerode (with ssh2 and gRPC behind it) adds ~20 MB of RSS, so it
- * is loaded only when a Docker engine is actually watched.
+ * A Docker client for `host`. dockerode is loaded only when a Docker engine is actually watched,
+ * and without its ssh2 and gRPC parts (./docker-require.ts).
  */
 function dockerClient(host: string): Docker {
-  // A plain require: import() would need jest's experimental VM modules.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Dockerode = require('dockerode') as typeof Docker;
+  const Dockerode = requireDockerode();
   return new Dockerode(dockerOptions(host));
 }
 

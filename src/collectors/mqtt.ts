@@ -265,6 +265,9 @@ export class BrokerMonitor {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
+      // No table of 65,536 pre-made two-byte Buffers (6 MB of heap) for packet ids and lengths:
+      // a few packets every few seconds are written just as well without it.
+      writeCache: false,
       // The broker must not send us packets above this size (MQTT 5): a 200 MB retained message
       // on a watched topic would otherwise be buffered whole.
       properties: { sessionExpiryInterval: 0, maximumPacketSize: c.maximum_packet_size },

@@ -13,6 +13,8 @@ export interface ProcessSource {
   snapshot(now: number): ProcSample[] | Promise<ProcSample[]>;
   /** Read errors by reason since the start (vanished processes are not errors). */
   readonly errors: Readonly<Record<string, number>>;
+  /** Releases what the source keeps open between snapshots. */
+  close?(): void;
 }
 
 /** A declared group's matcher, compiled once (RE2: linear time, see src/user-regex.ts). */
@@ -137,6 +139,11 @@ export class ProcSource implements ProcessSource {
 
   init(): void {
     this.reader.init();
+  }
+
+  /** Closes the /proc files the reader keeps open between snapshots. */
+  close(): void {
+    this.reader.close();
   }
 
   snapshot(now: number): ProcSample[] {

@@ -191,6 +191,7 @@ export class ProcessCollector implements Collector {
       Promise.allSettled([this.running, this.hostInfo]),
       new Promise((r) => setTimeout(r, 1000).unref()),
     ]);
+    this.source?.close?.();
   }
 
   async retire(next: Config): Promise<void> {

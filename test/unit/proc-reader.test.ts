@@ -156,6 +156,33 @@ describe('ProcReader on a real process whose name has spaces and parentheses', (
     expect(r.maxFds(p.pid!)).toBeGreaterThan(0);
     expect(r.errors).toEqual({ permission: 0, parse: 0, other: 0 });
   });
+
+  it('keeps stat files open between reads, sees every change through them, and lets go of processes that end', async () => {
+    const r = new ProcReader('/proc');
+    r.init();
+    // Busy for a while (its CPU time grows), then asleep.
+    const p = procs.start('/bin/sh', ['-c', 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exec sleep 1000'], { stdio: 'ignore' });
+    const first = r.stat(p.pid!)!;
+    expect(r.heldFiles).toBe(1);
+    const later = await waitFor('its CPU time to grow and the exec to sleep', () => {
+      const v = r.stat(p.pid!);
+      return v !== undefined && v.utime + v.stime > first.utime + first.stime && v.comm === 'sleep' ? v : undefined;
+    }, 20_000, 20);
+    expect(later.startTicks).toBe(first.startTicks);
+    expect(r.heldFiles).toBe(1);
+    // Another process's file is held too; listing /proc lets go of the ended one.
+    expect(r.stat(process.pid)?.pid).toBe(process.pid);
+    expect(r.heldFiles).toBe(2);
+    await procs.kill(p, 'SIGKILL');
+    await waitFor('the ended process to be unreadable', () => r.stat(p.pid!) === undefined, 5000, 20);
+    r.pids();
+    expect(r.heldFiles).toBe(1);
+    r.close();
+    expect(r.heldFiles).toBe(0);
+    expect(r.stat(process.pid)?.pid).toBe(process.pid); // opened anew
+    r.close();
+    expect(r.errors).toEqual({ permission: 0, parse: 0, other: 0 });
+  });
 });
 
 describe('pidfiles', () => {

@@ -165,3 +165,30 @@ describe('storage directory', () => {
     expect(lines.map((l) => l.msg)).toContain('storage directory unusable; history will not survive a restart');
   });
 });
+
+describe('periodic snapshot', () => {
+  it('without any target writes once a minute; with one, every turn', async () => {
+    let now = 5000;
+    const registry = new Registry();
+    const tracker = new AvailabilityTracker(registry, () => now);
+    const s = new Storage(dir, tracker, () => now, capture().log);
+    s.load();
+    const file = path.join(dir, SNAPSHOT_FILE);
+    await expect(s.periodicSave()).resolves.toBe(true);
+    now += 5;
+    await expect(s.periodicSave()).resolves.toBe(false);
+    now += 50;
+    await expect(s.periodicSave()).resolves.toBe(false);
+    expect(decodeSnapshot(readFileSync(file)).savedAt).toBe(5000);
+    now += 5;
+    await expect(s.periodicSave()).resolves.toBe(true);
+    expect(decodeSnapshot(readFileSync(file)).savedAt).toBe(5060);
+    tracker.declare('http', 'api');
+    tracker.observe('http', 'api', true);
+    for (let i = 0; i < 3; i++) {
+      now += 5;
+      await expect(s.periodicSave()).resolves.toBe(true);
+      expect(decodeSnapshot(readFileSync(file)).savedAt).toBe(now);
+    }
+  });
+});
