@@ -259,7 +259,6 @@ async function main(): Promise<void> {
     while (Date.now() + 60_000 <= deadline) {
       const c = cycle++;
       const at = Date.now();
-      // A new container now, the previous one removed at 15 s.
       const steps: Promise<void>[] = [];
       const after = (s: number, f: () => Promise<void> | void): void => {
         steps.push((async () => {
