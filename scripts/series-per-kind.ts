@@ -139,7 +139,9 @@ export async function measureSeriesPerKind(): Promise<KindRow[]> {
     }
     return rows;
   } finally {
-    server.close();
+    // The daemons' keep-alive connections would hold the server (and a test worker) open.
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
     await broker?.stop().catch(() => undefined);
     broker?.cleanup();
     await docker?.stop().catch(() => undefined);

@@ -94,3 +94,23 @@ export async function startBuiltDaemon(procs: ProcessSet, config: Record<string,
     stop,
   };
 }
+
+/**
+ * The port a daemon started with `--listen 127.0.0.1:0` bound, from its "stackwatch started" log
+ * line; fails with its log if it exits first or does not start within `timeoutMs`.
+ */
+export async function boundPort(child: ChildProcess, timeoutMs = 30_000): Promise<number> {
+  let stderr = '';
+  const onData = (d: Buffer): void => { stderr += d.toString(); };
+  child.stderr!.on('data', onData);
+  try {
+    return await waitFor('the daemon to log "stackwatch started" (run `npm run build` first)', () => {
+      const port = startedPort(stderr);
+      if (port !== undefined) return port;
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`it exited (${child.exitCode ?? child.signalCode}):\n${stderr.slice(-3000)}`);
+      return undefined;
+    }, timeoutMs, 50);
+  } finally {
+    child.stderr!.off('data', onData);
+  }
+}
