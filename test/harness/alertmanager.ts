@@ -1,6 +1,6 @@
 /**
  * A real Alertmanager (Debian's `prometheus-alertmanager` 0.25) for tests: free loopback port,
- * temp storage dir, clustering disabled, a config given by the test. Plus a webhook receiver
+ * temp storage dir, clustering disabled unless asked for, a config given by the test. Plus a webhook receiver
  * (an HTTP server on loopback) that records the notifications Alertmanager sends.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports';
+import { onFreePort } from './ports';
 import { ProcessSet } from './processes';
 import { startReadyDaemon } from './daemon';
 import { PROMETHEUS_INSTALL_HINT } from './prometheus';
@@ -23,6 +23,11 @@ export interface AlertmanagerOptions {
   args?: string[];
   startTimeoutMs?: number;
   procs?: ProcessSet;
+  /**
+   * Gossip clustering (an HA pair): listen on 127.0.0.1:listenPort and join `peers` (host:port).
+   * Without it clustering is off.
+   */
+  cluster?: { listenPort: number; peers: string[] };
 }
 
 export interface AmAlert {
@@ -49,23 +54,29 @@ export interface RunningAlertmanager {
 export async function startAlertmanager(opts: AlertmanagerOptions): Promise<RunningAlertmanager> {
   const bin = requireBinary('prometheus-alertmanager', PROMETHEUS_INSTALL_HINT);
   const procs = opts.procs ?? new ProcessSet();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-am-'));
-  const configFile = path.join(dir, 'alertmanager.yml');
-  writeFileSync(configFile, opts.config);
-  for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(path.join(dir, name), content);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const daemon = await startReadyDaemon({
-    name: 'alertmanager', procs, bin, dir, url, startTimeoutMs: opts.startTimeoutMs,
-    args: [
-      `--config.file=${configFile}`,
-      `--storage.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-      '--log.level=debug',
-      ...(opts.args ?? []),
-    ],
+  // A port taken between choosing and binding it (by a parallel test worker): start again on another.
+  const { dir, port, daemon } = await onFreePort(async (port) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-am-'));
+    const configFile = path.join(dir, 'alertmanager.yml');
+    writeFileSync(configFile, opts.config);
+    for (const [name, content] of Object.entries(opts.files ?? {})) writeFileSync(path.join(dir, name), content);
+    const cluster = opts.cluster === undefined
+      ? ['--cluster.listen-address=']
+      : [`--cluster.listen-address=127.0.0.1:${opts.cluster.listenPort}`, ...opts.cluster.peers.map((p) => `--cluster.peer=${p}`)];
+    const daemon = await startReadyDaemon({
+      name: 'alertmanager', procs, bin, dir, url: `http://127.0.0.1:${port}`, startTimeoutMs: opts.startTimeoutMs,
+      args: [
+        `--config.file=${configFile}`,
+        `--storage.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        ...cluster,
+        '--log.level=debug',
+        ...(opts.args ?? []),
+      ],
+    });
+    return { dir, port, daemon };
   });
+  const url = `http://127.0.0.1:${port}`;
 
   const alerts = async (): Promise<AmAlert[]> => {
     const res = await fetch(`${url}/api/v2/alerts`, { signal: AbortSignal.timeout(10_000) });

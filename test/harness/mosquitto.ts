@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports';
+import { onFreePort } from './ports';
 import type { ProcessSet } from './processes';
 import { requireBinary } from './require-binary';
 import { sleep, waitFor } from './wait';
@@ -40,12 +40,16 @@ export class Mosquitto {
     readonly configFile: string,
   ) {}
 
-  static async start(procs: ProcessSet, opts: MosquittoOptions = {}): Promise<Mosquitto> {
+  /** Starts a broker on a free port (on another one if that port is taken before mosquitto binds it). */
+  static start(procs: ProcessSet, opts: MosquittoOptions = {}): Promise<Mosquitto> {
+    return onFreePort((port) => Mosquitto.startOn(procs, opts, port));
+  }
+
+  private static async startOn(procs: ProcessSet, opts: MosquittoOptions, port: number): Promise<Mosquitto> {
     const bin = requireBinary('mosquitto', INSTALL);
     requireBinary('mosquitto_sub', INSTALL);
     requireBinary('mosquitto_pub', INSTALL);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-mosquitto-'));
-    const port = await freePort();
     const lines = [
       `listener ${port} 127.0.0.1`,
       `sys_interval ${opts.sysInterval ?? 1}`,

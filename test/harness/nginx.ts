@@ -3,7 +3,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort } from './ports';
+import { onFreePort } from './ports';
 import type { ProcessSet } from './processes';
 import { requireBinary } from './require-binary';
 import { waitFor } from './wait';
@@ -30,11 +30,15 @@ export interface RunningNginx {
  * and pid file on a free loopback port; never the system service. Its access log uses
  * TIMED_LOG_FORMAT. Fails with an install hint when nginx is missing.
  */
-export async function startNginx(procs: ProcessSet, o: { backendPort: number }): Promise<RunningNginx> {
+export function startNginx(procs: ProcessSet, o: { backendPort: number }): Promise<RunningNginx> {
+  // On another port if this one is taken before nginx binds it.
+  return onFreePort((port) => startNginxOn(procs, o, port));
+}
+
+async function startNginxOn(procs: ProcessSet, o: { backendPort: number }, port: number): Promise<RunningNginx> {
   const bin = requireBinary('nginx', 'sudo apt-get install -y nginx-light');
   const prefix = mkdtempSync(path.join(tmpdir(), 'sw-nginx-'));
   for (const d of ['logs', 'tmp']) mkdirSync(path.join(prefix, d));
-  const port = await freePort();
   const accessLog = path.join(prefix, 'logs', 'access.log');
   const conf = `
 worker_processes 1;

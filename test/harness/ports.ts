@@ -1,6 +1,10 @@
 import net from 'node:net';
 
-/** A free TCP port on 127.0.0.1 (bound and released; the caller binds it next). */
+/**
+ * A free TCP port on 127.0.0.1 (bound and released; the caller binds it next). Another process,
+ * such as a parallel test worker, can take it in between: start services through onFreePort(),
+ * or let them bind port 0 and read the bound port back (see built-daemon.ts).
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -12,3 +16,32 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Whether an error (or the log it carries) says a port was already taken. */
+export function isAddressInUse(err: unknown): boolean {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : '';
+  const text = err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message} ${cause}` : String(err);
+  return /EADDRINUSE|address already in use/i.test(text);
+}
+
+/**
+ * Starts a service on a free port (or `ports` free ports, for services that listen twice), and
+ * starts it again on fresh ports when it fails because one of them was taken meanwhile.
+ */
+export async function onFreePorts<T>(ports: number, start: (ports: number[]) => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    const chosen: number[] = [];
+    while (chosen.length < ports) {
+      const p = await freePort();
+      if (!chosen.includes(p)) chosen.push(p);
+    }
+    try {
+      return await start(chosen);
+    } catch (err) {
+      if (i >= attempts || !isAddressInUse(err)) throw err;
+    }
+  }
+}
+
+export const onFreePort = <T>(start: (port: number) => Promise<T>, attempts = 5): Promise<T> =>
+  onFreePorts(1, ([p]) => start(p!), attempts);

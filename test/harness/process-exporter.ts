@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports';
+import { onFreePort } from './ports';
 import { ProcessSet } from './processes';
 import { Metrics, scrape } from './prom-text';
 import { requireBinary } from './require-binary';
@@ -29,7 +29,12 @@ export interface RunningProcessExporter {
  * Fails with an install hint when it is missing. Defaults mirror stackwatch's reading: no
  * children folded in, no per-thread metrics, no smaps (stackwatch reads RSS from stat).
  */
-export async function startProcessExporter(groups: readonly PeGroup[], opts: { flags?: string[] } = {}): Promise<RunningProcessExporter> {
+export function startProcessExporter(groups: readonly PeGroup[], opts: { flags?: string[] } = {}): Promise<RunningProcessExporter> {
+  // On another port if this one is taken before the exporter binds it.
+  return onFreePort((port) => startProcessExporterOn(groups, opts, port));
+}
+
+async function startProcessExporterOn(groups: readonly PeGroup[], opts: { flags?: string[] }, port: number): Promise<RunningProcessExporter> {
   const bin = requireBinary('prometheus-process-exporter', 'apt-get install -y prometheus-process-exporter');
   const dir = mkdtempSync(path.join(tmpdir(), 'stackwatch-pe-'));
   const config = path.join(dir, 'config.yml');
@@ -41,7 +46,6 @@ export async function startProcessExporter(groups: readonly PeGroup[], opts: { f
     }
     return lines.join('\n');
   }).join('\n')}\n`);
-  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const procs = new ProcessSet();
   const flags = opts.flags ?? ['-children=false', '-threads=false', '-gather-smaps=false'];

@@ -5,16 +5,57 @@ export interface Sample {
   value: number;
 }
 
+/** A parsed exposition: samples, and each family's HELP (unescaped) and TYPE. */
+export interface PromText {
+  samples: Sample[];
+  help: Map<string, string>;
+  type: Map<string, string>;
+}
+
 /**
  * Parses the text exposition format. Label values may hold any character, escaped as the format
  * says (`\\`, `\"`, `\n`) or raw (tabs, carriage returns, control characters, `}` and `,`);
  * a line is read character by character, so a process named `a\t\r\x01}` cannot confuse it.
+ * HELP text may hold any character, with `\\` and `\n` escaped. Any other escape is an error.
  */
-export function parseProm(text: string): Sample[] {
-  const out: Sample[] = [];
+export function parsePromText(text: string): PromText {
+  const out: PromText = { samples: [], help: new Map(), type: new Map() };
   for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    out.push(parseLine(line));
+    if (line === '') continue;
+    if (line.startsWith('#')) {
+      // As Prometheus reads it: blanks after the name are skipped, the rest is the text (raw
+      // carriage returns and control characters included).
+      const meta = /^#[ \t]+(HELP|TYPE)[ \t]+([a-zA-Z_:][a-zA-Z0-9_:]*)(?:[ \t]+([^]*))?$/.exec(line);
+      if (meta === null) continue; // a plain comment
+      const [, kind, name, rest = ''] = meta;
+      if (kind === 'HELP') out.help.set(name!, unescapeHelp(rest, line));
+      else if (/^(counter|gauge|histogram|summary|untyped)$/.test(rest.trim())) out.type.set(name!, rest.trim());
+      else throw new Error(`unparseable metrics line (bad TYPE): ${JSON.stringify(line)}`);
+      continue;
+    }
+    out.samples.push(parseLine(line));
+  }
+  return out;
+}
+
+/** The samples of an exposition (see parsePromText). */
+export function parseProm(text: string): Sample[] {
+  return parsePromText(text).samples;
+}
+
+function unescapeHelp(raw: string, line: string): string {
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const e = raw[i + 1];
+    if (e === 'n') out += '\n';
+    else if (e === '\\') out += '\\';
+    else throw new Error(`unparseable metrics line (bad escape \\${e ?? ''} in HELP): ${JSON.stringify(line)}`);
+    i++;
   }
   return out;
 }

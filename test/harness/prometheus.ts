@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startReadyDaemon } from './daemon';
-import { freePort } from './ports';
+import { onFreePort } from './ports';
 import { ProcessSet } from './processes';
 import { requireBinary } from './require-binary';
 import { waitFor } from './wait';
@@ -112,34 +112,36 @@ export function testPrometheusConfig(opts: { interval: string; scrape: ScrapeJob
 export async function startPrometheus(opts: PrometheusOptions = {}): Promise<RunningPrometheus> {
   const bin = requireBinary('prometheus', PROMETHEUS_INSTALL_HINT);
   const procs = opts.procs ?? new ProcessSet();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-prom-'));
   const interval = opts.interval ?? '1s';
   const ruleFiles = opts.ruleFiles ?? {};
-  for (const [rel, content] of Object.entries(ruleFiles)) {
-    const file = path.join(dir, rel);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, content);
-  }
-  const config = opts.config ?? testPrometheusConfig({
-    interval, scrape: opts.scrape ?? [], ruleFiles: Object.keys(ruleFiles), alertmanagers: opts.alertmanagers ?? [],
+  // A port taken between choosing and binding it (by a parallel test worker): start again on another.
+  const { dir, port, daemon } = await onFreePort(async (port) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-prom-'));
+    for (const [rel, content] of Object.entries(ruleFiles)) {
+      const file = path.join(dir, rel);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, content);
+    }
+    const config = opts.config ?? testPrometheusConfig({
+      interval, scrape: opts.scrape ?? [], ruleFiles: Object.keys(ruleFiles), alertmanagers: opts.alertmanagers ?? [],
+    });
+    const configFile = path.join(dir, 'prometheus.yml');
+    writeFileSync(configFile, config);
+    mkdirSync(path.join(dir, 'data'));
+    const daemon = await startReadyDaemon({
+      name: 'prometheus', procs, bin, dir, url: `http://127.0.0.1:${port}`, startTimeoutMs: opts.startTimeoutMs,
+      args: [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-lifecycle',
+        '--log.level=info',
+        ...(opts.args ?? []),
+      ],
+    });
+    return { dir, port, daemon };
   });
-  const configFile = path.join(dir, 'prometheus.yml');
-  writeFileSync(configFile, config);
-  mkdirSync(path.join(dir, 'data'));
-
-  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const daemon = await startReadyDaemon({
-    name: 'prometheus', procs, bin, dir, url, startTimeoutMs: opts.startTimeoutMs,
-    args: [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-lifecycle',
-      '--log.level=info',
-      ...(opts.args ?? []),
-    ],
-  });
 
   async function api<T>(pathAndQuery: string): Promise<T> {
     const res = await fetch(`${url}${pathAndQuery}`, { signal: AbortSignal.timeout(10_000) });

@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startedPort } from '../harness/built-daemon';
 import { MAIN, runCli, spawnCli } from '../harness/cli';
 import { startFaultServer, type FaultServer } from '../harness/fault-server';
 import { freePort } from '../harness/ports';
+import { ProcessSet } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
+import { requireBinary } from '../harness/require-binary';
 import { waitFor } from '../harness/wait';
 
 jest.setTimeout(60_000);
@@ -140,25 +143,48 @@ describe('stackwatch as a daemon', () => {
     }
   });
 
-  it('runs the built-in default config when given none', async () => {
-    const port = await freePort();
-    const env: Record<string, string> = { STACKWATCH_CONFIG: '' };
-    const p = spawnCli(['--listen', `127.0.0.1:${port}`], env);
+  it('runs the built-in default config when given none, and names a process whatever its name holds', async () => {
+    // Its own PID namespace with its own /proc: the default config discovers the daemon and one
+    // process of ours, never the host's (whose names a test cannot know). That process's name,
+    // the executable's file name, holds what the text format must escape or carry raw.
+    const unshare = requireBinary('unshare', 'apt-get install -y util-linux');
+    const odd = 'sw\t\r\x01"\\\n},=';
+    const exe = path.join(dir, odd);
+    symlinkSync(requireBinary('sleep', 'apt-get install -y coreutils'), exe);
+    const procs = new ProcessSet();
+    const p = procs.start(unshare, ['--pid', '--fork', '--mount-proc', 'bash', '-c', '"$1" 600 & exec "$2" "$3" --listen 127.0.0.1:0 --storage.path "$4"', '_',
+      exe, process.execPath, MAIN, path.join(dir, 'default-data')], { env: { ...process.env, STACKWATCH_CONFIG: '' } });
+    let stderr = '';
+    p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     try {
+      const port = await waitFor('the daemon to log its port', () => {
+        if (p.exitCode !== null) throw new Error(`exited ${p.exitCode}: ${stderr}`);
+        return startedPort(stderr);
+      }, 20_000, 50);
       const base = `http://127.0.0.1:${port}`;
       const m = await waitFor('exporter up', async () => scrape(base));
       expect(m.get('stackwatch_build_info', {})).toBe(1);
       const page = await (await fetch(`${base}/`)).text();
       expect(page).toContain('&lt;built-in default config&gt;');
+      // The odd name read back exactly from /metrics: one process, with its memory.
+      const groups = await waitFor('the odd process discovered', async () => {
+        const g = (await scrape(base)).all('stackwatch_process_group_processes').map((s) => s.labels.group!);
+        return g.includes(odd) ? g : undefined;
+      });
+      // (and the daemon itself; the helpers it runs now and then, such as sh and cat, may show too)
+      expect(groups).toEqual(expect.arrayContaining([odd, 'node']));
+      const after = await scrape(base);
+      expect(after.get('stackwatch_process_group_processes', { group: odd })).toBe(1);
+      expect(after.get('stackwatch_process_resident_memory_bytes', { group: odd })).toBeGreaterThan(0);
       // Not an empty page: the process groups it discovered, with their memory.
       const discovered = await waitFor('discovered process groups on the page', async () => {
         const html = await (await fetch(`${base}/`)).text();
         return html.includes('Discovered on this host') ? html : undefined;
       });
-      expect(discovered).toMatch(/<td>process group<\/td><td>[^<]+<\/td><td class="state">running \(\d+\)<\/td><td class="mem">[\d.]+ (KiB|MiB|GiB)<\/td>/);
+      expect(discovered).toMatch(/<td>process group<\/td><td>node<\/td><td class="state">running \(1\)<\/td><td class="mem">[\d.]+ (KiB|MiB|GiB)<\/td>/);
       expect((await fetch(`${base}/-/ready`)).status).toBe(200);
     } finally {
-      p.kill('SIGTERM');
+      await procs.killAll();
     }
   });
 

@@ -19,7 +19,7 @@ import { type BundleConfig, bundleConfig, variantConfig } from '../../src/bundle
 import { ruleFiles } from '../../src/bundle/prometheus-files';
 import { toYaml } from '../../src/bundle/yaml';
 import { startAlertmanager, startWebhookReceiver, type RunningAlertmanager, type WebhookNotification, type WebhookReceiver } from '../harness/alertmanager';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
 import { scrape, type Metrics } from '../harness/prom-text';
 import { ProcessSet } from '../harness/processes';
 import { startPrometheus, type RunningPrometheus } from '../harness/prometheus';
@@ -61,9 +61,10 @@ export class Replay {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-replay-'));
     const file = path.join(this.dir, 'stackwatch.yml');
     writeFileSync(file, stringify(exporterConfig));
-    const port = await freePort();
+    // Port 0: the kernel's choice, read back from the daemon's log (no port to lose to a parallel test).
+    const daemon = this.procs.start(process.execPath, [path.join(ROOT, 'dist', 'main.js'), '--config', file, '--listen', '127.0.0.1:0'], { cwd: ROOT });
+    const port = await boundPort(daemon);
     this.exporterUrl = `http://127.0.0.1:${port}`;
-    this.procs.start(process.execPath, [path.join(ROOT, 'dist', 'main.js'), '--config', file, '--listen', `127.0.0.1:${port}`], { cwd: ROOT });
     await waitFor('the built exporter to serve /metrics (run `npm run build` first)', async () => {
       try {
         await scrape(this.exporterUrl);

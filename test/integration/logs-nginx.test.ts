@@ -8,6 +8,7 @@ import path from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import YAML from 'yaml';
 import { MAIN } from '../harness/cli';
+import { boundPort } from '../harness/built-daemon';
 import { startNginx, TIMED_LOG_FORMAT, type RunningNginx } from '../harness/nginx';
 import { freePort } from '../harness/ports';
 import { requireBinary } from '../harness/require-binary';
@@ -44,12 +45,13 @@ async function startBackend(port: number): Promise<ChildProcess> {
 
 /** The built daemon (`node dist/main.js`), as `npm start` runs it, with a config file. */
 async function startDaemon(config: Record<string, unknown>): Promise<{ url: string; child: ChildProcess; scrape: () => Promise<Metrics>; stderr: () => string }> {
-  const port = await freePort();
   const file = path.join(dir, 'stackwatch.yml');
   writeFileSync(file, YAML.stringify(config));
-  const child = procs.start(process.execPath, ['--max-semi-space-size=1', MAIN, '--config', file, '--listen', `127.0.0.1:${port}`]);
+  const child = procs.start(process.execPath, ['--max-semi-space-size=1', MAIN, '--config', file, '--listen', '127.0.0.1:0']);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  // Port 0: the kernel's choice, read back from the daemon's log (no port to lose to a parallel test).
+  const port = await boundPort(child);
   const url = `http://127.0.0.1:${port}`;
   await waitFor('stackwatch to serve /metrics', async () => {
     if (child.exitCode !== null) throw new Error(`stackwatch exited: ${stderr}`);

@@ -4,6 +4,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { MAIN, withStorage } from '../harness/cli';
+import { boundPort } from '../harness/built-daemon';
 import { issue, makeCa } from '../harness/certs';
 import { Dockerd } from '../harness/dockerd';
 import { startHealthBackend } from '../harness/health-backend';
@@ -92,10 +93,11 @@ process_discovery:
 process_settings:
   interval: 1s
 `);
-  const port = await freePort();
-  daemon = procs.start(process.execPath, [MAIN, ...withStorage(['--config', config, '--web.listen-address', `127.0.0.1:${port}`])]);
+  daemon = procs.start(process.execPath, [MAIN, ...withStorage(['--config', config, '--web.listen-address', '127.0.0.1:0'])]);
   let stderr = '';
   daemon.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  // Port 0: the kernel's choice, read back from the daemon's log (no port to lose to a parallel test).
+  const port = await boundPort(daemon);
   const url = `http://127.0.0.1:${port}/metrics`;
 
   let missing: string[] = [];

@@ -1,0 +1,373 @@
+/**
+ * `npm run soak -- --minutes 30`: the built daemon (as `npm start` runs it) under churn at a
+ * reference-like load, for as long as asked, then a verdict on what must not drift.
+ *
+ * Load (flags change it): 100 HTTP JSON health targets at 5 s, one mosquitto broker with a round
+ * trip every 10 s, 50 containers of a private dockerd (test/harness/dockerd.ts; 5 with a health
+ * check), 10 process groups among 600 processes, one nginx-format access log written at ~20 lines/s;
+ * a Prometheus stand-in scrapes /metrics every 15 s.
+ *
+ * Churn, every minute: an HTTP target fails for 12 s (twice), a process group's only process dies
+ * and comes back 12 s later, a container is stopped and started 12 s later, a new container is
+ * created and the previous one removed; every 2 minutes a config reload adds an HTTP target and
+ * another removes it, and the access log is rotated (renamed, a new file written); every 5 minutes
+ * the broker is stopped for 8 s. Warm-up runs every kind of churn once, on every target that churns,
+ * so that every series that churn creates exists at the start.
+ *
+ * Verdict (exit 1 if any fails): the stackwatch_* series count at the end equals the start's
+ * (after warm-up); RSS at the end within 10 % of the start's; open fds at the end equal the
+ * start's (± 2); event-loop lag p99 (prom-client's, per scrape) below 50 ms at every scrape; and
+ * each target's outage count (stackwatch_target_outages_total) equal to the churn's ground truth,
+ * zero for targets that never churned. Writes the "## Soak" section of docs/benchmarks.md.
+ */
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { startBuiltDaemon, type BuiltDaemon } from '../test/harness/built-daemon';
+import { Dockerd } from '../test/harness/dockerd';
+import { Mosquitto } from '../test/harness/mosquitto';
+import type { Metrics } from '../test/harness/prom-text';
+import { ProcessSet } from '../test/harness/processes';
+import { sleep, waitFor } from '../test/harness/wait';
+
+const ROOT = path.join(__dirname, '..');
+const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
+const SECTION = '## Soak';
+
+function flag(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} expects a number`);
+  return v;
+}
+
+const MINUTES = flag('minutes', 30);
+const N_HTTP = flag('http', 100);
+const N_CONTAINERS = flag('containers', 50);
+const N_PROCESSES = flag('processes', 600);
+const N_GROUPS = 10;
+const FLAPPY = 5;
+const CHURN_GROUPS = 2;
+const CHURN_CONTAINERS = 2;
+const OUT_S = 12;
+
+const log = (line: string): void => {
+  process.stdout.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+
+/** Ground truth: outages caused, by `kind/target`. */
+const caused = new Map<string, number>();
+const cause = (kind: string, target: string): void => {
+  caused.set(`${kind}/${target}`, (caused.get(`${kind}/${target}`) ?? 0) + 1);
+};
+
+interface Snapshot {
+  at: number;
+  series: number;
+  allSeries: number;
+  rssBytes: number;
+  fds: number;
+  lagP99: number;
+}
+
+function procStatus(pid: number): { rssBytes: number; fds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+  return { rssBytes: rss, fds: readdirSync(`/proc/${pid}/fd`).length };
+}
+
+async function main(): Promise<void> {
+  const procs = new ProcessSet();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-soak-'));
+  let docker: Dockerd | undefined;
+  let broker: Mosquitto | undefined;
+  let daemon: BuiltDaemon | undefined;
+  let server: http.Server | undefined;
+  let running = true;
+  const background: Promise<void>[] = [];
+  try {
+    // HTTP targets: one server, one path per target; a failing target answers 503.
+    const failing = new Set<number>();
+    server = http.createServer((req, res) => {
+      const i = Number(/^\/t\/(\d+)/.exec(req.url ?? '')?.[1] ?? -1);
+      const bad = failing.has(i);
+      res.writeHead(bad ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({
+        status: bad ? 'unhealthy' : 'healthy', mqtt: { connected: true, pending_requests: i % 7, last_activity_seconds_ago: 1, reconnect_attempts: 0 },
+      }));
+    });
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const httpPort = (server.address() as AddressInfo).port;
+
+    log(`starting dockerd, mosquitto, ${N_PROCESSES} processes`);
+    [docker, broker] = await Promise.all([Dockerd.start(), Mosquitto.start(procs, { sysInterval: 10, quiet: true })]);
+    const dk = docker;
+    const br = broker;
+    const groupProc = new Map<number, ReturnType<ProcessSet['start']>>();
+    const startGroup = (g: number): void => {
+      groupProc.set(g, procs.start('bash', ['-c', `exec -a swsoak-g${g} sleep 1000000`], { stdio: 'ignore' }));
+    };
+    for (let g = 0; g < N_GROUPS; g++) startGroup(g);
+    for (let i = N_GROUPS; i < N_PROCESSES; i++) procs.start('sleep', ['1000000'], { stdio: 'ignore' });
+
+    log(`starting ${N_CONTAINERS} containers`);
+    const names = Array.from({ length: N_CONTAINERS }, (_, i) => `swsoak-c${i}`);
+    for (let i = 0; i < names.length; i += 5) {
+      await Promise.all(names.slice(i, i + 5).map((n, j) => dk.runContainer(n, i + j < 5 ? ['--health-cmd', 'true', '--health-interval', '5s'] : [], ['sleep', '1000000'])));
+    }
+
+    const accessLog = path.join(dir, 'access.log');
+    writeFileSync(accessLog, '');
+    const config = (extra: boolean): Record<string, unknown> => ({
+      http: [
+        ...Array.from({ length: N_HTTP }, (_, i) => ({
+          name: `t${i}`, url: `http://127.0.0.1:${httpPort}/t/${i}`, interval: '5s', timeout: '3s',
+          json: { status: 'status', fields: { mqtt_connected: 'mqtt.connected', pending_requests: 'mqtt.pending_requests' } },
+        })),
+        ...(extra ? [{ name: 'reload-extra', url: `http://127.0.0.1:${httpPort}/t/9999`, interval: '5s', timeout: '3s' }] : []),
+      ],
+      mqtt: [{ name: 'broker', url: br.url, sys_interval: '10s', roundtrip: { topic: 'stackwatch/probe', interval: '10s', timeout: '5s' } }],
+      docker: { enabled: true, host: dk.host },
+      processes: Array.from({ length: N_GROUPS }, (_, g) => ({ name: `g${g}`, cmdline: `^swsoak-g${g}( |$)` })),
+      logs: [{
+        name: 'proxy', path: accessLog, start_at: 'beginning', rotate_wait: '5s',
+        log_format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time',
+        routes: { health: '^/api/health', chatbot: '^/api/chatbot/' },
+      }],
+    });
+    daemon = await startBuiltDaemon(procs, config(false), { args: ['--web.enable-lifecycle'] });
+    const d = daemon;
+    const pid = d.child.pid!;
+    log(`daemon pid ${pid} on ${d.url}`);
+
+    const reload = async (extra: boolean): Promise<void> => {
+      writeFileSync(d.configFile, stringify(config(extra)));
+      const r = await fetch(`${d.url}/-/reload`, { method: 'POST' });
+      if (!r.ok) throw new Error(`reload answered ${r.status}: ${await r.text()}`);
+    };
+
+    // Traffic in the access log, all along (200s, 404s, 502s, 503s on two routes).
+    background.push((async () => {
+      const codes = [200, 200, 200, 200, 200, 200, 404, 502, 200, 503];
+      for (let i = 0; running; i++) {
+        const t = new Date().toUTCString().replace(/^\w+, (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1/$2/$3:$4 +0000');
+        const code = codes[i % codes.length]!;
+        appendFileSync(accessLog, `127.0.0.1 - - [${t}] "GET ${i % 3 === 0 ? '/api/chatbot/m' : '/api/health'} HTTP/1.1" ${code} 42 "-" "soak" 0.012 0.010\n`);
+        await sleep(50);
+      }
+    })());
+
+    // The Prometheus stand-in: a scrape every 15 s, each one recorded.
+    const scrapes: Snapshot[] = [];
+    const snap = async (): Promise<Snapshot> => {
+      const m: Metrics = await d.scrape();
+      const { rssBytes, fds } = procStatus(pid);
+      return {
+        at: Date.now(), rssBytes, fds,
+        series: m.samples.filter((s) => s.name.startsWith('stackwatch_')).length,
+        allSeries: m.samples.length,
+        lagP99: m.get('nodejs_eventloop_lag_p99_seconds') ?? NaN,
+      };
+    };
+    background.push((async () => {
+      while (running) {
+        try {
+          scrapes.push(await snap());
+        } catch (err) {
+          log(`scrape failed: ${String(err)}`);
+        }
+        for (let i = 0; i < 15 && running; i++) await sleep(1000);
+      }
+    })());
+
+    // The churn steps, each recording its ground truth.
+    const flap = async (t: number): Promise<void> => {
+      failing.add(t);
+      await sleep(OUT_S * 1000);
+      failing.delete(t);
+      cause('http', `t${t}`);
+    };
+    const processOutage = async (g: number): Promise<void> => {
+      await procs.kill(groupProc.get(g)!, 'SIGKILL');
+      await sleep(OUT_S * 1000);
+      startGroup(g);
+      cause('process', `g${g}`);
+    };
+    const containerOutage = async (c: number): Promise<void> => {
+      await dk.ok(['stop', '-t', '0', names[c]!]);
+      await sleep(OUT_S * 1000);
+      await dk.ok(['start', names[c]!]);
+      cause('container', names[c]!);
+    };
+    let churnN = 0;
+    let churnLive: string | undefined;
+    const containerChurn = async (): Promise<void> => {
+      const next = `swsoak-churn-${churnN++}`;
+      await dk.runContainer(next, [], ['sleep', '1000000']);
+      if (churnLive !== undefined) await dk.ok(['rm', '-f', churnLive]);
+      churnLive = next;
+    };
+    const rotate = (): void => {
+      renameSync(accessLog, `${accessLog}.1`);
+      // The next line written creates the new file (the writer "reopens").
+    };
+    const brokerRestart = async (): Promise<void> => {
+      await br.stop();
+      await sleep(8000);
+      await br.startAgain();
+      cause('mqtt', 'broker');
+    };
+    const reloadPair = async (): Promise<void> => {
+      await reload(true);
+      await sleep(20_000);
+      await reload(false);
+    };
+
+    const started = Date.now();
+    const deadline = started + MINUTES * 60_000;
+    log('warm-up: every kind of churn once, on every churning target');
+    await waitFor('every target to be up', async () => {
+      const m = await d.scrape();
+      const ups = m.all('stackwatch_target_up');
+      return ups.length >= N_HTTP + N_CONTAINERS + N_GROUPS + 1 && ups.every((s) => s.value === 1);
+    }, 180_000, 1000);
+    await Promise.all([
+      ...Array.from({ length: FLAPPY }, (_, t) => flap(t)),
+      ...Array.from({ length: CHURN_GROUPS }, (_, g) => processOutage(g)),
+      ...Array.from({ length: CHURN_CONTAINERS }, (_, c) => containerOutage(c)),
+      brokerRestart(),
+      containerChurn().then(() => containerChurn()),
+      reloadPair(),
+      (async () => {
+        rotate();
+        await sleep(10_000);
+      })(),
+    ]);
+    // No churn container at either end: the start and the end watch the same containers.
+    if (churnLive !== undefined) await dk.ok(['rm', '-f', churnLive]);
+    churnLive = undefined;
+    await sleep(30_000);
+    const start = await snap();
+    const loadStart = os.loadavg()[0]!;
+    log(`start: ${start.series} stackwatch series, RSS ${(start.rssBytes / 1e6).toFixed(1)} MB, ${start.fds} fds`);
+
+    let cycle = 0;
+    while (Date.now() + 60_000 <= deadline) {
+      const c = cycle++;
+      const at = Date.now();
+      const steps: Promise<void>[] = [];
+      const after = (s: number, f: () => Promise<void> | void): void => {
+        steps.push((async () => {
+          await sleep(Math.max(0, at + s * 1000 - Date.now()));
+          await f();
+        })());
+      };
+      after(0, () => flap(c % FLAPPY));
+      after(5, () => processOutage(c % CHURN_GROUPS));
+      after(10, () => containerOutage(c % CHURN_CONTAINERS));
+      after(15, containerChurn);
+      after(30, () => flap((c + 2) % FLAPPY));
+      if (c % 2 === 0) after(20, reloadPair);
+      if (c % 2 === 1) after(40, rotate);
+      if (c % 5 === 4) after(35, brokerRestart);
+      await Promise.all(steps);
+      await sleep(Math.max(0, at + 60_000 - Date.now()));
+      const last = scrapes[scrapes.length - 1];
+      if (last) log(`cycle ${c}: ${last.series} series, RSS ${(last.rssBytes / 1e6).toFixed(1)} MB, ${last.fds} fds, lag p99 ${(last.lagP99 * 1000).toFixed(1)} ms`);
+    }
+    if (churnLive !== undefined) await dk.ok(['rm', '-f', churnLive]);
+    churnLive = undefined;
+    log('churn over; settling 45 s');
+    await sleep(45_000);
+    const end = await snap();
+    const loadEnd = os.loadavg()[0]!;
+    running = false;
+    await Promise.all(background);
+
+    // Outage counts against the ground truth, every target.
+    const m = await d.scrape();
+    const mismatches: string[] = [];
+    for (const s of m.all('stackwatch_target_outages_total')) {
+      const key = `${s.labels.kind}/${s.labels.target}`;
+      const want = caused.get(key) ?? 0;
+      if (s.value !== want) mismatches.push(`${key}: ${s.value} outages, caused ${want}`);
+    }
+    for (const key of caused.keys()) {
+      if (!m.all('stackwatch_target_outages_total').some((s) => `${s.labels.kind}/${s.labels.target}` === key)) mismatches.push(`${key}: no outage series`);
+    }
+    const measured = scrapes.filter((s) => s.at >= start.at);
+    const lagMax = Math.max(...measured.map((s) => s.lagP99));
+    const rssDrift = (end.rssBytes - start.rssBytes) / start.rssBytes;
+    const churned = [...caused.values()].reduce((a, b) => a + b, 0);
+    const checks: [string, boolean, string][] = [
+      ['series count', end.series === start.series, `${start.series} -> ${end.series} (stackwatch_*; all series ${start.allSeries} -> ${end.allSeries})`],
+      ['RSS within 10 %', Math.abs(rssDrift) <= 0.1, `${(start.rssBytes / 1e6).toFixed(1)} MB -> ${(end.rssBytes / 1e6).toFixed(1)} MB (${(rssDrift * 100).toFixed(1)} %), peak ${(Math.max(...measured.map((s) => s.rssBytes)) / 1e6).toFixed(1)} MB`],
+      ['open fds', Math.abs(end.fds - start.fds) <= 2, `${start.fds} -> ${end.fds}, peak ${Math.max(...measured.map((s) => s.fds))}`],
+      ['event-loop lag p99 < 50 ms', lagMax < 0.05, `max over ${measured.length} scrapes ${(lagMax * 1000).toFixed(1)} ms, median ${(median(measured.map((s) => s.lagP99)) * 1000).toFixed(1)} ms`],
+      ['outages = ground truth', mismatches.length === 0, mismatches.length === 0 ? `${churned} outages caused across ${caused.size} targets, every count equal; ${m.all('stackwatch_target_outages_total').length - caused.size} other targets 0` : mismatches.join('; ')],
+    ];
+    const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+    const body = [
+      SECTION,
+      '',
+      `\`npm run build && npm run soak -- --minutes ${MINUTES}${N_HTTP !== 100 ? ` --http ${N_HTTP}` : ''}${N_CONTAINERS !== 50 ? ` --containers ${N_CONTAINERS}` : ''}${N_PROCESSES !== 600 ? ` --processes ${N_PROCESSES}` : ''}\` (bench/soak.ts),`,
+      `run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on the shared 2-core machine, Node ${process.version}: ${minutes} minutes, ${cycle} churn cycles after`,
+      `warm-up. The built daemon with ${N_HTTP} HTTP JSON targets at 5 s, one mosquitto broker (round trip every 10 s),`,
+      `${N_CONTAINERS} containers of a private dockerd, ${N_GROUPS} process groups among ${N_PROCESSES} processes, one access log at ~20 lines/s,`,
+      'scraped every 15 s. Churn each minute: two HTTP targets fail for 12 s, a process group\'s process dies',
+      'for 12 s, a container stops for 12 s, a container is created and the previous one removed; every 2 minutes',
+      'a reload adds an HTTP target and another removes it, and the access log is rotated; every 5 minutes the',
+      'broker stops for 8 s. Start = after warm-up (every churn once); end = 45 s after the churn stopped.',
+      `1-minute load average ${loadStart.toFixed(1)} at the start, ${loadEnd.toFixed(1)} at the end (other work shared the machine).`,
+      '',
+      '| check | result | figures |',
+      '|---|---|---|',
+      ...checks.map(([what, ok, detail]) => `| ${what} | ${ok ? 'pass' : '**FAIL**'} | ${detail} |`),
+      '',
+    ].join('\n');
+    console.log(`\n${body}`);
+    writeSection(body);
+    log('wrote the "## Soak" section of docs/benchmarks.md');
+    if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
+  } finally {
+    running = false;
+    await Promise.all(background).catch(() => undefined);
+    await daemon?.stop().catch(() => undefined);
+    server?.closeAllConnections();
+    server?.close();
+    await broker?.stop().catch(() => undefined);
+    broker?.cleanup();
+    await docker?.stop().catch(() => undefined);
+    await procs.killAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
+}
+
+function writeSection(body: string): void {
+  const text = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
+  const lines = text.split('\n');
+  const first = lines.findIndex((l) => l.trimEnd() === SECTION);
+  if (first < 0) {
+    writeFileSync(DOC, `${text.trimEnd()}\n\n${body.trimEnd()}\n`);
+    return;
+  }
+  let end = lines.findIndex((l, i) => i > first && /^## /.test(l));
+  if (end < 0) end = lines.length;
+  const before = lines.slice(0, first).join('\n').trimEnd();
+  const after = lines.slice(end).join('\n').trim();
+  writeFileSync(DOC, `${before}\n\n${body.trimEnd()}\n${after === '' ? '' : `\n${after}\n`}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
