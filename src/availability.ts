@@ -443,7 +443,8 @@ function checkTarget(t: SavedTarget, buckets: number): SavedTarget {
     && [t.checks, t.failures, t.outages, t.okStreak, t.okStreakStart, t.failStreak, t.failStreakStart, t.closedDowntime, t.recoverySum].every(num)
     && [t.lastCheck, t.lastTransition, t.lastErrorAt, t.downSince].every(opt)
     && Array.isArray(t.recoveryCounts) && t.recoveryCounts.length === buckets && t.recoveryCounts.every((c) => Number.isInteger(c) && c >= 0)
-    && (t.state !== 'down' || num(t.downSince));
+    && (t.planned === undefined || t.planned === null || typeof t.planned === 'boolean') && opt(t.maintenanceSince)
+    && (t.state !== 'down' || t.planned === true || num(t.downSince));
   if (!ok) throw new Error(`target ${typeof t?.kind === 'string' ? t.kind : '?'}/${typeof t?.target === 'string' ? t.target : '?'} is malformed`);
   return t;
 }

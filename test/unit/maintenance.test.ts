@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { AvailabilityTracker } from '../../src/availability';
@@ -11,6 +14,7 @@ import {
 } from '../../src/config/maintenance';
 import { Maintenance, MaintenanceSchedule, compileInterval } from '../../src/maintenance';
 import { buildModel } from '../../src/status/model';
+import { bannerText } from '../../src/status/page';
 import { Metrics } from '../harness/prom-text';
 
 const utc = (s: string): number => Date.parse(s) / 1000;
@@ -249,6 +253,12 @@ describe('the tracker leaves maintenance out of its figures', () => {
     const model = await buildModel({ tracker: t.tracker, registry: t.registry, clock: () => 2100 }, true);
     expect(model.targets[0]).toMatchObject({ state: 'maintenance', checkedState: 'down', outageSeconds: null });
     expect(model.counts.maintenance).toBe(1);
+    // The documented API shape admits it.
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    ajv.addSchema(JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'docs', 'status-api.schema.json'), 'utf8')) as object, 'api');
+    const validate = ajv.getSchema('api#/definitions/targets')!;
+    validate(JSON.parse(JSON.stringify(model)));
+    expect(validate.errors ?? []).toEqual([]);
     play(t, 2100, 4000, 2050, 2900);
     m = await t.metrics();
     expect(m.get('stackwatch_target_in_maintenance', labels)).toBe(0);
@@ -291,6 +301,24 @@ describe('the tracker leaves maintenance out of its figures', () => {
     const m = await t.metrics();
     expect(m.get('stackwatch_target_outages_total', labels)).toBe(1);
     expect(m.get('stackwatch_target_recovery_seconds_sum', labels)).toBe(1000);
+  });
+
+  test('a planned outage survives a restart (snapshot) and stays planned; the status banner counts maintenance', async () => {
+    const a = setup(window(2000, 3000));
+    play(a, 1000, 2500, 2050, 2900);
+    const saved = a.tracker.exportState();
+    const b = setup(window(2000, 3000));
+    b.at(2600);
+    b.tracker.importState(JSON.parse(JSON.stringify(saved)) as typeof saved);
+    b.tracker.declare('http', 'api');
+    expect(b.tracker.view('http', 'api')).toMatchObject({ state: 'down', planned: true, maintenance: true });
+    const model = await buildModel({ tracker: b.tracker, registry: b.registry, clock: () => 2600 }, false);
+    expect(bannerText(model)).toEqual({ cls: 'maintenance', text: '0 up · 1 in maintenance' });
+    play(b, 2600, 3500, 0, 2900);
+    const m = await b.metrics();
+    expect(m.get('stackwatch_target_outages_total', labels)).toBe(0);
+    expect(m.get('stackwatch_target_recovery_seconds_count', labels)).toBe(0);
+    expect(b.tracker.history('http', 'api')!.maintenance.length).toBeGreaterThan(0);
   });
 
   test('a window added by a reload applies from then on; other targets are untouched', async () => {
