@@ -257,8 +257,9 @@ describe('the tracker leaves maintenance out of its figures', () => {
     const ajv = new Ajv({ allErrors: true, strict: false });
     ajv.addSchema(JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'docs', 'status-api.schema.json'), 'utf8')) as object, 'api');
     const validate = ajv.getSchema('api#/definitions/targets')!;
-    validate(JSON.parse(JSON.stringify(model)));
+    const ok = validate(JSON.parse(JSON.stringify(model)));
     expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
     play(t, 2100, 4000, 2050, 2900);
     m = await t.metrics();
     expect(m.get('stackwatch_target_in_maintenance', labels)).toBe(0);
