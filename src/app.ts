@@ -14,6 +14,7 @@ import type { Logger } from './log';
 import { M } from './metrics/definitions';
 import { gauge } from './metrics/instruments';
 import { tapLatency } from './latency-tap';
+import { Maintenance } from './maintenance';
 import { Server } from './server';
 import { Storage } from './storage';
 import { VERSION } from './version';
@@ -62,6 +63,7 @@ export class App {
   private readonly server: Server;
   readonly web: WebSurface;
   private readonly storage: Storage | undefined;
+  private readonly maintenance: Maintenance;
   private readonly reloadOk: Gauge;
   private readonly reloadTime: Gauge;
   private config: Config;
@@ -77,7 +79,9 @@ export class App {
       registry: this.registry, tracker: this.tracker, clock, log: opts.log, stats: new CollectorStats(this.registry, clock),
       ...(opts.storagePath !== undefined ? { dataDir: opts.storagePath } : {}),
     };
-    this.storage = opts.storagePath === undefined ? undefined : new Storage(opts.storagePath, this.tracker, clock, opts.log, opts.snapshotInterval);
+    this.maintenance = new Maintenance(this.registry, this.tracker);
+    this.maintenance.configure(opts.config.maintenance.windows);
+    this.storage = opts.storagePath === undefined ? undefined : new Storage(opts.storagePath, this.tracker, clock, opts.log, opts.snapshotInterval, this.registry);
     this.reloadOk = gauge(this.registry, M.configReloadOk);
     this.reloadTime = gauge(this.registry, M.configReloadTime);
     const { host, port } = splitListen(opts.listen ?? opts.config.server.listen);
@@ -145,6 +149,7 @@ export class App {
     const old = this.collectors;
     for (const c of old) await c.retire(next);
     this.config = next;
+    this.maintenance.configure(next.maintenance.windows);
     const failed = await this.startCollectors(next);
     for (const c of old) {
       if (!this.collectors.some((n) => n.name === c.name)) this.ctx.stats.forget(c.name);

@@ -57,7 +57,14 @@ export interface TargetView {
   downSince?: number;
   /** Seconds down, including the outage in progress. */
   downtimeSeconds: number;
+  /** Inside a maintenance window now (src/maintenance.ts). */
+  maintenance: boolean;
+  /** Down since a failure inside a maintenance window: a planned outage, not counted as one. */
+  planned: boolean;
 }
+
+/** Whether a target is inside a maintenance window at an instant (unix seconds). */
+export type MaintenanceCheck = (kind: TargetKind, target: string, at: number) => boolean;
 
 interface TargetRecord {
   kind: TargetKind;
@@ -84,6 +91,10 @@ interface TargetRecord {
   recoveryCounts: number[];
   recoverySum: number;
   history: TargetHistory;
+  /** Down because of failures that began inside a maintenance window (not an outage). */
+  planned: boolean;
+  /** First observation of the current stay inside a maintenance window. */
+  maintenanceSince?: number | undefined;
 }
 
 /** A target as saved in a snapshot (see src/storage.ts). */
@@ -108,6 +119,8 @@ export interface SavedTarget {
   recoveryCounts: number[];
   recoverySum: number;
   history: HistoryState;
+  planned?: boolean | undefined;
+  maintenanceSince?: number | undefined;
 }
 
 /** Everything the tracker knows, as saved in a snapshot. */
@@ -141,6 +154,7 @@ export class AvailabilityTracker {
   /** Targets restored from a snapshot that no collector has declared (yet). */
   private readonly pending = new Map<string, SavedTarget>();
   private readonly gapList: Interval[] = [];
+  private maintenance: MaintenanceCheck = () => false;
 
   constructor(registry: Registry, private readonly clock: Clock) {
     this.up = gauge(registry, M.targetUp);
@@ -167,6 +181,11 @@ export class AvailabilityTracker {
     });
   }
 
+  /** Sets how maintenance windows are looked up (src/maintenance.ts); none by default. */
+  setMaintenance(check: MaintenanceCheck): void {
+    this.maintenance = check;
+  }
+
   /**
    * Declares a target so that its counters exist from the start (at 0). Re-declaring keeps
    * everything already known and only updates the damping.
@@ -182,7 +201,7 @@ export class AvailabilityTracker {
       kind, target, damping, state: 'unknown', checks: 0, failures: 0, outages: 0,
       okStreak: 0, okStreakStart: 0, failStreak: 0, failStreakStart: 0, closedDowntime: 0,
       recoveryCounts: new Array<number>(this.recoveryBounds.length + 1).fill(0), recoverySum: 0,
-      history: new TargetHistory(LATENCY_KINDS.has(kind)),
+      history: new TargetHistory(LATENCY_KINDS.has(kind)), planned: false,
     };
     this.records.set(k, r);
     const labels = { kind, target };
@@ -205,9 +224,9 @@ export class AvailabilityTracker {
       state: s.state, checks: s.checks, failures: s.failures, outages: s.outages,
       okStreak: s.okStreak, okStreakStart: s.okStreakStart, failStreak: s.failStreak, failStreakStart: s.failStreakStart,
       closedDowntime: s.closedDowntime, recoveryCounts: [...s.recoveryCounts], recoverySum: s.recoverySum,
-      history: TargetHistory.fromJSON(s.history),
+      history: TargetHistory.fromJSON(s.history), planned: s.planned === true,
     });
-    for (const f of ['failStreakError', 'lastCheck', 'lastTransition', 'lastError', 'lastErrorAt', 'downSince'] as const) {
+    for (const f of ['failStreakError', 'lastCheck', 'lastTransition', 'lastError', 'lastErrorAt', 'downSince', 'maintenanceSince'] as const) {
       if (s[f] !== undefined && s[f] !== null) (r as unknown as Record<string, unknown>)[f] = s[f];
     }
     if (r.state !== 'unknown') this.up.set(labels, r.state === 'up' ? 1 : 0);
@@ -222,20 +241,33 @@ export class AvailabilityTracker {
     const r = this.records.get(key(kind, target))!;
     const at = Math.max(opts.at ?? this.clock(), r.lastCheck ?? -Infinity);
     const labels = { kind, target };
+    const inWindow = this.maintenance(kind, target, at);
 
-    r.checks += 1;
     r.lastCheck = at;
-    r.history.check(at, ok);
-    if (opts.latencySeconds !== undefined) r.history.latencySample(at, opts.latencySeconds);
-    this.checks.inc(labels);
     this.lastCheck.set(labels, at);
+    if (inWindow) {
+      // Not judged: left out of the check counters (the SLI) and of the history's figures.
+      r.maintenanceSince ??= at;
+      r.history.maintenanceSpan(r.maintenanceSince, at);
+    } else {
+      if (r.maintenanceSince !== undefined) {
+        r.history.maintenanceSpan(r.maintenanceSince, at);
+        r.maintenanceSince = undefined;
+      }
+      r.checks += 1;
+      r.history.check(at, ok);
+      this.checks.inc(labels);
+      if (!ok) {
+        r.failures += 1;
+        this.failures.inc(labels);
+      }
+    }
+    if (opts.latencySeconds !== undefined) r.history.latencySample(at, opts.latencySeconds);
     if (ok) {
       if (r.okStreak === 0) r.okStreakStart = at;
       r.okStreak += 1;
       r.failStreak = 0;
     } else {
-      r.failures += 1;
-      this.failures.inc(labels);
       r.lastError = capText(opts.error ?? 'check failed');
       r.lastErrorAt = at;
       if (r.failStreak === 0) {
@@ -246,7 +278,11 @@ export class AvailabilityTracker {
       r.okStreak = 0;
     }
 
-    if (r.state !== 'down' && r.failStreak >= r.damping.failureThreshold) {
+    if (r.state === 'down' && r.planned && !ok && !inWindow) {
+      // Still failing after the window closed: from now on it is an outage like any other.
+      r.planned = false;
+      this.goDown(r, at);
+    } else if (r.state !== 'down' && r.failStreak >= r.damping.failureThreshold) {
       this.goDown(r, r.failStreakStart);
     } else if (r.state !== 'up' && r.okStreak >= r.damping.successThreshold) {
       this.goUp(r, r.okStreakStart);
@@ -256,6 +292,16 @@ export class AvailabilityTracker {
   private goDown(r: TargetRecord, since: number): void {
     const labels = { kind: r.kind, target: r.target };
     r.state = 'down';
+    r.lastTransition = since;
+    this.up.set(labels, 0);
+    this.lastTransition.set(labels, since);
+    if (this.maintenance(r.kind, r.target, since)) {
+      // Began inside a maintenance window: planned, not an outage (no count, downtime or incident).
+      r.planned = true;
+      r.history.known(since);
+      return;
+    }
+    r.planned = false;
     r.downSince = since;
     r.outages += 1;
     r.lastTransition = since;
@@ -268,6 +314,7 @@ export class AvailabilityTracker {
 
   private goUp(r: TargetRecord, at: number): void {
     const labels = { kind: r.kind, target: r.target };
+    r.planned = false;
     if (r.state === 'down' && r.downSince !== undefined) {
       const length = Math.max(0, at - r.downSince);
       r.closedDowntime += length;
@@ -322,6 +369,7 @@ export class AvailabilityTracker {
         failStreakError: r.failStreakError, lastCheck: r.lastCheck, lastTransition: r.lastTransition,
         lastError: r.lastError, lastErrorAt: r.lastErrorAt, downSince: r.downSince, closedDowntime: r.closedDowntime,
         recoveryCounts: [...r.recoveryCounts], recoverySum: r.recoverySum, history: r.history.toJSON(),
+        planned: r.planned, maintenanceSince: r.maintenanceSince,
       });
     }
     for (const p of [...this.pending.values()].slice(-MAX_PENDING)) targets.push(p);
@@ -353,12 +401,16 @@ export class AvailabilityTracker {
 
   view(kind: TargetKind, target: string): TargetView | undefined {
     const r = this.records.get(key(kind, target));
-    return r === undefined ? undefined : toView(r, this.clock());
+    return r === undefined ? undefined : this.toView(r, this.clock());
   }
 
   views(): TargetView[] {
     const t = this.clock();
-    return [...this.records.values()].map((r) => toView(r, t));
+    return [...this.records.values()].map((r) => this.toView(r, t));
+  }
+
+  private toView(r: TargetRecord, now: number): TargetView {
+    return toView(r, now, this.maintenance(r.kind, r.target, now));
   }
 }
 
@@ -366,10 +418,10 @@ function downtimeOf(r: TargetRecord, now: number): number {
   return r.closedDowntime + (r.downSince === undefined ? 0 : Math.max(0, now - r.downSince));
 }
 
-function toView(r: TargetRecord, now: number): TargetView {
+function toView(r: TargetRecord, now: number, maintenance: boolean): TargetView {
   const v: TargetView = {
     kind: r.kind, target: r.target, state: r.state, checks: r.checks, failures: r.failures,
-    outages: r.outages, downtimeSeconds: downtimeOf(r, now),
+    outages: r.outages, downtimeSeconds: downtimeOf(r, now), maintenance, planned: r.planned,
   };
   if (r.lastCheck !== undefined) v.lastCheck = r.lastCheck;
   if (r.lastTransition !== undefined) v.lastTransition = r.lastTransition;
@@ -391,7 +443,8 @@ function checkTarget(t: SavedTarget, buckets: number): SavedTarget {
     && [t.checks, t.failures, t.outages, t.okStreak, t.okStreakStart, t.failStreak, t.failStreakStart, t.closedDowntime, t.recoverySum].every(num)
     && [t.lastCheck, t.lastTransition, t.lastErrorAt, t.downSince].every(opt)
     && Array.isArray(t.recoveryCounts) && t.recoveryCounts.length === buckets && t.recoveryCounts.every((c) => Number.isInteger(c) && c >= 0)
-    && (t.state !== 'down' || num(t.downSince));
+    && (t.planned === undefined || t.planned === null || typeof t.planned === 'boolean') && opt(t.maintenanceSince)
+    && (t.state !== 'down' || t.planned === true || num(t.downSince));
   if (!ok) throw new Error(`target ${typeof t?.kind === 'string' ? t.kind : '?'}/${typeof t?.target === 'string' ? t.target : '?'} is malformed`);
   return t;
 }

@@ -27,6 +27,9 @@ export const DAY = 86_400;
 export const MINUTE_SLOTS = 48 * 60;
 export const HOUR_SLOTS = 90 * 24;
 export const MAX_INCIDENTS = 100;
+/** Maintenance intervals kept per target (the oldest go first), and for how long. */
+export const MAX_MAINTENANCE = 500;
+const MAINTENANCE_RETENTION = 91 * 86_400;
 /** Longest reason kept with an incident (characters). */
 export const MAX_REASON = 256;
 
@@ -359,6 +362,8 @@ export function subtract(from: number, to: number, gaps: readonly Interval[]): I
 export interface HistoryState {
   latency: boolean;
   knownSince?: number | undefined;
+  /** Time inside maintenance windows (absent in snapshots of earlier versions). */
+  maintenance?: Interval[] | undefined;
   minutes: RingState;
   hours: RingState;
   incidents: Incident[];
@@ -376,6 +381,11 @@ export class TargetHistory {
    * the state becomes known): figures of closed slots computed at the same revision still hold.
    */
   revision = 0;
+  /**
+   * Time spent inside maintenance windows, oldest first: not judged, left out of uptime figures
+   * like the unknown gaps (see src/maintenance.ts). The last one may still be growing.
+   */
+  readonly maintenance: Interval[] = [];
 
   constructor(readonly latency: boolean) {
     this.minutes = new Ring(MINUTE, MINUTE_SLOTS, latency);
@@ -399,6 +409,27 @@ export class TargetHistory {
     }
   }
 
+  /**
+   * Marks [start, end) as maintenance: extends the last interval when it began at `start`
+   * (the same stay in a window), else opens a new one.
+   */
+  maintenanceSpan(start: number, end: number): void {
+    const last = this.maintenance[this.maintenance.length - 1];
+    if (last !== undefined && last.start === start) {
+      last.end = Math.max(last.end, end);
+      return;
+    }
+    this.maintenance.push({ start, end: Math.max(start, end) });
+    this.revision += 1;
+    const old = end - MAINTENANCE_RETENTION;
+    while (this.maintenance.length > MAX_MAINTENANCE || (this.maintenance[0] !== undefined && this.maintenance[0].end < old)) this.maintenance.shift();
+  }
+
+  /** Unknown gaps and maintenance together: the time not judged. */
+  private unjudged(gaps: readonly Interval[]): readonly Interval[] {
+    return this.maintenance.length === 0 ? gaps : [...gaps, ...this.maintenance];
+  }
+
   outageStarted(start: number, reason: string): void {
     this.minutes.advance(start);
     this.hours.advance(start);
@@ -419,7 +450,7 @@ export class TargetHistory {
     this.revision += 1;
     this.minutes.advance(end);
     this.hours.advance(end);
-    for (const piece of subtract(open.start, end, gaps)) {
+    for (const piece of subtract(open.start, end, this.unjudged(gaps))) {
       this.minutes.addDown(piece.start, piece.end);
       this.hours.addDown(piece.start, piece.end);
     }
@@ -439,6 +470,7 @@ export class TargetHistory {
   aggregate(from: number, to: number, now: number, gaps: readonly Interval[], resolution: 'minute' | 'hour', latency = true): Aggregate {
     const ring = resolution === 'minute' ? this.minutes : this.hours;
     ring.advance(now);
+    gaps = this.unjudged(gaps);
     const acc: Aggregate = { checks: 0, failures: 0, downSeconds: 0, knownSeconds: 0, outages: 0 };
     const lat = latency && this.latency ? new LatencyAcc() : undefined;
     ring.sum(from, to, acc, lat);
@@ -454,7 +486,7 @@ export class TargetHistory {
   }
 
   bytes(): number {
-    let n = this.minutes.bytes() + this.hours.bytes();
+    let n = this.minutes.bytes() + this.hours.bytes() + this.maintenance.length * 40;
     let prev: string | undefined;
     for (const i of this.incidents) {
       n += 48 + (i.reason === prev ? 0 : i.reason.length);
@@ -465,7 +497,7 @@ export class TargetHistory {
 
   toJSON(): HistoryState {
     return {
-      latency: this.latency, knownSince: this.knownSince,
+      latency: this.latency, knownSince: this.knownSince, maintenance: this.maintenance.map((i) => ({ ...i })),
       minutes: this.minutes.toJSON(), hours: this.hours.toJSON(), incidents: this.incidents.map((i) => ({ ...i })),
     };
   }
@@ -477,6 +509,13 @@ export class TargetHistory {
     if (s.knownSince !== undefined && s.knownSince !== null) {
       if (typeof s.knownSince !== 'number') throw new Error('knownSince is not a number');
       h.knownSince = s.knownSince;
+    }
+    if (s.maintenance !== undefined && s.maintenance !== null) {
+      if (!Array.isArray(s.maintenance)) throw new Error('maintenance is not a list');
+      for (const i of s.maintenance.slice(-MAX_MAINTENANCE)) {
+        if (typeof i?.start !== 'number' || typeof i.end !== 'number' || !(i.end >= i.start)) throw new Error('malformed maintenance interval');
+        h.maintenance.push({ start: i.start, end: i.end });
+      }
     }
     if (!Array.isArray(s.incidents)) throw new Error('incidents is not a list');
     for (const i of s.incidents.slice(-MAX_INCIDENTS)) {

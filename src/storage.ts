@@ -5,9 +5,12 @@ import { promisify } from 'node:util';
 import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 
 const gzipAsync = promisify(gzip);
+import type { Counter, Gauge, Registry } from 'prom-client';
 import type { AvailabilityTracker, TrackerState } from './availability';
 import type { Clock } from './clock';
 import type { Logger } from './log';
+import { M } from './metrics/definitions';
+import { counter, gauge } from './metrics/instruments';
 
 /**
  * The data directory (--storage.path): a snapshot of the availability tracker (states, outages
@@ -122,6 +125,8 @@ export class Storage {
   private emptySavedAt: number | undefined;
   /** The periodic save in progress, if any (saves never overlap). */
   private pending: Promise<unknown> | undefined;
+  private readonly failures: Counter | undefined;
+  private readonly lastSuccess: Gauge | undefined;
 
   constructor(
     readonly dir: string,
@@ -129,7 +134,13 @@ export class Storage {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly intervalSeconds: number = SAVE_INTERVAL_SECONDS,
-  ) {}
+    registry?: Registry,
+  ) {
+    if (registry !== undefined) {
+      this.failures = counter(registry, M.storageSnapshotFailures);
+      this.lastSuccess = gauge(registry, M.storageSnapshotLastSuccess);
+    }
+  }
 
   get file(): string {
     return path.join(this.dir, SNAPSHOT_FILE);
@@ -140,10 +151,13 @@ export class Storage {
    * Never throws: without a usable directory the exporter runs without persistence.
    */
   load(): void {
+    // Both operations exist from the start, so the first failure is an increase() too.
+    for (const operation of ['write', 'read']) this.failures?.inc({ operation }, 0);
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.usable = true;
     } catch (err) {
+      this.failures?.inc({ operation: 'read' });
       this.log.error({ err, dir: this.dir }, 'storage directory unusable; history will not survive a restart');
       return;
     }
@@ -154,8 +168,10 @@ export class Storage {
     try {
       const state = decodeSnapshot(readFileSync(this.file));
       this.tracker.importState(state);
+      this.lastSuccess?.set({ operation: 'read' }, this.clock());
       this.log.info({ file: this.file, targets: state.targets.length, savedAt: new Date(state.savedAt * 1000).toISOString() }, 'snapshot restored');
     } catch (err) {
+      this.failures?.inc({ operation: 'read' });
       const aside = path.join(this.dir, `snapshot.unreadable-${new Date(this.clock() * 1000).toISOString().replace(/[:.]/g, '-')}.json.gz`);
       try {
         renameSync(this.file, aside);
@@ -166,9 +182,12 @@ export class Storage {
     }
   }
 
-  /** Starts the periodic save. */
+  /**
+   * Starts the periodic save. A directory that could not be created at start is tried again at
+   * every interval (each attempt that fails counts as a failed write).
+   */
   start(): void {
-    if (!this.usable || this.timer !== undefined) return;
+    if (this.timer !== undefined) return;
     this.timer = setInterval(() => {
       if (this.pending === undefined) this.pending = this.periodicSave().finally(() => { this.pending = undefined; });
     }, this.intervalSeconds * 1000);
@@ -180,7 +199,7 @@ export class Storage {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.pending;
-    if (this.usable) this.save();
+    this.save();
   }
 
   /**
@@ -199,6 +218,7 @@ export class Storage {
   /** Writes a snapshot: the state is taken at once, compression and disk I/O happen off the loop. */
   async saveAsync(state: TrackerState = this.tracker.exportState()): Promise<boolean> {
     try {
+      this.ensureDir();
       await writeAtomicAsync(this.file, await encodeSnapshotAsync(state));
       this.saved();
       return true;
@@ -211,16 +231,28 @@ export class Storage {
   private saved(): void {
     if (this.failing) this.log.info({ file: this.file }, 'snapshot written again');
     this.failing = false;
+    this.lastSuccess?.set({ operation: 'write' }, this.clock());
   }
 
   private failed(err: unknown): void {
     if (!this.failing) this.log.error({ err, file: this.file }, 'writing the snapshot failed; retrying every interval');
     this.failing = true;
+    this.failures?.inc({ operation: 'write' });
+  }
+
+  /** The directory, created if it is missing (it may have been removed, or unwritable at start). */
+  private ensureDir(): void {
+    if (this.usable) {
+      if (existsSync(this.dir)) return;
+    }
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.usable = true;
   }
 
   /** Writes a snapshot now; failures are logged (once per failing run), never thrown. */
   save(): boolean {
     try {
+      this.ensureDir();
       writeAtomic(this.file, encodeSnapshot(this.tracker.exportState()));
       this.saved();
       return true;

@@ -151,6 +151,9 @@ route:
       group_wait: 0s
       group_interval: 5m
       repeat_interval: 5m
+    - receiver: maintenance-silent
+      matchers:
+        - alertname="StackwatchTargetInMaintenance"
     - receiver: page
       matchers:
         - notify="page"
@@ -220,6 +223,16 @@ inhibit_rules:
     equal:
       - job
       - instance
+  - source_matchers:
+      - alertname="StackwatchTargetInMaintenance"
+    target_matchers:
+      - alertname=~"Stackwatch.+"
+      - alertname!="StackwatchTargetInMaintenance"
+    equal:
+      - job
+      - instance
+      - kind
+      - target
 STACKWATCH_ROUTING
   if [ -z "$enabled" ]; then
     cat <<'STACKWATCH_DEMO'
@@ -240,6 +253,7 @@ receivers:
     webhook_configs:
       - url: http://alert-webhook:5001/ticket
         send_resolved: true
+  - name: maintenance-silent
 STACKWATCH_DEMO
     return 0
   fi

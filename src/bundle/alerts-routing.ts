@@ -23,6 +23,7 @@
  *    it observes no container while the engine does not answer.
  */
 import { type BundleConfig, type RouteTiming } from './bundle-config';
+import { withMaintenance } from './maintenance-routing';
 
 export const RECEIVERS = ['default', 'watchdog', 'page', 'ticket'] as const;
 export type Receiver = (typeof RECEIVERS)[number];
@@ -143,7 +144,8 @@ export function alertmanagerConfig(cfg: BundleConfig): Record<string, unknown> {
     webhook_configs: [{ url: `${am.webhookBaseUrl}/${name}`, send_resolved: true }],
   });
   const timing = (t: RouteTiming) => ({ group_wait: t.groupWait, group_interval: t.groupInterval, repeat_interval: t.repeatInterval });
-  return {
+  // Maintenance windows: time_intervals, mute routes, the maintenance alert's inhibition (./maintenance-routing.ts).
+  return withMaintenance({
     templates: [TEMPLATE_FILE],
     route: {
       receiver: 'default',
@@ -194,5 +196,5 @@ export function alertmanagerConfig(cfg: BundleConfig): Record<string, unknown> {
       },
     ],
     receivers: RECEIVERS.map(receiver),
-  };
+  }, cfg.maintenance);
 }

@@ -52,6 +52,7 @@ export const ALERT_DASHBOARD: Record<AlertName, string> = {
   StackwatchWatchdog: 'stackwatch-overview',
   StackwatchConfigReloadFailed: 'stackwatch-overview',
   StackwatchCollectorFailing: 'stackwatch-overview',
+  StackwatchTargetInMaintenance: 'stackwatch-overview',
   StackwatchTargetDown: 'stackwatch-recovery',
   StackwatchTargetFlapping: 'stackwatch-recovery',
   StackwatchSloFastBurn: 'stackwatch-overview',
@@ -216,6 +217,14 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   ];
 
   const availability: AlertingRule[] = [
+    a({
+      // Notifies nobody (its own route, a receiver without integrations): it inhibits every alert
+      // about the same target while the exporter says the target is in a maintenance window.
+      name: 'StackwatchTargetInMaintenance', severity: 'info',
+      expr: `${M.targetInMaintenance.name} == 1`,
+      summary: `${T} is in a maintenance window`,
+      description: `${T} ${ON_EXPORTER} is inside a maintenance window of the exporter's configuration (maintenance.windows): alerts about it are muted, its checks are not counted against the SLO, and an outage that starts now is not counted as one.`,
+    }),
     a({
       name: 'StackwatchTargetDown', severity: 'critical', notify: 'page', role: 'symptom',
       expr: `${M.targetUp.name}{kind=~"${cfg.targetDownKinds.join('|')}"} == 0${unexplained}`,

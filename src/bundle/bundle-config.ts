@@ -7,6 +7,8 @@
  */
 import { type Matcher, parseMatchers } from './dashboards/promql';
 
+import type { MaintenanceWindow } from '../config/maintenance';
+
 /** A Prometheus duration: 30s, 5m, 1h, 1d. */
 export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd' | 'w'}`;
 
@@ -180,6 +182,12 @@ export interface BundleConfig {
   fds: { window: Duration; horizonSeconds: number; minUsedRatio: number };
   /** `for:` of each alert, by alert name. */
   for: Record<AlertName, Duration>;
+  /**
+   * Maintenance windows muted in Alertmanager (time_intervals + mute_time_intervals): the same
+   * data as the exporter's `maintenance.windows`, parsed by the same schema
+   * (src/config/maintenance.ts: maintenanceWindowsSchema). Plain data; none by default.
+   */
+  maintenance: readonly MaintenanceWindow[];
 }
 
 export const ALERT_NAMES = [
@@ -188,6 +196,7 @@ export const ALERT_NAMES = [
   'StackwatchWatchdog',
   'StackwatchConfigReloadFailed',
   'StackwatchCollectorFailing',
+  'StackwatchTargetInMaintenance',
   'StackwatchTargetDown',
   'StackwatchTargetFlapping',
   'StackwatchSloFastBurn',
@@ -268,6 +277,7 @@ export const bundleConfig: BundleConfig = {
     StackwatchWatchdog: '0s',
     StackwatchConfigReloadFailed: '5m',
     StackwatchCollectorFailing: '5m',
+    StackwatchTargetInMaintenance: '0s',
     StackwatchTargetDown: '1m',
     StackwatchTargetFlapping: '10m',
     StackwatchSloFastBurn: '2m',
@@ -299,6 +309,7 @@ export const bundleConfig: BundleConfig = {
     StackwatchProcessMemoryLeakSuspected: '1h',
     StackwatchProcessFdLeak: '15m',
   },
+  maintenance: [],
 };
 
 export interface VariantOptions {

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { ConfigError, ConfigErrors } from '../config/errors';
 import { FileProblem, MAX_CONFIG_BYTES, readBoundedFile } from '../config/files';
 import { issueToErrors } from '../config/load';
+import { maintenanceSchema } from '../config/maintenance';
 import {
   ALERT_NAMES, type AlertName, type BundleConfig, bundleConfig, type Duration, exporterMatchers, NOTIFICATION_ROUTES,
   type NotificationRoute, SELECTOR_LABELS,
@@ -114,6 +115,8 @@ export const bundleYamlSchema = z.strictObject({
   exhaustion_horizon_seconds: positive,
   fds: z.strictObject({ window: duration, horizon_seconds: positive, min_used_ratio: ratio }).partial(),
   for: forDurations,
+  /** Maintenance windows muted in Alertmanager: the exporter's own `maintenance:` section, pasted as is. */
+  maintenance: maintenanceSchema,
 }).partial();
 
 export type BundleYaml = z.infer<typeof bundleYamlSchema>;
@@ -189,9 +192,12 @@ function crossChecks(cfg: BundleConfig, file: string): ConfigError[] {
 export function bundleConfigFrom(raw: unknown, file: string, defaults: BundleConfig = bundleConfig): BundleConfig {
   const result = bundleYamlSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!result.success) throw new ConfigErrors(result.error.issues.flatMap((issue) => issueToErrors(issue, file)));
-  const over = camelKeys(result.data) as Partial<BundleConfig> & { runbookUrl?: string; exporter?: Partial<BundleConfig['exporter']> };
+  const { maintenance, ...data } = result.data;
+  const over = camelKeys(data) as Partial<BundleConfig> & { runbookUrl?: string; exporter?: Partial<BundleConfig['exporter']> };
   const { runbookUrl, ...rest } = over;
   const cfg = deepMerge(defaults, rest);
+  // The schema gives the windows in the bundle config's own shape already.
+  if (maintenance !== undefined) cfg.maintenance = maintenance.windows;
   // The runbook: the one given, else the one the exporter serves at its external URL.
   cfg.runbookBaseUrl = runbookUrl ?? (over.exporter?.externalUrl !== undefined ? `${over.exporter.externalUrl.replace(/\/+$/, '')}/runbook` : defaults.runbookBaseUrl);
   const errors = crossChecks(cfg, file);
@@ -240,6 +246,6 @@ export function bundleConfigAsYaml(cfg: BundleConfig): Record<string, unknown> {
     if (v === null || typeof v !== 'object') return v;
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [verbatim ? k : snake(k), conv(x, !verbatim && VERBATIM_KEYS.has(k))]));
   };
-  const { runbookBaseUrl, ...rest } = cfg;
-  return { runbook_url: runbookBaseUrl, ...(conv(rest) as Record<string, unknown>) };
+  const { runbookBaseUrl, maintenance, ...rest } = cfg;
+  return { runbook_url: runbookBaseUrl, ...(conv(rest) as Record<string, unknown>), maintenance: { windows: conv(maintenance) } };
 }

@@ -17,7 +17,9 @@ export const MTTR_WINDOWS = ['1d', '7d'] as const;
 export const R = {
   /** Share of failed checks per target over a window (event-based SLI): failures / checks. */
   errorRatio: (w: SliWindow) => `kind_target:stackwatch_target_check_failures:ratio_rate${w}`,
-  /** Share of time up per target over a window (time-based SLI): avg_over_time(up). */
+  /** stackwatch_target_up outside maintenance windows (absent while the target is in one). */
+  upOutsideMaintenance: 'kind_target:stackwatch_target_up:outside_maintenance',
+  /** Share of time up per target over a window (time-based SLI), maintenance left out. */
   uptimeRatio: (w: (typeof UPTIME_WINDOWS)[number]) => `kind_target:stackwatch_target_up:avg_over_time${w}`,
   /** Mean time to recovery per target over a window, seconds. */
   mttr: (w: (typeof MTTR_WINDOWS)[number]) => `kind_target:stackwatch_target_recovery_seconds:mean${w}`,

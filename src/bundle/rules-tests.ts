@@ -269,6 +269,16 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       }],
     },
     {
+      alert: 'StackwatchTargetInMaintenance',
+      firing: [s(M.targetInMaintenance.name, http, '0 0 1x10 0x5'), up(20)],
+      onset: m(2),
+      labels: backend({ severity: 'info' }),
+      summary: 'http target backend is in a maintenance window',
+      description: `http target backend (exporter ${EXP.instance}) is inside a maintenance window of the exporter's configuration (maintenance.windows): alerts about it are muted, its checks are not counted against the SLO, and an outage that starts now is not counted as one.`,
+      healthy: [s(M.targetInMaintenance.name, http, '0x20'), up(20)],
+      silent: [{ name: 'the window closed', input: [s(M.targetInMaintenance.name, http, '0 0 1x10 0x5'), up(20)], at: [m(13), m(15)] }],
+    },
+    {
       alert: 'StackwatchSloFastBurn',
       // Every check fails, yet the target never counts as down (no page explains the burn). The
       // 1h clause needs an hour of history: it holds from minute 60.
@@ -280,6 +290,14 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       healthy: checks(0, 12),
       silent: [
         { name: `a ${num(slowOnly)}x burn is slow, not fast`, input: checks(atBurn(slowOnly), 1000), at: [m(65), m(90)] },
+        {
+          name: 'every check failing inside a maintenance window (the exporter does not count them)',
+          input: [
+            s(M.targetChecks.name, http, '0+12x70 840x60 840+12x70'), s(M.targetCheckFailures.name, http, '0x200'),
+            up(200), s(M.targetInMaintenance.name, http, '0x70 1x60 0x70'),
+          ],
+          at: [m(75), m(100), m(131), m(140), m(190)],
+        },
         { name: 'a new install: the first minutes say nothing about an hour', input: checks(12, 12), at: [m(5), m(30), m(55)] },
         {
           name: 'an outage already paged (StackwatchTargetDown fired): the burn during and after it is no new page',
@@ -800,6 +818,42 @@ function recordingTests(cfg: BundleConfig): PromtoolTest[] {
       promql_expr_test: [
         { expr: R.errorRatio('5m'), eval_time: '10m', exp_samples: [{ labels: lbl(R.errorRatio('5m')), value: 0.25 }] },
         { expr: R.errorRatio('1h'), eval_time: '10m', exp_samples: [{ labels: lbl(R.errorRatio('1h')), value: 0.25 }] },
+      ],
+    },
+    // The same 30-minute outage (minutes 61-91), inside a maintenance window and outside one. In the
+    // window the exporter counts no checks (the counters pause) and says so with its gauge.
+    {
+      name: 'maintenance: an outage inside a window spends no error budget and leaves uptime whole',
+      interval: '1m',
+      input_series: [
+        s(M.targetChecks.name, http, '0+12x60 720x30 720+12x60'),
+        s(M.targetCheckFailures.name, http, '0x152'),
+        s(M.targetUp.name, http, '1x60 0x30 1x60'),
+        s(M.targetInMaintenance.name, http, '0x60 1x30 0x60'),
+      ],
+      promql_expr_test: [
+        // Meanwhile the short windows say nothing (their rates could still hold failures from before the window).
+        { expr: R.errorRatio('5m'), eval_time: '75m', exp_samples: [] },
+        { expr: R.upOutsideMaintenance, eval_time: '75m', exp_samples: [] },
+        { expr: R.errorRatio('1h'), eval_time: '120m', exp_samples: [{ labels: lbl(R.errorRatio('1h')), value: 0 }] },
+        { expr: R.errorRatio('30d'), eval_time: '120m', exp_samples: [{ labels: lbl(R.errorRatio('30d')), value: 0 }] },
+        { expr: R.uptimeRatio('1d'), eval_time: '120m', exp_samples: [{ labels: lbl(R.uptimeRatio('1d')), value: 1 }] },
+      ],
+    },
+    {
+      name: 'maintenance: the same outage outside a window spends error budget and uptime',
+      interval: '1m',
+      input_series: [
+        s(M.targetChecks.name, http, '0+12x152'),
+        s(M.targetCheckFailures.name, http, '0x60 12+12x30 372x60'),
+        s(M.targetUp.name, http, '1x60 0x30 1x60'),
+        s(M.targetInMaintenance.name, http, '0x152'),
+      ],
+      promql_expr_test: [
+        { expr: R.errorRatio('5m'), eval_time: '75m', exp_samples: [{ labels: lbl(R.errorRatio('5m')), value: 1 }] },
+        { expr: R.errorRatio('30d'), eval_time: '120m', exp_samples: [{ labels: lbl(R.errorRatio('30d')), value: 372 / 1440 }] },
+        // 121 samples (minutes 0-120), 31 of them down.
+        { expr: `round(${R.uptimeRatio('1d')} * 1000000)`, eval_time: '120m', exp_samples: [{ labels: sel('', http), value: Math.round((90 / 121) * 1e6) }] },
       ],
     },
     {

@@ -56,15 +56,26 @@ export function increaseSinceBirth(metric: string, w: Duration): string {
 /** The exporter's process start time (prom-client's default process metrics). */
 export const EXPORTER_START = 'process_start_time_seconds';
 
+/**
+ * Leaves out targets inside a maintenance window. The exporter does not count checks made inside
+ * a window (so the counters' long windows leave them out by themselves); this keeps the short
+ * windows, whose rates still hold failures from just before the window, from judging it meanwhile.
+ */
+export const OUTSIDE_MAINTENANCE = `unless on(${TARGET_LABELS}) ${M.targetInMaintenance.name} == 1`;
+
 export function recordingGroups(cfg: BundleConfig): RuleGroup<RecordingRule>[] {
   const errorRatios: RecordingRule[] = SLI_WINDOWS.map((w) => ({
     record: R.errorRatio(w),
-    expr: `sum by (${TARGET_LABELS}) (rate(${M.targetCheckFailures.name}[${w}])) / sum by (${TARGET_LABELS}) (rate(${M.targetChecks.name}[${w}]))`,
+    expr: `(sum by (${TARGET_LABELS}) (rate(${M.targetCheckFailures.name}[${w}])) / sum by (${TARGET_LABELS}) (rate(${M.targetChecks.name}[${w}]))) ${OUTSIDE_MAINTENANCE}`,
   }));
-  const uptime: RecordingRule[] = UPTIME_WINDOWS.map((w) => ({
-    record: R.uptimeRatio(w),
-    expr: `avg by (${TARGET_LABELS}) (avg_over_time(${M.targetUp.name}[${w}]))`,
-  }));
+  // Time up is sampled at every evaluation outside maintenance; the ratios average those samples.
+  const uptime: RecordingRule[] = [
+    { record: R.upOutsideMaintenance, expr: `${M.targetUp.name} ${OUTSIDE_MAINTENANCE}` },
+    ...UPTIME_WINDOWS.map((w) => ({
+      record: R.uptimeRatio(w),
+      expr: `avg by (${TARGET_LABELS}) (avg_over_time(${R.upOutsideMaintenance}[${w}]))`,
+    })),
+  ];
   const sum = `${M.targetRecovery.name}_sum`;
   const count = `${M.targetRecovery.name}_count`;
   const mttr: RecordingRule[] = MTTR_WINDOWS.map((w) => ({

@@ -221,6 +221,24 @@ engine is unreachable; that case is StackwatchDockerApiDown, not this alert.)
   the collector going again, and report the stack trace with the target's config (redact secrets).
 - If it started right after a configuration change, reload with the previous configuration.
 
+## StackwatchTargetInMaintenance
+
+**What it means.** The target is inside a maintenance window of the exporter's configuration
+(\`maintenance.windows\`). This alert notifies nobody: Alertmanager routes it to a receiver without
+integrations, and it inhibits every other alert about the same target (same job, instance, kind
+and target) for as long as the window is open. Because it follows the exporter's own gauge
+(\`stackwatch_target_in_maintenance\`), a window added or moved in the exporter's config and
+reloaded there (\`kill -HUP\`, \`POST /-/reload\`) mutes at once, without regenerating Alertmanager's
+configuration. The \`time_intervals\` that \`stackwatch bundle\` writes into \`alertmanager.yml\` (from
+\`maintenance:\` in bundle.yml) mute the same windows even while the exporter cannot be scraped.
+
+**How to confirm.** \`stackwatch_target_in_maintenance{target="..."} == 1\`; the status page shows
+the target as *maintenance* (with what its checks say meanwhile).
+
+**What to do.** Nothing, during planned work. If it fires outside planned work, the window in the
+exporter's configuration is wrong (its \`location\`, a \`times\` range, a one-off \`end\`): fix it and
+reload.
+
 ## StackwatchTargetDown
 
 **What it means.** An HTTP or container target has failed its checks (after flap damping) for

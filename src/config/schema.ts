@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { dockerSchema } from './docker';
 import { httpSchema } from './http';
 import { logsSchema } from './logs';
+import { maintenanceSchema } from './maintenance';
 import { mqttSchema } from './mqtt';
 import { processDiscoverySchema, processesSchema, processSettingsSchema } from './processes';
 
@@ -51,6 +52,7 @@ export const configSchema = z
     process_discovery: processDiscoverySchema,
     process_settings: processSettingsSchema,
     logs: logsSchema,
+    maintenance: maintenanceSchema,
   })
   .superRefine((c, ctx) => {
     if (!c.process_discovery.enabled) return;

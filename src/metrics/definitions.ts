@@ -74,6 +74,8 @@ export const M = {
   targetRecovery: def('stackwatch_target_recovery_seconds', 'histogram', 'availability', T,
     'Length of each outage that ended, observed once at recovery (MTTR = rate(_sum)/rate(_count)).',
     RECOVERY_BUCKETS),
+  targetInMaintenance: def('stackwatch_target_in_maintenance', 'gauge', 'availability', T,
+    '1 while the target is inside a configured maintenance window (maintenance.windows), else 0. Checks made inside a window are not counted in the checks and failures counters, and an outage that starts inside one is not counted as an outage.'),
 
   // --- HTTP health (src/collectors/http.ts) ---
   httpDuration: def('stackwatch_http_request_duration_seconds', 'histogram', 'http', ['target'],
@@ -236,6 +238,10 @@ export const M = {
     '1 if the web configuration file (--web.config.file: TLS, basic auth, headers) and its certificate files last loaded, 0 if the last change was refused (the previous setup keeps serving).'),
   webRequestsRefused: def('stackwatch_web_requests_refused_total', 'counter', 'exporter', ['reason'],
     'Requests and connections to the exporter\'s own server that were refused, by reason: tls_handshake, client_certificate, unauthorized (basic auth), auth_busy (too many password checks waiting), cross_origin, lifecycle_disabled.'),
+  storageSnapshotFailures: def('stackwatch_storage_snapshot_failures_total', 'counter', 'exporter', ['operation'],
+    'Snapshots of the data directory (--storage.path) that could not be written or read (operation: write, read). The exporter keeps running; history made since the last good write is lost at the next restart.'),
+  storageSnapshotLastSuccess: def('stackwatch_storage_snapshot_last_success_timestamp_seconds', 'gauge', 'exporter', ['operation'],
+    'Unix time of the last snapshot written (operation="write") or read at start (operation="read").'),
   buildInfo: def('stackwatch_build_info', 'gauge', 'exporter', ['version', 'nodejs'],
     'Build facts; the value is always 1.'),
 } as const;

@@ -8,7 +8,7 @@ import type { StatusState } from './model';
  */
 
 export const COLOURS = {
-  brightgreen: '#4c1', green: '#97ca00', yellow: '#dfb317', orange: '#fe7d37', red: '#e05d44', grey: '#9f9f9f',
+  brightgreen: '#4c1', green: '#97ca00', yellow: '#dfb317', orange: '#fe7d37', red: '#e05d44', grey: '#9f9f9f', blue: '#007ec6',
 } as const;
 
 /** Uptime: >= 99.95 % bright green, >= 99 % green, >= 95 % yellow, else red; none grey. */
@@ -29,7 +29,7 @@ export function mttrColour(s: number | null): string {
 }
 
 export function stateColour(s: StatusState): string {
-  return { up: COLOURS.brightgreen, down: COLOURS.red, degraded: COLOURS.orange, unknown: COLOURS.grey }[s];
+  return { up: COLOURS.brightgreen, down: COLOURS.red, degraded: COLOURS.orange, unknown: COLOURS.grey, maintenance: COLOURS.blue }[s];
 }
 
 export const uptimeText = pct;

@@ -13,7 +13,8 @@ import { M } from '../metrics/definitions';
  * untrusted viewers get names, states and figures only.
  */
 
-export type StatusState = 'up' | 'down' | 'degraded' | 'unknown';
+/** `maintenance`: inside a maintenance window (whatever the checks say; see `checkedState`). */
+export type StatusState = 'up' | 'down' | 'degraded' | 'unknown' | 'maintenance';
 export const WINDOWS = { '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY, '90d': 90 * DAY } as const;
 export type WindowName = keyof typeof WINDOWS;
 export const isWindow = (w: unknown): w is WindowName => typeof w === 'string' && Object.hasOwn(WINDOWS, w);
@@ -47,6 +48,8 @@ export interface TargetSummary {
   kind: TargetKind;
   name: string;
   state: StatusState;
+  /** In maintenance: what the checks say meanwhile (up, down, degraded, unknown). */
+  checkedState?: Exclude<StatusState, 'maintenance'>;
   /** Last change of up/down. */
   since: number | null;
   /** Length of the outage in progress; null when up. */
@@ -175,6 +178,12 @@ export async function degradedTargets(registry: Registry): Promise<Set<string>> 
 }
 
 export function stateOf(v: TargetView, degraded: ReadonlySet<string>): StatusState {
+  if (v.maintenance) return 'maintenance';
+  return checkedStateOf(v, degraded);
+}
+
+/** The state the checks give, maintenance or not. */
+export function checkedStateOf(v: TargetView, degraded: ReadonlySet<string>): Exclude<StatusState, 'maintenance'> {
   if (v.state === 'up' && v.kind === 'http' && degraded.has(v.target)) return 'degraded';
   return v.state;
 }
@@ -200,6 +209,7 @@ export function summarize(deps: ModelDeps, v: TargetView, degraded: ReadonlySet<
     latency24h: latencyOf(day) ?? null,
     incidents: incidentsOf(h, now, trusted, now - 90 * DAY),
   };
+  if (s.state === 'maintenance') s.checkedState = checkedStateOf(v, degraded);
   if (trusted && v.lastError !== undefined) s.lastError = v.lastError;
   const matches = v.kind === 'process' ? deps.processMatches?.().get(v.target) : undefined;
   if (matches !== undefined) {
@@ -209,7 +219,7 @@ export function summarize(deps: ModelDeps, v: TargetView, degraded: ReadonlySet<
   return s;
 }
 
-const ORDER: Record<StatusState, number> = { down: 0, degraded: 1, unknown: 2, up: 3 };
+const ORDER: Record<StatusState, number> = { down: 0, degraded: 1, unknown: 2, maintenance: 3, up: 4 };
 const KIND_ORDER: Record<TargetKind, number> = { http: 0, mqtt: 1, traffic: 2, process: 3, container: 4 };
 
 /** The whole status: declared targets, and what was discovered without being declared. */
@@ -240,7 +250,7 @@ export async function buildModel(deps: ModelDeps, trusted: boolean): Promise<Sta
   }
   discovered.sort((a, b) => a.kind.localeCompare(b.kind) || (b.memoryBytes ?? 0) - (a.memoryBytes ?? 0) || a.name.localeCompare(b.name));
 
-  const counts: Record<StatusState, number> = { up: 0, down: 0, degraded: 0, unknown: 0 };
+  const counts: Record<StatusState, number> = { up: 0, down: 0, degraded: 0, unknown: 0, maintenance: 0 };
   for (const t of targets) counts[t.state] += 1;
   for (const d of discovered) if (d.kind === 'container' && (d.state === 'down' || d.state === 'up')) counts[d.state] += 1;
   return { generatedAt: now, counts, targets, discovered };

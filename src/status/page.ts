@@ -186,7 +186,7 @@ function target(p: PageTarget, range: string): string {
   const badge = `/badge/${encodeURIComponent(t.kind)}/${encodeURIComponent(t.name)}`;
   const outage = t.outageSeconds === null ? '' : `<span class="outage">down for ${formatDuration(t.outageSeconds)}</span>`;
   return `<article class="target ${t.state}" data-kind="${escapeHtml(t.kind)}" data-target="${escapeHtml(t.name)}">
-<header><h3>${escapeHtml(t.name)}</h3><span class="kind">${escapeHtml(t.kind)}</span><span class="state">${t.state}</span>${outage}</header>
+<header><h3>${escapeHtml(t.name)}</h3><span class="kind">${escapeHtml(t.kind)}</span><span class="state">${t.state}</span>${t.checkedState !== undefined ? `<span class="checked">checks: ${t.checkedState}</span>` : ''}${outage}</header>
 ${bar(p.closed, p.current, range)}
 <dl class="figures">
 <div><dt>Uptime 24 h</dt><dd class="uptime-24h">${pct(t.uptime['24h'])}</dd></div>
@@ -232,7 +232,9 @@ export function bannerText(m: StatusModel): { cls: string; text: string } {
   if (m.counts.degraded > 0) parts.push(`${m.counts.degraded} degraded`);
   if (parts.length > 0) return { cls: m.counts.down > 0 ? 'down' : 'degraded', text: parts.join(' · ') };
   if (total === 0) return { cls: 'unknown', text: 'No declared targets' };
-  if (m.counts.unknown > 0) return { cls: 'unknown', text: `${m.counts.up} up · ${m.counts.unknown} not checked yet` };
+  const maint = m.counts.maintenance > 0 ? ` · ${m.counts.maintenance} in maintenance` : '';
+  if (m.counts.unknown > 0) return { cls: 'unknown', text: `${m.counts.up} up · ${m.counts.unknown} not checked yet${maint}` };
+  if (m.counts.maintenance > 0) return { cls: 'maintenance', text: `${m.counts.up} up${maint}` };
   return { cls: 'up', text: `All ${total} up` };
 }
 
@@ -260,21 +262,21 @@ ${discovered(m.discovered)}
 
 const CSS = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#1d2125;--mut:#6b7280;--card:#f6f7f9;--line:#e3e6ea;
---good:#2e9e44;--fair:#8bbf3a;--poor:#e0a526;--bad:#d93f3f;--none:#c9ced4;--deg:#d98a1c}
+--good:#2e9e44;--fair:#8bbf3a;--poor:#e0a526;--bad:#d93f3f;--none:#c9ced4;--deg:#d98a1c;--mnt:#3b6fd9}
 @media (prefers-color-scheme:dark){:root{--bg:#111418;--fg:#e5e7eb;--mut:#9aa3ad;--card:#1b2027;--line:#2c333c;--none:#3a424c}}
 *{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif}
 main{max-width:1100px;margin:0 auto;padding:1rem}
 .top{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem}h1{font-size:1.4rem;margin:.2rem 0}
 .banner{margin:0;padding:.35rem .8rem;border-radius:.4rem;font-weight:600;color:#fff;background:var(--good)}
-.banner.down{background:var(--bad)}.banner.degraded{background:var(--deg)}.banner.unknown{background:var(--mut)}
+.banner.down{background:var(--bad)}.banner.degraded{background:var(--deg)}.banner.unknown{background:var(--mut)}.banner.maintenance{background:var(--mnt)}
 nav,footer,.none,figcaption,.links{color:var(--mut);font-size:.85rem}nav{margin:.6rem 0 1rem}a{color:inherit}
 .targets{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,480px),1fr));gap:.8rem}
 .target{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--good);border-radius:.5rem;padding:.7rem .9rem;min-width:0}
-.target.down{border-left-color:var(--bad)}.target.degraded{border-left-color:var(--deg)}.target.unknown{border-left-color:var(--none)}
+.target.down{border-left-color:var(--bad)}.target.degraded{border-left-color:var(--deg)}.target.unknown{border-left-color:var(--none)}.target.maintenance{border-left-color:var(--mnt)}
 .target header{display:flex;flex-wrap:wrap;align-items:baseline;gap:.2rem .6rem}h3{margin:0;font-size:1.05rem;overflow-wrap:anywhere}
 .kind{font-size:.75rem;color:var(--mut);text-transform:uppercase;letter-spacing:.04em}
 .state{font-weight:700;text-transform:uppercase;font-size:.8rem}.up .state{color:var(--good)}.down .state{color:var(--bad)}
-.degraded .state{color:var(--deg)}.unknown .state{color:var(--mut)}.outage{font-weight:600;color:var(--bad)}
+.degraded .state{color:var(--deg)}.unknown .state{color:var(--mut)}.maintenance .state{color:var(--mnt)}.checked{font-size:.8rem;color:var(--mut)}.outage{font-weight:600;color:var(--bad)}
 .bar{display:flex;gap:1px;height:26px;margin:.6rem 0 .3rem}.bar i{flex:1;border-radius:2px;background:var(--none);min-width:1px}
 .bar i:hover{opacity:.7}.bar .g{background:var(--good)}.bar .f{background:var(--fair)}.bar .p{background:var(--poor)}.bar .b{background:var(--bad)}
 .figures{display:flex;flex-wrap:wrap;gap:.2rem 1.2rem;margin:.3rem 0}.figures div{min-width:4.5rem}dt{font-size:.72rem;color:var(--mut)}dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}

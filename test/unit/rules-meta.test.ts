@@ -130,8 +130,8 @@ describe('alerts', () => {
     expect(headings.sort()).toEqual([...ALERT_NAMES, ...TRAFFIC_ALERTS].sort());
   });
 
-  test('every `for:` is a duration; only the Watchdog and events (an OOM kill, a crash loop\'s restarts) fire at once', () => {
-    const atOnce = ['StackwatchWatchdog', 'StackwatchContainerOomKilled', 'StackwatchContainerCrashLooping', 'StackwatchProcessRestarting'];
+  test('every `for:` is a duration; only the Watchdog, the maintenance inhibitor and events (an OOM kill, a crash loop\'s restarts) fire at once', () => {
+    const atOnce = ['StackwatchWatchdog', 'StackwatchTargetInMaintenance', 'StackwatchContainerOomKilled', 'StackwatchContainerCrashLooping', 'StackwatchProcessRestarting'];
     for (const a of alerts) {
       if (atOnce.includes(a.alert)) expect(a.for).toBeUndefined();
       else expect(durationSeconds(a.for as '1m')).toBeGreaterThan(0);
@@ -177,9 +177,12 @@ describe('alerts', () => {
   };
 
   test('every alert has its place in the hierarchy (notify page/ticket, role cause/symptom); the Watchdog has its own route', () => {
-    const got = Object.fromEntries(alerts.filter((a) => a.alert !== 'StackwatchWatchdog').map((a) => [a.alert, [a.labels.notify, a.labels.role]]));
+    const own = ['StackwatchWatchdog', 'StackwatchTargetInMaintenance'];
+    const got = Object.fromEntries(alerts.filter((a) => !own.includes(a.alert)).map((a) => [a.alert, [a.labels.notify, a.labels.role]]));
     expect(got).toEqual(HIERARCHY);
     expect(alerts.find((a) => a.alert === 'StackwatchWatchdog')!.labels).toEqual({ severity: 'info' });
+    // The maintenance alert notifies nobody: it only inhibits (its own route, a receiver without integrations).
+    expect(alerts.find((a) => a.alert === 'StackwatchTargetInMaintenance')!.labels).toEqual({ severity: 'info' });
   });
 
   test('a cause page of a target fires no later than the symptoms it mutes, so the first message names it', () => {

@@ -78,7 +78,7 @@ describe('GET /api/v1/targets', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     const body = await res.json() as TargetsBody;
     expectShape('targets', body);
-    expect(body.counts).toEqual({ up: 2, down: 1, degraded: 1, unknown: 0 }); // nginx and the container
+    expect(body.counts).toEqual({ up: 2, down: 1, degraded: 1, unknown: 0, maintenance: 0 }); // nginx and the container
     const [api, worker] = body.targets;
     expect(api!.name).toBe('api'); // down first
     expect(api!.state).toBe('down');

@@ -252,6 +252,15 @@ export const errors = (cfg: BundleConfig): DashboardSpec => ({
           thresholds: [{ color: 'red', value: null }, { color: 'green', value: 1 }],
         },
         {
+          type: 'stat', title: 'History snapshot age', unit: 's', w: 6, h: 6,
+          description: 'Seconds since the exporter last wrote its snapshot to the data directory (--storage.path; every 5 s normally), and snapshot writes or reads that failed in the selected range. A growing age means history and outages in progress would not survive a restart (disk full, read-only, directory removed). No series without --storage.path.',
+          queries: [
+            { expr: `time() - ${sel(M.storageSnapshotLastSuccess, ['operation="write"'])}`, legend: '{{instance}} age', instant: true },
+            { expr: `increase(${sel(M.storageSnapshotFailures)}[$__range])`, legend: '{{instance}} {{operation}} failures in the selected range', instant: true },
+          ],
+          thresholds: [{ color: 'green', value: null }, { color: 'orange', value: 30 }, { color: 'red', value: 120 }],
+        },
+        {
           type: 'timeseries', title: 'Requests refused by the exporter', unit: 'reqps', w: 18, h: 6,
           description: 'Requests to the exporter\'s own server refused, by reason (failed basic auth, missing client certificate, cross-site request, lifecycle endpoint disabled, too many pending auth checks). A steady rate of auth failures is a scraper with a stale password, or someone guessing.',
           queries: [{ expr: `sum by (instance, reason) (rate(${sel(M.webRequestsRefused)}[${RATE}]))`, legend: '{{instance}} {{reason}}' }],

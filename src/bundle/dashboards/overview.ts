@@ -65,6 +65,13 @@ export const overview = (cfg: BundleConfig): DashboardSpec => ({
           thresholds: [{ color: 'red', value: null }, { color: 'green', value: 1 }],
           runbook: [ALERT.targetDown, ALERT.targetFlapping],
         },
+        {
+          type: 'state-timeline', title: 'Maintenance windows', unit: 'none', w: 24, h: 5,
+          description: 'When each target was inside a maintenance window of the exporter\'s configuration (maintenance.windows). Meanwhile its checks are not counted against the SLO, an outage that starts is not counted as one, and its alerts are muted.',
+          queries: [{ expr: sel(M.targetInMaintenance), legend: '{{kind}}/{{target}}' }],
+          mappings: [boolMapping('—', 'maintenance')],
+          thresholds: [{ color: 'transparent', value: null }, { color: 'blue', value: 1 }],
+        },
       ],
     },
     {
