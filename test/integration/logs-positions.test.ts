@@ -152,4 +152,23 @@ describe('log positions', () => {
       await ex.stop();
     }
   });
+
+  it('route patterns that need RE2 (behind the path memo) and literal ones label requests the same way', async () => {
+    const a = path.join(dir, 'routes.log');
+    writeFileSync(a, '');
+    const raw = { logs: [{ name: 'r', path: a, poll_interval: '100ms', routes: { item: '^/api/items/\\d+$', api: '^/api/', js: '\\.js$' } }] };
+    const ex = await startExporter(raw);
+    try {
+      const req = (p: string): string => `127.0.0.1 - - [25/Nov/2026:22:00:01 +0000] "GET ${p} HTTP/1.1" 200 2 "-" "t"\n`;
+      const paths = ['/api/items/1', '/api/items/1', '/api/items/x', '/api/items/22?q=1', '/app.js', '/app.js?v=2', '/', '/api/items/1'];
+      appendFileSync(a, paths.map(req).join(''));
+      const count = (route: string) => async () => (await ex.scrape()).get('stackwatch_log_requests_total', { source: 'r', route, method: 'GET', code: '2xx' });
+      await waitFor('all counted', async () => (await count('item')()) === 4, 5000);
+      expect(await count('api')()).toBe(1);
+      expect(await count('js')()).toBe(2);
+      expect(await count('other')()).toBe(1);
+    } finally {
+      await ex.stop();
+    }
+  });
 });
