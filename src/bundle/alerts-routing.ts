@@ -1,6 +1,8 @@
 /**
  * Alertmanager configuration (prometheus/alertmanager/alertmanager.yml) and its notification
- * template (prometheus/alertmanager/stackwatch.tmpl).
+ * template (prometheus/alertmanager/stackwatch.tmpl). The receivers here post to the demo printer;
+ * the notification channels that replace it (Telegram, Slack, e-mail, webhook, ntfy) are switched
+ * on at Alertmanager's start by the script of src/bundle/notifications.ts.
  *
  * Routing: one incident, one message. Pages (`notify="page"`) are grouped per exporter and target
  * name, whatever their kind and severity: the process group, the container and the HTTP endpoint
@@ -40,7 +42,7 @@ export const DOCKER_DEPENDENT_KIND = 'container';
 /** File name of the notification template, next to alertmanager.yml. */
 export const TEMPLATE_FILE = 'stackwatch.tmpl';
 
-/** How the shared template writes one piece of text: plain (chat, mail) or Telegram's HTML subset. */
+/** How the shared template writes one piece of text: plain (e-mail), Telegram's HTML subset, Slack's mrkdwn. */
 type Style = 'text' | 'html' | 'slack';
 
 /**

@@ -46,7 +46,10 @@ export function prometheusFilesFor(cfg: BundleConfig): Record<string, string> {
 # error-budget rules look back 30 days. Rules and alerts: rules/*.yml, alerts/*.yml; their tests:
 # promtool test rules tests/*.yml (run from this directory).
 `);
-  out['prometheus/alertmanager/alertmanager.yml'] = toYaml(alertmanagerConfig(cfg));
+  out['prometheus/alertmanager/alertmanager.yml'] = toYaml(alertmanagerConfig(cfg), `${GENERATED_HEADER}# Notifications to Telegram, Slack, e-mail, a webhook or ntfy need no edit here: set their secrets
+# in .env and start Alertmanager through ${ENTRYPOINT_FILE}, which writes this config with those
+# channels on (docs/bundle.md, "Notifications"). As it is, every receiver posts to the demo printer.
+`);
   out[`prometheus/alertmanager/${TEMPLATE_FILE}`] = NOTIFICATION_TEMPLATE;
   out[`prometheus/alertmanager/${ENTRYPOINT_FILE}`] = alertmanagerEntrypoint(cfg);
   return out;
