@@ -19,6 +19,7 @@ import { Server } from './server';
 import { Storage } from './storage';
 import { VERSION } from './version';
 import { plainWebState, WebSurface, type WebState } from './web/surface';
+import type { BundleConfig } from './bundle/bundle-config';
 
 /** The kind of availability target each collector observes. */
 const COLLECTOR_KINDS: Readonly<Record<string, TargetKind>> = { http: 'http', mqtt: 'mqtt', docker: 'container', process: 'process', logs: 'traffic' };
@@ -50,6 +51,8 @@ export interface AppOptions {
   snapshotInterval?: number;
   /** Builds the collectors for a configuration (tests swap in their own). */
   collectors?: (config: Config, ctx: CollectorContext) => Collector[];
+  /** The bundle settings /runbook shows the thresholds of (--bundle.config); default: the built-in ones. */
+  bundleConfig?: BundleConfig;
 }
 
 /**
@@ -99,6 +102,7 @@ export class App {
       web: this.web,
       enableLifecycle: opts.enableLifecycle ?? false,
       ...(opts.trusted ? { trusted: opts.trusted } : {}),
+      ...(opts.bundleConfig !== undefined ? { bundleConfig: opts.bundleConfig } : {}),
     });
   }
 

@@ -13,6 +13,8 @@ export interface CliOptions {
   /** The data directory (--storage.path). */
   storagePath: string;
   logLevel: LogLevel;
+  /** bundle.yml whose thresholds the /runbook page shows (--bundle.config). */
+  bundleConfig?: string;
   help: boolean;
   version: boolean;
 }
@@ -38,6 +40,9 @@ Options:
                      allow POST /-/reload (SIGHUP reloads regardless)
   --storage.path DIR data directory: history, incidents and counters kept across restarts
                      (default data/, relative to the working directory)
+  --bundle.config FILE
+                     the bundle settings (bundle.yml) your rules were generated from, so that
+                     /runbook shows their thresholds (default: the built-in settings)
   --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info)
   --version          print the version and exit
   --help             print this help and exit
@@ -77,6 +82,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         'web.enable-lifecycle': { type: 'boolean' },
         'storage.path': { type: 'string' },
         'log-level': { type: 'string' },
+        'bundle.config': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -107,5 +113,6 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   if (config !== undefined) out.config = config;
   if (listen !== undefined) out.listen = listen;
   if (values['web.config.file'] !== undefined) out.webConfigFile = values['web.config.file'];
+  if (values['bundle.config'] !== undefined) out.bundleConfig = values['bundle.config'];
   return out;
 }

@@ -7,6 +7,7 @@ import { builtinConfig, BUILTIN_SOURCE } from './config/defaults';
 import { ConfigErrors } from './config/errors';
 import { loadConfigFile, validate } from './config/load';
 import type { Config } from './config/schema';
+import type { BundleConfig } from './bundle/bundle-config';
 import { createLogger } from './log';
 import { VERSION } from './version';
 import { loadWebState, type WebState } from './web/surface';
@@ -56,9 +57,15 @@ async function main(): Promise<void> {
 
   let config: Config;
   let webState: WebState;
+  let bundleConfig: BundleConfig | undefined;
   try {
     config = loadConfig(opts);
     webState = await loadWebState(opts.webConfigFile);
+    if (opts.bundleConfig !== undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { loadBundleYaml } = require('./bundle/bundle-yaml') as typeof import('./bundle/bundle-yaml');
+      bundleConfig = loadBundleYaml(opts.bundleConfig);
+    }
   } catch (err) {
     if (!(err instanceof ConfigErrors)) throw err;
     process.stderr.write(`stackwatch: invalid configuration:\n${err.message}\n`);
@@ -68,6 +75,7 @@ async function main(): Promise<void> {
   if (opts.checkConfig) {
     process.stdout.write(`${source}: configuration is valid (${configSummary(config)})\n`);
     if (opts.webConfigFile !== undefined) process.stdout.write(`${opts.webConfigFile}: web configuration is valid\n`);
+    if (opts.bundleConfig !== undefined) process.stdout.write(`${opts.bundleConfig}: bundle settings are valid\n`);
     return;
   }
 
@@ -82,6 +90,7 @@ async function main(): Promise<void> {
     webState,
     enableLifecycle: opts.enableLifecycle,
     storagePath: opts.storagePath,
+    ...(bundleConfig !== undefined ? { bundleConfig } : {}),
     log,
   });
   try {

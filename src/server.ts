@@ -13,6 +13,7 @@ import type { Logger } from './log';
 import { statusRoutes } from './status/routes';
 import { isTrusted } from './trust';
 import { crossOriginRefusal } from './web/cross-origin';
+import type { BundleConfig } from './bundle/bundle-config';
 import type { WebSurface } from './web/surface';
 
 export interface ServerDeps {
@@ -36,6 +37,8 @@ export interface ServerDeps {
    * isTrusted() with the web surface's policy; tests replace it to play a remote viewer.
    */
   trusted?: (req: IncomingMessage) => boolean;
+  /** The bundle settings /runbook shows the thresholds of; default: the built-in ones. */
+  bundleConfig?: BundleConfig;
 }
 
 /**
@@ -98,6 +101,7 @@ export class Server {
     app.put('/-/reload', reload);
     app.use(statusRoutes({ tracker, registry, clock, log, version, configSource: this.deps.configSource, trust: web, trusted,
       ...(this.deps.processMatches !== undefined ? { processMatches: this.deps.processMatches } : {}),
+      ...(this.deps.bundleConfig !== undefined ? { bundleConfig: this.deps.bundleConfig } : {}),
     }));
     app.use((_req, res) => {
       res.status(404).type('text/plain').send('not found; see / for the pages stackwatch serves.\n');

@@ -457,9 +457,9 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchMqttRoundtripFailing',
-      // Probes succeed until minute 4, then every probe fails.
+      // Probes succeed until minute 4, then every probe fails: roundtrip_failures of them by minute 4 + that.
       firing: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 4x20'), s(M.mqttConnected.name, broker, '1x25'), started],
-      onset: m(7),
+      onset: m(4 + cfg.mqtt.roundtripFailures),
       labels: { ...brokerAlert, severity: 'critical' },
       summary: 'MQTT round trips through main fail',
       description: `At least ${cfg.mqtt.roundtripFailures} probe messages published to broker main (exporter ${EXP.instance}) did not come back in the last ${cfg.mqtt.roundtripFailureWindow}, and none came back in the last ${cfg.mqtt.roundtripRecoveryWindow}: the broker accepts connections but does not deliver.`,

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
+import type { BundleConfig } from '../bundle/bundle-config';
 import type { AvailabilityTracker, TargetKind, TargetView } from '../availability';
 import type { GroupMatches } from '../collectors/process';
 import type { Clock } from '../clock';
@@ -13,7 +14,6 @@ import {
   type HistoryPoint, type ModelDeps, type StatusModel,
 } from './model';
 import { renderMain, renderPage, type PageTarget } from './page';
-import { renderRunbookPage } from './runbook-page';
 
 /**
  * The status page (/), the runbook (/runbook), the JSON API (/api/v1/...) and the badges (/badge/...). Every handler
@@ -34,6 +34,8 @@ export interface StatusRoutesDeps {
   processMatches?: () => ReadonlyMap<string, GroupMatches>;
   /** Replaces the trust decision (tests play a remote viewer with it); default isTrusted(req, trust). */
   trusted?: (req: IncomingMessage) => boolean;
+  /** The bundle settings /runbook shows the thresholds of; default: the built-in ones. */
+  bundleConfig?: BundleConfig;
 }
 
 const KINDS: readonly TargetKind[] = ['http', 'mqtt', 'traffic', 'container', 'process'];
@@ -63,7 +65,12 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
   let runbook: string | undefined;
   router.get('/runbook', (_req, res) => {
     // The same for every viewer: the alerts' documentation, no state of this exporter.
-    runbook ??= renderRunbookPage(undefined, deps.version);
+    if (runbook === undefined) {
+      // Loaded on first use: the bundle's generators are no part of the daemon's steady state.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { renderRunbookPage } = require('./runbook-page') as typeof import('./runbook-page');
+      runbook = renderRunbookPage(deps.bundleConfig, deps.version);
+    }
     res.set('Cache-Control', 'no-cache');
     res.type('html').send(runbook);
   });

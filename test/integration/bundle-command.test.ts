@@ -6,14 +6,17 @@
  *   the settings), every selector of every rule, alert, dashboard query and dashboard variable
  *   carries the configured exporter selector (read with Prometheus' own grammar,
  *   @prometheus-io/lezer-promql), and the settings reach the alerts and the runbook;
- * - a bad bundle.yml exits 2 naming the key.
+ * - a bad bundle.yml exits 2 naming the key;
+ * - the daemon serves the runbook at /runbook, with the thresholds of --bundle.config.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { runCli } from '../harness/cli';
+import { runCli, spawnCli } from '../harness/cli';
+import { freePort } from '../harness/ports';
+import { waitFor } from '../harness/wait';
 import { expand, type LDashboard, parse, selectors } from '../harness/dashboard-lint';
 import { PROMETHEUS_INSTALL_HINT } from '../harness/prometheus';
 import { requireBinary } from '../harness/require-binary';
@@ -23,7 +26,7 @@ const promtool = requireBinary('promtool', PROMETHEUS_INSTALL_HINT);
 
 function promtoolRun(args: string[], cwd: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(promtool, args, { cwd, timeout: 290_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(promtool, args, { cwd, timeout: 590_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out: `${stdout}${stderr}` });
     });
   });
@@ -203,18 +206,59 @@ for:
     if (c.code !== 0) throw new Error(c.out);
   }, 120_000);
 
-  test('the generated promtool tests follow the settings and pass', async () => {
-    const files = readdirSync(path.join(prom, 'tests')).map((f) => `tests/${f}`);
-    expect(files.length).toBeGreaterThan(5);
-    const tests = files.map((f) => readFileSync(path.join(prom, f), 'utf8')).join('\n');
+  test('the generated promtool tests follow the settings', () => {
+    const files = readdirSync(path.join(prom, 'tests')).sort();
+    // The same test files as the committed bundle's.
+    expect(files).toEqual(readdirSync(path.join(root, 'prometheus', 'tests')).sort());
+    const tests = files.map((f) => readFileSync(path.join(prom, 'tests', f), 'utf8')).join('\n');
     expect(tests).toContain(`job="${JOB}"`);
+    expect(tests).toContain('instance="edge-1:9967"');
     expect(tests).toContain('99.5% availability objective');
-    // One promtool per file, two at a time: the SLO cases evaluate days of series.
-    const failures: string[] = [];
-    for (let i = 0; i < files.length; i += 2) {
-      const rs = await Promise.all(files.slice(i, i + 2).map((f) => promtoolRun(['test', 'rules', f], prom)));
-      for (const r of rs) if (r.code !== 0 || !r.out.includes('SUCCESS')) failures.push(r.out);
+    expect(tests).not.toContain('job="stackwatch"');
+  });
+
+  // One promtool per file: the SLO cases evaluate days of series at one-minute steps.
+  test.each(readdirSync(path.join(root, 'prometheus', 'tests')).sort())('promtool test rules tests/%s passes', async (file) => {
+    const r = await promtoolRun(['test', 'rules', `tests/${file}`], prom);
+    if (r.code !== 0) throw new Error(r.out);
+    expect(r.out).toContain('SUCCESS');
+  }, 600_000);
+});
+
+describe('the exporter serves the runbook at /runbook', () => {
+  test('with the thresholds of --bundle.config, an anchor per alert, and the default settings without it', async () => {
+    const dir = tmp();
+    const cfg = path.join(dir, 'stackwatch.yml');
+    writeFileSync(cfg, 'http:\n  - name: api\n    url: http://127.0.0.1:9/health\n');
+    const bundle = path.join(dir, 'bundle.yml');
+    writeFileSync(bundle, 'tls_cert: { warning_days: 21 }\nflapping: { outages: 5 }\n');
+    expect(runCli(['--config', cfg, '--bundle.config', bundle, '--check-config']).stdout).toContain(`${bundle}: bundle settings are valid`);
+    const bad = path.join(dir, 'bad.yml');
+    writeFileSync(bad, 'tls_cert: { warning_dayz: 21 }\n');
+    const refused = runCli(['--config', cfg, '--bundle.config', bad, '--check-config']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`${bad}: tls_cert.warning_dayz: unknown key`);
+
+    for (const [args, days, outages] of [[['--bundle.config', bundle], 21, 5], [[], 14, 3]] as const) {
+      const port = await freePort();
+      const p = spawnCli(['--config', cfg, '--listen', `127.0.0.1:${port}`, ...args]);
+      try {
+        const res = await waitFor('/runbook', async () => {
+          try {
+            const r = await fetch(`http://127.0.0.1:${port}/runbook`);
+            return r.status === 200 ? r : undefined;
+          } catch {
+            return undefined;
+          }
+        }, 20_000);
+        expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+        const html = (await res.text()).replace(/\n/g, ' ');
+        expect(html).toContain(`less than ${days} days`);
+        expect(html).toContain(`went down at least ${outages} times`);
+        for (const a of ['StackwatchTargetDown', 'StackwatchProcessNotRunning', 'StackwatchTrafficBadGateway']) expect(html).toContain(`<h2 id="${a.toLowerCase()}">${a}</h2>`);
+      } finally {
+        p.kill('SIGTERM');
+      }
     }
-    expect(failures).toEqual([]);
-  }, 900_000);
+  }, 90_000);
 });
