@@ -3,8 +3,8 @@ import os from 'node:os';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Counter, Gauge } from 'prom-client';
-import type { Config } from '../config/schema';
 import type { DockerConfig } from '../config/docker';
+import { fingerprint } from '../config/fingerprint';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, setStateSet } from '../metrics/instruments';
 import { errorMessage } from '../error-text';
@@ -67,8 +67,6 @@ interface Tracked {
   cpuLast: number;
   /** When one-shot stats were last requested for it (ms), for the round robin of the fallback. */
   statsAt?: number;
-  /** CPU seconds the exported counter already had when this collector instance found the container. */
-  carriedCpu?: number;
 }
 
 interface Instruments {
@@ -120,7 +118,16 @@ function statusOf(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
-export class DockerCollector implements Collector {
+/** The settings that make a connection to the engine: changing one reconnects, resyncing from scratch. */
+function engineOf(c: DockerConfig): string {
+  return fingerprint([c.enabled, c.host, c.api_timeout, c.reconnect_max_backoff]);
+}
+
+function filtersOf(c: DockerConfig): string {
+  return fingerprint([c.include_names, c.exclude_names, c.labels, c.compose_project]);
+}
+
+export class DockerCollector implements Collector<DockerConfig> {
   readonly name = 'docker';
   private readonly byId = new Map<string, Tracked>();
   /** Containers seen but filtered out (until destroyed or renamed). */
@@ -143,13 +150,57 @@ export class DockerCollector implements Collector {
   private active = false;
   /** The last request to the engine worked; containers are observed only then. */
   private connected = false;
-  /** Counter values left by the previous instance (config reload), by container name. */
-  private carried = new Map<string, { restarts: number; oomKills: number; cpu: number }>();
+  private config?: DockerConfig;
 
-  constructor(private readonly config: DockerConfig, private readonly ctx: CollectorContext) {}
+  constructor(private readonly ctx: CollectorContext) {}
 
-  async start(): Promise<void> {
-    const c = this.config;
+  /**
+   * Same engine: filters, thresholds and intervals change in place (a filter change resyncs from
+   * one list). Another engine (or the collector turned on or off): the containers of the old one
+   * leave and the new one is synced from scratch.
+   */
+  async apply(next: DockerConfig): Promise<void> {
+    const prev = this.config;
+    if (prev !== undefined && this.active && engineOf(prev) === engineOf(next)) {
+      this.config = next;
+      if (prev.failure_threshold !== next.failure_threshold || prev.success_threshold !== next.success_threshold) {
+        for (const t of this.byId.values()) this.declare(t.rec.name);
+      }
+      if (prev.resources_interval !== next.resources_interval) {
+        clearInterval(this.resourcesTimer);
+        this.resourcesTimer = setInterval(() => this.resourcesCycle(), next.resources_interval * 1000);
+      }
+      if (prev.proc_root !== next.proc_root || prev.cgroup_root !== next.cgroup_root) {
+        for (const t of this.byId.values()) this.forgetCgroup(t);
+      }
+      if (filtersOf(prev) !== filtersOf(next)) {
+        this.filters = compileFilters(next);
+        this.ignored.clear();
+        // Unreachable engine: the reconnect syncs with the new filters.
+        await this.enqueue(() => this.sync()).catch((err: unknown) => this.ctx.log.debug({ err }, 'docker resync after a filter change failed'));
+      }
+      return;
+    }
+    if (prev !== undefined) await this.close();
+    this.config = next;
+    await this.open();
+  }
+
+  /** Stops watching the engine and forgets its containers and series. */
+  private async close(): Promise<void> {
+    await this.stop();
+    for (const t of [...this.byId.values()]) await this.dropContainer(t);
+    this.ignored.clear();
+    this.pending.clear();
+    this.queued = 0;
+    this.connected = false;
+    // The engine's own series leave the output too (a later open recreates them).
+    for (const name of [M.dockerUp.name, M.dockerEventsUp.name, M.dockerEventErrors.name]) this.ctx.registry.removeSingleMetric(name);
+    this.m = undefined;
+  }
+
+  private async open(): Promise<void> {
+    const c = this.config!;
     if (c.enabled === false) return;
     if (c.enabled === 'auto' && c.host.startsWith('unix://') && !existsSync(c.host.slice('unix://'.length))) {
       this.ctx.log.debug({ host: redactUrl(c.host) }, 'docker socket not found; docker collector off');
@@ -183,7 +234,6 @@ export class DockerCollector implements Collector {
     this.m.eventsUp.set(0);
     this.m.eventErrors.inc(0);
     this.filters = compileFilters(c);
-    await this.loadCarried();
     this.docker = dockerClient(c.host);
     try {
       this.mounts = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
@@ -201,27 +251,10 @@ export class DockerCollector implements Collector {
   /** For `enabled: auto` with a TCP host: one bounded request decides whether to watch it. */
   private async reachable(): Promise<boolean> {
     try {
-      await dockerClient(this.config.host).listContainers({ limit: 1, abortSignal: AbortSignal.timeout(this.config.api_timeout * 1000) });
+      await dockerClient(this.config!.host).listContainers({ limit: 1, abortSignal: AbortSignal.timeout(this.config!.api_timeout * 1000) });
       return true;
     } catch {
       return false;
-    }
-  }
-
-  /** Counters are shared across reloads: a new instance continues from their values. */
-  private async loadCarried(): Promise<void> {
-    const m = this.m!;
-    this.carried.clear();
-    const put = (name: string, k: 'restarts' | 'oomKills' | 'cpu', v: number): void => {
-      const e = this.carried.get(name) ?? { restarts: 0, oomKills: 0, cpu: 0 };
-      e[k] = v;
-      this.carried.set(name, e);
-    };
-    for (const [metric, k] of [[m.restarts, 'restarts'], [m.ooms, 'oomKills'], [m.cpu, 'cpu']] as const) {
-      for (const v of (await metric.get()).values) {
-        const name = v.labels.container;
-        if (typeof name === 'string') put(name, k, v.value);
-      }
     }
   }
 
@@ -235,21 +268,6 @@ export class DockerCollector implements Collector {
     const settle = (p: Promise<unknown> | undefined): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, 800).unref())]);
     await settle(Promise.allSettled([this.loop, this.chain]));
     this.m?.eventsUp.set(0);
-  }
-
-  async retire(next: Config): Promise<void> {
-    const n = next.docker;
-    const off = n.enabled === false || (n.enabled === 'auto' && n.host.startsWith('unix://') && !existsSync(n.host.slice('unix://'.length)));
-    const f = compileFilters(n);
-    const sameHost = n.host === this.config.host;
-    for (const t of [...this.byId.values()]) {
-      if (!off && sameHost && matches(f, t.rec.name, t.rec.labels)) continue;
-      await this.dropContainer(t);
-    }
-    if (off) {
-      // Turned off: the engine's own series leave the output too (a later start recreates them).
-      for (const name of [M.dockerUp.name, M.dockerEventsUp.name, M.dockerEventErrors.name]) this.ctx.registry.removeSingleMetric(name);
-    }
   }
 
   // --- connection loop -------------------------------------------------------------------
@@ -273,7 +291,7 @@ export class DockerCollector implements Collector {
         // Events between the sync and the stream opening: a quick list finds what changed.
         await this.enqueue(() => this.gapCheck());
         await closed;
-        if (!this.abort.signal.aborted) this.ctx.log.warn({ host: redactUrl(this.config.host) }, 'docker events stream ended');
+        if (!this.abort.signal.aborted) this.ctx.log.warn({ host: redactUrl(this.config!.host) }, 'docker events stream ended');
       } catch (err) {
         if (this.abort.signal.aborted) break;
         if (isOurBug(err)) {
@@ -285,8 +303,8 @@ export class DockerCollector implements Collector {
         this.m!.up.set(0);
         this.ctx.stats.record(this.name, 0, false);
         // Warn once per outage of the engine; the retries are debug.
-        if (this.connected || first) this.ctx.log.warn({ err, host: redactUrl(this.config.host), retryInMs: backoff }, 'docker engine unreachable');
-        else this.ctx.log.debug({ err, host: redactUrl(this.config.host), retryInMs: backoff }, 'docker engine still unreachable');
+        if (this.connected || first) this.ctx.log.warn({ err, host: redactUrl(this.config!.host), retryInMs: backoff }, 'docker engine unreachable');
+        else this.ctx.log.debug({ err, host: redactUrl(this.config!.host), retryInMs: backoff }, 'docker engine still unreachable');
         this.connected = false;
       } finally {
         stream?.destroy();
@@ -300,7 +318,7 @@ export class DockerCollector implements Collector {
       if (this.abort.signal.aborted) break;
       if (openedAt !== undefined && Date.now() - openedAt >= STABLE_STREAM_MS) backoff = INITIAL_BACKOFF_MS;
       await this.sleep(backoff);
-      backoff = Math.min(backoff * 2, this.config.reconnect_max_backoff * 1000);
+      backoff = Math.min(backoff * 2, this.config!.reconnect_max_backoff * 1000);
     }
   }
 
@@ -318,13 +336,13 @@ export class DockerCollector implements Collector {
   }
 
   private signal(): AbortSignal {
-    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.api_timeout * 1000)]);
+    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config!.api_timeout * 1000)]);
   }
 
   private async openEvents(): Promise<Readable> {
     // The request must outlive api_timeout once open, so the timeout only covers the opening.
     const opening = new AbortController();
-    const timer = setTimeout(() => opening.abort(new Error('timed out opening the events stream')), this.config.api_timeout * 1000);
+    const timer = setTimeout(() => opening.abort(new Error('timed out opening the events stream')), this.config!.api_timeout * 1000);
     let stream: Readable;
     try {
       const opts = { filters: EVENT_FILTERS, abortSignal: AbortSignal.any([this.abort.signal, opening.signal]) };
@@ -339,7 +357,7 @@ export class DockerCollector implements Collector {
     this.events = stream;
     this.m!.eventsUp.set(1);
     this.m!.up.set(1);
-    this.ctx.log.info({ host: redactUrl(this.config.host), containers: this.byId.size }, 'docker events stream open');
+    this.ctx.log.info({ host: redactUrl(this.config!.host), containers: this.byId.size }, 'docker events stream open');
     return stream;
   }
 
@@ -443,7 +461,7 @@ export class DockerCollector implements Collector {
     const t0 = process.hrtime.bigint();
     const list = await this.list();
     this.m!.up.set(1);
-    if (!this.connected) this.ctx.log.info({ host: redactUrl(this.config.host) }, 'docker engine reachable');
+    if (!this.connected) this.ctx.log.info({ host: redactUrl(this.config!.host) }, 'docker engine reachable');
     this.connected = true;
     const seen = new Set<string>();
     const want: string[] = [];
@@ -563,19 +581,15 @@ export class DockerCollector implements Collector {
       if (other.rec.name === rec.name && other.rec.id !== rec.id) await this.dropContainer(other);
     }
     const t: Tracked = { rec, pub: { restarts: 0, oomKills: 0, cpu: 0 }, cgroupMissing: false, cpuBase: 0, cpuLast: 0 };
-    const carried = this.carried.get(rec.name);
-    if (carried !== undefined) {
-      this.carried.delete(rec.name);
-      rec.restarts = Math.max(rec.restarts, carried.restarts);
-      rec.oomKills = Math.max(rec.oomKills, carried.oomKills);
-      t.pub = { restarts: carried.restarts, oomKills: carried.oomKills, cpu: carried.cpu };
-      t.carriedCpu = carried.cpu;
-    }
     this.byId.set(rec.id, t);
-    this.ctx.tracker.declare('container', rec.name, {
-      failureThreshold: this.config.failure_threshold, successThreshold: this.config.success_threshold,
-    });
+    this.declare(rec.name);
     this.publish(t, at);
+  }
+
+  private declare(name: string): void {
+    this.ctx.tracker.declare('container', name, {
+      failureThreshold: this.config!.failure_threshold, successThreshold: this.config!.success_threshold,
+    });
   }
 
   /** The container's name changed, or it no longer matches the filters: its old series go. */
@@ -674,7 +688,7 @@ export class DockerCollector implements Collector {
       this.forgetCgroup(t);
     }
     if (t.cgroupMissing && t.cgroupPid === t.rec.pid) return undefined;
-    const dirs = findCgroup(t.rec.id, t.rec.pid, this.mounts, read, this.config.proc_root, this.config.cgroup_root);
+    const dirs = findCgroup(t.rec.id, t.rec.pid, this.mounts, read, this.config!.proc_root, this.config!.cgroup_root);
     t.cgroupPid = t.rec.pid;
     if (dirs === undefined) {
       if (!t.cgroupMissing) this.ctx.log.debug({ container: t.rec.name }, 'docker cgroup files not readable; using one-shot stats');
@@ -692,12 +706,6 @@ export class DockerCollector implements Collector {
     m.memUsage.set(l, res.memoryUsage);
     if (res.memoryLimit !== undefined) m.memLimit.set(l, res.memoryLimit);
     else m.memLimit.remove(l);
-    if (t.carriedCpu !== undefined) {
-      // Continue the counter a previous instance exported.
-      t.cpuBase = Math.max(0, t.carriedCpu - res.cpuSeconds);
-      t.cpuLast = res.cpuSeconds;
-      t.carriedCpu = undefined;
-    }
     // The cgroup's counter starts again at 0 with each run; the exported counter keeps growing.
     if (res.cpuSeconds < t.cpuLast) t.cpuBase += t.cpuLast;
     t.cpuLast = res.cpuSeconds;
@@ -708,11 +716,11 @@ export class DockerCollector implements Collector {
 
   /** One-shot stats for containers without readable cgroup files: at most stats_per_interval per cycle, one at a time. */
   private async statsFallback(list: Tracked[]): Promise<void> {
-    if (this.statsBusy || this.config.stats_per_interval === 0) return;
+    if (this.statsBusy || this.config!.stats_per_interval === 0) return;
     this.statsBusy = true;
     try {
       // Those served longest ago first, so every container gets its turn.
-      const turn = [...list].sort((a, b) => (a.statsAt ?? 0) - (b.statsAt ?? 0)).slice(0, this.config.stats_per_interval);
+      const turn = [...list].sort((a, b) => (a.statsAt ?? 0) - (b.statsAt ?? 0)).slice(0, this.config!.stats_per_interval);
       for (const t of turn) {
         if (this.abort.signal.aborted) return;
         t.statsAt = Date.now();
