@@ -4,6 +4,8 @@
  * `npm run bundle` writes; `variantConfig()` derives variants (e.g. short `for:` for tests).
  */
 
+import { parseDuration } from '../config/duration';
+
 /** A Prometheus duration: 30s, 5m, 1h, 1d. */
 export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd' | 'w'}`;
 
@@ -247,8 +249,7 @@ export function variantConfig(opts: VariantOptions, base: BundleConfig = bundleC
 
 /** Seconds in a Prometheus duration (for tests and computed thresholds). */
 export function durationSeconds(d: Duration): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(d);
-  if (m === null) throw new Error(`not a duration: ${d}`);
-  const mult = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 'ms'];
-  return Number(m[1]) * mult;
+  const s = parseDuration(d);
+  if (s === undefined) throw new Error(`not a duration: ${d}`);
+  return s;
 }
