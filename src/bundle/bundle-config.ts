@@ -18,7 +18,6 @@ export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
  * sent at a calm pace. Severity says how bad; `notify` says whether someone must act now.
  */
 export type Notify = 'page' | 'ticket';
-export const NOTIFY: readonly Notify[] = ['page', 'ticket'];
 
 /**
  * Place of an alert in an incident (its `role` label): a `cause` says why something is wrong

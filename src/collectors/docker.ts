@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
 import type { Counter, Gauge } from 'prom-client';
 import type { DockerConfig } from '../config/docker';
 import { fingerprint } from '../config/fingerprint';
@@ -11,15 +9,18 @@ import { errorMessage } from '../error-text';
 import { compileUserRegex } from '../user-regex';
 import { redactUrl } from './http-probe';
 import type { Collector, CollectorContext } from './collector';
-import { findCgroup, parseMountInfo, readResources, SmallFileReader, type CgroupDirs, type CgroupMounts, type Resources } from './docker-cgroup';
-import { LineSplitter } from './docker-lines';
+import type { Resources } from './docker-cgroup';
+import { DockerEngine, engineReachable, isOurBug, MAX_EVENT_LINE_BYTES, readEventLines } from './docker-engine';
+import { CgroupFiles, ContainerCgroup, resourcesFromStats } from './docker-resources';
 import {
   applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, CONTAINER_STATES, createdRecord, HEALTH_STATES,
   matches, parseEventLine, recordFromInspect, type ContainerRecord, type DockerEvent, type Filters, type InspectInfo,
 } from './docker-state';
 
 /**
- * The Docker collector.
+ * The Docker collector: which containers are watched, their state and series, and their
+ * availability. The engine connection and events stream are in ./docker-engine.ts, the state
+ * machine of one container in ./docker-state.ts, memory and CPU in ./docker-resources.ts.
  *
  * State comes from one list + inspect when the collector starts and after every reconnect, and
  * is then kept current from the events stream (no Docker API call at scrape time). Memory and
@@ -34,8 +35,6 @@ const CONTAINER_SERIES = [
   M.containerCpu.name, M.containerInfo.name,
 ];
 
-/** Longest events stream line kept; container events carry all labels, so allow plenty. */
-export const MAX_EVENT_LINE_BYTES = 1024 * 1024;
 /** Events waiting to be applied before the collector gives up on the stream and resyncs. */
 const MAX_QUEUED_EVENTS = 10_000;
 const INITIAL_BACKOFF_MS = 500;
@@ -43,11 +42,6 @@ const INITIAL_BACKOFF_MS = 500;
 const STABLE_STREAM_MS = 30_000;
 /** Inspects in flight during a full sync. */
 const SYNC_CONCURRENCY = 8;
-const EVENT_FILTERS: Docker.GetEventsOptions['filters'] = {
-  type: ['container'],
-  event: ['create', 'start', 'die', 'oom', 'pause', 'unpause', 'destroy', 'rename', 'update', 'health_status'],
-};
-
 interface Published {
   restarts: number;
   oomKills: number;
@@ -58,40 +52,13 @@ interface Published {
 interface Tracked {
   rec: ContainerRecord;
   pub: Published;
-  /** Where its cgroup files are; undefined until found (reset when the container starts again). */
-  cgroup?: CgroupDirs;
-  cgroupPid?: number;
-  cgroupMissing: boolean;
-  /** CPU seconds of earlier runs (the cgroup counter restarts at 0 with each run). */
-  cpuBase: number;
-  cpuLast: number;
-  /** When one-shot stats were last requested for it (ms), for the round robin of the fallback. */
-  statsAt?: number;
+  cgroup: ContainerCgroup;
 }
 
 interface Instruments {
   up: Gauge; eventsUp: Gauge; eventErrors: Counter;
   state: Gauge; health: Gauge; restarts: Counter; ooms: Counter; exitCode: Gauge; startedAt: Gauge;
   memUsage: Gauge; memLimit: Gauge; cpu: Counter; info: Gauge;
-}
-
-/**
- * A Docker client for `host`. dockerode (with ssh2 and gRPC behind it) adds ~20 MB of RSS, so it
- * is loaded only when a Docker engine is actually watched.
- */
-function dockerClient(host: string): Docker {
-  // A plain require: import() would need jest's experimental VM modules.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Dockerode = require('dockerode') as typeof Docker;
-  return new Dockerode(dockerOptions(host));
-}
-
-/** Options for the Docker client from `host`, ignoring DOCKER_* variables of the environment. */
-export function dockerOptions(host: string): Docker.DockerOptions {
-  const none = { host: undefined, port: undefined, socketPath: undefined, ca: undefined, cert: undefined, key: undefined, timeout: undefined };
-  if (host.startsWith('unix://')) return { ...none, socketPath: host.slice('unix://'.length), protocol: 'http' };
-  const u = new URL(host.replace(/^tcp:/, 'http:'));
-  return { ...none, host: u.hostname, port: u.port || (u.protocol === 'https:' ? 2376 : 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' };
 }
 
 export function compileFilters(c: DockerConfig): Filters {
@@ -103,19 +70,6 @@ export function compileFilters(c: DockerConfig): Filters {
   };
   if (c.compose_project !== undefined) f.composeProject = c.compose_project;
   return f;
-}
-
-/**
- * A programming error of ours (as opposed to the engine failing, timing out or answering
- * nonsense, after which nothing is known about the containers and none is observed).
- */
-function isOurBug(err: unknown): boolean {
-  return err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
-}
-
-function statusOf(err: unknown): number | undefined {
-  const s = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof s === 'number' ? s : undefined;
 }
 
 /** The settings that make a connection to the engine: changing one reconnects, resyncing from scratch. */
@@ -137,11 +91,10 @@ export class DockerCollector implements Collector<DockerConfig> {
   private queued = 0;
   private chain: Promise<void> = Promise.resolve();
   private abort = new AbortController();
-  private docker?: Docker;
+  private engine?: DockerEngine;
   private m?: Instruments;
   private filters?: Filters;
-  private mounts: CgroupMounts = { v1: new Map() };
-  private readonly files = new SmallFileReader();
+  private readonly files = new CgroupFiles();
   private loop?: Promise<void>;
   private events?: Readable;
   private resourcesTimer?: NodeJS.Timeout;
@@ -171,7 +124,7 @@ export class DockerCollector implements Collector<DockerConfig> {
         this.resourcesTimer = setInterval(() => this.resourcesCycle(), next.resources_interval * 1000);
       }
       if (prev.proc_root !== next.proc_root || prev.cgroup_root !== next.cgroup_root) {
-        for (const t of this.byId.values()) this.forgetCgroup(t);
+        for (const t of this.byId.values()) t.cgroup.forget();
       }
       if (filtersOf(prev) !== filtersOf(next)) {
         this.filters = compileFilters(next);
@@ -207,7 +160,7 @@ export class DockerCollector implements Collector<DockerConfig> {
       this.ctx.stats.forget(this.name);
       return;
     }
-    if (c.enabled === 'auto' && !c.host.startsWith('unix://') && !(await this.reachable())) {
+    if (c.enabled === 'auto' && !c.host.startsWith('unix://') && !(await engineReachable(c.host, c.api_timeout))) {
       this.ctx.log.debug({ host: redactUrl(c.host) }, 'docker host not reachable; docker collector off');
       this.ctx.stats.forget(this.name);
       return;
@@ -234,9 +187,9 @@ export class DockerCollector implements Collector<DockerConfig> {
     this.m.eventsUp.set(0);
     this.m.eventErrors.inc(0);
     this.filters = compileFilters(c);
-    this.docker = dockerClient(c.host);
+    this.engine = new DockerEngine(c.host, c.api_timeout, this.abort.signal);
     try {
-      this.mounts = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+      this.files.loadMounts();
     } catch (err) {
       this.ctx.log.warn({ err }, 'cannot read cgroup mounts; docker resources from known paths only');
     }
@@ -246,16 +199,6 @@ export class DockerCollector implements Collector<DockerConfig> {
     });
     await firstSync;
     this.resourcesTimer = setInterval(() => this.resourcesCycle(), c.resources_interval * 1000);
-  }
-
-  /** For `enabled: auto` with a TCP host: one bounded request decides whether to watch it. */
-  private async reachable(): Promise<boolean> {
-    try {
-      await dockerClient(this.config!.host).listContainers({ limit: 1, abortSignal: AbortSignal.timeout(this.config!.api_timeout * 1000) });
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   async stop(): Promise<void> {
@@ -335,25 +278,8 @@ export class DockerCollector implements Collector<DockerConfig> {
     });
   }
 
-  private signal(): AbortSignal {
-    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config!.api_timeout * 1000)]);
-  }
-
   private async openEvents(): Promise<Readable> {
-    // The request must outlive api_timeout once open, so the timeout only covers the opening.
-    const opening = new AbortController();
-    const timer = setTimeout(() => opening.abort(new Error('timed out opening the events stream')), this.config!.api_timeout * 1000);
-    let stream: Readable;
-    try {
-      const opts = { filters: EVENT_FILTERS, abortSignal: AbortSignal.any([this.abort.signal, opening.signal]) };
-      stream = (await this.docker!.getEvents(opts)) as unknown as Readable;
-    } finally {
-      clearTimeout(timer);
-    }
-    if (this.abort.signal.aborted) {
-      stream.destroy();
-      throw new Error('stopped');
-    }
+    const stream = await this.engine!.openEvents();
     this.events = stream;
     this.m!.eventsUp.set(1);
     this.m!.up.set(1);
@@ -362,36 +288,16 @@ export class DockerCollector implements Collector<DockerConfig> {
   }
 
   private untilClosed(stream: Readable): Promise<void> {
-    const splitter = new LineSplitter(MAX_EVENT_LINE_BYTES);
-    return new Promise((resolve) => {
-      let done = false;
-      const finish = (): void => {
-        if (done) return;
-        done = true;
-        stream.destroy();
-        resolve();
-      };
-      stream.on('data', (chunk: Buffer | string) => {
-        const before = splitter.overlong;
-        const lines = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-        if (splitter.overlong > before) {
-          // The event it carried is lost: only a full list + inspect brings the state back.
-          this.m!.eventErrors.inc(splitter.overlong - before);
-          this.ctx.log.warn({ maxBytes: MAX_EVENT_LINE_BYTES }, 'docker event line too long; resyncing');
-          finish();
-          return;
-        }
-        for (const line of lines) {
-          if (done) return;
-          this.onLine(line, finish);
-        }
-      });
-      stream.once('end', finish);
-      stream.once('close', finish);
-      stream.once('error', (err) => {
+    return readEventLines(stream, {
+      line: (line, cut) => this.onLine(line, cut),
+      overlong: (count) => {
+        // The event it carried is lost: only a full list + inspect brings the state back.
+        this.m!.eventErrors.inc(count);
+        this.ctx.log.warn({ maxBytes: MAX_EVENT_LINE_BYTES }, 'docker event line too long; resyncing');
+      },
+      error: (err) => {
         if (!this.abort.signal.aborted) this.ctx.log.warn({ err }, 'docker events stream failed');
-        finish();
-      });
+      },
     });
   }
 
@@ -443,17 +349,12 @@ export class DockerCollector implements Collector<DockerConfig> {
 
   // --- Docker API ------------------------------------------------------------------------
 
-  private async inspect(id: string): Promise<InspectInfo | undefined> {
-    try {
-      return (await this.docker!.getContainer(id).inspect({ abortSignal: this.signal() }));
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+  private inspect(id: string): Promise<InspectInfo | undefined> {
+    return this.engine!.inspect(id);
   }
 
-  private async list(): Promise<Docker.ContainerInfo[]> {
-    return this.docker!.listContainers({ all: true, abortSignal: this.signal() });
+  private list(): ReturnType<DockerEngine['list']> {
+    return this.engine!.list();
   }
 
   /** One list + inspect of every watched container; reconciles counters with Docker's. */
@@ -550,7 +451,7 @@ export class DockerCollector implements Collector<DockerConfig> {
       await this.dropContainer(t);
       return;
     }
-    if (ev.action === 'start') this.forgetCgroup(t);
+    if (ev.action === 'start') t.cgroup.forget();
     this.publish(t, ev.time);
     if (!effect.refresh) return;
     const info = await this.inspect(ev.id);
@@ -563,7 +464,7 @@ export class DockerCollector implements Collector<DockerConfig> {
       await this.renamed(t, oldName);
       return;
     }
-    if (t.rec.pid !== oldPid) this.forgetCgroup(t);
+    if (t.rec.pid !== oldPid) t.cgroup.forget();
     this.publish(t, this.ctx.clock());
   }
 
@@ -580,7 +481,7 @@ export class DockerCollector implements Collector<DockerConfig> {
     for (const other of [...this.byId.values()]) {
       if (other.rec.name === rec.name && other.rec.id !== rec.id) await this.dropContainer(other);
     }
-    const t: Tracked = { rec, pub: { restarts: 0, oomKills: 0, cpu: 0 }, cgroupMissing: false, cpuBase: 0, cpuLast: 0 };
+    const t: Tracked = { rec, pub: { restarts: 0, oomKills: 0, cpu: 0 }, cgroup: new ContainerCgroup() };
     this.byId.set(rec.id, t);
     this.declare(rec.name);
     this.publish(t, at);
@@ -643,12 +544,6 @@ export class DockerCollector implements Collector<DockerConfig> {
     this.ctx.tracker.observe('container', r.name, ok, ok ? { at } : { at, error: downReason(r) });
   }
 
-  private forgetCgroup(t: Tracked): void {
-    t.cgroup = undefined;
-    t.cgroupPid = undefined;
-    t.cgroupMissing = false;
-  }
-
   // --- resources -------------------------------------------------------------------------
 
   /** Reads memory and CPU of every running container from its cgroup files; observes availability. */
@@ -679,25 +574,11 @@ export class DockerCollector implements Collector<DockerConfig> {
     if (needStats.length > 0) void this.statsFallback(needStats);
   }
 
-  /** Resources from the cgroup files, finding (and caching) the container's cgroup first. */
+  /** Resources from the container's cgroup files; undefined when they cannot be read. */
   private readCgroup(t: Tracked): Resources | undefined {
-    const read = this.files.read;
-    if (t.cgroup !== undefined && t.cgroupPid === t.rec.pid) {
-      const res = readResources(t.cgroup, read);
-      if (res !== undefined) return res;
-      this.forgetCgroup(t);
-    }
-    if (t.cgroupMissing && t.cgroupPid === t.rec.pid) return undefined;
-    const dirs = findCgroup(t.rec.id, t.rec.pid, this.mounts, read, this.config!.proc_root, this.config!.cgroup_root);
-    t.cgroupPid = t.rec.pid;
-    if (dirs === undefined) {
-      if (!t.cgroupMissing) this.ctx.log.debug({ container: t.rec.name }, 'docker cgroup files not readable; using one-shot stats');
-      t.cgroupMissing = true;
-      return undefined;
-    }
-    t.cgroup = dirs;
-    t.cgroupMissing = false;
-    return readResources(dirs, read);
+    return t.cgroup.read(t.rec.id, t.rec.pid, this.files, this.config!, () => {
+      this.ctx.log.debug({ container: t.rec.name }, 'docker cgroup files not readable; using one-shot stats');
+    });
   }
 
   private setResources(t: Tracked, res: Resources): void {
@@ -707,9 +588,7 @@ export class DockerCollector implements Collector<DockerConfig> {
     if (res.memoryLimit !== undefined) m.memLimit.set(l, res.memoryLimit);
     else m.memLimit.remove(l);
     // The cgroup's counter starts again at 0 with each run; the exported counter keeps growing.
-    if (res.cpuSeconds < t.cpuLast) t.cpuBase += t.cpuLast;
-    t.cpuLast = res.cpuSeconds;
-    const total = t.cpuBase + res.cpuSeconds;
+    const total = t.cgroup.cpuTotal(res.cpuSeconds);
     m.cpu.inc(l, Math.max(0, total - t.pub.cpu));
     t.pub.cpu = Math.max(t.pub.cpu, total);
   }
@@ -720,14 +599,12 @@ export class DockerCollector implements Collector<DockerConfig> {
     this.statsBusy = true;
     try {
       // Those served longest ago first, so every container gets its turn.
-      const turn = [...list].sort((a, b) => (a.statsAt ?? 0) - (b.statsAt ?? 0)).slice(0, this.config!.stats_per_interval);
+      const turn = [...list].sort((a, b) => (a.cgroup.statsAt ?? 0) - (b.cgroup.statsAt ?? 0)).slice(0, this.config!.stats_per_interval);
       for (const t of turn) {
         if (this.abort.signal.aborted) return;
-        t.statsAt = Date.now();
+        t.cgroup.statsAt = Date.now();
         try {
-          const opts = { stream: false as const, 'one-shot': true, abortSignal: this.signal() };
-          const s = (await this.docker!.getContainer(t.rec.id).stats(opts)) as unknown as StatsDoc;
-          const res = resourcesFromStats(s);
+          const res = resourcesFromStats(await this.engine!.stats(t.rec.id));
           if (res !== undefined && this.byId.get(t.rec.id) === t) this.setResources(t, res);
         } catch (err) {
           if (!this.abort.signal.aborted) this.ctx.log.debug({ err, container: t.rec.name }, 'docker one-shot stats failed');
@@ -741,27 +618,4 @@ export class DockerCollector implements Collector<DockerConfig> {
 
 function downReason(r: ContainerRecord): string {
   return r.state === 'running' ? 'container unhealthy' : `container ${r.state}`;
-}
-
-interface StatsDoc {
-  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
-  cpu_stats?: { cpu_usage?: { total_usage?: number } };
-}
-
-/** Figures from a stats document (the fallback), computed as `docker stats` does. */
-export function resourcesFromStats(s: StatsDoc): Resources | undefined {
-  const usage = s.memory_stats?.usage;
-  const cpu = s.cpu_stats?.cpu_usage?.total_usage;
-  if (usage === undefined || cpu === undefined) return undefined;
-  const st = s.memory_stats?.stats ?? {};
-  const inactive = st.total_inactive_file ?? st.inactive_file ?? 0;
-  const out: Resources = { memoryUsage: inactive < usage ? usage - inactive : usage, cpuSeconds: cpu / 1e9 };
-  const limit = s.memory_stats?.limit;
-  // Without a limit Docker reports the host's memory; the metric is absent then.
-  if (limit !== undefined && limit > 0 && limit < 2 ** 62 && !unlimitedLike(limit)) out.memoryLimit = limit;
-  return out;
-}
-
-function unlimitedLike(limit: number): boolean {
-  return limit >= os.totalmem();
 }

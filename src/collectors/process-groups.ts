@@ -121,7 +121,6 @@ export class GroupTracker {
   private readonly cpu = new Map<string, { user: number; system: number }>();
   private readonly declared = new Map<string, DeclaredState>();
   private readonly discovered = new Map<string, Discovered>();
-  private readonly restartTotals = new Map<string, number>();
   private prevAt: number | undefined;
   private cycles = 0;
   /** Groups redefined by reconfigure() whose counters go on: their next cycle adds no past CPU. */
