@@ -73,6 +73,8 @@ export class App {
   private readonly running = new Map<string, Running>();
   private started = false;
   private stopping = false;
+  /** The first apply of the configuration, made by start(). */
+  private startup: Promise<unknown> = Promise.resolve();
   private readonly reloads = new Coalescer(() => this.reloadNow(), (err) => {
     // A bug of ours: this reload failed, the next one runs as usual.
     this.reloadOk.set(0);
@@ -123,7 +125,10 @@ export class App {
     this.storage?.load();
     const address = await this.server.start();
     await this.web.start();
-    if ((await this.applyConfig(this.config)).failed.length > 0) this.reloadOk.set(0);
+    // A reload requested while the collectors start waits for them (see reloadNow).
+    const startup = this.applyConfig(this.config);
+    this.startup = startup;
+    if ((await startup).failed.length > 0) this.reloadOk.set(0);
     this.storage?.start();
     this.started = true;
     this.opts.log.info({ listen: `${address.address}:${address.port}`, config: this.opts.configSource, version: VERSION }, 'stackwatch started');
@@ -140,6 +145,7 @@ export class App {
 
   private async reloadNow(): Promise<string | undefined> {
     const { log } = this.opts;
+    await this.startup;
     if (this.stopping) return 'the exporter is stopping';
     let next: Config;
     try {
@@ -163,7 +169,7 @@ export class App {
     this.reloadOk.set(1);
     this.reloadTime.set(this.ctx.clock());
     if (applied.length > 0) log.info({ config: this.opts.configSource, collectors: applied }, 'configuration reloaded');
-    else log.info({ config: this.opts.configSource }, 'configuration unchanged; nothing to apply');
+    else log.debug({ config: this.opts.configSource }, 'configuration unchanged; nothing to apply');
     return undefined;
   }
 
