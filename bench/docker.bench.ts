@@ -15,8 +15,9 @@ import Docker from 'dockerode';
 import { Registry } from 'prom-client';
 import { AvailabilityTracker } from '../src/availability';
 import { systemClock } from '../src/clock';
-import { DockerCollector, dockerOptions } from '../src/collectors/docker';
-import { CollectorStats } from '../src/collectors/self';
+import { DockerCollector } from '../src/collectors/docker';
+import { dockerOptions } from '../src/collectors/docker-engine';
+import { CollectorStats } from '../src/collectors/collector-stats';
 import { validate } from '../src/config/load';
 import { silentLogger } from '../src/log';
 import { Dockerd } from '../test/harness/dockerd';
@@ -74,8 +75,8 @@ async function main(): Promise<void> {
     const tracker = new AvailabilityTracker(registry, systemClock);
     const ctx = { registry, tracker, clock: systemClock, log: silentLogger(), stats: new CollectorStats(registry, systemClock) };
     const config = validate({ docker: { enabled: true, host: d.host, resources_interval: '1h' } }, '<bench>').docker;
-    const collector = new DockerCollector(config, ctx);
-    const firstSync = await cpuMsAsync(() => collector.start());
+    const collector = new DockerCollector(ctx);
+    const firstSync = await cpuMsAsync(() => collector.apply(config));
     const internals = collector as unknown as { resourcesCycle(): void; sync(): Promise<void> };
     for (let i = 0; i < 10; i++) internals.resourcesCycle(); // warm up
     const cycles: number[] = [];

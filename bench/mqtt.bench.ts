@@ -16,7 +16,7 @@ import { Registry, type Counter, type Gauge } from 'prom-client';
 import { AvailabilityTracker } from '../src/availability';
 import { systemClock } from '../src/clock';
 import { MqttCollector } from '../src/collectors/mqtt';
-import { CollectorStats } from '../src/collectors/self';
+import { CollectorStats } from '../src/collectors/collector-stats';
 import { validate } from '../src/config/load';
 import { silentLogger } from '../src/log';
 import { M } from '../src/metrics/definitions';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       topics: [{ topic: 'app/#' }],
     }],
   }, '<bench>');
-  const collector = new MqttCollector(config.mqtt, ctx);
+  const collector = new MqttCollector(ctx);
   const value = async (name: string): Promise<number> => {
     const m = registry.getSingleMetric(name) as Counter | Gauge | undefined;
     return (await m?.get())?.values.find((v) => v.labels.broker === 'bench')?.value ?? 0;
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   let last: Sample | undefined;
   let restarts = 0;
   try {
-    await collector.start();
+    await collector.apply(config.mqtt);
     await waitFor('connected', async () => (await value(M.mqttConnected.name)) === 1, 10_000, 20);
     const clientId = collector.broker('bench')!.clientId;
     for (let round = 1; round <= ROUNDS; round += 1) {

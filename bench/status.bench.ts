@@ -66,7 +66,7 @@ function targets(): { kind: TargetKind; name: string }[] {
 }
 
 async function startApp(history: boolean): Promise<{ app: App; base: string; heapDelta: number; historyBytes: number; seedSeconds: number }> {
-  const app = new App({ config: validate({ server: { listen: '127.0.0.1:0' } }, '<bench>'), configSource: '<bench>', log: silentLogger(), collectors: () => [] });
+  const app = new App({ config: validate({ server: { listen: '127.0.0.1:0' } }, '<bench>'), configSource: '<bench>', log: silentLogger(), collectors: [] });
   const addr = await app.start();
   const ts = targets();
   const before = heapMB();

@@ -1,13 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, type Gauge, Registry } from 'prom-client';
-import { AvailabilityTracker, type TargetKind } from './availability';
+import { AvailabilityTracker } from './availability';
 import { systemClock, type Clock } from './clock';
-import type { Collector, CollectorContext } from './collectors/collector';
-import { buildCollectors } from './collectors/index';
+import { Coalescer } from './coalesce';
+import type { Collector, CollectorContext, CollectorKind } from './collectors/collector';
+import { CollectorStats } from './collectors/collector-stats';
+import { COLLECTOR_TABLE } from './collectors/index';
 import type { GroupMatches, ProcessCollector } from './collectors/process';
-import { CollectorStats } from './collectors/self';
 import { ConfigErrors } from './config/errors';
+import { fingerprint } from './config/fingerprint';
 import { errorMessage } from './error-text';
 import { splitListen, type Config } from './config/schema';
 import type { Logger } from './log';
@@ -20,9 +22,6 @@ import { Storage } from './storage';
 import { VERSION } from './version';
 import { plainWebState, WebSurface, type WebState } from './web/surface';
 import type { BundleConfig } from './bundle/bundle-config';
-
-/** The kind of availability target each collector observes. */
-const COLLECTOR_KINDS: Readonly<Record<string, TargetKind>> = { http: 'http', mqtt: 'mqtt', docker: 'container', process: 'process', logs: 'traffic' };
 
 /** Sampling period (ms) of the nodejs_eventloop_lag_* histogram: a blocked loop shows as the delay of the next sample. */
 const EVENT_LOOP_SAMPLE_MS = 100;
@@ -49,15 +48,23 @@ export interface AppOptions {
   storagePath?: string;
   /** Seconds between snapshots (default 5). */
   snapshotInterval?: number;
-  /** Builds the collectors for a configuration (tests swap in their own). */
-  collectors?: (config: Config, ctx: CollectorContext) => Collector[];
+  /** The collector table (tests swap in their own). */
+  collectors?: readonly CollectorKind<unknown>[];
   /** The bundle settings /runbook shows the thresholds of (--bundle.config); default: the built-in ones. */
   bundleConfig?: BundleConfig;
 }
 
+/** A collector the exporter runs, and the fingerprint of the section it last applied whole. */
+interface Running {
+  readonly kind: CollectorKind<unknown>;
+  readonly collector: Collector<unknown>;
+  applied?: string;
+}
+
 /**
- * Wires configuration, collectors, the availability tracker and the server together, and
- * carries them through reloads: a bad new configuration leaves the running one in place.
+ * Wires configuration, collectors, the availability tracker and the server together. A reload
+ * hands each collector its changed section (the collectors reconcile their targets); a bad new
+ * configuration leaves the running one in place.
  */
 export class App {
   readonly registry = new Registry();
@@ -70,9 +77,18 @@ export class App {
   private readonly reloadOk: Gauge;
   private readonly reloadTime: Gauge;
   private config: Config;
-  private collectors: Collector[] = [];
+  /** The collectors by kind, created the first time their kind is configured. */
+  private readonly running = new Map<string, Running>();
   private started = false;
-  private reloading: Promise<string | undefined> = Promise.resolve(undefined);
+  private stopping = false;
+  /** The first apply of the configuration, made by start(). */
+  private startup: Promise<unknown> = Promise.resolve();
+  private readonly reloads = new Coalescer(() => this.reloadNow(), (err) => {
+    // A bug of ours: this reload failed, the next one runs as usual.
+    this.reloadOk.set(0);
+    this.opts.log.error({ err }, 'configuration reload failed; keeping the previous configuration');
+    return `reload failed: ${errorMessage(err)}`;
+  });
 
   constructor(private readonly opts: AppOptions) {
     const clock = opts.clock ?? systemClock;
@@ -122,21 +138,28 @@ export class App {
     this.storage?.load();
     const address = await this.server.start();
     await this.web.start();
-    if ((await this.startCollectors(this.config)).length > 0) this.reloadOk.set(0);
+    // A reload requested while the collectors start waits for them (see reloadNow).
+    const startup = this.applyConfig(this.config);
+    this.startup = startup;
+    if ((await startup).failed.length > 0) this.reloadOk.set(0);
     this.storage?.start();
     this.started = true;
     this.opts.log.info({ listen: `${address.address}:${address.port}`, config: this.opts.configSource, version: VERSION }, 'stackwatch started');
     return address;
   }
 
-  /** Reloads the configuration. Serialised: concurrent calls run one after the other. */
+  /**
+   * Reloads the configuration. At most one reload runs and at most one waits (a flood of
+   * requests costs two reloads). Never rejects: the message says why a reload failed.
+   */
   reload(): Promise<string | undefined> {
-    this.reloading = this.reloading.then(() => this.reloadNow());
-    return this.reloading;
+    return this.reloads.run();
   }
 
   private async reloadNow(): Promise<string | undefined> {
     const { log } = this.opts;
+    await this.startup;
+    if (this.stopping) return 'the exporter is stopping';
     let next: Config;
     try {
       next = this.opts.loadConfig ? this.opts.loadConfig() : this.config;
@@ -149,15 +172,9 @@ export class App {
     if (next.server.listen !== this.config.server.listen && this.opts.listen === undefined) {
       log.warn({ listen: next.server.listen }, 'server.listen changed; it takes effect at the next restart');
     }
-    await this.stopCollectors();
-    const old = this.collectors;
-    for (const c of old) await c.retire(next);
     this.config = next;
     this.maintenance.configure(next.maintenance.windows);
-    const failed = await this.startCollectors(next);
-    for (const c of old) {
-      if (!this.collectors.some((n) => n.name === c.name)) this.ctx.stats.forget(c.name);
-    }
+    const { applied, failed } = await this.applyConfig(next);
     if (failed.length > 0) {
       // Applied, but not all of it runs: not a successful reload.
       this.reloadOk.set(0);
@@ -165,48 +182,70 @@ export class App {
     }
     this.reloadOk.set(1);
     this.reloadTime.set(this.ctx.clock());
-    log.info({ config: this.opts.configSource }, 'configuration reloaded');
+    if (applied.length > 0) log.info({ config: this.opts.configSource, collectors: applied }, 'configuration reloaded');
+    else log.debug({ config: this.opts.configSource }, 'configuration unchanged; nothing to apply');
     return undefined;
   }
 
-  /** Starts the collectors; returns `name: error` of those that failed. */
-  private async startCollectors(config: Config): Promise<string[]> {
-    this.collectors = (this.opts.collectors ?? buildCollectors)(config, this.ctx);
+  /**
+   * Hands every collector whose section changed (or whose last apply failed) its new section;
+   * creates the collectors of kinds configured for the first time. Returns the collectors
+   * applied and `name: error` of those that failed.
+   */
+  private async applyConfig(config: Config): Promise<{ applied: string[]; failed: string[] }> {
+    const applied: string[] = [];
     const failed: string[] = [];
-    for (const c of this.collectors) {
+    for (const kind of this.opts.collectors ?? COLLECTOR_TABLE) {
+      const section = kind.section(config);
+      const print = fingerprint(section);
+      let r = this.running.get(kind.name);
+      if (r?.applied === print) continue;
+      const configured = kind.configured(section);
+      if (r === undefined && !configured) continue;
       try {
-        await c.start();
+        if (r === undefined) {
+          r = { kind, collector: kind.create(this.ctx) };
+          this.running.set(kind.name, r);
+        }
+        r.applied = undefined;
+        await r.collector.apply(section);
+        r.applied = print;
+        applied.push(kind.name);
+        if (!configured) this.ctx.stats.forget(kind.name);
       } catch (err) {
-        // A collector that cannot start must not take the others down; its self metrics say so,
-        // and its targets already known fail (they must not stay frozen at up).
-        this.ctx.stats.record(c.name, 0, false);
-        this.ctx.stats.error(c.name, 'internal');
-        this.opts.log.error({ err, collector: c.name }, 'collector failed to start');
-        const error = `collector ${c.name} failed to start: ${errorMessage(err)}`;
+        // A collector that cannot apply its section must not take the others down; its self
+        // metrics say so, and its targets already known fail (they must not stay frozen at up).
+        // The next reload applies its section again, changed or not.
+        this.ctx.stats.record(kind.name, 0, false);
+        this.ctx.stats.error(kind.name, 'internal');
+        this.opts.log.error({ err, collector: kind.name }, 'collector failed to start');
+        const error = `collector ${kind.name} failed to start: ${errorMessage(err)}`;
         failed.push(error);
-        const kind = COLLECTOR_KINDS[c.name];
         for (const v of this.tracker.views()) {
-          if (v.kind === kind) this.tracker.observe(v.kind, v.target, false, { error });
+          if (v.kind === kind.targetKind) this.tracker.observe(v.kind, v.target, false, { error });
         }
       }
     }
     tapLatency(this.registry, this.tracker);
-    return failed;
+    return { applied, failed };
   }
 
   private async stopCollectors(): Promise<void> {
-    await Promise.allSettled(this.collectors.map((c) => c.stop()));
+    await Promise.allSettled([...this.running.values()].map((r) => r.collector.stop()));
   }
 
   /** What each declared process group matched in the last cycle (pid, comm, exe), for the status page. */
   processMatches(): ReadonlyMap<string, GroupMatches> {
-    const c = this.collectors.find((x): x is ProcessCollector => x.name === 'process');
+    const c = this.running.get('process')?.collector as ProcessCollector | undefined;
     return c?.groupMatches() ?? new Map();
   }
 
   async stop(): Promise<void> {
     this.started = false;
+    this.stopping = true;
     this.web.stop();
+    // A reload in progress finishes first, so that nothing it opens outlives the stop.
+    await this.reloads.idle();
     await Promise.allSettled([this.server.stop(), this.stopCollectors()]);
     await this.storage?.stop();
   }

@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Both reloads coalesce a flood of signals and never reject (a failure is logged and counted).
   process.on('SIGHUP', () => {
     void app.reload();
     void app.web.reload();

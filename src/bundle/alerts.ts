@@ -12,7 +12,7 @@
  * while the target does, so that a removed container or target pages nobody.
  */
 import { M } from '../metrics/definitions';
-import { type AlertName, type BundleConfig, type BurnWindow, type Duration, exporterSelector, type Notify, type Role, type Severity } from './bundle-config';
+import { type AlertName, type BundleConfig, type BurnWindow, type Duration, durationSeconds, exporterSelector, type Notify, type Role, type Severity } from './bundle-config';
 import { R, type SliWindow } from './names';
 import { type AlertingRule, type RuleGroup, increaseSinceBirth } from './rules';
 
@@ -462,10 +462,8 @@ function humanBytes(n: number): string {
 }
 
 /** A duration as seconds, for comparisons with time() arithmetic. */
-function durationText(d: string): string {
-  const m = /^(\d+)(s|m|h|d)$/.exec(d);
-  if (m === null) throw new Error(`unsupported duration ${d}`);
-  return String(Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's']);
+function durationText(d: Duration): string {
+  return String(durationSeconds(d));
 }
 
 export function allAlerts(cfg: BundleConfig): AlertingRule[] {

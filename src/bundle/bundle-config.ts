@@ -9,6 +9,8 @@ import { type Matcher, parseMatchers } from './dashboards/promql';
 
 import type { MaintenanceWindow } from '../config/maintenance';
 
+import { parseDuration } from '../config/duration';
+
 /** A Prometheus duration: 30s, 5m, 1h, 1d. */
 export type Duration = `${number}${'ms' | 's' | 'm' | 'h' | 'd' | 'w'}`;
 
@@ -21,7 +23,6 @@ export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
  * sent at a calm pace. Severity says how bad; `notify` says whether someone must act now.
  */
 export type Notify = 'page' | 'ticket';
-export const NOTIFY: readonly Notify[] = ['page', 'ticket'];
 
 /**
  * Place of an alert in an incident (its `role` label): a `cause` says why something is wrong
@@ -337,10 +338,9 @@ export function variantConfig(opts: VariantOptions, base: BundleConfig = bundleC
 
 /** Seconds in a Prometheus duration (for tests and computed thresholds). */
 export function durationSeconds(d: Duration): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(d);
-  if (m === null) throw new Error(`not a duration: ${d}`);
-  const mult = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 'ms'];
-  return Number(m[1]) * mult;
+  const s = parseDuration(d);
+  if (s === undefined) throw new Error(`not a duration: ${d}`);
+  return s;
 }
 
 /** Labels a bundle selector may match on: the ones every rule keeps. */

@@ -1,4 +1,3 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -184,34 +183,6 @@ export function readResources(dirs: CgroupDirs, read: ReadText): Resources | und
 /** Usage minus inactive file cache (what the kernel cannot reclaim easily), as docker stats and cAdvisor do. */
 export function workingSet(usage: number, inactiveFile: number): number {
   return inactiveFile < usage ? usage - inactiveFile : usage;
-}
-
-/** A synchronous small-file reader that reuses one buffer. */
-export class SmallFileReader {
-  private readonly buf = Buffer.allocUnsafe(64 * 1024);
-
-  readonly read: ReadText = (file) => {
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-    } catch {
-      return undefined;
-    }
-    try {
-      let len = 0;
-      for (;;) {
-        const n = readSync(fd, this.buf, len, this.buf.length - len, null);
-        if (n === 0) break;
-        len += n;
-        if (len === this.buf.length) break;
-      }
-      return this.buf.toString('utf8', 0, len);
-    } catch {
-      return undefined;
-    } finally {
-      closeSync(fd);
-    }
-  };
 }
 
 /**

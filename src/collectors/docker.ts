@@ -1,26 +1,26 @@
-import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type Docker from 'dockerode';
 import type { Counter, Gauge } from 'prom-client';
-import type { Config } from '../config/schema';
 import type { DockerConfig } from '../config/docker';
+import { fingerprint } from '../config/fingerprint';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, setStateSet } from '../metrics/instruments';
 import { errorMessage } from '../error-text';
 import { compileUserRegex } from '../user-regex';
 import { redactUrl } from './http-probe';
 import type { Collector, CollectorContext } from './collector';
-import { findCgroup, parseMountInfo, readResources, SmallFileReader, type CgroupDirs, type CgroupMounts, type Resources } from './docker-cgroup';
-import { LineSplitter } from './docker-lines';
-import { requireDockerode } from './docker-require';
+import type { Resources } from './docker-cgroup';
+import { DockerEngine, engineReachable, isOurBug, MAX_EVENT_LINE_BYTES, readEventLines } from './docker-engine';
+import { CgroupFiles, ContainerCgroup, resourcesFromStats } from './docker-resources';
 import {
   applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, CONTAINER_STATES, createdRecord, HEALTH_STATES,
   matches, parseEventLine, recordFromInspect, type ContainerRecord, type DockerEvent, type Filters, type InspectInfo,
 } from './docker-state';
 
 /**
- * The Docker collector.
+ * The Docker collector: which containers are watched, their state and series, and their
+ * availability. The engine connection and events stream are in ./docker-engine.ts, the state
+ * machine of one container in ./docker-state.ts, memory and CPU in ./docker-resources.ts.
  *
  * State comes from one list + inspect when the collector starts and after every reconnect, and
  * is then kept current from the events stream (no Docker API call at scrape time). Memory and
@@ -35,8 +35,6 @@ const CONTAINER_SERIES = [
   M.containerCpu.name, M.containerInfo.name,
 ];
 
-/** Longest events stream line kept; container events carry all labels, so allow plenty. */
-export const MAX_EVENT_LINE_BYTES = 1024 * 1024;
 /** Events waiting to be applied before the collector gives up on the stream and resyncs. */
 const MAX_QUEUED_EVENTS = 10_000;
 const INITIAL_BACKOFF_MS = 500;
@@ -44,11 +42,6 @@ const INITIAL_BACKOFF_MS = 500;
 const STABLE_STREAM_MS = 30_000;
 /** Inspects in flight during a full sync. */
 const SYNC_CONCURRENCY = 8;
-const EVENT_FILTERS: Docker.GetEventsOptions['filters'] = {
-  type: ['container'],
-  event: ['create', 'start', 'die', 'oom', 'pause', 'unpause', 'destroy', 'rename', 'update', 'health_status'],
-};
-
 interface Published {
   restarts: number;
   oomKills: number;
@@ -59,40 +52,13 @@ interface Published {
 interface Tracked {
   rec: ContainerRecord;
   pub: Published;
-  /** Where its cgroup files are; undefined until found (reset when the container starts again). */
-  cgroup?: CgroupDirs;
-  cgroupPid?: number;
-  cgroupMissing: boolean;
-  /** CPU seconds of earlier runs (the cgroup counter restarts at 0 with each run). */
-  cpuBase: number;
-  cpuLast: number;
-  /** When one-shot stats were last requested for it (ms), for the round robin of the fallback. */
-  statsAt?: number;
-  /** CPU seconds the exported counter already had when this collector instance found the container. */
-  carriedCpu?: number;
+  cgroup: ContainerCgroup;
 }
 
 interface Instruments {
   up: Gauge; eventsUp: Gauge; eventErrors: Counter;
   state: Gauge; health: Gauge; restarts: Counter; ooms: Counter; exitCode: Gauge; startedAt: Gauge;
   memUsage: Gauge; memLimit: Gauge; cpu: Counter; info: Gauge;
-}
-
-/**
- * A Docker client for `host`. dockerode is loaded only when a Docker engine is actually watched,
- * and without its ssh2 and gRPC parts (./docker-require.ts).
- */
-function dockerClient(host: string): Docker {
-  const Dockerode = requireDockerode();
-  return new Dockerode(dockerOptions(host));
-}
-
-/** Options for the Docker client from `host`, ignoring DOCKER_* variables of the environment. */
-export function dockerOptions(host: string): Docker.DockerOptions {
-  const none = { host: undefined, port: undefined, socketPath: undefined, ca: undefined, cert: undefined, key: undefined, timeout: undefined };
-  if (host.startsWith('unix://')) return { ...none, socketPath: host.slice('unix://'.length), protocol: 'http' };
-  const u = new URL(host.replace(/^tcp:/, 'http:'));
-  return { ...none, host: u.hostname, port: u.port || (u.protocol === 'https:' ? 2376 : 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' };
 }
 
 export function compileFilters(c: DockerConfig): Filters {
@@ -106,20 +72,16 @@ export function compileFilters(c: DockerConfig): Filters {
   return f;
 }
 
-/**
- * A programming error of ours (as opposed to the engine failing, timing out or answering
- * nonsense, after which nothing is known about the containers and none is observed).
- */
-function isOurBug(err: unknown): boolean {
-  return err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
+/** The settings that make a connection to the engine: changing one reconnects, resyncing from scratch. */
+function engineOf(c: DockerConfig): string {
+  return fingerprint([c.enabled, c.host, c.api_timeout, c.reconnect_max_backoff]);
 }
 
-function statusOf(err: unknown): number | undefined {
-  const s = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof s === 'number' ? s : undefined;
+function filtersOf(c: DockerConfig): string {
+  return fingerprint([c.include_names, c.exclude_names, c.labels, c.compose_project]);
 }
 
-export class DockerCollector implements Collector {
+export class DockerCollector implements Collector<DockerConfig> {
   readonly name = 'docker';
   private readonly byId = new Map<string, Tracked>();
   /** Containers seen but filtered out (until destroyed or renamed). */
@@ -129,11 +91,10 @@ export class DockerCollector implements Collector {
   private queued = 0;
   private chain: Promise<void> = Promise.resolve();
   private abort = new AbortController();
-  private docker?: Docker;
+  private engine?: DockerEngine;
   private m?: Instruments;
   private filters?: Filters;
-  private mounts: CgroupMounts = { v1: new Map() };
-  private readonly files = new SmallFileReader();
+  private readonly files = new CgroupFiles();
   private loop?: Promise<void>;
   private events?: Readable;
   private resourcesTimer?: NodeJS.Timeout;
@@ -142,20 +103,64 @@ export class DockerCollector implements Collector {
   private active = false;
   /** The last request to the engine worked; containers are observed only then. */
   private connected = false;
-  /** Counter values left by the previous instance (config reload), by container name. */
-  private carried = new Map<string, { restarts: number; oomKills: number; cpu: number }>();
+  private config?: DockerConfig;
 
-  constructor(private readonly config: DockerConfig, private readonly ctx: CollectorContext) {}
+  constructor(private readonly ctx: CollectorContext) {}
 
-  async start(): Promise<void> {
-    const c = this.config;
+  /**
+   * Same engine: filters, thresholds and intervals change in place (a filter change resyncs from
+   * one list). Another engine (or the collector turned on or off): the containers of the old one
+   * leave and the new one is synced from scratch.
+   */
+  async apply(next: DockerConfig): Promise<void> {
+    const prev = this.config;
+    if (prev !== undefined && this.active && engineOf(prev) === engineOf(next)) {
+      this.config = next;
+      if (prev.failure_threshold !== next.failure_threshold || prev.success_threshold !== next.success_threshold) {
+        for (const t of this.byId.values()) this.declare(t.rec.name);
+      }
+      if (prev.resources_interval !== next.resources_interval) {
+        clearInterval(this.resourcesTimer);
+        this.resourcesTimer = setInterval(() => this.resourcesCycle(), next.resources_interval * 1000);
+      }
+      if (prev.proc_root !== next.proc_root || prev.cgroup_root !== next.cgroup_root) {
+        for (const t of this.byId.values()) t.cgroup.forget();
+      }
+      if (filtersOf(prev) !== filtersOf(next)) {
+        this.filters = compileFilters(next);
+        this.ignored.clear();
+        // Unreachable engine: the reconnect syncs with the new filters.
+        await this.enqueue(() => this.sync()).catch((err: unknown) => this.ctx.log.debug({ err }, 'docker resync after a filter change failed'));
+      }
+      return;
+    }
+    if (prev !== undefined) await this.close();
+    this.config = next;
+    await this.open();
+  }
+
+  /** Stops watching the engine and forgets its containers and series. */
+  private async close(): Promise<void> {
+    await this.stop();
+    for (const t of [...this.byId.values()]) await this.dropContainer(t);
+    this.ignored.clear();
+    this.pending.clear();
+    this.queued = 0;
+    this.connected = false;
+    // The engine's own series leave the output too (a later open recreates them).
+    for (const name of [M.dockerUp.name, M.dockerEventsUp.name, M.dockerEventErrors.name]) this.ctx.registry.removeSingleMetric(name);
+    this.m = undefined;
+  }
+
+  private async open(): Promise<void> {
+    const c = this.config!;
     if (c.enabled === false) return;
     if (c.enabled === 'auto' && c.host.startsWith('unix://') && !existsSync(c.host.slice('unix://'.length))) {
       this.ctx.log.debug({ host: redactUrl(c.host) }, 'docker socket not found; docker collector off');
       this.ctx.stats.forget(this.name);
       return;
     }
-    if (c.enabled === 'auto' && !c.host.startsWith('unix://') && !(await this.reachable())) {
+    if (c.enabled === 'auto' && !c.host.startsWith('unix://') && !(await engineReachable(c.host, c.api_timeout))) {
       this.ctx.log.debug({ host: redactUrl(c.host) }, 'docker host not reachable; docker collector off');
       this.ctx.stats.forget(this.name);
       return;
@@ -182,10 +187,9 @@ export class DockerCollector implements Collector {
     this.m.eventsUp.set(0);
     this.m.eventErrors.inc(0);
     this.filters = compileFilters(c);
-    await this.loadCarried();
-    this.docker = dockerClient(c.host);
+    this.engine = new DockerEngine(c.host, c.api_timeout, this.abort.signal);
     try {
-      this.mounts = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+      this.files.loadMounts();
     } catch (err) {
       this.ctx.log.warn({ err }, 'cannot read cgroup mounts; docker resources from known paths only');
     }
@@ -195,33 +199,6 @@ export class DockerCollector implements Collector {
     });
     await firstSync;
     this.resourcesTimer = setInterval(() => this.resourcesCycle(), c.resources_interval * 1000);
-  }
-
-  /** For `enabled: auto` with a TCP host: one bounded request decides whether to watch it. */
-  private async reachable(): Promise<boolean> {
-    try {
-      await dockerClient(this.config.host).listContainers({ limit: 1, abortSignal: AbortSignal.timeout(this.config.api_timeout * 1000) });
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Counters are shared across reloads: a new instance continues from their values. */
-  private async loadCarried(): Promise<void> {
-    const m = this.m!;
-    this.carried.clear();
-    const put = (name: string, k: 'restarts' | 'oomKills' | 'cpu', v: number): void => {
-      const e = this.carried.get(name) ?? { restarts: 0, oomKills: 0, cpu: 0 };
-      e[k] = v;
-      this.carried.set(name, e);
-    };
-    for (const [metric, k] of [[m.restarts, 'restarts'], [m.ooms, 'oomKills'], [m.cpu, 'cpu']] as const) {
-      for (const v of (await metric.get()).values) {
-        const name = v.labels.container;
-        if (typeof name === 'string') put(name, k, v.value);
-      }
-    }
   }
 
   async stop(): Promise<void> {
@@ -234,21 +211,6 @@ export class DockerCollector implements Collector {
     const settle = (p: Promise<unknown> | undefined): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, 800).unref())]);
     await settle(Promise.allSettled([this.loop, this.chain]));
     this.m?.eventsUp.set(0);
-  }
-
-  async retire(next: Config): Promise<void> {
-    const n = next.docker;
-    const off = n.enabled === false || (n.enabled === 'auto' && n.host.startsWith('unix://') && !existsSync(n.host.slice('unix://'.length)));
-    const f = compileFilters(n);
-    const sameHost = n.host === this.config.host;
-    for (const t of [...this.byId.values()]) {
-      if (!off && sameHost && matches(f, t.rec.name, t.rec.labels)) continue;
-      await this.dropContainer(t);
-    }
-    if (off) {
-      // Turned off: the engine's own series leave the output too (a later start recreates them).
-      for (const name of [M.dockerUp.name, M.dockerEventsUp.name, M.dockerEventErrors.name]) this.ctx.registry.removeSingleMetric(name);
-    }
   }
 
   // --- connection loop -------------------------------------------------------------------
@@ -272,7 +234,7 @@ export class DockerCollector implements Collector {
         // Events between the sync and the stream opening: a quick list finds what changed.
         await this.enqueue(() => this.gapCheck());
         await closed;
-        if (!this.abort.signal.aborted) this.ctx.log.warn({ host: redactUrl(this.config.host) }, 'docker events stream ended');
+        if (!this.abort.signal.aborted) this.ctx.log.warn({ host: redactUrl(this.config!.host) }, 'docker events stream ended');
       } catch (err) {
         if (this.abort.signal.aborted) break;
         if (isOurBug(err)) {
@@ -284,8 +246,8 @@ export class DockerCollector implements Collector {
         this.m!.up.set(0);
         this.ctx.stats.record(this.name, 0, false);
         // Warn once per outage of the engine; the retries are debug.
-        if (this.connected || first) this.ctx.log.warn({ err, host: redactUrl(this.config.host), retryInMs: backoff }, 'docker engine unreachable');
-        else this.ctx.log.debug({ err, host: redactUrl(this.config.host), retryInMs: backoff }, 'docker engine still unreachable');
+        if (this.connected || first) this.ctx.log.warn({ err, host: redactUrl(this.config!.host), retryInMs: backoff }, 'docker engine unreachable');
+        else this.ctx.log.debug({ err, host: redactUrl(this.config!.host), retryInMs: backoff }, 'docker engine still unreachable');
         this.connected = false;
       } finally {
         stream?.destroy();
@@ -299,7 +261,7 @@ export class DockerCollector implements Collector {
       if (this.abort.signal.aborted) break;
       if (openedAt !== undefined && Date.now() - openedAt >= STABLE_STREAM_MS) backoff = INITIAL_BACKOFF_MS;
       await this.sleep(backoff);
-      backoff = Math.min(backoff * 2, this.config.reconnect_max_backoff * 1000);
+      backoff = Math.min(backoff * 2, this.config!.reconnect_max_backoff * 1000);
     }
   }
 
@@ -316,63 +278,26 @@ export class DockerCollector implements Collector {
     });
   }
 
-  private signal(): AbortSignal {
-    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.api_timeout * 1000)]);
-  }
-
   private async openEvents(): Promise<Readable> {
-    // The request must outlive api_timeout once open, so the timeout only covers the opening.
-    const opening = new AbortController();
-    const timer = setTimeout(() => opening.abort(new Error('timed out opening the events stream')), this.config.api_timeout * 1000);
-    let stream: Readable;
-    try {
-      const opts = { filters: EVENT_FILTERS, abortSignal: AbortSignal.any([this.abort.signal, opening.signal]) };
-      stream = (await this.docker!.getEvents(opts)) as unknown as Readable;
-    } finally {
-      clearTimeout(timer);
-    }
-    if (this.abort.signal.aborted) {
-      stream.destroy();
-      throw new Error('stopped');
-    }
+    const stream = await this.engine!.openEvents();
     this.events = stream;
     this.m!.eventsUp.set(1);
     this.m!.up.set(1);
-    this.ctx.log.info({ host: redactUrl(this.config.host), containers: this.byId.size }, 'docker events stream open');
+    this.ctx.log.info({ host: redactUrl(this.config!.host), containers: this.byId.size }, 'docker events stream open');
     return stream;
   }
 
   private untilClosed(stream: Readable): Promise<void> {
-    const splitter = new LineSplitter(MAX_EVENT_LINE_BYTES);
-    return new Promise((resolve) => {
-      let done = false;
-      const finish = (): void => {
-        if (done) return;
-        done = true;
-        stream.destroy();
-        resolve();
-      };
-      stream.on('data', (chunk: Buffer | string) => {
-        const before = splitter.overlong;
-        const lines = splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-        if (splitter.overlong > before) {
-          // The event it carried is lost: only a full list + inspect brings the state back.
-          this.m!.eventErrors.inc(splitter.overlong - before);
-          this.ctx.log.warn({ maxBytes: MAX_EVENT_LINE_BYTES }, 'docker event line too long; resyncing');
-          finish();
-          return;
-        }
-        for (const line of lines) {
-          if (done) return;
-          this.onLine(line, finish);
-        }
-      });
-      stream.once('end', finish);
-      stream.once('close', finish);
-      stream.once('error', (err) => {
+    return readEventLines(stream, {
+      line: (line, cut) => this.onLine(line, cut),
+      overlong: (count) => {
+        // The event it carried is lost: only a full list + inspect brings the state back.
+        this.m!.eventErrors.inc(count);
+        this.ctx.log.warn({ maxBytes: MAX_EVENT_LINE_BYTES }, 'docker event line too long; resyncing');
+      },
+      error: (err) => {
         if (!this.abort.signal.aborted) this.ctx.log.warn({ err }, 'docker events stream failed');
-        finish();
-      });
+      },
     });
   }
 
@@ -424,17 +349,12 @@ export class DockerCollector implements Collector {
 
   // --- Docker API ------------------------------------------------------------------------
 
-  private async inspect(id: string): Promise<InspectInfo | undefined> {
-    try {
-      return (await this.docker!.getContainer(id).inspect({ abortSignal: this.signal() }));
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+  private inspect(id: string): Promise<InspectInfo | undefined> {
+    return this.engine!.inspect(id);
   }
 
-  private async list(): Promise<Docker.ContainerInfo[]> {
-    return this.docker!.listContainers({ all: true, abortSignal: this.signal() });
+  private list(): ReturnType<DockerEngine['list']> {
+    return this.engine!.list();
   }
 
   /** One list + inspect of every watched container; reconciles counters with Docker's. */
@@ -442,7 +362,7 @@ export class DockerCollector implements Collector {
     const t0 = process.hrtime.bigint();
     const list = await this.list();
     this.m!.up.set(1);
-    if (!this.connected) this.ctx.log.info({ host: redactUrl(this.config.host) }, 'docker engine reachable');
+    if (!this.connected) this.ctx.log.info({ host: redactUrl(this.config!.host) }, 'docker engine reachable');
     this.connected = true;
     const seen = new Set<string>();
     const want: string[] = [];
@@ -531,7 +451,7 @@ export class DockerCollector implements Collector {
       await this.dropContainer(t);
       return;
     }
-    if (ev.action === 'start') this.forgetCgroup(t);
+    if (ev.action === 'start') t.cgroup.forget();
     this.publish(t, ev.time);
     if (!effect.refresh) return;
     const info = await this.inspect(ev.id);
@@ -544,7 +464,7 @@ export class DockerCollector implements Collector {
       await this.renamed(t, oldName);
       return;
     }
-    if (t.rec.pid !== oldPid) this.forgetCgroup(t);
+    if (t.rec.pid !== oldPid) t.cgroup.forget();
     this.publish(t, this.ctx.clock());
   }
 
@@ -561,20 +481,16 @@ export class DockerCollector implements Collector {
     for (const other of [...this.byId.values()]) {
       if (other.rec.name === rec.name && other.rec.id !== rec.id) await this.dropContainer(other);
     }
-    const t: Tracked = { rec, pub: { restarts: 0, oomKills: 0, cpu: 0 }, cgroupMissing: false, cpuBase: 0, cpuLast: 0 };
-    const carried = this.carried.get(rec.name);
-    if (carried !== undefined) {
-      this.carried.delete(rec.name);
-      rec.restarts = Math.max(rec.restarts, carried.restarts);
-      rec.oomKills = Math.max(rec.oomKills, carried.oomKills);
-      t.pub = { restarts: carried.restarts, oomKills: carried.oomKills, cpu: carried.cpu };
-      t.carriedCpu = carried.cpu;
-    }
+    const t: Tracked = { rec, pub: { restarts: 0, oomKills: 0, cpu: 0 }, cgroup: new ContainerCgroup() };
     this.byId.set(rec.id, t);
-    this.ctx.tracker.declare('container', rec.name, {
-      failureThreshold: this.config.failure_threshold, successThreshold: this.config.success_threshold,
-    });
+    this.declare(rec.name);
     this.publish(t, at);
+  }
+
+  private declare(name: string): void {
+    this.ctx.tracker.declare('container', name, {
+      failureThreshold: this.config!.failure_threshold, successThreshold: this.config!.success_threshold,
+    });
   }
 
   /** The container's name changed, or it no longer matches the filters: its old series go. */
@@ -628,12 +544,6 @@ export class DockerCollector implements Collector {
     this.ctx.tracker.observe('container', r.name, ok, ok ? { at } : { at, error: downReason(r) });
   }
 
-  private forgetCgroup(t: Tracked): void {
-    t.cgroup = undefined;
-    t.cgroupPid = undefined;
-    t.cgroupMissing = false;
-  }
-
   // --- resources -------------------------------------------------------------------------
 
   /** Reads memory and CPU of every running container from its cgroup files; observes availability. */
@@ -664,25 +574,11 @@ export class DockerCollector implements Collector {
     if (needStats.length > 0) void this.statsFallback(needStats);
   }
 
-  /** Resources from the cgroup files, finding (and caching) the container's cgroup first. */
+  /** Resources from the container's cgroup files; undefined when they cannot be read. */
   private readCgroup(t: Tracked): Resources | undefined {
-    const read = this.files.read;
-    if (t.cgroup !== undefined && t.cgroupPid === t.rec.pid) {
-      const res = readResources(t.cgroup, read);
-      if (res !== undefined) return res;
-      this.forgetCgroup(t);
-    }
-    if (t.cgroupMissing && t.cgroupPid === t.rec.pid) return undefined;
-    const dirs = findCgroup(t.rec.id, t.rec.pid, this.mounts, read, this.config.proc_root, this.config.cgroup_root);
-    t.cgroupPid = t.rec.pid;
-    if (dirs === undefined) {
-      if (!t.cgroupMissing) this.ctx.log.debug({ container: t.rec.name }, 'docker cgroup files not readable; using one-shot stats');
-      t.cgroupMissing = true;
-      return undefined;
-    }
-    t.cgroup = dirs;
-    t.cgroupMissing = false;
-    return readResources(dirs, read);
+    return t.cgroup.read(t.rec.id, t.rec.pid, this.files, this.config!, () => {
+      this.ctx.log.debug({ container: t.rec.name }, 'docker cgroup files not readable; using one-shot stats');
+    });
   }
 
   private setResources(t: Tracked, res: Resources): void {
@@ -691,34 +587,24 @@ export class DockerCollector implements Collector {
     m.memUsage.set(l, res.memoryUsage);
     if (res.memoryLimit !== undefined) m.memLimit.set(l, res.memoryLimit);
     else m.memLimit.remove(l);
-    if (t.carriedCpu !== undefined) {
-      // Continue the counter a previous instance exported.
-      t.cpuBase = Math.max(0, t.carriedCpu - res.cpuSeconds);
-      t.cpuLast = res.cpuSeconds;
-      t.carriedCpu = undefined;
-    }
     // The cgroup's counter starts again at 0 with each run; the exported counter keeps growing.
-    if (res.cpuSeconds < t.cpuLast) t.cpuBase += t.cpuLast;
-    t.cpuLast = res.cpuSeconds;
-    const total = t.cpuBase + res.cpuSeconds;
+    const total = t.cgroup.cpuTotal(res.cpuSeconds);
     m.cpu.inc(l, Math.max(0, total - t.pub.cpu));
     t.pub.cpu = Math.max(t.pub.cpu, total);
   }
 
   /** One-shot stats for containers without readable cgroup files: at most stats_per_interval per cycle, one at a time. */
   private async statsFallback(list: Tracked[]): Promise<void> {
-    if (this.statsBusy || this.config.stats_per_interval === 0) return;
+    if (this.statsBusy || this.config!.stats_per_interval === 0) return;
     this.statsBusy = true;
     try {
       // Those served longest ago first, so every container gets its turn.
-      const turn = [...list].sort((a, b) => (a.statsAt ?? 0) - (b.statsAt ?? 0)).slice(0, this.config.stats_per_interval);
+      const turn = [...list].sort((a, b) => (a.cgroup.statsAt ?? 0) - (b.cgroup.statsAt ?? 0)).slice(0, this.config!.stats_per_interval);
       for (const t of turn) {
         if (this.abort.signal.aborted) return;
-        t.statsAt = Date.now();
+        t.cgroup.statsAt = Date.now();
         try {
-          const opts = { stream: false as const, 'one-shot': true, abortSignal: this.signal() };
-          const s = (await this.docker!.getContainer(t.rec.id).stats(opts)) as unknown as StatsDoc;
-          const res = resourcesFromStats(s);
+          const res = resourcesFromStats(await this.engine!.stats(t.rec.id));
           if (res !== undefined && this.byId.get(t.rec.id) === t) this.setResources(t, res);
         } catch (err) {
           if (!this.abort.signal.aborted) this.ctx.log.debug({ err, container: t.rec.name }, 'docker one-shot stats failed');
@@ -732,27 +618,4 @@ export class DockerCollector implements Collector {
 
 function downReason(r: ContainerRecord): string {
   return r.state === 'running' ? 'container unhealthy' : `container ${r.state}`;
-}
-
-interface StatsDoc {
-  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
-  cpu_stats?: { cpu_usage?: { total_usage?: number } };
-}
-
-/** Figures from a stats document (the fallback), computed as `docker stats` does. */
-export function resourcesFromStats(s: StatsDoc): Resources | undefined {
-  const usage = s.memory_stats?.usage;
-  const cpu = s.cpu_stats?.cpu_usage?.total_usage;
-  if (usage === undefined || cpu === undefined) return undefined;
-  const st = s.memory_stats?.stats ?? {};
-  const inactive = st.total_inactive_file ?? st.inactive_file ?? 0;
-  const out: Resources = { memoryUsage: inactive < usage ? usage - inactive : usage, cpuSeconds: cpu / 1e9 };
-  const limit = s.memory_stats?.limit;
-  // Without a limit Docker reports the host's memory; the metric is absent then.
-  if (limit !== undefined && limit > 0 && limit < 2 ** 62 && !unlimitedLike(limit)) out.memoryLimit = limit;
-  return out;
-}
-
-function unlimitedLike(limit: number): boolean {
-  return limit >= os.totalmem();
 }

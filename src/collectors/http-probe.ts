@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { readTlsFile } from '../config/files';
-import { isResourceExhaustion } from './self';
+import { isResourceExhaustion } from './collector-stats';
 
 /**
  * One HTTP health request with every guard a hostile or broken target calls for: a deadline

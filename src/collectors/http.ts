@@ -1,6 +1,5 @@
-import { setMaxListeners } from 'node:events';
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import type { Config } from '../config/schema';
+import { fingerprint } from '../config/fingerprint';
 import type { HttpTargetConfig } from '../config/http';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, histogram, setStateSet } from '../metrics/instruments';
@@ -21,6 +20,14 @@ const HTTP_SERIES = [
   M.httpDuration.name, M.httpStatusCode.name, M.httpFailures.name, M.healthStatus.name,
   M.healthField.name, M.httpCertExpiry.name,
 ];
+/** Series a changed target may no longer have (its counters and histogram carry on). */
+const HTTP_STATE_SERIES = [M.httpStatusCode.name, M.healthStatus.name, M.healthField.name, M.httpCertExpiry.name];
+
+/** The HTTP collector's section: the targets and the cap on probes in flight across them. */
+export interface HttpSection {
+  targets: readonly HttpTargetConfig[];
+  inFlight: number;
+}
 
 export interface Outcome {
   ok: boolean;
@@ -79,6 +86,10 @@ function needsBody(t: HttpTargetConfig): boolean {
 
 interface Target {
   config: HttpTargetConfig;
+  /** The configuration's fingerprint: a reload that leaves it alone leaves the target alone. */
+  key: string;
+  /** Stops this target's timer and probe (a reload replacing or removing it, or stop()). */
+  abort: AbortController;
   /** Undefined when the target's setup failed (`setupError` says why): it is then probed as failed. */
   agents?: ProbeAgents;
   setupError?: string;
@@ -100,24 +111,20 @@ interface Target {
 const SLOT_MS = 100;
 const alignUp = (ms: number): number => Math.ceil(ms / SLOT_MS) * SLOT_MS;
 
-export class HttpCollector implements Collector {
+export class HttpCollector implements Collector<HttpSection> {
   readonly name = 'http';
   private readonly targets = new Map<string, Target>();
-  private readonly abort = new AbortController();
   private semaphore?: Semaphore;
+  private inFlight = 0;
   private m?: {
     duration: Histogram; statusCode: Gauge; failures: Counter; health: Gauge; field: Gauge; cert: Gauge;
   };
 
-  constructor(
-    private readonly configs: readonly HttpTargetConfig[],
-    private readonly inFlight: number,
-    private readonly ctx: CollectorContext,
-  ) {}
+  constructor(private readonly ctx: CollectorContext) {}
 
-  start(): Promise<void> {
-    const { registry, tracker } = this.ctx;
-    this.m = {
+  async apply(section: HttpSection): Promise<void> {
+    const { registry } = this.ctx;
+    this.m ??= {
       duration: histogram(registry, M.httpDuration),
       statusCode: gauge(registry, M.httpStatusCode),
       failures: counter(registry, M.httpFailures),
@@ -125,48 +132,63 @@ export class HttpCollector implements Collector {
       field: gauge(registry, M.healthField),
       cert: gauge(registry, M.httpCertExpiry),
     };
-    this.semaphore = new Semaphore(this.inFlight);
-    // Every probe in flight listens on the stop signal (and removes its listener when done).
-    setMaxListeners(this.inFlight + 10, this.abort.signal);
-    this.configs.forEach((config, i) => {
-      tracker.declare('http', config.name, { failureThreshold: config.failure_threshold, successThreshold: config.success_threshold });
-      for (const reason of FAILURE_REASONS) this.m!.failures.inc({ target: config.name, reason }, 0);
-      const headers = config.bearer_token === undefined ? config.headers : { ...config.headers, Authorization: `Bearer ${config.bearer_token}` };
-      // Spread first probes over the slots of the first second so they do not start in one burst.
-      const slots = Math.max(1, Math.floor(Math.min(1000, config.interval * 1000) / SLOT_MS));
-      const due = alignUp(Date.now()) + (i % slots) * SLOT_MS;
-      const target: Target = { config, headers, fields: new Set(), due };
-      // One target's bad setup (an unusable TLS file) fails that target alone, on every turn.
-      try {
-        target.agents = new ProbeAgents(tlsOf(config));
-      } catch (err) {
-        target.setupError = `cannot set up the probe: ${errorMessage(err)}`;
-        this.ctx.log.error({ err, target: config.name }, 'http target setup failed');
+    // Probes in flight keep the slot they hold; new probes queue on the new cap.
+    if (section.inFlight !== this.inFlight) {
+      this.semaphore = new Semaphore(section.inFlight);
+      this.inFlight = section.inFlight;
+    }
+    const wanted = new Map(section.targets.map((c) => [c.name, c]));
+    for (const [name, t] of [...this.targets]) {
+      const next = wanted.get(name);
+      if (next !== undefined && fingerprint(next) === t.key) continue;
+      this.targets.delete(name);
+      await this.close(t);
+      if (next === undefined) {
+        this.ctx.tracker.forget('http', name);
+        await dropSeries(registry, HTTP_SERIES, { target: name });
+      } else {
+        await dropSeries(registry, HTTP_STATE_SERIES, { target: name });
       }
-      this.targets.set(config.name, target);
-      this.schedule(target);
+    }
+    section.targets.forEach((config, i) => {
+      if (!this.targets.has(config.name)) this.add(config, i);
     });
-    return Promise.resolve();
+  }
+
+  /** Declares a target and schedules its first probe. */
+  private add(config: HttpTargetConfig, i: number): void {
+    this.ctx.tracker.declare('http', config.name, { failureThreshold: config.failure_threshold, successThreshold: config.success_threshold });
+    for (const reason of FAILURE_REASONS) this.m!.failures.inc({ target: config.name, reason }, 0);
+    const headers = config.bearer_token === undefined ? config.headers : { ...config.headers, Authorization: `Bearer ${config.bearer_token}` };
+    // Spread first probes over the slots of the first second so they do not start in one burst.
+    const slots = Math.max(1, Math.floor(Math.min(1000, config.interval * 1000) / SLOT_MS));
+    const due = alignUp(Date.now()) + (i % slots) * SLOT_MS;
+    const target: Target = { config, key: fingerprint(config), abort: new AbortController(), headers, fields: new Set(), due };
+    // One target's bad setup (an unusable TLS file) fails that target alone, on every turn.
+    try {
+      target.agents = new ProbeAgents(tlsOf(config));
+    } catch (err) {
+      target.setupError = `cannot set up the probe: ${errorMessage(err)}`;
+      this.ctx.log.error({ err, target: config.name }, 'http target setup failed');
+    }
+    this.targets.set(config.name, target);
+    this.schedule(target);
+  }
+
+  /** Stops a target's timer and probe and closes its connections. */
+  private async close(t: Target): Promise<void> {
+    t.abort.abort();
+    clearTimeout(t.timer);
+    await t.running?.catch(() => undefined);
+    t.agents?.destroy();
   }
 
   async stop(): Promise<void> {
-    this.abort.abort();
-    for (const t of this.targets.values()) clearTimeout(t.timer);
-    await Promise.allSettled([...this.targets.values()].flatMap((t) => (t.running ? [t.running] : [])));
-    for (const t of this.targets.values()) t.agents?.destroy();
-  }
-
-  async retire(next: Config): Promise<void> {
-    const keep = new Set(next.http.map((t) => t.name));
-    for (const name of this.targets.keys()) {
-      if (keep.has(name)) continue;
-      this.ctx.tracker.forget('http', name);
-      await dropSeries(this.ctx.registry, HTTP_SERIES, { target: name });
-    }
+    await Promise.allSettled([...this.targets.values()].map((t) => this.close(t)));
   }
 
   private schedule(t: Target): void {
-    if (this.abort.signal.aborted) return;
+    if (t.abort.signal.aborted) return;
     t.timer = setTimeout(() => {
       t.running = this.runOnce(t);
     }, Math.max(0, t.due - Date.now()));
@@ -176,7 +198,7 @@ export class HttpCollector implements Collector {
     const startedMs = Date.now();
     const release = await this.semaphore!.acquire();
     try {
-      if (this.abort.signal.aborted) return;
+      if (t.abort.signal.aborted) return;
       if (t.agents === undefined) {
         // The target fails (reason internal) and the error is counted; the collector's success
         // gauge stays about its machinery, which runs the other targets fine.
@@ -188,8 +210,8 @@ export class HttpCollector implements Collector {
         url: c.url, method: c.method, headers: t.headers, timeoutSeconds: c.timeout,
         maxBodyBytes: c.max_body_bytes, maxRedirects: c.max_redirects, readBody: needsBody(c),
         ...(c.body !== undefined ? { body: c.body } : {}),
-      }, t.agents, this.abort.signal);
-      if (this.abort.signal.aborted) return;
+      }, t.agents, t.abort.signal);
+      if (t.abort.signal.aborted) return;
       if (result.exporterSide === true) {
         // Out of file descriptors or memory: a fault of the exporter, not an observation of the target.
         this.ctx.stats.error(this.name, 'resources');

@@ -1,5 +1,5 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import type { Config } from '../config/schema';
+import { fingerprint } from '../config/fingerprint';
 import type { LogSourceConfig } from '../config/logs';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge, histogram } from '../metrics/instruments';
@@ -20,8 +20,8 @@ import { TrafficWindow } from './log-traffic';
  * `traffic` block is an availability target of kind `traffic`: down while its 5xx ratio over
  * the window is above the threshold with enough requests.
  *
- * Read positions live in a store shared across config reloads (in memory) and, with a data
- * directory, across restarts (./log-positions.ts).
+ * Read positions live in the collector's store (a source replaced by a reload continues from
+ * them) and, with a data directory, survive restarts (./log-positions.ts).
  */
 
 const SOURCE_SERIES = [
@@ -31,9 +31,6 @@ const SOURCE_SERIES = [
 
 /** How often positions are saved and the stale and files gauges refreshed. */
 const TICK_SECONDS = 1;
-
-/** One store per registry (one per running exporter), so reloads find the positions they left. */
-const stores = new WeakMap<object, PositionStore>();
 
 interface Instruments {
   info: Gauge; requests: Counter; duration: Histogram; upstream: Histogram; bytes: Counter; failures: Counter;
@@ -256,52 +253,89 @@ class LogSource {
   }
 }
 
-export class LogsCollector implements Collector {
+interface Running {
+  source: LogSource;
+  key: string;
+  judge?: NodeJS.Timeout;
+}
+
+export class LogsCollector implements Collector<readonly LogSourceConfig[]> {
   readonly name = 'logs';
-  private sources: LogSource[] = [];
+  private readonly sources = new Map<string, Running>();
   private ticker?: NodeJS.Timeout;
-  private judges: NodeJS.Timeout[] = [];
   private store?: PositionStore;
+  private m?: Instruments;
 
-  constructor(private readonly config: readonly LogSourceConfig[], private readonly ctx: CollectorContext) {}
+  constructor(private readonly ctx: CollectorContext) {}
 
-  start(): Promise<void> {
+  /**
+   * Sources are keyed by name: an unchanged one keeps reading untouched; a changed one is
+   * replaced and continues from its read position (unless its path changed); a removed one
+   * leaves with its series, its traffic target and its position.
+   */
+  apply(configs: readonly LogSourceConfig[]): Promise<void> {
     const { registry, log, stats } = this.ctx;
     const began = process.hrtime.bigint();
-    let store = stores.get(registry);
+    let store = this.store;
     if (store === undefined) {
-      store = new PositionStore(this.ctx.dataDir);
-      stores.set(registry, store);
+      store = this.store = new PositionStore(this.ctx.dataDir);
+      const loadErr = store.load();
+      if (loadErr !== undefined) log.warn({ err: loadErr }, 'cannot read saved log positions; starting without them');
+      if (store.file === undefined) log.info({}, 'no data directory: log read positions are kept in memory only (lost at restart)');
     }
-    this.store = store;
-    const loadErr = store.load();
-    if (loadErr !== undefined) log.warn({ err: loadErr }, 'cannot read saved log positions; starting without them');
-    if (store.file === undefined) log.info({}, 'no data directory: log read positions are kept in memory only (lost at restart)');
-    const m: Instruments = {
+    const m = (this.m ??= {
       info: gauge(registry, M.logSourceInfo), requests: counter(registry, M.logRequests), duration: histogram(registry, M.logRequestDuration),
       upstream: histogram(registry, M.logUpstreamDuration), bytes: counter(registry, M.logResponseBytes),
       failures: counter(registry, M.logParseFailures), lastLine: gauge(registry, M.logLastLine),
       stale: gauge(registry, M.logStale), files: gauge(registry, M.logFiles), rotations: counter(registry, M.logRotations),
       readErrors: counter(registry, M.logReadErrors),
-    };
-    this.sources = this.config.map((c) => new LogSource(c, m, this.ctx, store));
-    for (const s of this.sources) s.start();
-    this.ticker = setInterval(() => this.tick(), TICK_SECONDS * 1000);
-    this.ticker.unref();
-    for (const s of this.sources) {
-      if (s.cfg.traffic === undefined) continue;
-      const t = setInterval(() => s.judge(), s.cfg.traffic.interval * 1000);
-      t.unref();
-      this.judges.push(t);
+    });
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    const dropping: Promise<void>[] = [];
+    for (const [name, r] of [...this.sources]) {
+      const next = wanted.get(name);
+      if (next !== undefined && fingerprint(next) === r.key) continue;
+      this.sources.delete(name);
+      clearInterval(r.judge);
+      r.source.stop();
+      const old = r.source.cfg;
+      // Another file: the old positions mean nothing for it.
+      if (next === undefined || next.path !== old.path) store.delete(name);
+      if (old.traffic !== undefined && next?.traffic === undefined) this.ctx.tracker.forget('traffic', name);
+      // Gone, or counted differently (other routes or format): its series start again.
+      if (next === undefined || fingerprint([next.routes, next.format, next.log_format, next.json_fields]) !== fingerprint([old.routes, old.format, old.log_format, old.json_fields])) {
+        dropping.push(dropSeries(registry, SOURCE_SERIES, { source: name }));
+      } else if (next.upstream !== old.upstream) {
+        // Only the link moved: the old info series goes, the replacement declares the new one.
+        dropping.push(dropSeries(registry, [M.logSourceInfo.name], { source: name, upstream: old.upstream ?? '' }));
+      }
     }
-    stats.record(this.name, Number(process.hrtime.bigint() - began) / 1e9, true);
-    return Promise.resolve();
+    return Promise.all(dropping).then(() => {
+      for (const c of configs) {
+        if (this.sources.has(c.name)) continue;
+        const source = new LogSource(c, m, this.ctx, store);
+        const r: Running = { source, key: fingerprint(c) };
+        source.start();
+        if (c.traffic !== undefined) {
+          r.judge = setInterval(() => source.judge(), c.traffic.interval * 1000);
+          r.judge.unref();
+        }
+        this.sources.set(c.name, r);
+      }
+      if (this.sources.size > 0 && this.ticker === undefined) {
+        this.ticker = setInterval(() => this.tick(), TICK_SECONDS * 1000);
+        this.ticker.unref();
+      } else if (this.sources.size === 0) {
+        this.stopTicker();
+      }
+      stats.record(this.name, Number(process.hrtime.bigint() - began) / 1e9, true);
+    });
   }
 
   private tick(): void {
     const began = process.hrtime.bigint();
     let ok = true;
-    for (const s of this.sources) s.tick();
+    for (const r of this.sources.values()) r.source.tick();
     try {
       this.store?.save();
     } catch (err) {
@@ -311,33 +345,22 @@ export class LogsCollector implements Collector {
     this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - began) / 1e9, ok);
   }
 
-  stop(): Promise<void> {
+  private stopTicker(): void {
     if (this.ticker !== undefined) clearInterval(this.ticker);
     this.ticker = undefined;
-    for (const t of this.judges) clearInterval(t);
-    this.judges = [];
-    for (const s of this.sources) s.stop();
+  }
+
+  stop(): Promise<void> {
+    this.stopTicker();
+    for (const r of this.sources.values()) {
+      clearInterval(r.judge);
+      r.source.stop();
+    }
     try {
       this.store?.save();
     } catch (err) {
       this.ctx.log.warn({ err, file: this.store?.file }, 'cannot save log positions');
     }
     return Promise.resolve();
-  }
-
-  async retire(next: Config): Promise<void> {
-    const keep = new Map(next.logs.map((s) => [s.name, s]));
-    for (const s of this.config) {
-      const n = keep.get(s.name);
-      if (n === undefined) {
-        await dropSeries(this.ctx.registry, SOURCE_SERIES, { source: s.name });
-        this.store?.delete(s.name);
-      } else {
-        // Another file: the old positions mean nothing for it.
-        if (n.path !== s.path) this.store?.delete(s.name);
-        if (n.upstream !== s.upstream) await dropSeries(this.ctx.registry, [M.logSourceInfo.name], { source: s.name, upstream: s.upstream ?? '' });
-      }
-      if (s.traffic !== undefined && n?.traffic === undefined) this.ctx.tracker.forget('traffic', s.name);
-    }
   }
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import mqtt, { ReasonCodes, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Config } from '../config/schema';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import { fingerprint } from '../config/fingerprint';
 import { readTlsFile } from '../config/files';
 import type { MqttBrokerConfig } from '../config/mqtt';
 import { capText, errorMessage } from '../error-text';
@@ -32,7 +32,7 @@ import { backoffSeconds, newBrokerMemory, SYS_METRICS, SYS_TOPICS, SysState, top
 export const CONNECT_FAILURE_REASONS = ['auth', 'refused', 'timeout', 'network', 'tls', 'other'] as const;
 export type ConnectFailureReason = (typeof CONNECT_FAILURE_REASONS)[number];
 
-/** Every series with a `broker` label, for retire(). */
+/** Every series with a `broker` label, dropped when a broker leaves the configuration. */
 const MQTT_SERIES = [
   M.mqttConnected.name, M.mqttReconnects.name, M.mqttConnectFailures.name, M.mqttSysLast.name,
   ...SYS_METRICS, M.mqttBrokerRestarts.name, M.mqttSysParseErrors.name, M.mqttRoundtrip.name,
@@ -64,30 +64,53 @@ interface Instruments {
   dropped: Counter; sys: Map<string, Gauge | Counter>;
 }
 
-/** Broker memories per registry, so that a collector rebuilt by a reload continues the counters. */
-const memories = new WeakMap<Registry, Map<string, BrokerMemory>>();
-
-function memoryOf(registry: Registry, broker: string): BrokerMemory {
-  let byBroker = memories.get(registry);
-  if (byBroker === undefined) {
-    byBroker = new Map();
-    memories.set(registry, byBroker);
-  }
-  let m = byBroker.get(broker);
-  if (m === undefined) {
-    m = newBrokerMemory();
-    byBroker.set(broker, m);
-  }
-  return m;
-}
-
-export class MqttCollector implements Collector {
+export class MqttCollector implements Collector<readonly MqttBrokerConfig[]> {
   readonly name = 'mqtt';
-  private readonly brokers: BrokerMonitor[] = [];
+  private readonly brokers = new Map<string, { monitor: BrokerMonitor; key: string }>();
+  /**
+   * What each broker's `$SYS` counters reached, kept while the broker stays configured: a broker
+   * whose settings change gets a new connection and continues its counters from here.
+   */
+  private readonly memories = new Map<string, BrokerMemory>();
+  private m?: Instruments;
 
-  constructor(private readonly configs: readonly MqttBrokerConfig[], private readonly ctx: CollectorContext) {}
+  constructor(private readonly ctx: CollectorContext) {}
 
-  start(): Promise<void> {
+  async apply(configs: readonly MqttBrokerConfig[]): Promise<void> {
+    const m = (this.m ??= this.instruments());
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    const closing: Promise<void>[] = [];
+    for (const [name, b] of [...this.brokers]) {
+      const next = wanted.get(name);
+      if (next !== undefined && fingerprint(next) === b.key) continue;
+      this.brokers.delete(name);
+      closing.push(b.monitor.stop());
+      // Topics the changed broker no longer watches leave the output.
+      const keep = new Set(next?.topics.map((t) => t.topic) ?? []);
+      for (const t of b.monitor.config.topics) {
+        if (keep.has(t.topic)) continue;
+        m.topicLast.remove({ broker: name, topic: t.topic });
+        m.topicSilent.remove({ broker: name, topic: t.topic });
+      }
+    }
+    await Promise.allSettled(closing);
+    for (const name of this.memories.keys()) {
+      if (wanted.has(name)) continue;
+      this.memories.delete(name);
+      this.ctx.tracker.forget('mqtt', name);
+      await dropSeries(this.ctx.registry, MQTT_SERIES, { broker: name });
+    }
+    for (const config of configs) {
+      if (this.brokers.has(config.name)) continue;
+      let memory = this.memories.get(config.name);
+      if (memory === undefined) this.memories.set(config.name, (memory = newBrokerMemory()));
+      const monitor = new BrokerMonitor(config, this.ctx, m, memory);
+      this.brokers.set(config.name, { monitor, key: fingerprint(config) });
+      monitor.start();
+    }
+  }
+
+  private instruments(): Instruments {
     const { registry } = this.ctx;
     const m: Instruments = {
       connected: gauge(registry, M.mqttConnected),
@@ -107,31 +130,16 @@ export class MqttCollector implements Collector {
       const def = Object.values(M).find((d) => d.name === t.metric)!;
       m.sys.set(t.metric, def.type === 'counter' ? counter(registry, def) : gauge(registry, def as typeof M.mqttUptime));
     }
-    for (const config of this.configs) {
-      const b = new BrokerMonitor(config, this.ctx, m, memoryOf(registry, config.name));
-      this.brokers.push(b);
-      b.start();
-    }
-    return Promise.resolve();
+    return m;
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled(this.brokers.map((b) => b.stop()));
-  }
-
-  async retire(next: Config): Promise<void> {
-    const keep = new Set(next.mqtt.map((b) => b.name));
-    for (const { config: { name } } of this.brokers) {
-      if (keep.has(name)) continue;
-      this.ctx.tracker.forget('mqtt', name);
-      memories.get(this.ctx.registry)?.delete(name);
-      await dropSeries(this.ctx.registry, MQTT_SERIES, { broker: name });
-    }
+    await Promise.allSettled([...this.brokers.values()].map((b) => b.monitor.stop()));
   }
 
   /** For tests and the benchmark: the monitor of one broker. */
   broker(name: string): BrokerMonitor | undefined {
-    return this.brokers.find((b) => b.config.name === name);
+    return this.brokers.get(name)?.monitor;
   }
 }
 

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { FileProblem, readBoundedFile } from '../config/files';
+import { SmallFileReader } from './small-file';
 
 /**
  * A synchronous /proc reader that reuses one buffer.
@@ -130,8 +131,9 @@ export function classifyError(err: unknown): 'vanished' | ReadErrorReason {
 export const MAX_HELD_STAT_FILES = 2048;
 
 export class ProcReader {
-  /** One buffer for every read; 64 KiB holds any stat, limits or status, and long cmdlines. */
-  private readonly buf = Buffer.allocUnsafe(64 * 1024);
+  private readonly files = new SmallFileReader();
+  /** One buffer for every read (the reader's). */
+  private readonly buf = this.files.buf;
   readonly errors: Record<ReadErrorReason, number> = { permission: 0, parse: 0, other: 0 };
   /** Since Linux 6.2 stat() of /proc/PID/fd gives the number of open fds as its size. */
   private fdSizeWorks = false;
@@ -296,34 +298,13 @@ export class ProcReader {
     return -1;
   }
 
-  /**
-   * Reads a whole file (up to the buffer's size) into the buffer; -1 when it cannot. `small`:
-   * the file is one short seq_file record (stat, limits, uptime), which the kernel hands over in
-   * one read: a short read is the end, and the read that would return 0 is saved.
-   */
+  /** Reads a whole file into the buffer (see SmallFileReader.readInto); -1 when it cannot. */
   private read(path: string, small = false): number {
-    let fd: number;
     try {
-      fd = openSync(path, 'r');
+      return this.files.readInto(path, small);
     } catch (err) {
       this.fail(err);
       return -1;
-    }
-    try {
-      let len = 0;
-      for (;;) {
-        const want = this.buf.length - len;
-        const n = readSync(fd, this.buf, len, want, null);
-        if (n <= 0) break;
-        len += n;
-        if (len >= this.buf.length || (small && n < want)) break;
-      }
-      return len;
-    } catch (err) {
-      this.fail(err);
-      return -1;
-    } finally {
-      closeSync(fd);
     }
   }
 

@@ -51,8 +51,6 @@ export interface GroupTrackerOptions {
   discoveryTop?: number;
   /** Seconds a discovered name stays out of the top (or without processes) before it leaves. */
   forgetAfter: number;
-  /** Groups whose CPU counters already exist (kept over a config reload): no initial lump. */
-  continuing?: ReadonlySet<string>;
 }
 
 export const OTHER_GROUP = 'other';
@@ -123,16 +121,51 @@ export class GroupTracker {
   private readonly cpu = new Map<string, { user: number; system: number }>();
   private readonly declared = new Map<string, DeclaredState>();
   private readonly discovered = new Map<string, Discovered>();
-  private readonly restartTotals = new Map<string, number>();
   private prevAt: number | undefined;
   private cycles = 0;
-  private readonly continuing: Set<string>;
+  /** Groups redefined by reconfigure() whose counters go on: their next cycle adds no past CPU. */
+  private readonly baseline = new Set<string>();
+  private opts: GroupTrackerOptions;
 
-  constructor(private readonly opts: GroupTrackerOptions) {
+  constructor(opts: GroupTrackerOptions) {
+    this.opts = opts;
     for (const g of opts.declared) {
       this.declared.set(g.name, { roots: new Map(), pendingEnded: 0, restarts: 0 });
     }
-    this.continuing = new Set(opts.continuing ?? []);
+  }
+
+  /**
+   * A reload changed the groups. `changed` names the declared groups kept under their name but
+   * redefined (another pattern, children or not): they start over as to restarts and their
+   * next cycle adds only CPU used from then on, so the counter does not jump by the past of
+   * processes that match only now. Unchanged groups keep everything. Returns the groups that
+   * leave the output (removed declared groups; discovered ones when discovery is turned off).
+   */
+  reconfigure(opts: Pick<GroupTrackerOptions, 'declared' | 'discoveryTop'>, changed: ReadonlySet<string>): string[] {
+    const gone: string[] = [];
+    const names = new Set(opts.declared.map((g) => g.name));
+    for (const name of this.declared.keys()) {
+      if (names.has(name)) continue;
+      this.declared.delete(name);
+      this.cpu.delete(name);
+      gone.push(name);
+    }
+    for (const g of opts.declared) {
+      if (this.declared.has(g.name) && !changed.has(g.name)) continue;
+      this.declared.set(g.name, { roots: new Map(), pendingEnded: 0, restarts: 0 });
+      // A name discovered so far that is now declared goes on as the declared group.
+      this.discovered.delete(g.name);
+      if (this.cpu.has(g.name)) this.baseline.add(g.name);
+    }
+    if (opts.discoveryTop === undefined && this.opts.discoveryTop !== undefined) {
+      for (const name of [...this.discovered.keys(), OTHER_GROUP]) {
+        this.cpu.delete(name);
+        gone.push(name);
+      }
+      this.discovered.clear();
+    }
+    this.opts = { ...this.opts, declared: opts.declared, discoveryTop: opts.discoveryTop };
+    return gone;
   }
 
   /** The discovered names that have their own group now. */
@@ -141,7 +174,6 @@ export class GroupTracker {
   }
 
   update(now: number, samples: readonly ProcSample[]): CycleResult {
-    const first = this.prevAt === undefined;
     this.cycles += 1;
     const membership = new Map<ProcSample, string[]>();
     const add = (p: ProcSample, g: string): void => {
@@ -217,13 +249,12 @@ export class GroupTracker {
       if (slot === undefined) {
         const s = blank(declared);
         groups.set(name, s);
-        const continuing = this.continuing.has(name);
         let created = false;
         if (!this.cpu.has(name)) {
           this.cpu.set(name, { user: 0, system: 0 });
-          created = !continuing;
+          created = true;
         }
-        slots.set(name, (slot = { s, created, baselineNew: first && continuing }));
+        slots.set(name, (slot = { s, created, baselineNew: this.baseline.has(name) }));
       }
       return slot;
     };
@@ -249,7 +280,7 @@ export class GroupTracker {
         if (s.oldestStart === undefined || p.startTime < s.oldestStart) s.oldestStart = p.startTime;
         // A process counts its whole CPU in a group that is new (created with the tracker, or
         // discovered now) and when first seen after that: it ran since the last cycle. A process
-        // moving into an existing group, or one of a group continuing over a reload, adds only
+        // moving into an existing group, or one of a group redefined by a reload, adds only
         // what it used since the last cycle, so no counter jumps by another group's history.
         if (!slot.created && before !== undefined) {
           s.cpuUserInc += Math.max(0, p.cpuUser - before.cpuUser);
@@ -290,6 +321,7 @@ export class GroupTracker {
       s.restarts = st.restarts;
     }
     this.prevAt = now;
+    this.baseline.clear();
     return { groups, observations, removed };
   }
 

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { Counter, Gauge } from 'prom-client';
 import si from 'systeminformation';
+import { fingerprint } from '../config/fingerprint';
 import type { Config } from '../config/schema';
 import { errorMessage } from '../error-text';
 import { M } from '../metrics/definitions';
 import { counter, dropSeries, gauge } from '../metrics/instruments';
 import type { Collector, CollectorContext } from './collector';
 import { READ_ERROR_REASONS } from './proc-reader';
-import { GroupTracker, OTHER_GROUP, type CycleResult, type GroupStats, type ProcSample } from './process-groups';
+import { GroupTracker, type CycleResult, type GroupStats, type ProcSample } from './process-groups';
 import { FALLBACK_MIN_INTERVAL, SiSource } from './process-si';
 import { compileMatchers, ProcSource, type ProcessSource } from './process-source';
 
@@ -88,6 +89,9 @@ interface Instruments {
   threads: Gauge; oldest: Gauge; readErrors: Counter; hostInfo: Gauge; executables: Gauge;
 }
 
+/** The process collector's section: declared groups, discovery and the sampling settings. */
+export type ProcessSection = Pick<Config, 'processes' | 'process_discovery' | 'process_settings'>;
+
 export interface ProcessCollectorOptions {
   /** Overrides DISCOVERY_FORGET_AFTER (tests). */
   forgetAfter?: number;
@@ -95,7 +99,7 @@ export interface ProcessCollectorOptions {
   forceFallback?: boolean;
 }
 
-export class ProcessCollector implements Collector {
+export class ProcessCollector implements Collector<ProcessSection> {
   readonly name = 'process';
   private m?: Instruments;
   private source?: ProcessSource;
@@ -105,12 +109,10 @@ export class ProcessCollector implements Collector {
   private hostInfo?: Promise<void>;
   private stopped = false;
   private interval = 5;
-  private readonly exportedErrors: Record<string, number> = {};
+  private exportedErrors: Record<string, number> = {};
   /** Discovered groups with series, to remove them when they leave. */
   private readonly exported = new Set<string>();
   private warnedPermission = false;
-  /** Discovered groups a previous instance exported (a reload): dropped unless found again. */
-  private inherited = new Set<string>();
   /** systeminformation has no fds, fd limits or threads: those series stay absent. */
   private fallback = false;
   /** Declared groups whose pattern cannot be used, and why. */
@@ -118,68 +120,89 @@ export class ProcessCollector implements Collector {
   private matches = new Map<string, GroupMatches>();
   /** Groups already warned about for matching different executables. */
   private readonly warnedMixed = new Set<string>();
+  private declared: ProcessSection['processes'] = [];
 
   constructor(
-    private readonly config: Config,
     private readonly ctx: CollectorContext,
     private readonly opts: ProcessCollectorOptions = {},
   ) {}
 
-  async start(): Promise<void> {
+  /**
+   * Declared groups are keyed by name: one whose definition is unchanged keeps its restarts,
+   * availability and counters; a redefined one starts over as to restarts (its counters go on);
+   * a removed one leaves with its series. The snapshot source is rebuilt for the new patterns.
+   */
+  async apply(section: ProcessSection): Promise<void> {
     const { registry, tracker, log } = this.ctx;
-    const cfg = this.config;
-    this.m = {
+    const prev = this.declared;
+    this.declared = section.processes;
+    const first = this.m === undefined;
+    const m = (this.m ??= {
       count: gauge(registry, M.processGroupProcesses), restarts: counter(registry, M.processRestarts),
       cpu: counter(registry, M.processCpu), rss: gauge(registry, M.processRss),
       vms: gauge(registry, M.processVirtual), fds: gauge(registry, M.processOpenFds),
       maxFds: gauge(registry, M.processMaxFds), threads: gauge(registry, M.processThreads),
       oldest: gauge(registry, M.processOldestStart), readErrors: counter(registry, M.processReadErrors),
       hostInfo: gauge(registry, M.hostInfo), executables: gauge(registry, M.processGroupExecutables),
-    };
-    for (const m of compileMatchers(cfg.processes)) {
-      if (m.error === undefined) continue;
-      this.setupErrors.set(m.name, m.error);
-      log.error({ group: m.name, error: m.error }, 'process group setup failed');
-    }
-    for (const reason of READ_ERROR_REASONS) this.m.readErrors.inc({ reason }, 0);
-    for (const g of cfg.processes) {
-      tracker.declare('process', g.name, { failureThreshold: g.failure_threshold, successThreshold: g.success_threshold });
-      this.m.restarts.inc({ group: g.name }, 0);
-    }
-    // Groups whose CPU counters exist already (this is a reload) continue without a lump.
-    const continuing = new Set<string>();
-    for (const v of (await this.m.cpu.get()).values) {
-      if (typeof v.labels.group === 'string') continuing.add(v.labels.group);
-    }
-    const declaredNames = new Set(cfg.processes.map((g) => g.name));
-    for (const v of (await this.m.count.get()).values) {
-      const g = v.labels.group;
-      if (typeof g === 'string' && !declaredNames.has(g)) this.inherited.add(g);
-    }
-    const discovery = cfg.process_discovery.enabled;
-    this.groups = new GroupTracker({
-      declared: cfg.processes.map((g) => ({ name: g.name, includeChildren: g.include_children })),
-      ...(discovery ? { discoveryTop: cfg.process_discovery.top } : {}),
-      forgetAfter: this.opts.forgetAfter ?? DISCOVERY_FORGET_AFTER,
-      continuing,
     });
-    const procPath = cfg.process_settings.proc_path;
-    this.interval = cfg.process_settings.interval;
+    const configured = section.processes.length > 0 || section.process_discovery.enabled;
+    const before = new Map(prev.map((g) => [g.name, fingerprint(g)]));
+    const changed = new Set(section.processes.filter((g) => before.has(g.name) && before.get(g.name) !== fingerprint(g)).map((g) => g.name));
+    this.setupErrors = new Map();
+    for (const c of compileMatchers(section.processes)) {
+      if (c.error === undefined) continue;
+      this.setupErrors.set(c.name, c.error);
+      log.error({ group: c.name, error: c.error }, 'process group setup failed');
+    }
+    for (const reason of READ_ERROR_REASONS) m.readErrors.inc({ reason }, 0);
+    for (const g of section.processes) {
+      tracker.declare('process', g.name, { failureThreshold: g.failure_threshold, successThreshold: g.success_threshold });
+      m.restarts.inc({ group: g.name }, 0);
+    }
+    const declared = section.processes.map((g) => ({ name: g.name, includeChildren: g.include_children }));
+    const discoveryTop = section.process_discovery.enabled ? section.process_discovery.top : undefined;
+    if (this.groups === undefined) {
+      this.groups = new GroupTracker({ declared, ...(discoveryTop !== undefined ? { discoveryTop } : {}), forgetAfter: this.opts.forgetAfter ?? DISCOVERY_FORGET_AFTER });
+    } else {
+      const keep = new Set(section.processes.map((g) => g.name));
+      for (const g of prev) if (!keep.has(g.name)) tracker.forget('process', g.name);
+      for (const name of this.groups.reconfigure({ declared, ...(discoveryTop !== undefined ? { discoveryTop } : {}) }, changed)) {
+        this.exported.delete(name);
+        this.warnedMixed.delete(name);
+        await dropSeries(registry, GROUP_SERIES, { group: name });
+      }
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!configured) {
+      this.source = undefined;
+      this.matches = new Map();
+      return;
+    }
+    this.source = this.newSource(section);
+    this.exportedErrors = {};
+    if (first) this.hostInfo = this.readHostInfo();
+    // A cycle in progress schedules the next one when it ends.
+    if (this.running === undefined) this.schedule(0);
+  }
+
+  private newSource(section: ProcessSection): ProcessSource {
+    const procPath = section.process_settings.proc_path;
+    const discovery = section.process_discovery.enabled;
+    this.interval = section.process_settings.interval;
     if (!this.opts.forceFallback && process.platform === 'linux' && existsSync(`${procPath}/stat`)) {
       const src = new ProcSource({
-        procPath, groups: cfg.processes,
-        detailsForAll: discovery || cfg.processes.some((g) => g.include_children),
+        procPath, groups: section.processes,
+        detailsForAll: discovery || section.processes.some((g) => g.include_children),
       });
       src.init();
-      this.source = src;
-    } else {
-      this.source = new SiSource(cfg.processes);
-      this.fallback = true;
-      this.interval = Math.max(this.interval, FALLBACK_MIN_INTERVAL);
-      log.warn({ procPath, interval: this.interval }, 'no /proc here; process collector falls back to systeminformation at a slow rate');
+      this.fallback = false;
+      return src;
     }
-    this.hostInfo = this.readHostInfo();
-    this.schedule(0);
+    this.fallback = true;
+    this.interval = Math.max(this.interval, FALLBACK_MIN_INTERVAL);
+    this.ctx.log.warn({ procPath, interval: this.interval }, 'no /proc here; process collector falls back to systeminformation at a slow rate');
+    return new SiSource(section.processes);
   }
 
   async stop(): Promise<void> {
@@ -194,34 +217,23 @@ export class ProcessCollector implements Collector {
     this.source?.close?.();
   }
 
-  async retire(next: Config): Promise<void> {
-    const keep = new Set(next.processes.map((g) => g.name));
-    for (const g of this.config.processes) {
-      if (keep.has(g.name)) continue;
-      this.ctx.tracker.forget('process', g.name);
-      await dropSeries(this.ctx.registry, GROUP_SERIES, { group: g.name });
-    }
-    if (!next.process_discovery.enabled) {
-      for (const name of [...this.exported, ...this.inherited, OTHER_GROUP]) {
-        if (keep.has(name)) continue;
-        await dropSeries(this.ctx.registry, GROUP_SERIES, { group: name });
-      }
-    }
-  }
-
   private schedule(delayMs: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.source === undefined) return;
     this.timer = setTimeout(() => {
-      this.running = this.cycle();
+      this.running = this.cycle().finally(() => {
+        this.running = undefined;
+      });
     }, delayMs);
   }
 
   private async cycle(): Promise<void> {
     const startedMs = Date.now();
+    const source = this.source;
+    if (source === undefined) return;
     try {
       const now = this.ctx.clock();
-      const samples = await this.source!.snapshot(now);
-      if (this.stopped) return;
+      const samples = await source.snapshot(now);
+      if (this.stopped || source !== this.source) return;
       this.record(this.groups!.update(now, samples));
       this.recordMatches(samples);
       this.ctx.stats.record(this.name, (Date.now() - startedMs) / 1000, true);
@@ -231,7 +243,7 @@ export class ProcessCollector implements Collector {
       this.ctx.stats.record(this.name, (Date.now() - startedMs) / 1000, false);
       this.ctx.stats.error(this.name, 'internal');
       const error = `internal error: ${errorMessage(err)}`;
-      for (const g of this.config.processes) this.ctx.tracker.observe('process', g.name, false, { error });
+      for (const g of this.declared) this.ctx.tracker.observe('process', g.name, false, { error });
     } finally {
       this.schedule(Math.max(0, startedMs + this.interval * 1000 - Date.now()));
     }
@@ -247,8 +259,6 @@ export class ProcessCollector implements Collector {
       this.set(name, s);
       if (!s.declared) this.exported.add(name);
     }
-    for (const name of this.inherited) if (!r.groups.has(name)) this.removeGroup(name);
-    this.inherited.clear();
     for (const o of r.observations) {
       const setup = this.setupErrors.get(o.group);
       if (setup !== undefined) {
@@ -273,7 +283,7 @@ export class ProcessCollector implements Collector {
 
   /** What each declared group matched; flags (metric, one warning) groups running different executables. */
   private recordMatches(samples: readonly ProcSample[]): void {
-    this.matches = summariseMatches(this.config.processes.map((g) => g.name), samples, this.setupErrors);
+    this.matches = summariseMatches(this.declared.map((g) => g.name), samples, this.setupErrors);
     if (this.fallback) return;
     for (const e of this.matches.values()) {
       this.m!.executables.set({ group: e.group }, e.executables.length);

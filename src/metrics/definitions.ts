@@ -219,7 +219,7 @@ export const M = {
   logReadErrors: def('stackwatch_log_read_errors_total', 'counter', 'logs', ['source'],
     'Errors opening or reading the source\'s files other than a missing file (e.g. permission denied).'),
 
-  // --- the exporter itself (src/collectors/self.ts, src/app.ts) ---
+  // --- the exporter itself (src/collectors/collector-stats.ts, src/app.ts) ---
   collectorDuration: def('stackwatch_collector_duration_seconds', 'gauge', 'exporter', ['collector'],
     'Duration of the collector\'s last cycle (for http: the last probe).'),
   collectorSuccess: def('stackwatch_collector_success', 'gauge', 'exporter', ['collector'],

@@ -121,7 +121,7 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
     res.type('application/json').send(JSON.stringify(body));
   });
 
-  const svg = (req: Request, res: Response, body: string): void => {
+  const svg = (res: Response, body: string): void => {
     // Badges sit in READMEs behind image proxies: a minute of caching, public unless auth is on.
     res.set('Cache-Control', `${trust.authConfigured() ? 'private' : 'public'}, max-age=60`);
     res.type('image/svg+xml').send(body);
@@ -132,7 +132,7 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
       const v = find(req, res);
       if (v === undefined) return;
       const state = stateOf(v, await degradedTargets(deps.registry));
-      svg(req, res, badge(v.target, state, stateColour(state)));
+      svg(res, badge(v.target, state, stateColour(state)));
     } catch (err) {
       fail(res, err);
     }
@@ -152,10 +152,10 @@ export function statusRoutes(deps: StatusRoutesDeps): Router {
     const gaps = deps.tracker.gaps();
     if (what === 'uptime') {
       const u = uptimeOf(windowAggregate(h, WINDOWS[window], now, gaps));
-      svg(req, res, badge(`uptime ${window}`, uptimeText(u), uptimeColour(u)));
+      svg(res, badge(`uptime ${window}`, uptimeText(u), uptimeColour(u)));
     } else {
       const mttr = mttrOf(h, WINDOWS[window], now);
-      svg(req, res, badge(`MTTR ${window}`, mttrText(mttr), mttrColour(mttr)));
+      svg(res, badge(`MTTR ${window}`, mttrText(mttr), mttrColour(mttr)));
     }
   };
   router.get('/badge/:kind/:name/uptime/:file', windowBadge('uptime'));

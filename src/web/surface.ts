@@ -9,6 +9,7 @@ import type { Logger } from '../log';
 import { M } from '../metrics/definitions';
 import { counter, gauge } from '../metrics/instruments';
 import { isLoopback, type TrustPolicy } from '../trust';
+import { Coalescer } from '../coalesce';
 import { BasicAuth, makeDummyHash } from './basic-auth';
 import { EMPTY_WEB_CONFIG, loadWebConfigFile, type WebConfig } from './config';
 import { buildTlsOptions, refuseClient, type ServerTlsOptions } from './tls';
@@ -67,7 +68,12 @@ export class WebSurface implements TrustPolicy {
   private server?: AnyServer;
   private timer?: NodeJS.Timeout;
   private signature = '';
-  private reloading: Promise<string | undefined> = Promise.resolve(undefined);
+  /** At most one reload of the web config runs and one waits (SIGHUP floods, file changes). */
+  private readonly reloads = new Coalescer(() => this.reloadNow(), (err) => {
+    this.reloadOk.set(0);
+    this.opts.log.error({ err }, 'web configuration reload failed; keeping the previous one');
+    return `web configuration reload failed: ${err instanceof Error ? err.message : String(err)}`;
+  });
   private readonly refused: Counter;
   private readonly reloadOk: Gauge;
 
@@ -162,8 +168,7 @@ export class WebSurface implements TrustPolicy {
 
   /** Re-reads the web config file and its certificates; resolves with the error when refused. */
   reload(): Promise<string | undefined> {
-    this.reloading = this.reloading.then(() => this.reloadNow());
-    return this.reloading;
+    return this.reloads.run();
   }
 
   private async reloadNow(): Promise<string | undefined> {

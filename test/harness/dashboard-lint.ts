@@ -68,11 +68,13 @@ export function parse(expr: string): { top: SyntaxNode; error: string | undefine
   return { top: tree.topNode, error };
 }
 
+/** The nodes named `name` inside `top` (a cursor's next() walks on past the subtree: stop at its end). */
 export function nodesOf(top: SyntaxNode, name: string): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   const cursor = top.cursor();
   do {
-    if (cursor.name === name) out.push(cursor.node);
+    if (cursor.from >= top.to && cursor.to > top.to) break;
+    if (cursor.name === name && cursor.to <= top.to) out.push(cursor.node);
   } while (cursor.next());
   return out;
 }
@@ -99,6 +101,60 @@ export function selectors(top: SyntaxNode, text: string): SelectorInfo[] {
     });
     const nameMatcher = matchers.find((m) => m.label === '__name__' && m.op === '=');
     return { name: id ? text.slice(id.from, id.to) : nameMatcher?.value, matchers, node };
+  });
+}
+
+/** The function a range or subquery is passed to directly (`rate` in `rate(x[5m])`), through parentheses. */
+function rangeCallOf(node: SyntaxNode, text: string): string | undefined {
+  let n = node.parent;
+  while (n?.name === 'ParenExpr') n = n.parent;
+  if (n?.name !== 'FunctionCallBody') return undefined;
+  const id = n.parent?.getChild('FunctionIdentifier');
+  return id ? text.slice(id.from, id.to) : undefined;
+}
+
+/** Sample values back to the Grafana variable they stand for. */
+const SAMPLE_VARIABLE = new Map(Object.entries(GLOBALS).map(([name, v]) => [v, `$${name}`]));
+
+export interface ParsedQuery {
+  /** Vector selectors: metric name (undefined for a nameless one) and label matchers other than `__name__`. */
+  selectors: { name: string | undefined; matchers: { label: string; op: string; value: string }[] }[];
+  /** Range windows (`5m`, `$__rate_interval`, `1h:1m` for a subquery) and the function each is given to. */
+  ranges: { fn: string | undefined; window: string }[];
+}
+
+/**
+ * Reads a dashboard query with Prometheus' grammar, after expanding Grafana variables as the
+ * linter does (`vars`: the dashboard's); built-in variables in windows read back as themselves.
+ * Throws on a syntax error.
+ */
+export function parsePromql(expr: string, vars: LVar[] = []): ParsedQuery {
+  const text = expand(expr, vars);
+  const { top, error } = parse(text);
+  if (error !== undefined) throw new Error(`${error} in: ${expr}`);
+  const window = (w: string): string => w.split(':').map((part) => SAMPLE_VARIABLE.get(part) ?? part).join(':');
+  const ranges = [...nodesOf(top, 'MatrixSelector'), ...nodesOf(top, 'SubqueryExpr')]
+    .sort((a, b) => a.from - b.from)
+    .map((node) => {
+      const own = text.slice(node.from, node.to);
+      const open = own.lastIndexOf('[');
+      return { node, fn: rangeCallOf(node, text), window: window(own.slice(open + 1, own.lastIndexOf(']'))) };
+    })
+    .sort((a, b) => a.node.to - b.node.to)
+    .map(({ fn, window: w }) => ({ fn, window: w }));
+  return {
+    selectors: selectors(top, text).map((s) => ({ name: s.name, matchers: s.matchers.filter((m) => m.label !== '__name__') })),
+    ranges,
+  };
+}
+
+/** Replaces Grafana variables (`$name`, `${name}`, `${name:format}`) by the values given; refuses unknown ones. */
+export function substituteVariables(expr: string, vars: Readonly<Record<string, string>>): string {
+  return expr.replace(/\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9_]+)/g, (whole, a: string | undefined, b: string | undefined) => {
+    const name = a ?? b ?? '';
+    const v = vars[name];
+    if (v === undefined) throw new Error(`no value for Grafana variable ${whole} in: ${expr}`);
+    return v;
   });
 }
 

@@ -2,7 +2,7 @@ import { App } from '../../src/app';
 import type { Clock } from '../../src/clock';
 import { validate } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
-import { createLogger, silentLogger } from '../../src/log';
+import { createLogger, silentLogger, type Logger } from '../../src/log';
 import { scrape, type Metrics } from './prom-text';
 
 export interface RunningExporter {
@@ -16,13 +16,13 @@ export interface RunningExporter {
  * Starts the exporter in-process on a free loopback port with a config given as a plain object
  * (validated exactly as a file would be). Set STACKWATCH_TEST_LOG=debug to see its logs.
  */
-export async function startExporter(raw: Record<string, unknown>, opts: { clock?: Clock; loadConfig?: () => Config } = {}): Promise<RunningExporter> {
+export async function startExporter(raw: Record<string, unknown>, opts: { clock?: Clock; loadConfig?: () => Config; log?: Logger } = {}): Promise<RunningExporter> {
   const config = validate({ ...raw, server: { listen: '127.0.0.1:0' } }, '<test config>');
   const level = process.env.STACKWATCH_TEST_LOG;
   const app = new App({
     config,
     configSource: '<test config>',
-    log: level ? createLogger(level as 'debug') : silentLogger(),
+    log: opts.log ?? (level ? createLogger(level as 'debug') : silentLogger()),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.loadConfig ? { loadConfig: opts.loadConfig } : {}),
     // Tests reload through POST /-/reload, as a user with --web.enable-lifecycle would.

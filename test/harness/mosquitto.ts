@@ -142,6 +142,15 @@ export class Mosquitto {
     this.proc = undefined;
   }
 
+  /** Kills the broker outright (SIGKILL): no goodbye to its clients beyond the kernel closing the sockets. */
+  async kill(): Promise<void> {
+    const p = this.proc;
+    if (p === undefined) return;
+    if (this.frozen) this.thaw();
+    await this.procs.kill(p, 'SIGKILL', 3000);
+    this.proc = undefined;
+  }
+
   /** Starts it again on the same port (after stop()). */
   async startAgain(): Promise<void> {
     if (this.proc !== undefined) throw new Error('mosquitto is still running');

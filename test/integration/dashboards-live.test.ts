@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Dashboard, Panel } from '../../src/bundle/dashboards/grafana';
-import { substituteVariables } from '../../src/bundle/dashboards/promql';
+import { substituteVariables } from '../harness/dashboard-lint';
 import { startDemoBackend, type DemoBackend } from '../harness/demo-backend';
 import { Dockerd } from '../harness/dockerd';
 import { startExporter, type RunningExporter } from '../harness/exporter';

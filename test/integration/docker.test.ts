@@ -1,9 +1,10 @@
 /**
  * The Docker collector against a real dockerd started by the harness: states and
  * health against `docker inspect`, a crash loop's restarts against RestartCount, an OOM kill,
- * removal, filters, memory against `docker stats`, and a config reload carrying counters over.
+ * removal, filters, memory against `docker stats`, and a reload changing the filters in place.
  */
 import { Dockerd, IMAGE, type DockerInspect } from '../harness/dockerd';
+import { validate } from '../../src/config/load';
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import type { Metrics } from '../harness/prom-text';
 import { sleep, waitFor } from '../harness/wait';
@@ -15,16 +16,18 @@ let exp: RunningExporter;
 
 const HEALTH_FAST = ['--health-interval', '1s', '--health-timeout', '1s', '--health-retries', '1'];
 
+/** The docker section the exporter runs with; a test changes it and reloads. */
+let dockerSection: Record<string, unknown> = {};
+
 beforeAll(async () => {
   d = await Dockerd.start();
+  dockerSection = { enabled: true, host: d.host, resources_interval: '1s', exclude_names: ['^ignored'], reconnect_max_backoff: '1s' };
   // Found by the initial list + inspect:
   await d.runContainer('web', ['--label', 'com.docker.compose.project=shop', '--label', 'com.docker.compose.service=web',
     '--health-cmd', 'true', ...HEALTH_FAST], ['sleep', '1000']);
   await d.runContainer('plain', [], ['sleep', '1000']);
   await d.runContainer('ignored-one', [], ['sleep', '1000']);
-  exp = await startExporter({
-    docker: { enabled: true, host: d.host, resources_interval: '1s', exclude_names: ['^ignored'], reconnect_max_backoff: '1s' },
-  });
+  exp = await startExporter({ docker: dockerSection }, { loadConfig: () => validate({ docker: dockerSection, server: { listen: '127.0.0.1:0' } }, '<reloaded>') });
   // Found from the events stream:
   await d.runContainer('sick', ['--health-cmd', 'false', ...HEALTH_FAST], ['sleep', '1000']);
 }, 120_000);
@@ -222,11 +225,17 @@ test('compose project and label filters select containers', async () => {
   }
 });
 
-test('a config reload carries counters over without double counting', async () => {
+test('a reload changing the filters keeps the engine connection and the counters, and drops what no longer matches', async () => {
   const before = await exp.scrape();
+  expect(before.get('stackwatch_container_restarts_total', { container: 'plain' })).toBeDefined();
   const t0 = Date.now();
-  await exp.app.reload();
+  // Same engine, other filters: resynced in place from one list.
+  dockerSection = { ...dockerSection, exclude_names: ['^ignored', '^plain$'], resources_interval: '2s' };
+  expect(await exp.app.reload()).toBeUndefined();
   const m = await exp.scrape();
+  expect(m.all('stackwatch_container_state', { container: 'plain' })).toEqual([]);
+  expect(m.all('stackwatch_target_up', { kind: 'container', target: 'plain' })).toEqual([]);
+  expect(m.get('stackwatch_docker_events_stream_up')).toBe(1);
   expect(Date.now() - t0).toBeLessThan(5000);
   expect(m.get('stackwatch_container_restarts_total', { container: 'loop' })).toBe(3);
   expect(m.get('stackwatch_container_oom_kills_total', { container: 'hog' })).toBe(1);

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { AvailabilityTracker } from '../../src/availability';
 import type { CollectorContext } from '../../src/collectors/collector';
 import { LogsCollector } from '../../src/collectors/logs';
-import { CollectorStats } from '../../src/collectors/self';
+import { CollectorStats } from '../../src/collectors/collector-stats';
 import { validate } from '../../src/config/load';
 import { silentLogger } from '../../src/log';
 import { startExporter } from '../harness/exporter';
@@ -24,7 +24,7 @@ const line = (i: number, status = 200): string => `127.0.0.1 - - [25/Nov/2026:22
 const lines = (from: number, to: number): string => Array.from({ length: to - from }, (_, k) => line(from + k)).join('');
 
 /** One exporter lifetime: a fresh registry (counters start at 0, as after a restart). */
-function lifetime(file: string, dataDir: string | undefined): { collector: LogsCollector; count: () => Promise<number> } {
+function lifetime(file: string, dataDir: string | undefined): { collector: { start(): Promise<void>; stop(): Promise<void> }; count: () => Promise<number> } {
   const registry = new Registry();
   const clock = (): number => Date.now() / 1000;
   const ctx: CollectorContext = {
@@ -32,7 +32,8 @@ function lifetime(file: string, dataDir: string | undefined): { collector: LogsC
     ...(dataDir !== undefined ? { dataDir } : {}),
   };
   const config = validate({ logs: [{ name: 'proxy', path: file, routes: { health: '^/api/health' }, poll_interval: '100ms' }] }, '<test>');
-  const collector = new LogsCollector(config.logs, ctx);
+  const c = new LogsCollector(ctx);
+  const collector = { start: () => c.apply(config.logs), stop: () => c.stop() };
   const count = async (): Promise<number> => Metrics.parse(await registry.metrics())
     .all('stackwatch_log_requests_total', { source: 'proxy' }).reduce((a, s) => a + s.value, 0);
   return { collector, count };
@@ -80,11 +81,13 @@ describe('log positions', () => {
     await second.collector.stop();
   });
 
-  it('carry over a config reload: lines written between the old collector stopping and the new one starting are counted once', async () => {
+  it('carry over a reload that changes the source: lines written while the old reader stops and the new one starts are counted once', async () => {
     const file = path.join(dir, 'access.log');
     writeFileSync(file, '');
-    const raw = { logs: [{ name: 'proxy', path: file, routes: { health: '^/api/health' }, poll_interval: '100ms' }] };
-    const ex = await startExporter(raw, { loadConfig: () => validate({ ...raw, server: { listen: '127.0.0.1:0' } }, '<test>') });
+    const source = { name: 'proxy', path: file, routes: { health: '^/api/health' }, poll_interval: '100ms' };
+    const raw = { logs: [source] };
+    // The reloaded source polls at another rate: it is replaced, and continues from the position.
+    const ex = await startExporter(raw, { loadConfig: () => validate({ logs: [{ ...source, poll_interval: '150ms' }], server: { listen: '127.0.0.1:0' } }, '<test>') });
     try {
       const n = async (): Promise<number> => (await ex.scrape()).all('stackwatch_log_requests_total', { source: 'proxy' }).reduce((a, s) => a + s.value, 0);
       appendFileSync(file, lines(0, 4));

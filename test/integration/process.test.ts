@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { AvailabilityTracker } from '../../src/availability';
 import { systemClock } from '../../src/clock';
 import { ProcessCollector } from '../../src/collectors/process';
-import { CollectorStats } from '../../src/collectors/self';
+import { CollectorStats } from '../../src/collectors/collector-stats';
 import { validate } from '../../src/config/load';
 import { silentLogger } from '../../src/log';
 import { startExporter, type RunningExporter } from '../harness/exporter';
@@ -117,7 +117,7 @@ describe('process collector', () => {
     expect(m.get('stackwatch_collector_success', { collector: 'process' })).toBe(1);
   });
 
-  it('falls back to systeminformation without /proc, and retire() removes groups no longer configured', async () => {
+  it('falls back to systeminformation without /proc, and a reload removes groups no longer configured', async () => {
     const arg = `1000.${uniq().slice(-6)}`;
     const p = procs.start('sleep', [arg], { stdio: 'ignore' });
     await sleep(300); // let it finish loading before the one snapshot
@@ -129,8 +129,8 @@ describe('process collector', () => {
     const config = validate({
       processes: [{ name: 'fb', cmdline: `^sleep ${arg.replace('.', '\\.')}$` }, { name: 'stays', comm: '^init$' }],
     }, '<test>');
-    const c = new ProcessCollector(config, ctx, { forceFallback: true });
-    await c.start();
+    const c = new ProcessCollector(ctx, { forceFallback: true });
+    await c.apply(config);
     let m: Metrics;
     try {
       m = await waitFor('the fallback cycle', async () => {
@@ -148,7 +148,7 @@ describe('process collector', () => {
     // systeminformation has no fd counts: absent rather than a false 0.
     expect(m.get('stackwatch_process_open_fds', { group: 'fb' })).toBeUndefined();
 
-    await c.retire(validate({ processes: [{ name: 'stays', comm: '^init$' }] }, '<test>'));
+    await c.apply(validate({ processes: [{ name: 'stays', comm: '^init$' }] }, '<test>'));
     m = Metrics.parse(await registry.metrics());
     expect(m.all('stackwatch_process_group_processes', { group: 'fb' })).toEqual([]);
     expect(m.all('stackwatch_process_cpu_seconds_total', { group: 'fb' })).toEqual([]);

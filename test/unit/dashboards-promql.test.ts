@@ -1,14 +1,17 @@
-import { parseMatchers, withMatchers, metricNames, parsePromql, substituteVariables } from '../../src/bundle/dashboards/promql';
+import { parseMatchers, parsePromql as readSelectors, withMatchers } from '../../src/bundle/dashboards/promql';
+import { parsePromql, substituteVariables } from '../harness/dashboard-lint';
+
+/** The dashboard checks' PromQL reader: Prometheus' own grammar, after Grafana variables are expanded. */
 
 describe('PromQL reader used by the dashboard checks', () => {
   it('finds metric names and skips functions, aggregations, keywords, label names, strings and durations', () => {
     const e = 'sum by (le, target) (increase(a_bucket{job=~"$job", x="b_total{c}"}[$__rate_interval])) '
       + '/ on (job) group_left (kind) count without (instance) (b_total offset 5m) > bool 2 and c:rec:ratio_rate5m unless vector(0)';
-    expect(metricNames(e).sort()).toEqual(['a_bucket', 'b_total', 'c:rec:ratio_rate5m']);
+    expect(parsePromql(e).selectors.map((s) => s.name).sort()).toEqual(['a_bucket', 'b_total', 'c:rec:ratio_rate5m']);
   });
 
-  it('reads matchers, including a bare {__name__=...} selector', () => {
-    const p = parsePromql('{__name__="up", job!~"x|y"} * on () group_left q{a=\'1\'}');
+  it('the bundle command\'s selector reader finds matchers and where to add more, including a bare {__name__=...} selector', () => {
+    const p = readSelectors('{__name__="up", job!~"x|y"} * on () group_left q{a=\'1\'}');
     expect(p.selectors).toEqual([
       { name: 'up', matchers: [{ label: 'job', op: '!~', value: 'x|y' }], insertAt: 26, form: 'matchers' },
       { name: 'q', matchers: [{ label: 'a', op: '=', value: '1' }], insertAt: 54, form: 'matchers' },
@@ -27,7 +30,7 @@ describe('PromQL reader used by the dashboard checks', () => {
     expect(() => parseMatchers('job="a"} or {')).toThrow();
   });
 
-  it('attributes each range window to the innermost function, through grouping parentheses and subqueries', () => {
+  it('attributes each range window to the function it is given to, through parentheses and subqueries', () => {
     const p = parsePromql('max_over_time((rate(x[5m]))[1h:1m]) + histogram_quantile(0.9, sum(increase(y[$__range])) by (le))');
     expect(p.ranges).toEqual([
       { fn: 'rate', window: '5m' },
@@ -37,13 +40,13 @@ describe('PromQL reader used by the dashboard checks', () => {
   });
 
   it('does not take numbers with exponents or durations for names', () => {
-    expect(metricNames('x * 1e3 + 0x1f - 1.5e-3 + y offset 1h30m')).toEqual(['x', 'y']);
+    expect(parsePromql('x * 1e3 + 0x1f - 1.5e-3 + y offset 1h30m').selectors.map((s) => s.name)).toEqual(['x', 'y']);
   });
 
   it('rejects unbalanced input instead of guessing', () => {
-    expect(() => parsePromql('rate(x[5m]')).toThrow(/unclosed/);
-    expect(() => parsePromql('x{a="b"')).toThrow();
-    expect(() => parsePromql('x[5m')).toThrow(/unclosed \[/);
+    expect(() => parsePromql('rate(x[5m]')).toThrow(/syntax error/);
+    expect(() => parsePromql('x{a="b"')).toThrow(/syntax error/);
+    expect(() => parsePromql('x[5m')).toThrow(/syntax error/);
   });
 
   it('substitutes Grafana variables in both $name and ${name} forms and refuses unknown ones', () => {

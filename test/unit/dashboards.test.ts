@@ -9,10 +9,10 @@ import { alertGroups } from '../../src/bundle/alerts';
 import { bundleConfig } from '../../src/bundle/bundle-config';
 import { trafficAlertGroups } from '../../src/bundle/logs-rules';
 import type { AnyPanel, Dashboard, Panel } from '../../src/bundle/dashboards/grafana';
-import { parsePromql } from '../../src/bundle/dashboards/promql';
 import { grafanaFiles } from '../../src/bundle/grafana-files';
 import { MTTR_WINDOWS, R, SLI_WINDOWS, UPTIME_WINDOWS } from '../../src/bundle/names';
 import { ALL_METRICS, M, type MetricDef } from '../../src/metrics/definitions';
+import { parsePromql } from '../harness/dashboard-lint';
 
 const root = path.join(__dirname, '..', '..');
 const dir = path.join(root, 'grafana', 'dashboards');
@@ -29,6 +29,8 @@ const EXPECTED_UIDS: Record<string, string> = {
 
 const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
 const dashboards: [string, Dashboard][] = files.map((f) => [f, JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Dashboard]);
+/** A query of dashboard `d`, read with its variables. */
+const promql = (d: Dashboard, expr: string): ReturnType<typeof parsePromql> => parsePromql(expr, d.templating.list);
 const panelsOf = (d: Dashboard): Panel[] => d.panels.filter((p: AnyPanel): p is Panel => p.type !== 'row');
 const allQueries = dashboards.flatMap(([f, d]) => panelsOf(d).flatMap((p) => p.targets.map((t) => ({ file: f, dash: d, panel: p, target: t }))));
 
@@ -133,7 +135,7 @@ describe.each(dashboards)('%s', (_file, d) => {
   it('uses $__rate_interval in every rate / irate / increase ($__range only for instant "in the selected range" totals)', () => {
     for (const p of panels) {
       for (const t of p.targets) {
-        for (const r of parsePromql(t.expr).ranges) {
+        for (const r of promql(d, t.expr).ranges) {
           if (!['rate', 'irate', 'increase'].includes(r.fn ?? '')) continue;
           const ok = r.window === '$__rate_interval' || (r.window === '$__range' && t.instant);
           if (!ok) throw new Error(`panel "${p.title}": ${r.fn}(...[${r.window}]) in ${t.expr}`);
@@ -145,7 +147,7 @@ describe.each(dashboards)('%s', (_file, d) => {
   it('filters every selector by $job and $instance, and by $target where the series names a target', () => {
     for (const p of panels) {
       for (const t of p.targets) {
-        for (const s of parsePromql(t.expr).selectors) {
+        for (const s of promql(d, t.expr).selectors) {
           const has = (label: string, value: string): boolean => s.matchers.some((m) => m.label === label && m.op === '=~' && m.value === value);
           const where = `panel "${p.title}", ${s.name ?? '?'} in ${t.expr}`;
           expect([where, has('job', '$job'), has('instance', '$instance')]).toEqual([where, true, true]);
@@ -160,14 +162,14 @@ describe.each(dashboards)('%s', (_file, d) => {
 
   it('references only metrics stackwatch exports or recording rules of bundle/names.ts', () => {
     for (const { panel, target } of allQueries.filter((q) => q.dash === d)) {
-      for (const s of parsePromql(target.expr).selectors) {
+      for (const s of promql(d, target.expr).selectors) {
         const ok = s.name !== undefined && (EXPORTED.has(s.name) || RECORDING.has(s.name) || PROMETHEUS_SYNTHETIC.has(s.name));
         if (!ok) throw new Error(`panel "${panel.title}" selects ${s.name ?? 'a nameless selector'}, which is neither exported nor a recording rule: ${target.expr}`);
       }
     }
     for (const v of d.templating.list) {
       if (v.type !== 'query') continue;
-      for (const s of parsePromql(v.query.query.replace(/^label_values\((.*),\s*\w+\)$/, '$1')).selectors) {
+      for (const s of promql(d, v.query.query.replace(/^label_values\((.*),\s*\w+\)$/, '$1')).selectors) {
         expect(EXPORTED.has(s.name ?? '')).toBe(true);
       }
     }
@@ -231,7 +233,7 @@ describe('dashboards together', () => {
 
   it('show pending requests from stackwatch_health_field{field="pending_requests"} on Memory & leaks', () => {
     const mem = dashboards.find(([, d]) => d.uid === 'stackwatch-memory')![1];
-    const selectors = panelsOf(mem).flatMap((p) => p.targets.flatMap((t) => parsePromql(t.expr).selectors));
+    const selectors = panelsOf(mem).flatMap((p) => p.targets.flatMap((t) => promql(mem, t.expr).selectors));
     expect(selectors.some((s) => s.name === M.healthField.name && s.matchers.some((m) => m.label === 'field' && m.op === '=' && m.value === 'pending_requests'))).toBe(true);
   });
 

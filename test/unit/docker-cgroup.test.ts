@@ -2,9 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  dirUnder, findCgroup, knownDirs, parseMountInfo, parseProcCgroup, pickKeys, readResources, resolveFromProc, SmallFileReader, workingSet,
+  dirUnder, findCgroup, knownDirs, parseMountInfo, parseProcCgroup, pickKeys, readResources, resolveFromProc, workingSet,
 } from '../../src/collectors/docker-cgroup';
-import { resourcesFromStats } from '../../src/collectors/docker';
+import { resourcesFromStats } from '../../src/collectors/docker-resources';
+import { SmallFileReader } from '../../src/collectors/small-file';
 
 const ID = 'c'.repeat(64);
 

@@ -1,5 +1,5 @@
 /**
- * The traffic rules and alerts (bundle/logs-rules.ts): naming, severities, annotations and
+ * The traffic rules and alerts (src/bundle/logs-rules.ts): naming, severities, annotations and
  * runbook sections, that every metric they read is exported or recorded, that label matchers
  * use labels the metric has, and that every alert has its promtool cases.
  */

@@ -146,12 +146,31 @@ describe('process groups: accounting', () => {
     expect(r.groups.get('app')).toMatchObject({ cpuUser: 18, cpuSystem: 4, cpuUserInc: 1, cpuSystemInc: 0.5 });
   });
 
-  it('a group continuing over a reload adds no lump of the processes\' past CPU', () => {
-    const h = harness({ continuing: new Set(['app']) });
-    let r = h.cycle(1000, [proc(10, 1, { cpuUser: 10 })]);
-    expect(r.groups.get('app')).toMatchObject({ cpuUserInc: 0 });
-    r = h.cycle(1005, [proc(10, 1, { cpuUser: 11 }), proc(11, 100300, { cpuUser: 0.5 })]);
-    expect(r.groups.get('app')?.cpuUserInc).toBeCloseTo(1.5, 9);
+  it('a reload keeps an unchanged group as it was, and a redefined group adds no lump of its processes\' past CPU', () => {
+    const h = harness({ declared: [declared('app'), declared('db')] });
+    const both = (cpu: number, dbMatches: string[]) => [proc(10, 1, { cpuUser: cpu }), proc(20, 2, { comm: 'db', cpuUser: 100 + cpu, matches: dbMatches })];
+    h.cycle(1000, both(10, []));
+    // db redefined: its pattern now matches process 20, which has run for a long time.
+    const gone = h.g.reconfigure({ declared: [declared('app'), declared('db')] }, new Set(['db']));
+    expect(gone).toEqual([]);
+    let r = h.cycle(1005, both(11, ['db']));
+    expect(r.groups.get('app')).toMatchObject({ cpuUserInc: 1, cpuUser: 11 });
+    expect(r.groups.get('db')).toMatchObject({ cpuUserInc: 0, count: 1 });
+    r = h.cycle(1010, both(12, ['db']));
+    expect(r.groups.get('db')).toMatchObject({ cpuUserInc: 1 });
+    // Removed: it leaves; app carries on.
+    expect(h.g.reconfigure({ declared: [declared('app')] }, new Set())).toEqual(['db']);
+    r = h.cycle(1015, both(13, ['db']));
+    expect(r.groups.has('db')).toBe(false);
+    expect(r.groups.get('app')).toMatchObject({ cpuUserInc: 1, cpuUser: 13 });
+  });
+
+  it('a reload turning discovery off names the discovered groups and other as gone', () => {
+    const h = harness({ declared: [], discoveryTop: 1 });
+    h.cycle(1000, [proc(10, 1, { comm: 'big', rss: 10_000, matches: [] }), proc(11, 2, { comm: 'small', matches: [] })]);
+    expect(h.g.reconfigure({ declared: [] }, new Set()).sort()).toEqual(['big', 'other']);
+    const r = h.cycle(1005, [proc(10, 1, { comm: 'big', rss: 10_000, matches: [] })]);
+    expect([...r.groups.keys()]).toEqual([]);
   });
 
   it('include_children adds descendants of matched processes, but only roots count for restarts', () => {

@@ -126,7 +126,7 @@ describe('alerts', () => {
 
   test('every alert section of the runbook belongs to an alert', () => {
     const headings = [...runbook.matchAll(/^## (Stackwatch\S+)$/gm)].map((m) => m[1]!);
-    // The traffic alerts (access logs) live in bundle/logs-rules.ts; test/unit/logs-rules.test.ts checks them.
+    // The traffic alerts (access logs) live in src/bundle/logs-rules.ts; test/unit/logs-rules.test.ts checks them.
     expect(headings.sort()).toEqual([...ALERT_NAMES, ...TRAFFIC_ALERTS].sort());
   });
 
