@@ -67,6 +67,8 @@ const cause = (kind: string, target: string): void => {
 
 interface Snapshot {
   at: number;
+  /** stackwatch_* series by metric name. */
+  byName: Map<string, number>;
   series: number;
   allSeries: number;
   rssBytes: number;
@@ -166,8 +168,10 @@ async function main(): Promise<void> {
     const snap = async (): Promise<Snapshot> => {
       const m: Metrics = await d.scrape();
       const { rssBytes, fds } = procStatus(pid);
+      const byName = new Map<string, number>();
+      for (const s of m.samples) if (s.name.startsWith('stackwatch_')) byName.set(s.name, (byName.get(s.name) ?? 0) + 1);
       return {
-        at: Date.now(), rssBytes, fds,
+        at: Date.now(), rssBytes, fds, byName,
         series: m.samples.filter((s) => s.name.startsWith('stackwatch_')).length,
         allSeries: m.samples.length,
         lagP99: m.get('nodejs_eventloop_lag_p99_seconds') ?? NaN,
@@ -303,8 +307,11 @@ async function main(): Promise<void> {
     const lagMax = Math.max(...measured.map((s) => s.lagP99));
     const rssDrift = (end.rssBytes - start.rssBytes) / start.rssBytes;
     const churned = [...caused.values()].reduce((a, b) => a + b, 0);
+    const changed = [...new Set([...start.byName.keys(), ...end.byName.keys()])]
+      .filter((n) => (start.byName.get(n) ?? 0) !== (end.byName.get(n) ?? 0))
+      .map((n) => `${n} ${start.byName.get(n) ?? 0} -> ${end.byName.get(n) ?? 0}`);
     const checks: [string, boolean, string][] = [
-      ['series count', end.series === start.series, `${start.series} -> ${end.series} (stackwatch_*; all series ${start.allSeries} -> ${end.allSeries})`],
+      ['series count', end.series === start.series, `${start.series} -> ${end.series} (stackwatch_*; all series ${start.allSeries} -> ${end.allSeries})${changed.length > 0 ? `; changed: ${changed.join(', ')}` : ''}`],
       ['RSS within 10 %', Math.abs(rssDrift) <= 0.1, `${(start.rssBytes / 1e6).toFixed(1)} MB -> ${(end.rssBytes / 1e6).toFixed(1)} MB (${(rssDrift * 100).toFixed(1)} %), peak ${(Math.max(...measured.map((s) => s.rssBytes)) / 1e6).toFixed(1)} MB`],
       ['open fds', Math.abs(end.fds - start.fds) <= 2, `${start.fds} -> ${end.fds}, peak ${Math.max(...measured.map((s) => s.fds))}`],
       ['event-loop lag p99 < 50 ms', lagMax < 0.05, `max over ${measured.length} scrapes ${(lagMax * 1000).toFixed(1)} ms, median ${(median(measured.map((s) => s.lagP99)) * 1000).toFixed(1)} ms`],
