@@ -148,15 +148,8 @@ export function parsePromql(expr: string, vars: LVar[] = []): ParsedQuery {
   };
 }
 
-/** Replaces Grafana variables (`$name`, `${name}`, `${name:format}`) by the values given; refuses unknown ones. */
-export function substituteVariables(expr: string, vars: Readonly<Record<string, string>>): string {
-  return expr.replace(/\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z0-9_]+)/g, (whole, a: string | undefined, b: string | undefined) => {
-    const name = a ?? b ?? '';
-    const v = vars[name];
-    if (v === undefined) throw new Error(`no value for Grafana variable ${whole} in: ${expr}`);
-    return v;
-  });
-}
+/** Grafana variables are expanded the way the bundle command's own reader does it. */
+export { substituteVariables } from '../../src/bundle/dashboards/promql';
 
 // ---------------------------------------------------------------------------------------------
 // The rules.
