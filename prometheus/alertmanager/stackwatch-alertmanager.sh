@@ -459,6 +459,9 @@ STACKWATCH_ITEM
         send_resolved: false
 STACKWATCH_ITEM
   fi
+  cat <<'STACKWATCH_EXTRA'
+  - name: maintenance-silent
+STACKWATCH_EXTRA
 }
 
 if [ "${1:-}" = --print-config ]; then

@@ -141,6 +141,11 @@ export function alertmanagerEntrypoint(cfg: BundleConfig): string {
   const { templates: _t, receivers: demoReceivers, ...routing } = full;
   const fixed = toYaml(routing, '').trimEnd();
   const demo = toYaml({ receivers: demoReceivers }, '').trimEnd();
+  // Receivers of the routing other than the notification routes and the Watchdog (the silent
+  // receiver of maintenance windows): written as they are, whatever channels are on.
+  const own = new Set<string>([...NOTIFICATION_ROUTES, 'watchdog']);
+  const extra = demoReceivers.filter((r) => !own.has(r.name));
+  const extraYaml = extra.length === 0 ? '' : toYaml(extra, '').trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
   const defaults = settingDefaults(cfg);
   const L: string[] = [];
   const add = (...lines: string[]): void => {
@@ -296,6 +301,7 @@ export function alertmanagerEntrypoint(cfg: BundleConfig): string {
     heredocItem({ url: S('secret_watchdog'), send_resolved: false }),
     'STACKWATCH_ITEM',
     '  fi',
+    ...(extraYaml === '' ? [] : ["  cat <<'STACKWATCH_EXTRA'", extraYaml, 'STACKWATCH_EXTRA']),
     '}',
     '',
     'if [ "${1:-}" = --print-config ]; then',

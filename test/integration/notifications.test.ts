@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { SILENT_RECEIVER } from '../../src/bundle/maintenance-routing';
 import { allAlerts } from '../../src/bundle/alerts';
 import { NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from '../../src/bundle/alerts-routing';
 import { bundleConfig, variantConfig } from '../../src/bundle/bundle-config';
@@ -89,7 +90,7 @@ describe('the entrypoint script decides which channels are on', () => {
     const committed = YAML.parse(readFileSync(path.join(bundleDir, 'alertmanager.yml'), 'utf8')) as AmConfig;
     expect(cfg.templates).toEqual([path.join(bundleDir, TEMPLATE_FILE)]);
     expect({ ...cfg, templates: committed.templates }).toEqual(committed);
-    for (const r of cfg.receivers) expect(channelsOf(cfg, r.name)).toEqual({ webhook_configs: 1 });
+    for (const r of cfg.receivers) expect(channelsOf(cfg, r.name)).toEqual(r.name === SILENT_RECEIVER ? {} : { webhook_configs: 1 });
   });
 
   test.each(CHANNELS.map((c) => [c.name, c] as const))('%s alone: on in page, ticket and default; the Watchdog goes nowhere; amtool accepts it', async (_name, c) => {
@@ -98,6 +99,8 @@ describe('the entrypoint script decides which channels are on', () => {
     const key = c.name === 'ntfy' ? 'webhook_configs' : c.name === 'email' ? 'email_configs' : `${c.name}_configs`;
     for (const r of ['page', 'ticket', 'default']) expect([r, channelsOf(cfg, r)]).toEqual([r, { [key]: 1 }]);
     expect(channelsOf(cfg, 'watchdog')).toEqual({});
+    // The maintenance windows' silent receiver stays, with no channel.
+    expect(channelsOf(cfg, SILENT_RECEIVER)).toEqual({});
     const check = await amtoolCheck(YAML.stringify(cfg));
     if (check.code !== 0) throw new Error(check.stdout + check.stderr);
   });
@@ -193,7 +196,7 @@ describe('the entrypoint script decides which channels are on', () => {
     expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(r.stderr).toContain('notification channels: telegram slack email webhook ntfy');
     expect(r.stderr).not.toContain('fake-token');
-    expect((YAML.parse(readFileSync(out, 'utf8')) as AmConfig).receivers).toHaveLength(4);
+    expect((YAML.parse(readFileSync(out, 'utf8')) as AmConfig).receivers).toHaveLength(5);
   });
 });
 
@@ -204,7 +207,8 @@ describe('amtool 0.25 accepts what the script writes', () => {
     const check = await amtoolCheck(r.stdout);
     if (check.code !== 0) throw new Error(check.stdout + check.stderr);
     expect(check.stdout).toContain('SUCCESS');
-    expect(check.stdout).toContain('4 receivers');
+    // page, ticket, default, watchdog and the maintenance windows' silent receiver.
+    expect(check.stdout).toContain('5 receivers');
     expect(check.stdout).toContain('1 templates');
   });
 
@@ -220,7 +224,7 @@ describe('amtool 0.25 accepts what the script writes', () => {
     const file = path.join(dir, 'alertmanager.yml');
     writeFileSync(file, r.stdout);
     for (const a of allAlerts(bundleConfig)) {
-      const want = a.alert === 'StackwatchWatchdog' ? 'watchdog' : a.labels.notify!;
+      const want = a.alert === 'StackwatchWatchdog' ? 'watchdog' : a.alert === 'StackwatchTargetInMaintenance' ? SILENT_RECEIVER : a.labels.notify!;
       const labels = { alertname: a.alert, ...a.labels, job: 'stackwatch', instance: 'stackwatch:9967', kind: 'http', target: 'api' };
       const t = await run(amtool, ['config', 'routes', 'test', `--config.file=${file}`, `--verify.receivers=${want}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)]);
       if (t.code !== 0) throw new Error(`${a.alert} should route to ${want}: ${t.stdout}${t.stderr}`);
