@@ -81,11 +81,19 @@ function filtersOf(c: DockerConfig): string {
   return fingerprint([c.include_names, c.exclude_names, c.labels, c.compose_project]);
 }
 
+/** How many destroyed container ids are remembered (ids are never reused). */
+const GONE_REMEMBERED = 4096;
+
 export class DockerCollector implements Collector<DockerConfig> {
   readonly name = 'docker';
   private readonly byId = new Map<string, Tracked>();
   /** Containers seen but filtered out (until destroyed or renamed). */
   private readonly ignored = new Set<string>();
+  /**
+   * Ids of containers destroyed since the stream opened (the most recent GONE_REMEMBERED): an
+   * inspect answered just before the destroy, applied just after it, must not bring one back.
+   */
+  private readonly gone = new Set<string>();
   /** Events parsed but not yet applied, per container id. */
   private readonly pending = new Map<string, number>();
   private queued = 0;
@@ -129,6 +137,7 @@ export class DockerCollector implements Collector<DockerConfig> {
       if (filtersOf(prev) !== filtersOf(next)) {
         this.filters = compileFilters(next);
         this.ignored.clear();
+        this.gone.clear();
         // Unreachable engine: the reconnect syncs with the new filters.
         await this.enqueue(() => this.sync()).catch((err: unknown) => this.ctx.log.debug({ err }, 'docker resync after a filter change failed'));
       }
@@ -144,6 +153,7 @@ export class DockerCollector implements Collector<DockerConfig> {
     await this.stop();
     for (const t of [...this.byId.values()]) await this.dropContainer(t);
     this.ignored.clear();
+    this.gone.clear();
     this.pending.clear();
     this.queued = 0;
     this.connected = false;
@@ -420,7 +430,8 @@ export class DockerCollector implements Collector<DockerConfig> {
       const info = await this.inspect(c.Id);
       if (info === undefined) continue;
       if (t === undefined) await this.adoptIfWatched(recordFromInspect(info));
-      else {
+      else if (this.byId.get(c.Id) === t) {
+        // (Unless it was destroyed while being inspected.)
         applyInspect(t.rec, info, 'refresh', this.pending.has(c.Id));
         this.publish(t, this.ctx.clock());
       }
@@ -432,6 +443,7 @@ export class DockerCollector implements Collector<DockerConfig> {
   private async handleEvent(ev: DockerEvent): Promise<void> {
     if (this.abort.signal.aborted) return;
     const t = this.byId.get(ev.id);
+    if (ev.action === 'destroy') this.rememberGone(ev.id);
     if (t === undefined) {
       if (ev.action === 'destroy') {
         this.ignored.delete(ev.id);
@@ -477,6 +489,7 @@ export class DockerCollector implements Collector<DockerConfig> {
   }
 
   private async adopt(rec: ContainerRecord, at: number): Promise<void> {
+    if (this.gone.has(rec.id)) return;
     // A name is unique among existing containers; a record still holding it is stale.
     for (const other of [...this.byId.values()]) {
       if (other.rec.name === rec.name && other.rec.id !== rec.id) await this.dropContainer(other);
@@ -485,6 +498,11 @@ export class DockerCollector implements Collector<DockerConfig> {
     this.byId.set(rec.id, t);
     this.declare(rec.name);
     this.publish(t, at);
+  }
+
+  private rememberGone(id: string): void {
+    this.gone.add(id);
+    if (this.gone.size > GONE_REMEMBERED) this.gone.delete(this.gone.values().next().value!);
   }
 
   private declare(name: string): void {
