@@ -82,8 +82,28 @@ export function parsePidfile(text: string): number | undefined {
   return pid > 0 ? pid : undefined;
 }
 
+/**
+ * Main-thread names some runtimes give themselves, which then stand as the process's comm: Node
+ * 24 names its main thread "MainThread", so every Node program would be called that.
+ */
+export const RUNTIME_THREAD_NAMES: ReadonlySet<string> = new Set(['MainThread']);
+
+/**
+ * The name a process is matched and discovered by: its comm, unless that is a runtime's thread
+ * name (RUNTIME_THREAD_NAMES), then its executable's file name (as the kernel would have named
+ * it, at most 15 bytes), or the comm when the executable cannot be read.
+ */
+export function processName(comm: string, exe: () => string | undefined): string {
+  if (!RUNTIME_THREAD_NAMES.has(comm)) return comm;
+  const path = exe()?.replace(/ \(deleted\)$/, '');
+  const base = path === undefined ? '' : path.slice(path.lastIndexOf('/') + 1);
+  return base === '' ? comm : Buffer.from(base, 'utf8').subarray(0, 15).toString('utf8').replace(/\uFFFD$/, '');
+}
+
 interface Cached {
   comm: string;
+  /** The name the process is matched and discovered by: its comm, or its program for RUNTIME_THREAD_NAMES. */
+  name: string;
   matches: string[];
   /** The executable of a process in a declared group (read once per identity; '' when unreadable). */
   exe?: string;
@@ -175,15 +195,17 @@ export class ProcSource implements ProcessSource {
       const startTime = bootTime + st.startTicks / USER_HZ;
       let c = this.cache.get(key);
       if (c === undefined || c.comm !== st.comm || c.recheck) {
+        const name = kthread ? st.comm : processName(st.comm, () => r.exe(pid));
         const matches = kthread
-          ? matchGroups(this.matchers.filter((m) => m.comm !== undefined), { comm: st.comm, cmdline: () => undefined, exe: () => undefined })
-          : matchGroups(this.matchers, { comm: st.comm, cmdline: () => r.cmdline(pid), exe: () => r.exe(pid) });
+          ? matchGroups(this.matchers.filter((m) => m.comm !== undefined), { comm: name, cmdline: () => undefined, exe: () => undefined })
+          : matchGroups(this.matchers, { comm: name, cmdline: () => r.cmdline(pid), exe: () => r.exe(pid) });
         const recheck = this.lazy && !kthread && now - startTime < RECHECK_YOUNGER_THAN;
         if (c === undefined) {
-          c = { comm: st.comm, matches, recheck, cycle };
+          c = { comm: st.comm, name, matches, recheck, cycle };
           this.cache.set(key, c);
         } else {
           c.comm = st.comm;
+          c.name = name;
           c.matches = matches;
           c.recheck = recheck;
           c.exe = undefined;
@@ -195,7 +217,7 @@ export class ProcSource implements ProcessSource {
       const byFile = byPidfile.get(pid);
       const matches = byFile === undefined ? c.matches : [...c.matches, ...byFile];
       const sample: ProcSample = {
-        id: key, pid, ppid: st.ppid, startTicks: st.startTicks, comm: st.comm,
+        id: key, pid, ppid: st.ppid, startTicks: st.startTicks, comm: c.name,
         startTime,
         cpuUser: st.utime / USER_HZ, cpuSystem: st.stime / USER_HZ,
         rss: st.rssPages * pageSize, vms: st.vsize, threads: st.threads, matches,
