@@ -16,7 +16,7 @@ export interface RunningExporter {
  * Starts the exporter in-process on a free loopback port with a config given as a plain object
  * (validated exactly as a file would be). Set STACKWATCH_TEST_LOG=debug to see its logs.
  */
-export async function startExporter(raw: Record<string, unknown>, opts: { clock?: Clock; loadConfig?: () => Config; log?: Logger } = {}): Promise<RunningExporter> {
+export async function startExporter(raw: Record<string, unknown>, opts: { clock?: Clock; loadConfig?: () => Config; log?: Logger; storagePath?: string; snapshotInterval?: number } = {}): Promise<RunningExporter> {
   const config = validate({ ...raw, server: { listen: '127.0.0.1:0' } }, '<test config>');
   const level = process.env.STACKWATCH_TEST_LOG;
   const app = new App({
@@ -25,6 +25,7 @@ export async function startExporter(raw: Record<string, unknown>, opts: { clock?
     log: opts.log ?? (level ? createLogger(level as 'debug') : silentLogger()),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.loadConfig ? { loadConfig: opts.loadConfig } : {}),
+    ...(opts.storagePath !== undefined ? { storagePath: opts.storagePath, snapshotInterval: opts.snapshotInterval ?? 1 } : {}),
     // Tests reload through POST /-/reload, as a user with --web.enable-lifecycle would.
     enableLifecycle: true,
   });

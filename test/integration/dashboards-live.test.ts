@@ -215,7 +215,7 @@ beforeAll(async () => {
       name: 'proxy', path: ngx.accessLog, log_format: TIMED_LOG_FORMAT, routes: { health: '^/api/health', chatbot: '^/api/chatbot/' },
       traffic: { window: '10s', min_requests: 5, interval: '1s' },
     }],
-  });
+  }, { storagePath: path.join(tmp, 'data') });
   const ex = exporter;
   const exporterAddr = ex.url.replace(/^http:\/\//, '');
 
