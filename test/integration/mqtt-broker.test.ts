@@ -189,6 +189,11 @@ test('broker restart: reconnects by itself, restarts_total +1, one outage about 
   await waitFor('counters back', async () => (await ex.scrape()).get('stackwatch_mqtt_broker_messages_received_total', B) !== undefined, 3000, 50);
   expect(val(await ex.scrape(), 'stackwatch_mqtt_broker_messages_received_total')).toBeGreaterThanOrEqual(received0);
   expect(val(m1, 'stackwatch_mqtt_broker_uptime_seconds')).toBeLessThan(uptime0);
+  // The broker's gauges come back too (they were removed while it was away).
+  await waitFor('$SYS gauges back after the restart', async () => {
+    const m = await ex.scrape();
+    return m.get('stackwatch_mqtt_broker_clients_connected', B) !== undefined && m.get('stackwatch_mqtt_broker_subscriptions', B) !== undefined ? m : undefined;
+  }, 5000, 100);
 });
 
 test('broker frozen with SIGSTOP: caught by the $SYS watchdog, round trips fail, recovers after SIGCONT', async () => {
