@@ -239,6 +239,8 @@ beforeAll(async () => {
         'a restart of sw-crashy': (m.get('stackwatch_container_restarts_total', { container: 'sw-crashy' }) ?? 0) >= 1,
         'a message on the demo topic': m.all('stackwatch_mqtt_topic_last_message_timestamp_seconds').length > 0,
         'sw-sick unhealthy': (m.get('stackwatch_container_health_status', { container: 'sw-sick', status: 'unhealthy' }) ?? 0) === 1,
+        'sw-app running': (m.get('stackwatch_container_state', { container: 'sw-app', state: 'running' }) ?? 0) === 1,
+        'sw-app healthy': (m.get('stackwatch_container_health_status', { container: 'sw-app', status: 'healthy' }) ?? 0) === 1,
         'nginx answered 502 while the demo backend was down': (m.get('stackwatch_log_requests_total', { source: 'proxy', route: 'health', method: 'GET', code: '502' }) ?? 0) >= 1,
         'nginx passed on a 503 of the unhealthy demo backend': (m.get('stackwatch_log_requests_total', { source: 'proxy', route: 'health', method: 'GET', code: '503' }) ?? 0) >= 1,
       };
@@ -261,6 +263,8 @@ beforeAll(async () => {
     'increase(stackwatch_process_restarts_total{group="demo-backend-process"}[5m])',
     'increase(stackwatch_container_restarts_total{container="sw-crashy"}[5m])',
     'stackwatch_container_health_status{container="sw-sick", status="unhealthy"}',
+    'stackwatch_container_health_status{container="sw-app", status="healthy"}',
+    'stackwatch_container_state{container="sw-app", state="running"}',
     'stackwatch_target_up{target="demo-backend"}',
     'increase(stackwatch_log_requests_total{source="proxy", code="502"}[5m])',
   ];
