@@ -81,6 +81,13 @@ function filtersOf(c: DockerConfig): string {
   return fingerprint([c.include_names, c.exclude_names, c.labels, c.compose_project]);
 }
 
+/** A container's health as the list API's Status text says it: "Up 5 seconds (healthy)". */
+export function healthFromListStatus(status: string | undefined): string {
+  const m = /\((healthy|unhealthy|health: starting)\)/.exec(status ?? '');
+  if (m === null) return 'none';
+  return m[1] === 'health: starting' ? 'starting' : m[1]!;
+}
+
 /** How many destroyed container ids are remembered (ids are never reused). */
 const GONE_REMEMBERED = 4096;
 
@@ -426,7 +433,9 @@ export class DockerCollector implements Collector<DockerConfig> {
     for (const c of list) {
       const t = this.byId.get(c.Id);
       if (t === undefined && this.ignored.has(c.Id)) continue;
-      if (t !== undefined && t.rec.state === c.State) continue;
+      // Unchanged state and health (a health_status event is sent once per change: one that
+      // came between the sync and the stream's opening is only seen here).
+      if (t !== undefined && t.rec.state === c.State && t.rec.health === healthFromListStatus(c.Status)) continue;
       const info = await this.inspect(c.Id);
       if (info === undefined) continue;
       if (t === undefined) await this.adoptIfWatched(recordFromInspect(info));
