@@ -118,8 +118,6 @@ export const bundleYamlSchema = z.strictObject({
   maintenance: maintenanceSchema,
 }).partial();
 
-export type BundleYaml = z.infer<typeof bundleYamlSchema>;
-
 /** Mappings whose keys are names, kept as written (not converted to camelCase). */
 const VERBATIM_KEYS = new Set(['for']);
 

@@ -174,11 +174,6 @@ export function parsePromql(expr: string): ParsedQuery {
   return { selectors: selectorsOf(top, expr), ranges, functions };
 }
 
-/** Metric names a query selects. */
-export function metricNames(expr: string): string[] {
-  return [...new Set(parsePromql(expr).selectors.map((s) => s.name).filter((n): n is string => n !== undefined))];
-}
-
 /**
  * Grafana's template variables in a query, replaced as Grafana would for a dashboard whose
  * multi-value variables are set to "All" (their allValue, `.+`).
