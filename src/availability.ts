@@ -97,30 +97,25 @@ interface TargetRecord {
   maintenanceSince?: number | undefined;
 }
 
-/** A target as saved in a snapshot (see src/storage.ts). */
-export interface SavedTarget {
-  kind: TargetKind;
-  target: string;
-  state: TargetState;
-  checks: number;
-  failures: number;
-  outages: number;
-  okStreak: number;
-  okStreakStart: number;
-  failStreak: number;
-  failStreakStart: number;
-  failStreakError?: string | undefined;
-  lastCheck?: number | undefined;
-  lastTransition?: number | undefined;
-  lastError?: string | undefined;
-  lastErrorAt?: number | undefined;
-  downSince?: number | undefined;
-  closedDowntime: number;
-  recoveryCounts: number[];
-  recoverySum: number;
-  history: HistoryState;
-  planned?: boolean | undefined;
-  maintenanceSince?: number | undefined;
+/**
+ * A target as saved in a snapshot (see src/storage.ts): its record without the damping (the
+ * config's) and with its history's saved state; `planned` is absent in snapshots of earlier versions.
+ */
+export type SavedTarget = Omit<TargetRecord, 'damping' | 'history' | 'planned'> & { history: HistoryState; planned?: boolean | undefined };
+
+/** A declared target in a snapshot: its saved fields, and its history to be saved piece by piece. */
+export interface LiveTarget {
+  fields: Omit<SavedTarget, 'history'>;
+  history: TargetHistory;
+}
+
+/** TrackerState before the histories of declared targets are turned into their saved state. */
+export interface TrackerSnapshot {
+  savedAt: number;
+  gaps: Interval[];
+  live: LiveTarget[];
+  /** Restored targets no collector declared (yet), kept as they were read. */
+  pending: SavedTarget[];
 }
 
 /** Everything the tracker knows, as saved in a snapshot. */
@@ -361,19 +356,23 @@ export class AvailabilityTracker {
 
   /** Everything needed to continue after a restart (see src/storage.ts). */
   exportState(): TrackerState {
-    const targets: SavedTarget[] = [];
+    const s = this.snapshot();
+    const targets: SavedTarget[] = s.live.map((t) => ({ ...t.fields, history: t.history.toJSON() }));
+    return { savedAt: s.savedAt, gaps: s.gaps, targets: [...targets, ...s.pending] };
+  }
+
+  /**
+   * exportState() with the histories of declared targets left as they are, so that src/storage.ts
+   * can reuse what it already encoded of them. Take it and encode it without yielding in between.
+   */
+  snapshot(): TrackerSnapshot {
+    const live: LiveTarget[] = [];
     for (const r of this.records.values()) {
-      targets.push({
-        kind: r.kind, target: r.target, state: r.state, checks: r.checks, failures: r.failures, outages: r.outages,
-        okStreak: r.okStreak, okStreakStart: r.okStreakStart, failStreak: r.failStreak, failStreakStart: r.failStreakStart,
-        failStreakError: r.failStreakError, lastCheck: r.lastCheck, lastTransition: r.lastTransition,
-        lastError: r.lastError, lastErrorAt: r.lastErrorAt, downSince: r.downSince, closedDowntime: r.closedDowntime,
-        recoveryCounts: [...r.recoveryCounts], recoverySum: r.recoverySum, history: r.history.toJSON(),
-        planned: r.planned, maintenanceSince: r.maintenanceSince,
-      });
+      const { damping: _damping, history, ...fields } = r;
+      live.push({ fields: { ...fields, recoveryCounts: [...r.recoveryCounts] }, history });
     }
-    for (const p of [...this.pending.values()].slice(-MAX_PENDING)) targets.push(p);
-    return { savedAt: this.clock(), gaps: this.gapList.map((g) => ({ ...g })), targets };
+    const pending = [...this.pending.values()].slice(-MAX_PENDING);
+    return { savedAt: this.clock(), gaps: this.gapList.map((g) => ({ ...g })), live, pending };
   }
 
   /**
