@@ -69,6 +69,8 @@ export type MaintenanceCheck = (kind: TargetKind, target: string, at: number) =>
 interface TargetRecord {
   kind: TargetKind;
   target: string;
+  /** The labels of its series, made once: an observation allocates no labels object. */
+  readonly labels: { kind: TargetKind; target: string };
   damping: Damping;
   state: TargetState;
   checks: number;
@@ -101,7 +103,7 @@ interface TargetRecord {
  * A target as saved in a snapshot (see src/storage.ts): its record without the damping (the
  * config's) and with its history's saved state; `planned` is absent in snapshots of earlier versions.
  */
-export type SavedTarget = Omit<TargetRecord, 'damping' | 'history' | 'planned'> & { history: HistoryState; planned?: boolean | undefined };
+export type SavedTarget = Omit<TargetRecord, 'damping' | 'labels' | 'history' | 'planned'> & { history: HistoryState; planned?: boolean | undefined };
 
 /** A declared target in a snapshot: its saved fields, and its history to be saved piece by piece. */
 export interface LiveTarget {
@@ -171,7 +173,7 @@ export class AvailabilityTracker {
       collect(this: Counter) {
         this.reset();
         const t = now();
-        for (const r of records.values()) this.inc({ kind: r.kind, target: r.target }, downtimeOf(r, t));
+        for (const r of records.values()) this.inc(r.labels, downtimeOf(r, t));
       },
     });
   }
@@ -186,20 +188,21 @@ export class AvailabilityTracker {
    * everything already known and only updates the damping.
    */
   declare(kind: TargetKind, target: string, damping: Damping = NO_DAMPING): void {
+    const existing = this.records.get(key(kind, target));
+    if (existing !== undefined) existing.damping = damping;
+    else this.add(kind, target, damping);
+  }
+
+  private add(kind: TargetKind, target: string, damping: Damping): TargetRecord {
     const k = key(kind, target);
-    const existing = this.records.get(k);
-    if (existing !== undefined) {
-      existing.damping = damping;
-      return;
-    }
+    const labels = { kind, target };
     const r: TargetRecord = {
-      kind, target, damping, state: 'unknown', checks: 0, failures: 0, outages: 0,
+      kind, target, labels, damping, state: 'unknown', checks: 0, failures: 0, outages: 0,
       okStreak: 0, okStreakStart: 0, failStreak: 0, failStreakStart: 0, closedDowntime: 0,
       recoveryCounts: new Array<number>(this.recoveryBounds.length + 1).fill(0), recoverySum: 0,
       history: new TargetHistory(LATENCY_KINDS.has(kind)), planned: false,
     };
     this.records.set(k, r);
-    const labels = { kind, target };
     // The histogram exists at zero from the start, so the first recovery is an increase() too.
     this.recovery.zero(labels);
     const saved = this.pending.get(k);
@@ -210,11 +213,12 @@ export class AvailabilityTracker {
     this.checks.inc(labels, r.checks);
     this.failures.inc(labels, r.failures);
     this.outages.inc(labels, r.outages);
+    return r;
   }
 
   /** Continues a target from its snapshot: state, outage in progress, counters, histogram, history. */
   private restore(r: TargetRecord, s: SavedTarget): void {
-    const labels = { kind: r.kind, target: r.target };
+    const labels = r.labels;
     Object.assign(r, {
       state: s.state, checks: s.checks, failures: s.failures, outages: s.outages,
       okStreak: s.okStreak, okStreakStart: s.okStreakStart, failStreak: s.failStreak, failStreakStart: s.failStreakStart,
@@ -232,10 +236,9 @@ export class AvailabilityTracker {
 
   /** Records one observation. Undeclared targets are declared without damping. */
   observe(kind: TargetKind, target: string, ok: boolean, opts: ObserveOptions = {}): void {
-    if (!this.records.has(key(kind, target))) this.declare(kind, target);
-    const r = this.records.get(key(kind, target))!;
+    const r = this.records.get(key(kind, target)) ?? this.add(kind, target, NO_DAMPING);
     const at = Math.max(opts.at ?? this.clock(), r.lastCheck ?? -Infinity);
-    const labels = { kind, target };
+    const labels = r.labels;
     const inWindow = this.maintenance(kind, target, at);
 
     r.lastCheck = at;
@@ -285,7 +288,7 @@ export class AvailabilityTracker {
   }
 
   private goDown(r: TargetRecord, since: number): void {
-    const labels = { kind: r.kind, target: r.target };
+    const labels = r.labels;
     r.state = 'down';
     r.lastTransition = since;
     this.up.set(labels, 0);
@@ -308,7 +311,7 @@ export class AvailabilityTracker {
   }
 
   private goUp(r: TargetRecord, at: number): void {
-    const labels = { kind: r.kind, target: r.target };
+    const labels = r.labels;
     r.planned = false;
     if (r.state === 'down' && r.downSince !== undefined) {
       const length = Math.max(0, at - r.downSince);
@@ -368,7 +371,7 @@ export class AvailabilityTracker {
   snapshot(): TrackerSnapshot {
     const live: LiveTarget[] = [];
     for (const r of this.records.values()) {
-      const { damping: _damping, history, ...fields } = r;
+      const { damping: _damping, labels: _labels, history, ...fields } = r;
       live.push({ fields: { ...fields, recoveryCounts: [...r.recoveryCounts] }, history });
     }
     const pending = [...this.pending.values()].slice(-MAX_PENDING);
