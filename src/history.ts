@@ -270,7 +270,7 @@ export class Ring {
 
   // --- snapshot ---
   toJSON(): RingState {
-    return { ...this.closedState(), open: this.openState() };
+    return { ...closedState(this.width, this.size, this.arrays()), open: this.openState() };
   }
 
   /** The slot in progress as saved (changes with every check). */
@@ -284,18 +284,24 @@ export class Ring {
    * braces (`"width":60,…`): it changes only when closedRevision does.
    */
   closedJson(): string {
-    return JSON.stringify(this.closedState()).slice(1, -1);
+    return closedJson(this.width, this.size, this.arrays());
   }
 
-  private closedState(): Omit<RingState, 'open'> {
-    const b64 = (a: ArrayBufferView | undefined): string | undefined =>
-      a === undefined ? undefined : Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-    return {
-      width: this.width, size: this.size,
-      checks: b64(this.checks)!, failures: b64(this.failures)!, down: b64(this.down)!,
-      ...(this.outages ? { outages: b64(this.outages) } : {}),
-      ...(this.latAvg ? { latAvg: b64(this.latAvg), latMin: b64(this.latMin), latMax: b64(this.latMax) } : {}),
+  /**
+   * closedJson() of the ring as it is now, made later: the slot arrays are copied now (a memory
+   * copy), their text is made when the returned function is called.
+   */
+  closedJsonLater(): () => string {
+    const a = this.arrays();
+    const copy: RingArrays = {
+      checks: a.checks.slice(), failures: a.failures.slice(), down: a.down.slice(),
+      outages: a.outages?.slice(), latAvg: a.latAvg?.slice(), latMin: a.latMin?.slice(), latMax: a.latMax?.slice(),
     };
+    return () => closedJson(this.width, this.size, copy);
+  }
+
+  private arrays(): RingArrays {
+    return { checks: this.checks, failures: this.failures, down: this.down, outages: this.outages, latAvg: this.latAvg, latMin: this.latMin, latMax: this.latMax };
   }
 
   /** Restores a ring saved by toJSON; throws on any mismatch (the caller sets the snapshot aside). */
@@ -322,6 +328,28 @@ export class Ring {
     this.closedRevision += 1;
   }
 }
+
+interface RingArrays {
+  checks: Uint8Array | Uint16Array;
+  failures: Uint8Array | Uint16Array;
+  down: Uint8Array | Uint16Array;
+  outages: Uint8Array | undefined;
+  latAvg: Uint16Array | undefined;
+  latMin: Uint8Array | undefined;
+  latMax: Uint8Array | undefined;
+}
+
+function closedState(width: number, size: number, a: RingArrays): Omit<RingState, 'open'> {
+  const b64 = (v: ArrayBufferView | undefined): string | undefined =>
+    v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  return {
+    width, size, checks: b64(a.checks)!, failures: b64(a.failures)!, down: b64(a.down)!,
+    ...(a.outages ? { outages: b64(a.outages) } : {}),
+    ...(a.latAvg ? { latAvg: b64(a.latAvg), latMin: b64(a.latMin), latMax: b64(a.latMax) } : {}),
+  };
+}
+
+const closedJson = (width: number, size: number, a: RingArrays): string => JSON.stringify(closedState(width, size, a)).slice(1, -1);
 
 export interface RingState {
   width: number;

@@ -60,9 +60,9 @@ interface Segment {
 interface Cached {
   key: object;
   stamp: string;
-  /** The kept segment when it is current; else the text, made while planning (the state moves on). */
+  /** The kept segment when it is current; else what makes the text of the state as planned. */
   segment?: Segment;
-  text?: Buffer;
+  make?: () => string;
 }
 
 type Part = Buffer | Cached;
@@ -95,27 +95,31 @@ export class SnapshotEncoder {
   plan(s: TrackerSnapshot): Part[] {
     const parts: Part[] = [];
     let text = `{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"version":${SNAPSHOT_VERSION},"tracker":{"savedAt":${JSON.stringify(s.savedAt)},"gaps":${JSON.stringify(s.gaps)},"targets":[`;
-    const cached = (key: object, stamp: string, make: () => string): void => {
+    const cached = (key: object, stamp: string, later: () => () => string): void => {
       parts.push(Buffer.from(text));
       text = '';
       const part: Cached = { key, stamp };
       const kept = this.kept.get(key);
       if (kept?.stamp === stamp) part.segment = kept.segment;
-      else part.text = Buffer.from(make());
+      else part.make = later();
       parts.push(part);
     };
     let first = true;
     for (const { fields, history: h } of s.live) {
       text += `${first ? '' : ','}{${JSON.stringify(fields).slice(1, -1)},"history":{${JSON.stringify(h.headState()).slice(1, -1)},"minutes":{"open":${JSON.stringify(h.minutes.openState())},`;
-      cached(h.minutes, String(h.minutes.closedRevision), () => h.minutes.closedJson());
+      cached(h.minutes, String(h.minutes.closedRevision), () => h.minutes.closedJsonLater());
       text += `},"hours":{"open":${JSON.stringify(h.hours.openState())},`;
-      cached(h.hours, `${h.hours.closedRevision}:${h.revision}`, () => `${h.hours.closedJson()}},"incidents":${JSON.stringify(h.incidentsState())}`);
+      cached(h.hours, `${h.hours.closedRevision}:${h.revision}`, () => {
+        const hours = h.hours.closedJsonLater();
+        const incidents = JSON.stringify(h.incidentsState());
+        return () => `${hours()}},"incidents":${incidents}`;
+      });
       text += '}}';
       first = false;
     }
     for (const p of s.pending) {
       text += first ? '' : ',';
-      cached(p, '', () => JSON.stringify(p));
+      cached(p, '', () => () => JSON.stringify(p));
       first = false;
     }
     parts.push(Buffer.from(`${text}]}}`));
@@ -125,23 +129,35 @@ export class SnapshotEncoder {
   /** The file: the parts' stale segments compressed here (the stop's last save). */
   encodeSync(parts: Part[]): Buffer {
     for (const p of parts) {
-      if (!Buffer.isBuffer(p) && p.text !== undefined) this.keep(p, segment(p.text, deflateRawSync(p.text, segmentOptions)));
+      if (Buffer.isBuffer(p) || p.make === undefined) continue;
+      const text = Buffer.from(p.make());
+      this.keep(p, segment(text, deflateRawSync(text, segmentOptions)));
     }
     return this.assemble(parts);
   }
 
-  /** The file, with stale segments compressed in the thread pool. */
+  /**
+   * The file, with stale segments compressed in the thread pool. Their texts are made one at a
+   * time with the event loop free in between (once a minute every minute ring is stale).
+   */
   async encode(parts: Part[]): Promise<Buffer> {
-    await Promise.all(parts.map(async (p) => {
-      if (!Buffer.isBuffer(p) && p.text !== undefined) this.keep(p, segment(p.text, await deflateRawAsync(p.text, segmentOptions)));
-    }));
+    const compressed: Promise<void>[] = [];
+    const failures: unknown[] = [];
+    for (const p of parts) {
+      if (Buffer.isBuffer(p) || p.make === undefined) continue;
+      const text = Buffer.from(p.make());
+      compressed.push(deflateRawAsync(text, segmentOptions).then((d) => this.keep(p, segment(text, d)), (err: unknown) => { failures.push(err); }));
+      await new Promise(setImmediate);
+    }
+    await Promise.all(compressed);
+    if (failures.length > 0) throw failures[0];
     return this.assemble(parts);
   }
 
   private keep(p: Cached, seg: Segment): void {
     this.kept.set(p.key, { stamp: p.stamp, segment: seg });
     p.segment = seg;
-    delete p.text;
+    delete p.make;
   }
 
   private assemble(parts: Part[]): Buffer {

@@ -215,6 +215,22 @@ describe('snapshot encoder', () => {
     }
   });
 
+  it('writes the state as it was when the save began, though it changes while compressing', async () => {
+    const a = setup(1_790_000_000);
+    const encoder = new SnapshotEncoder();
+    a.tracker.observe('http', 'api', true, { latencySeconds: 0.01 });
+    a.at(1_790_000_030);
+    a.tracker.observe('http', 'api', false, { error: 'refused', latencySeconds: 0.02 });
+    const planned = asRead(a.tracker.exportState());
+    const parts = encoder.plan(a.tracker.snapshot());
+    const file = encoder.encode(parts);
+    for (let t = 1_790_000_035; t < 1_790_004_000; t += 35) {
+      a.at(t);
+      a.tracker.observe('http', 'api', t % 2 === 0, { error: 'timeout', latencySeconds: 0.03 });
+    }
+    expect(decodeSnapshot(await file)).toEqual(planned);
+  });
+
   it('keeps restored targets that no collector declared, and the gaps', () => {
     const a = setup(100);
     a.tracker.observe('http', 'gone', false, { error: 'refused' });
