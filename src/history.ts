@@ -109,7 +109,7 @@ export class Ring {
   private open: Open = emptyOpen(-1);
   /**
    * Grows whenever a closed slot changes (packed, cleared, down time or an outage added to it,
-   * loaded): the text of closedJson() made at the same revision still holds.
+   * loaded): the text of closedJsonLater() made at the same revision still holds.
    */
   closedRevision = 0;
 
@@ -281,15 +281,9 @@ export class Ring {
 
   /**
    * Everything of toJSON() but the slot in progress, as the members of a JSON object without its
-   * braces (`"width":60,…`): it changes only when closedRevision does.
-   */
-  closedJson(): string {
-    return closedJson(this.width, this.size, this.arrays());
-  }
-
-  /**
-   * closedJson() of the ring as it is now, made later: the slot arrays are copied now (a memory
-   * copy), their text is made when the returned function is called.
+   * braces (`"width":60,…`; it changes only when closedRevision does), for the ring as it is now
+   * but made later: the slot arrays are copied now, their text is made when the returned function
+   * is called.
    */
   closedJsonLater(): () => string {
     const a = this.arrays();

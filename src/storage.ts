@@ -89,7 +89,7 @@ const MAX_STORED = 0xffff;
  * what changed and never builds the whole text.
  */
 export class SnapshotEncoder {
-  private kept = new WeakMap<object, { stamp: string; segment: Segment }>();
+  private readonly kept = new WeakMap<object, { stamp: string; segment: Segment }>();
 
   /** The parts of a snapshot, taken at once (the state may change as soon as this returns). */
   plan(s: TrackerSnapshot): Part[] {
