@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     ['CPU per save, mean (includes the once-a-minute re-encoding of closed minutes)', (v) => sum(v.cpu) / v.cpu.length, 'ms'],
     ['wall time per save, median', (v) => median(v.wall), 'ms'],
     ['snapshot CPU per second of daemon time (mean / 5 s)', (v) => sum(v.cpu) / v.cpu.length / 5, 'ms/s'],
-    ['tracker CPU per second of observations (~24 observations/s), median', (v) => median(v.observeCpu), 'ms/s'],
+    ['tracker CPU per second of observations (25.3 observations/s), median', (v) => median(v.observeCpu), 'ms/s'],
     ['garbage collection during saves and observations, per simulated second', (v) => v.gcMs / (steps * 5), 'ms/s'],
     ['garbage collections per simulated second', (v) => v.gcCount / (steps * 5), ''],
     ['snapshot file size', (v) => size(v) / 2 ** 20, 'MB'],
