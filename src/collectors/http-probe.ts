@@ -142,7 +142,7 @@ export class Deadline {
   private end = 0;
   private lostMs = 0;
 
-  constructor(private readonly timeoutMs: number, private readonly expire: () => void, private readonly clock: () => number = () => performance.now()) {}
+  constructor(private readonly timeoutMs: number, private readonly expire: () => void) {}
 
   /** Milliseconds the deadline moved for stalls of the exporter. */
   get movedMs(): number {
@@ -150,7 +150,7 @@ export class Deadline {
   }
 
   start(): void {
-    const t = this.clock();
+    const t = performance.now();
     this.end = t + this.timeoutMs;
     this.arm(t);
   }
@@ -166,7 +166,7 @@ export class Deadline {
   }
 
   private tick(): void {
-    const t = this.clock();
+    const t = performance.now();
     const late = t - this.due;
     const moved = late > LATE_SLACK_MS ? Math.min(late, this.timeoutMs - this.lostMs) : 0;
     this.lostMs += moved;
