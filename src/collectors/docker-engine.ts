@@ -59,7 +59,24 @@ export async function engineReachable(host: string, apiTimeout: number): Promise
   }
 }
 
-export class DockerEngine {
+/** The fields of a `GET /containers/json` entry the collector uses. */
+export type ListedContainer = Pick<Docker.ContainerInfo, 'Id' | 'Names' | 'Labels' | 'State' | 'Status'>;
+
+/** What the Docker collector asks of an engine (a fake one in the unit tests orders the answers). */
+export interface Engine {
+  list(): Promise<ListedContainer[]>;
+  /** The container's inspect document; undefined when it no longer exists. */
+  inspect(id: string): Promise<InspectInfo | undefined>;
+  stats(id: string): Promise<StatsDoc>;
+  /** Opens the container events stream, newline-delimited JSON. */
+  openEvents(): Promise<Readable>;
+}
+
+export type EngineFactory = (host: string, apiTimeout: number, stop: AbortSignal) => Engine;
+
+export const connectEngine: EngineFactory = (host, apiTimeout, stop) => new DockerEngine(host, apiTimeout, stop);
+
+export class DockerEngine implements Engine {
   private client?: Docker;
 
   /** `stop` aborts every request in flight and the events stream. */

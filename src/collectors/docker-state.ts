@@ -106,6 +106,11 @@ export interface ContainerRecord {
   oomKills: number;
   /** A die was seen since the last start (the next start is a restart). */
   sawDie: boolean;
+  /**
+   * A die was seen and no inspect has said yet whether the container is being removed
+   * (`docker rm -f` kills it first): until one does, its exit is no verdict.
+   */
+  exitUnconfirmed: boolean;
   /** An oom event was counted since the last start (State.OOMKilled must not count it again). */
   oomSinceStart: boolean;
   /** Time of the last oom event (a burst of them counts once). */
@@ -174,6 +179,7 @@ export function recordFromInspect(info: InspectInfo): ContainerRecord {
     restarts: info.RestartCount ?? 0,
     oomKills: oom ? 1 : 0,
     sawDie: stateOf(info) === 'exited',
+    exitUnconfirmed: false,
     oomSinceStart: oom,
     syncedRestartCount: info.RestartCount ?? 0,
     eventRestartsSinceSync: 0,
@@ -233,6 +239,7 @@ export function applyEvent(rec: ContainerRecord, ev: DockerEvent): EventEffect {
         rec.eventRestartsSinceSync += 1;
       }
       rec.sawDie = false;
+      rec.exitUnconfirmed = false;
       rec.oomSinceStart = false;
       rec.state = 'running';
       rec.health = rec.hasHealthcheck ? 'starting' : 'none';
@@ -240,6 +247,7 @@ export function applyEvent(rec: ContainerRecord, ev: DockerEvent): EventEffect {
       return { remove: false, refresh: true };
     case 'die': {
       rec.sawDie = true;
+      rec.exitUnconfirmed = true;
       rec.state = 'exited';
       rec.pid = 0;
       const code = Number(ev.attributes.exitCode);
@@ -287,6 +295,8 @@ export function applyInspect(rec: ContainerRecord, info: InspectInfo, mode: 'ref
   rec.image = info.Config?.Image ?? rec.image;
   rec.labels = { ...(info.Config?.Labels ?? {}) };
   rec.hasHealthcheck = hasHealthcheck(info);
+  // Whether the container is being removed is known now, whatever events are still queued.
+  if (stateOf(info) !== 'removing') rec.exitUnconfirmed = false;
   if (!(mode === 'refresh' && eventsPending)) {
     rec.state = stateOf(info);
     rec.health = healthOf(info);
@@ -315,11 +325,12 @@ export function applyInspect(rec: ContainerRecord, info: InspectInfo, mode: 'ref
 /**
  * Whether a container counts as up: running and not unhealthy. A health check still
  * `starting`, or a container created but not started yet, gives no verdict (an outage in
- * progress continues until it is healthy).
+ * progress continues until it is healthy). Neither does a container being removed, nor one
+ * whose die may be the first step of a `docker rm -f` (it leaves; it did not fail).
  */
-export function available(rec: Pick<ContainerRecord, 'state' | 'health'>): boolean | undefined {
+export function available(rec: Pick<ContainerRecord, 'state' | 'health' | 'exitUnconfirmed'>): boolean | undefined {
   // Created but never started: nothing has failed yet.
-  if (rec.state === 'created') return undefined;
+  if (rec.state === 'created' || rec.state === 'removing' || rec.exitUnconfirmed) return undefined;
   if (rec.state !== 'running') return false;
   if (rec.health === 'unhealthy') return false;
   if (rec.health === 'starting') return undefined;

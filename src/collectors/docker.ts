@@ -10,7 +10,7 @@ import { compileUserRegex } from '../user-regex';
 import { redactUrl } from './http-probe';
 import type { Collector, CollectorContext } from './collector';
 import type { Resources } from './docker-cgroup';
-import { DockerEngine, engineReachable, isOurBug, MAX_EVENT_LINE_BYTES, readEventLines } from './docker-engine';
+import { connectEngine, engineReachable, isOurBug, MAX_EVENT_LINE_BYTES, readEventLines, type Engine, type EngineFactory, type ListedContainer } from './docker-engine';
 import { CgroupFiles, ContainerCgroup, resourcesFromStats } from './docker-resources';
 import {
   applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, CONTAINER_STATES, createdRecord, HEALTH_STATES,
@@ -42,6 +42,11 @@ const INITIAL_BACKOFF_MS = 500;
 const STABLE_STREAM_MS = 30_000;
 /** Inspects in flight during a full sync. */
 const SYNC_CONCURRENCY = 8;
+/**
+ * Docker sends the events stream's headers before it subscribes to events: one sent in between
+ * is lost. A second list this long after the stream opened finds what such an event changed.
+ */
+const SUBSCRIBE_GRACE_MS = 2000;
 interface Published {
   restarts: number;
   oomKills: number;
@@ -97,8 +102,9 @@ export class DockerCollector implements Collector<DockerConfig> {
   /** Containers seen but filtered out (until destroyed or renamed). */
   private readonly ignored = new Set<string>();
   /**
-   * Ids of containers destroyed since the stream opened (the most recent GONE_REMEMBERED): an
-   * inspect answered just before the destroy, applied just after it, must not bring one back.
+   * Ids of containers destroyed, or found missing by a list or inspect (the most recent
+   * GONE_REMEMBERED; ids are never reused): an inspect answered just before the destroy, applied
+   * just after it, must not bring one back.
    */
   private readonly gone = new Set<string>();
   /** Events parsed but not yet applied, per container id. */
@@ -106,7 +112,7 @@ export class DockerCollector implements Collector<DockerConfig> {
   private queued = 0;
   private chain: Promise<void> = Promise.resolve();
   private abort = new AbortController();
-  private engine?: DockerEngine;
+  private engine?: Engine;
   private m?: Instruments;
   private filters?: Filters;
   private readonly files = new CgroupFiles();
@@ -119,8 +125,11 @@ export class DockerCollector implements Collector<DockerConfig> {
   /** The last request to the engine worked; containers are observed only then. */
   private connected = false;
   private config?: DockerConfig;
+  /** Containers being removed (or whose die may be a removal) with an inspect queued to see whether they are gone. */
+  private readonly rechecking = new Set<string>();
 
-  constructor(private readonly ctx: CollectorContext) {}
+  /** `connect` makes the engine connection (a fake engine in the unit tests). */
+  constructor(private readonly ctx: CollectorContext, private readonly connect: EngineFactory = connectEngine) {}
 
   /**
    * Same engine: filters, thresholds and intervals change in place (a filter change resyncs from
@@ -144,7 +153,6 @@ export class DockerCollector implements Collector<DockerConfig> {
       if (filtersOf(prev) !== filtersOf(next)) {
         this.filters = compileFilters(next);
         this.ignored.clear();
-        this.gone.clear();
         // Unreachable engine: the reconnect syncs with the new filters.
         await this.enqueue(() => this.sync()).catch((err: unknown) => this.ctx.log.debug({ err }, 'docker resync after a filter change failed'));
       }
@@ -204,7 +212,7 @@ export class DockerCollector implements Collector<DockerConfig> {
     this.m.eventsUp.set(0);
     this.m.eventErrors.inc(0);
     this.filters = compileFilters(c);
-    this.engine = new DockerEngine(c.host, c.api_timeout, this.abort.signal);
+    this.engine = this.connect(c.host, c.api_timeout, this.abort.signal);
     try {
       this.files.loadMounts();
     } catch (err) {
@@ -250,6 +258,10 @@ export class DockerCollector implements Collector<DockerConfig> {
         }
         // Events between the sync and the stream opening: a quick list finds what changed.
         await this.enqueue(() => this.gapCheck());
+        // And once more after Docker has surely subscribed the stream to events.
+        const grace = this.sleep(SUBSCRIBE_GRACE_MS).then(() => true);
+        if (await Promise.race([closed.then(() => false), grace])) await this.enqueue(() => this.gapCheck());
+        else this.wakeSleep?.();
         await closed;
         if (!this.abort.signal.aborted) this.ctx.log.warn({ host: redactUrl(this.config!.host) }, 'docker events stream ended');
       } catch (err) {
@@ -370,7 +382,7 @@ export class DockerCollector implements Collector<DockerConfig> {
     return this.engine!.inspect(id);
   }
 
-  private list(): ReturnType<DockerEngine['list']> {
+  private list(): Promise<ListedContainer[]> {
     return this.engine!.list();
   }
 
@@ -397,7 +409,7 @@ export class DockerCollector implements Collector<DockerConfig> {
     }
     const found = new Set(infos.map((i) => i.Id));
     for (const t of [...this.byId.values()]) {
-      if (!found.has(t.rec.id)) await this.dropContainer(t);
+      if (!found.has(t.rec.id)) await this.containerGone(t);
     }
     const now = this.ctx.clock();
     for (const info of infos) {
@@ -429,7 +441,7 @@ export class DockerCollector implements Collector<DockerConfig> {
   private async gapCheck(): Promise<void> {
     const list = await this.list();
     const ids = new Set(list.map((c) => c.Id));
-    for (const t of [...this.byId.values()]) if (!ids.has(t.rec.id)) await this.dropContainer(t);
+    for (const t of [...this.byId.values()]) if (!ids.has(t.rec.id)) await this.containerGone(t);
     for (const c of list) {
       const t = this.byId.get(c.Id);
       if (t === undefined && this.ignored.has(c.Id)) continue;
@@ -437,7 +449,12 @@ export class DockerCollector implements Collector<DockerConfig> {
       // came between the sync and the stream's opening is only seen here).
       if (t !== undefined && t.rec.state === c.State && t.rec.health === healthFromListStatus(c.Status)) continue;
       const info = await this.inspect(c.Id);
-      if (info === undefined) continue;
+      if (info === undefined) {
+        // Removed since the list.
+        this.rememberGone(c.Id);
+        if (t !== undefined && this.byId.get(c.Id) === t) await this.containerGone(t);
+        continue;
+      }
       if (t === undefined) await this.adoptIfWatched(recordFromInspect(info));
       else if (this.byId.get(c.Id) === t) {
         // (Unless it was destroyed while being inspected.)
@@ -473,10 +490,16 @@ export class DockerCollector implements Collector<DockerConfig> {
       return;
     }
     if (ev.action === 'start') t.cgroup.forget();
+    // (A die is no verdict yet: the inspect below tells an exit from a `docker rm -f`.)
     this.publish(t, ev.time);
     if (!effect.refresh) return;
     const info = await this.inspect(ev.id);
-    if (info === undefined || !this.byId.has(ev.id)) return;
+    if (this.byId.get(ev.id) !== t) return;
+    if (info === undefined) {
+      // Gone already (its destroy event is on its way, or was lost): it leaves now.
+      await this.containerGone(t);
+      return;
+    }
     const oldName = t.rec.name;
     const oldPid = t.rec.pid;
     applyInspect(t.rec, info, 'refresh', this.pending.has(ev.id));
@@ -486,7 +509,8 @@ export class DockerCollector implements Collector<DockerConfig> {
       return;
     }
     if (t.rec.pid !== oldPid) t.cgroup.forget();
-    this.publish(t, this.ctx.clock());
+    // A confirmed exit dates from the die.
+    this.publish(t, ev.action === 'die' ? ev.time : this.ctx.clock());
   }
 
   private async adoptIfWatched(rec: ContainerRecord): Promise<void> {
@@ -531,6 +555,35 @@ export class DockerCollector implements Collector<DockerConfig> {
       return;
     }
     await this.adopt(fresh, this.ctx.clock());
+  }
+
+  /** The engine no longer has the container (ids are never reused): it leaves for good. */
+  private async containerGone(t: Tracked): Promise<void> {
+    this.rememberGone(t.rec.id);
+    await this.dropContainer(t);
+  }
+
+  /**
+   * A container being removed, or whose die may be the start of a removal, is inspected again
+   * (once at a time) until it is gone or has a state: were its destroy event lost, its series
+   * would otherwise stay.
+   */
+  private recheck(t: Tracked): void {
+    const id = t.rec.id;
+    if (this.rechecking.has(id)) return;
+    this.rechecking.add(id);
+    void this.enqueue(async () => {
+      if (this.byId.get(id) !== t || this.abort.signal.aborted) return;
+      const info = await this.inspect(id);
+      if (this.byId.get(id) !== t) return;
+      if (info === undefined) await this.containerGone(t);
+      else {
+        applyInspect(t.rec, info, 'refresh', this.pending.has(id));
+        this.publish(t, this.ctx.clock());
+      }
+    }).catch((err: unknown) => {
+      if (!this.abort.signal.aborted) this.ctx.log.debug({ err, container: t.rec.name }, 'docker recheck of a container being removed failed');
+    }).finally(() => this.rechecking.delete(id));
   }
 
   private async dropContainer(t: Tracked): Promise<void> {
@@ -585,6 +638,7 @@ export class DockerCollector implements Collector<DockerConfig> {
         // While the engine is unreachable nothing is known about its containers: no observation.
         const ok = this.connected ? available(t.rec) : undefined;
         if (ok !== undefined) this.ctx.tracker.observe('container', t.rec.name, ok, ok ? { at: now } : { at: now, error: downReason(t.rec) });
+        if (this.connected && !this.pending.has(t.rec.id) && (t.rec.state === 'removing' || t.rec.exitUnconfirmed)) this.recheck(t);
         if (t.rec.state !== 'running' && t.rec.state !== 'paused') continue;
         const res = this.readCgroup(t);
         if (res === undefined) needStats.push(t);

@@ -121,15 +121,76 @@ export function statusMatches(status: number, expect: readonly (number | string)
 
 const now = (): number => performance.now() / 1000;
 
+/** The deadline is checked this many times over the timeout (a probe that answers in time arms one timer). */
+const DEADLINE_STEPS = 4;
+/** Timer lateness below this is ordinary jitter, not the exporter being blocked. */
+const LATE_SLACK_MS = 5;
+
+/**
+ * A probe's timeout that does not count the time the exporter's own event loop was blocked (GC,
+ * a large scrape, a starved CPU): a timer that fires late after such a stall would otherwise
+ * abort a response already waiting in the socket, unread, and report the exporter's stall as the
+ * target's failure. The deadline is checked in steps; each step's lateness (the stall around it)
+ * moves the deadline by as much, in total at most one more timeout. Moving it arms another
+ * step, so pending I/O is read before the deadline is judged again. A target that does not
+ * answer is therefore down after its timeout plus the exporter's stalls, never later than twice
+ * the timeout plus the last stall.
+ */
+export class Deadline {
+  private timer?: NodeJS.Timeout;
+  private due = 0;
+  private end = 0;
+  private lostMs = 0;
+
+  constructor(private readonly timeoutMs: number, private readonly expire: () => void) {}
+
+  /** Milliseconds the deadline moved for stalls of the exporter. */
+  get movedMs(): number {
+    return this.lostMs;
+  }
+
+  start(): void {
+    const t = performance.now();
+    this.end = t + this.timeoutMs;
+    this.arm(t);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(t: number): void {
+    const step = Math.max(1, Math.min(this.end - t, this.timeoutMs / DEADLINE_STEPS));
+    this.due = t + step;
+    this.timer = setTimeout(() => this.tick(), step);
+  }
+
+  private tick(): void {
+    const t = performance.now();
+    const late = t - this.due;
+    const moved = late > LATE_SLACK_MS ? Math.min(late, this.timeoutMs - this.lostMs) : 0;
+    this.lostMs += moved;
+    this.end += moved;
+    // Past the deadline: expired, unless a stall just moved it (then pending I/O gets one more
+    // turn of the event loop: the next step is at least 1 ms away).
+    if (t >= this.end && (moved === 0 || t - this.end > 1)) {
+      this.expire();
+      return;
+    }
+    this.arm(t);
+  }
+}
+
 export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: AbortSignal): Promise<ProbeResult> {
   const started = now();
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(new ProbeFailure('timeout', 'probe cancelled'));
   signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(
-    () => controller.abort(new ProbeFailure('timeout', `no complete response within ${req.timeoutSeconds}s`)),
-    req.timeoutSeconds * 1000,
-  );
+  const deadline = new Deadline(req.timeoutSeconds * 1000, () => {
+    const stalled = deadline.movedMs >= 1 ? ` (plus ${Math.round(deadline.movedMs)}ms the exporter was stalled)` : '';
+    controller.abort(new ProbeFailure('timeout', `no complete response within ${req.timeoutSeconds}s${stalled}`));
+  });
+  deadline.start();
   const finish = (r: Omit<ProbeResult, 'durationSeconds'>): ProbeResult => ({ ...r, durationSeconds: now() - started });
   try {
     let url = new URL(req.url);
@@ -166,7 +227,7 @@ export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: Abo
     }
     return finish({ reason: classifyError(ne), error: ne.code !== undefined ? `${ne.code}: ${ne.message}` : ne.message, status: 0 });
   } finally {
-    clearTimeout(timer);
+    deadline.clear();
     signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -96,11 +96,22 @@ export interface BrokerMemory {
   lastUptimeAt?: number;
   readonly last: Map<string, number>;
   readonly totals: Map<string, number>;
+  /** The last value of each `$SYS` gauge (of the broker instance last connected to). */
+  readonly gauges: Map<string, number>;
+  /** When the last connection ended (unix seconds); undefined while connected or never connected. */
+  disconnectedAt?: number;
 }
 
 export function newBrokerMemory(): BrokerMemory {
-  return { last: new Map(), totals: new Map() };
+  return { last: new Map(), totals: new Map(), gauges: new Map() };
 }
+
+/**
+ * mosquitto (2.x) publishes most `$SYS` values only when they change, retained with a 60 s
+ * message expiry: a client that subscribes later than that after a value's last change is sent
+ * nothing for it until it changes again.
+ */
+export const SYS_RETAINED_SECONDS = 60;
 
 /**
  * Per-connection interpretation of `$SYS` messages for one broker.
@@ -115,14 +126,25 @@ export function newBrokerMemory(): BrokerMemory {
  * Not counted: a restart during a disconnection longer than the broker's previous uptime whose
  * new totals already exceed the old ones ("less uptime than the time that passed" is no proof:
  * the uptime retained by a frozen broker lags by the freeze).
+ *
+ * Values published only on change: after a reconnection to the same broker instance (its first
+ * uptime did not go back) within SYS_RETAINED_SECONDS of losing the connection, a value that
+ * changed meanwhile is still retained and arrives on subscribing; one that did not change is
+ * not sent at all. So at that first uptime every remembered value not received yet in this
+ * connection is served again as it was. After a restart, or a longer absence, only the values
+ * the broker sends are served.
  */
 export class SysState {
   private uptimeSeen = false;
   private connectedAt = 0;
   private restartCounted = false;
+  /** Seconds since the previous connection ended, when there was one. */
+  private awayFor?: number;
   private readonly pending = new Map<string, number>();
   /** Counters already taken in this connection. */
   private readonly seen = new Set<string>();
+  /** Gauges received in this connection. */
+  private readonly gaugesSeen = new Set<string>();
 
   constructor(private readonly memory: BrokerMemory, private readonly sysInterval: number) {}
 
@@ -131,8 +153,17 @@ export class SysState {
     this.uptimeSeen = false;
     this.restartCounted = false;
     this.connectedAt = at;
+    const away = this.memory.disconnectedAt;
+    this.awayFor = away === undefined ? undefined : at - away;
+    this.memory.disconnectedAt = undefined;
     this.pending.clear();
     this.seen.clear();
+    this.gaugesSeen.clear();
+  }
+
+  /** The connection ended (or never started) at `at`. */
+  disconnected(at: number): void {
+    this.memory.disconnectedAt ??= at;
   }
 
   onMessage(topic: string, payload: string | Buffer, at: number): SysEffect[] {
@@ -142,6 +173,8 @@ export class SysState {
     if (value === undefined) return [{ type: 'parse_error', topic }];
     const out: SysEffect[] = [];
     if (def.kind === 'gauge') {
+      this.gaugesSeen.add(def.metric);
+      this.memory.gauges.set(def.metric, value);
       out.push({ type: 'gauge', metric: def.metric, value });
     } else if (def.kind === 'uptime') {
       const { lastUptime } = this.memory;
@@ -151,8 +184,10 @@ export class SysState {
       this.memory.lastUptimeAt = at;
       out.push({ type: 'gauge', metric: def.metric, value });
       if (!this.uptimeSeen || restart) {
+        const first = !this.uptimeSeen;
         this.uptimeSeen = true;
         this.flush(out, restart);
+        if (first && !restart) this.restoreUnchanged(out);
       }
     } else {
       this.pending.set(def.metric, value);
@@ -167,12 +202,29 @@ export class SysState {
     return out;
   }
 
+  /**
+   * The same broker instance, reconnected within the retention of its `$SYS` values: every
+   * value it did not send again has not changed since it was last received.
+   */
+  private restoreUnchanged(out: SysEffect[]): void {
+    if (this.awayFor === undefined || this.awayFor >= SYS_RETAINED_SECONDS) return;
+    for (const [metric, value] of this.memory.gauges) {
+      if (!this.gaugesSeen.has(metric)) out.push({ type: 'gauge', metric, value });
+    }
+    for (const [metric, total] of this.memory.totals) {
+      if (this.seen.has(metric) || this.pending.has(metric)) continue;
+      out.push({ type: 'counter', metric, delta: 0, total });
+    }
+  }
+
   /** Counts the restart (once per connection); totals not taken yet will be taken whole. */
   private restarted(out: SysEffect[], effect: Extract<SysEffect, { type: 'restart' }>): void {
     if (this.restartCounted) return;
     this.restartCounted = true;
     out.push(effect);
     for (const metric of [...this.memory.last.keys()]) if (!this.seen.has(metric)) this.memory.last.delete(metric);
+    // The old instance's values say nothing about the new one.
+    for (const metric of [...this.memory.gauges.keys()]) if (!this.gaugesSeen.has(metric)) this.memory.gauges.delete(metric);
   }
 
   private flush(out: SysEffect[], reset: boolean): void {

@@ -85,6 +85,8 @@ export class MqttCollector implements Collector<readonly MqttBrokerConfig[]> {
       if (next !== undefined && fingerprint(next) === b.key) continue;
       this.brokers.delete(name);
       closing.push(b.monitor.stop());
+      // Another broker behind the name: the values of the old one are not served as its.
+      if (next !== undefined && next.url !== b.monitor.config.url) this.memories.get(name)?.gauges.clear();
       // Topics the changed broker no longer watches leave the output.
       const keep = new Set(next?.topics.map((t) => t.topic) ?? []);
       for (const t of b.monitor.config.topics) {
@@ -466,6 +468,7 @@ export class BrokerMonitor {
 
   /** Not connected: `connected` 0 and no `$SYS` values from before (they would be stale). */
   private markDisconnected(): void {
+    this.sys.disconnected(this.ctx.clock());
     this.sysSeen = false;
     this.connectedAt = undefined;
     this.m.connected.set(this.labels, 0);

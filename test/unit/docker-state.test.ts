@@ -85,6 +85,9 @@ describe('events → state', () => {
     applyEvent(rec, ev('die', { exitCode: '3' }));
     expect(rec.state).toBe('exited');
     expect(rec.exitCode).toBe(3);
+    // A die alone is no verdict (`docker rm -f` kills first); the inspect after it decides.
+    expect(available(rec)).toBeUndefined();
+    applyInspect(rec, info({ Status: 'exited', Running: false, ExitCode: 3, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh');
     expect(available(rec)).toBe(false);
     applyEvent(rec, ev('start'));
     expect(rec.restarts).toBe(1);
@@ -111,6 +114,19 @@ describe('events → state', () => {
     expect(available(rec)).toBe(false);
     applyEvent(rec, { ...ev('health_status'), health: 'healthy' });
     expect(available(rec)).toBe(true);
+  });
+
+  test('rm -f: a die whose inspect says "removing" stays no verdict, even with events queued; an exit found with events queued is one', () => {
+    applyEvent(rec, ev('die', { exitCode: '137' }));
+    applyInspect(rec, info({ Status: 'removing', Running: false, ExitCode: 137, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh', true);
+    expect(available(rec)).toBeUndefined();
+    applyInspect(rec, info({ Status: 'removing', Running: false, ExitCode: 137, FinishedAt: '2026-01-01T00:01:00Z' }), 'sync');
+    expect(rec.state).toBe('removing');
+    expect(available(rec)).toBeUndefined();
+    const other = recordFromInspect(info());
+    applyEvent(other, ev('die', { exitCode: '137' }));
+    applyInspect(other, info({ Status: 'exited', Running: false, ExitCode: 137, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh', true);
+    expect(available(other)).toBe(false);
   });
 
   test('pause/unpause, destroy', () => {

@@ -1,4 +1,4 @@
-import { backoffSeconds, newBrokerMemory, parseSysPayload, SYS_TOPICS, SysState, topicMatches, type SysEffect } from '../../src/collectors/mqtt-sys';
+import { backoffSeconds, newBrokerMemory, parseSysPayload, SYS_RETAINED_SECONDS, SYS_TOPICS, SysState, topicMatches, type SysEffect } from '../../src/collectors/mqtt-sys';
 import { connectFailureReason } from '../../src/collectors/mqtt';
 import { M } from '../../src/metrics/definitions';
 
@@ -209,5 +209,57 @@ describe('SysState', () => {
     const effects = b.onMessage(UPTIME, '11 seconds', 1);
     expect(effects.some((e) => e.type === 'restart')).toBe(false);
     expect(counters(effects)[M.mqttMsgsReceived.name]).toEqual({ delta: 5, total: 45 });
+  });
+
+  describe('values the broker sends only on change', () => {
+    const CONNECTED = '$SYS/broker/clients/connected';
+    const MAXIMUM = '$SYS/broker/clients/maximum';
+    const DROPPED = '$SYS/broker/publish/messages/dropped';
+    const gauges = (effects: SysEffect[]): Record<string, number> =>
+      Object.fromEntries(effects.flatMap((e) => (e.type === 'gauge' && e.metric !== M.mqttUptime.name ? [[e.metric, e.value]] : [])));
+    /** Connected at 0 with every value sent; disconnected at `lostAt`. */
+    function connectedOnce(lostAt: number): SysState {
+      const s = new SysState(newBrokerMemory(), 10);
+      s.disconnected(-1);
+      s.newConnection(0);
+      s.onMessage(UPTIME, '500 seconds', 0);
+      s.onMessage(CONNECTED, '3', 0);
+      s.onMessage(MAXIMUM, '7', 0);
+      s.onMessage(DROPPED, '2', 0);
+      s.disconnected(lostAt);
+      return s;
+    }
+
+    it('a reconnection to the same broker within the retention serves every value it did not send again, unchanged', () => {
+      const s = connectedOnce(100);
+      s.newConnection(100 + SYS_RETAINED_SECONDS - 1);
+      // A value that changed meanwhile is still retained: it arrives, and wins.
+      s.onMessage(CONNECTED, '4', 159);
+      const effects = s.onMessage(UPTIME, '660 seconds', 159);
+      expect(gauges(effects)).toEqual({ [M.mqttClientsMaximum.name]: 7 });
+      expect(counters(effects)[M.mqttDropped.name]).toEqual({ delta: 0, total: 2 });
+      // Later changes count from the broker's total as before.
+      expect(counters(s.onMessage(DROPPED, '5', 170))[M.mqttDropped.name]).toEqual({ delta: 3, total: 5 });
+    });
+
+    it('after a restart, or an absence longer than the retention, only what the broker sends is served', () => {
+      const restarted = connectedOnce(100);
+      restarted.newConnection(110);
+      const afterRestart = restarted.onMessage(UPTIME, '3 seconds', 110);
+      expect(afterRestart.some((e) => e.type === 'restart')).toBe(true);
+      expect(gauges(afterRestart)).toEqual({});
+      expect(counters(afterRestart)).toEqual({});
+      // Nor later: the old instance's values are forgotten (a reconnection to the new one restores only its own).
+      restarted.onMessage(CONNECTED, '1', 112);
+      restarted.disconnected(120);
+      restarted.newConnection(121);
+      expect(gauges(restarted.onMessage(UPTIME, '14 seconds', 121))).toEqual({ [M.mqttClientsConnected.name]: 1 });
+
+      const away = connectedOnce(100);
+      away.newConnection(100 + SYS_RETAINED_SECONDS);
+      const afterAbsence = away.onMessage(UPTIME, '700 seconds', 160);
+      expect(gauges(afterAbsence)).toEqual({});
+      expect(counters(afterAbsence)).toEqual({});
+    });
   });
 });

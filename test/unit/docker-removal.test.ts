@@ -1,0 +1,316 @@
+/**
+ * Removed containers against a fake engine that orders events and inspect answers adversarially:
+ * a `docker rm -f` of a running container counts no outage and leaves no series, however its
+ * die, its destroy and the collector's inspects and lists interleave, and whether or not the
+ * destroy event arrives at all. A plain stop still counts its outage, dated at the die.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import { Registry } from 'prom-client';
+import { AvailabilityTracker } from '../../src/availability';
+import { CollectorStats } from '../../src/collectors/collector-stats';
+import type { CollectorContext } from '../../src/collectors/collector';
+import { DockerCollector } from '../../src/collectors/docker';
+import type { Engine, ListedContainer } from '../../src/collectors/docker-engine';
+import type { InspectInfo } from '../../src/collectors/docker-state';
+import type { StatsDoc } from '../../src/collectors/docker-resources';
+import { validate } from '../../src/config/load';
+import { silentLogger } from '../../src/log';
+import { M } from '../../src/metrics/definitions';
+
+jest.setTimeout(20_000);
+
+type Status = 'created' | 'running' | 'exited' | 'removing';
+
+interface FakeContainer {
+  id: string;
+  name: string;
+  status: Status;
+}
+
+/** An engine whose answers the test holds back and whose events the test writes. */
+class FakeEngine implements Engine {
+  readonly containers = new Map<string, FakeContainer>();
+  streams: PassThrough[] = [];
+  inspects = 0;
+  /** Inspects of these ids wait (answering what was true when they were asked) until released. */
+  private readonly held = new Map<string, Array<() => void>>();
+  private readonly holding = new Set<string>();
+  /** Lists wait until released while set. */
+  private listGate?: { waiting: Array<() => void> };
+  lists = 0;
+  private holdFrom = Infinity;
+
+  add(name: string, status: Status = 'running'): FakeContainer {
+    const c = { id: `${name}-id`.padEnd(64, '0'), name, status };
+    this.containers.set(c.id, c);
+    return c;
+  }
+
+  private doc(c: FakeContainer): InspectInfo {
+    return {
+      Id: c.id, Name: `/${c.name}`, RestartCount: 0, Config: { Image: 'img', Labels: {} },
+      State: {
+        Status: c.status, Running: c.status === 'running', Pid: c.status === 'running' ? 4242 : 0, ExitCode: c.status === 'running' ? 0 : 137,
+        StartedAt: '2026-01-01T00:00:00Z', FinishedAt: c.status === 'running' ? '0001-01-01T00:00:00Z' : '2026-01-01T00:01:00Z',
+      },
+    };
+  }
+
+  hold(id: string): void {
+    this.holding.add(id);
+  }
+
+  release(id: string): void {
+    this.holding.delete(id);
+    for (const go of this.held.get(id) ?? []) go();
+    this.held.delete(id);
+  }
+
+  /** Lists from the `n`th on (counting from 1) wait until released. */
+  holdListsFrom(n: number): void {
+    this.holdFrom = n;
+  }
+
+  releaseLists(): void {
+    const g = this.listGate;
+    this.listGate = undefined;
+    this.holdFrom = Infinity;
+    for (const go of g?.waiting ?? []) go();
+  }
+
+  async list(): Promise<ListedContainer[]> {
+    this.lists += 1;
+    const answer = [...this.containers.values()].map((c) => ({ Id: c.id, Names: [`/${c.name}`], Labels: {}, State: c.status, Status: c.status === 'running' ? 'Up 1 minute' : 'Exited (137)' }));
+    if (this.lists >= this.holdFrom) this.listGate ??= { waiting: [] };
+    if (this.listGate !== undefined) await new Promise<void>((r) => this.listGate!.waiting.push(r));
+    return answer;
+  }
+
+  async inspect(id: string): Promise<InspectInfo | undefined> {
+    this.inspects += 1;
+    const c = this.containers.get(id);
+    const answer = c === undefined ? undefined : this.doc(c);
+    if (this.holding.has(id)) await new Promise<void>((r) => this.held.set(id, [...(this.held.get(id) ?? []), r]));
+    return answer;
+  }
+
+  stats(): Promise<StatsDoc> {
+    return Promise.reject(new Error('no stats in the fake engine'));
+  }
+
+  openEvents(): Promise<Readable> {
+    const s = new PassThrough();
+    this.streams.push(s);
+    return Promise.resolve(s);
+  }
+
+  get stream(): PassThrough {
+    return this.streams[this.streams.length - 1]!;
+  }
+
+  /** Writes one event on the open stream (or drops it: a lost event). */
+  event(c: FakeContainer, action: string, opts: { lost?: boolean; exitCode?: number } = {}): void {
+    const attrs: Record<string, string> = { name: c.name };
+    if (opts.exitCode !== undefined) attrs.exitCode = String(opts.exitCode);
+    const line = JSON.stringify({ Type: 'container', Action: action, Actor: { ID: c.id, Attributes: attrs }, time: Math.floor(Date.now() / 1000), timeNano: Date.now() * 1e6 });
+    if (!opts.lost) this.stream.write(`${line}\n`);
+  }
+
+  /** `docker rm -f` of a running container: die (while removal is in progress), then gone. */
+  rmDie(c: FakeContainer, opts: { lost?: boolean } = {}): void {
+    c.status = 'removing';
+    this.event(c, 'die', { exitCode: 137, ...opts });
+  }
+
+  rmDestroy(c: FakeContainer, opts: { lost?: boolean } = {}): void {
+    this.containers.delete(c.id);
+    this.event(c, 'destroy', opts);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 8000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+let registry: Registry;
+let engine: FakeEngine;
+let collector: DockerCollector;
+let tracker: AvailabilityTracker;
+/** Highest outage count each container ever had, sampled every few ms while the test runs. */
+let maxOutages: Map<string, number>;
+let sampler: NodeJS.Timeout | undefined;
+
+async function start(resourcesInterval = '1s'): Promise<void> {
+  registry = new Registry();
+  const clock = (): number => Date.now() / 1000;
+  tracker = new AvailabilityTracker(registry, clock);
+  const ctx: CollectorContext = { registry, clock, log: silentLogger(), tracker, stats: new CollectorStats(registry, clock) };
+  collector = new DockerCollector(ctx, () => engine);
+  maxOutages = new Map();
+  const sample = (): void => {
+    for (const v of tracker.views()) if (v.kind === 'container') maxOutages.set(v.target, Math.max(maxOutages.get(v.target) ?? 0, v.outages));
+  };
+  sampler = setInterval(sample, 2);
+  const docker = validate({ docker: { enabled: true, host: 'tcp://127.0.0.1:9', resources_interval: resourcesInterval, reconnect_max_backoff: '1s' } }, '<test>').docker;
+  await collector.apply(docker);
+  sample();
+}
+
+afterEach(async () => {
+  clearInterval(sampler);
+  await collector?.stop();
+});
+
+/** Every series naming the container, in the registry's exposition. */
+async function seriesOf(name: string): Promise<string[]> {
+  const text = await registry.metrics();
+  return text.split('\n').filter((l) => !l.startsWith('#') && (l.includes(`container="${name}"`) || l.includes(`target="${name}"`)));
+}
+
+async function expectForgotten(name: string): Promise<void> {
+  await until(`${name} to leave the output`, async () => !tracker.has('container', name) && (await seriesOf(name)).length === 0);
+  // And it does not come back (a late answer, the resources cycle).
+  await sleep(1300);
+  expect(await seriesOf(name)).toEqual([]);
+  expect(maxOutages.get(name) ?? 0).toBe(0);
+}
+
+beforeEach(() => {
+  engine = new FakeEngine();
+});
+
+test('rm -f: die then destroy, the die\'s inspect answered after the destroy', async () => {
+  const c = engine.add('victim');
+  engine.add('bystander');
+  await start();
+  await until('victim up', () => tracker.view('container', 'victim')?.state === 'up');
+  engine.hold(c.id);
+  engine.rmDie(c);
+  await until('the die\'s inspect asked', () => engine.inspects >= 3);
+  engine.rmDestroy(c);
+  await sleep(50);
+  engine.release(c.id);
+  await expectForgotten('victim');
+  expect(tracker.view('container', 'bystander')?.state).toBe('up');
+});
+
+test('rm -f: the destroy event is lost; the die\'s inspect (404) removes the container', async () => {
+  const c = engine.add('victim');
+  await start();
+  await until('victim up', () => tracker.view('container', 'victim')?.state === 'up');
+  // Removed before the die was handled: the die's inspect answers 404; no destroy comes.
+  c.status = 'removing';
+  engine.containers.delete(c.id);
+  engine.event(c, 'die', { exitCode: 137 });
+  await expectForgotten('victim');
+});
+
+test('rm -f: the die\'s inspect says "removing" and the destroy is lost: the recheck removes it', async () => {
+  const c = engine.add('victim');
+  await start();
+  await until('victim up', () => tracker.view('container', 'victim')?.state === 'up');
+  engine.rmDie(c);
+  await sleep(100);
+  engine.rmDestroy(c, { lost: true });
+  await expectForgotten('victim');
+});
+
+test('a create whose inspect was answered before the destroy does not bring the container back', async () => {
+  await start();
+  const c = engine.add('short-lived');
+  engine.hold(c.id);
+  engine.event(c, 'create');
+  await until('the create\'s inspect asked', () => engine.inspects >= 1);
+  engine.event(c, 'start');
+  engine.rmDie(c);
+  engine.rmDestroy(c);
+  await sleep(50);
+  engine.release(c.id);
+  await until('the events applied', () => engine.inspects >= 2);
+  await expectForgotten('short-lived');
+});
+
+test('removed while the stream reconnects: listed and inspected before the destroy, which falls between the stream\'s headers and Docker subscribing it', async () => {
+  const c = engine.add('victim');
+  engine.add('bystander');
+  await start();
+  await until('victim up', () => tracker.view('container', 'victim')?.state === 'up');
+  // (After the second look of the first stream.)
+  await sleep(2200);
+  // The stream breaks; rm -f starts while the collector resyncs.
+  c.status = 'removing';
+  engine.hold(c.id);
+  const firstStream = engine.stream;
+  firstStream.destroy();
+  await until('the resync inspecting the victim', () => engine.streams.length === 1 && engine.inspects >= 4);
+  engine.release(c.id);
+  await until('the stream open again', () => engine.streams.length === 2);
+  // The destroy happens before Docker subscribed the new stream: never sent.
+  engine.rmDestroy(c, { lost: true });
+  await expectForgotten('victim');
+  expect(tracker.view('container', 'bystander')?.state).toBe('up');
+});
+
+test('removed (die and destroy) between the new stream\'s headers and Docker subscribing it: the second look finds it gone', async () => {
+  const c = engine.add('victim');
+  await start();
+  await until('victim up', () => tracker.view('container', 'victim')?.state === 'up');
+  await sleep(2200);
+  // The stream breaks; the resync lists and opens a new one, whose gap check lists at once and
+  // answers "running"; the container is removed before that answer arrives, and before Docker
+  // subscribed the new stream (its die and destroy are never sent).
+  const lists = engine.lists;
+  engine.holdListsFrom(lists + 2);
+  engine.stream.destroy();
+  await until('the gap check\'s list', () => engine.streams.length === 2 && engine.lists === lists + 2);
+  engine.rmDie(c, { lost: true });
+  engine.rmDestroy(c, { lost: true });
+  engine.releaseLists();
+  await expectForgotten('victim');
+});
+
+test('every order of die, destroy and the inspects: no outage, no series left', async () => {
+  // die/destroy delivered or lost, the die's inspect answered before or after the destroy.
+  const cases: Array<{ dieLost: boolean; destroyLost: boolean; answerAfterDestroy: boolean }> = [];
+  for (const dieLost of [false, true]) for (const destroyLost of [false, true]) for (const answerAfterDestroy of [false, true]) cases.push({ dieLost, destroyLost, answerAfterDestroy });
+  const cs = cases.map((_, i) => engine.add(`c${i}`));
+  await start();
+  await until('all up', () => cs.every((c) => tracker.view('container', c.name)?.state === 'up'));
+  cases.forEach((k, i) => {
+    const c = cs[i]!;
+    if (k.answerAfterDestroy) engine.hold(c.id);
+    engine.rmDie(c, { lost: k.dieLost });
+  });
+  // (Inspects run one at a time: the first held one is asked now, answering what is true before the destroys.)
+  await sleep(50);
+  cases.forEach((k, i) => engine.rmDestroy(cs[i]!, { lost: k.destroyLost }));
+  await sleep(30);
+  for (const c of cs) engine.release(c.id);
+  // A lost die and a lost destroy: nothing at all was sent; only a list finds it (the next reconnect).
+  engine.stream.destroy();
+  for (const c of cs) await expectForgotten(c.name);
+});
+
+test('a plain stop is still an outage, dated at the die; the start ends it', async () => {
+  const c = engine.add('stopped');
+  await start();
+  await until('up', () => tracker.view('container', 'stopped')?.state === 'up');
+  const before = Date.now() / 1000;
+  c.status = 'exited';
+  engine.event(c, 'die', { exitCode: 0 });
+  await until('down', () => tracker.view('container', 'stopped')?.state === 'down');
+  const v = tracker.view('container', 'stopped')!;
+  expect(v.outages).toBe(1);
+  expect(v.downSince!).toBeGreaterThanOrEqual(Math.floor(before) - 1);
+  c.status = 'running';
+  engine.event(c, 'start');
+  await until('up again', () => tracker.view('container', 'stopped')?.state === 'up');
+  expect(tracker.view('container', 'stopped')!.outages).toBe(1);
+  expect((await registry.getSingleMetric(M.containerState.name)!.get()).values.length).toBeGreaterThan(0);
+});
