@@ -19,14 +19,20 @@ export interface SwitchBackend {
   close(): Promise<void>;
 }
 
-/** `extra` fields are added to the JSON body (`{ status, ...extra }`). */
-export async function startSwitchBackend(mode: SwitchMode = 'healthy', extra: Record<string, unknown> = {}): Promise<SwitchBackend> {
+export interface SwitchBackendOptions {
+  /** Fields added to the JSON body (`{ status, ...extra }`). */
+  extra?: Record<string, unknown>;
+  /** Keep connections alive, as a real backend does (default: `connection: close` on every answer). */
+  keepAlive?: boolean;
+}
+
+export async function startSwitchBackend(mode: SwitchMode = 'healthy', opts: SwitchBackendOptions = {}): Promise<SwitchBackend> {
   let current = mode;
   let server: http.Server | undefined;
   const listen = async (port: number): Promise<number> => {
     const s = http.createServer((_req, res) => {
-      res.writeHead(current === 'failing' ? 503 : 200, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify({ status: current === 'failing' ? 'unhealthy' : current, ...extra }));
+      res.writeHead(current === 'failing' ? 503 : 200, { 'content-type': 'application/json', ...(opts.keepAlive === true ? {} : { connection: 'close' }) });
+      res.end(JSON.stringify({ status: current === 'failing' ? 'unhealthy' : current, ...opts.extra }));
     });
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);

@@ -28,7 +28,7 @@ describe('alerts end to end: exporter -> Prometheus -> Alertmanager -> webhook',
   const cfg = variantConfig({ for: '2s' });
 
   beforeAll(async () => {
-    backend = await startSwitchBackend('healthy', { mqtt: { connected: true } });
+    backend = await startSwitchBackend('healthy', { extra: { mqtt: { connected: true } }, keepAlive: true });
     exporter = await startExporter({
       http: [{ name: 'backend', url: `http://127.0.0.1:${backend.port}/api/health`, interval: '500ms', timeout: '400ms' }],
     });

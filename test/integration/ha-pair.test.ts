@@ -88,7 +88,9 @@ function accessLine(i: number): string {
 }
 
 async function startHost(name: 'a' | 'b', docker: Dockerd): Promise<Host> {
-  const backend = await startSwitchBackend('healthy', { mqtt: { connected: true, pending_requests: 1, last_activity_seconds_ago: 2, reconnect_attempts: 0 } });
+  const backend = await startSwitchBackend('healthy', {
+    extra: { mqtt: { connected: true, pending_requests: 1, last_activity_seconds_ago: 2, reconnect_attempts: 0 } }, keepAlive: true,
+  });
   const broker = await Mosquitto.start(procs, { sysInterval: 1 });
   const accessLog = path.join(tmp, `access-${name}.log`);
   appendFileSync(accessLog, '');
