@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { scrape } from '../harness/prom-text';
 import { startDataDaemonSetup, type DataDaemon, type DataDaemonSetup } from '../harness/data-daemon';
@@ -88,7 +88,9 @@ describe('restarts with a data directory', () => {
     backend.set('healthy');
     const c = await start(data);
     await waitFor('a snapshot written', () => readdirSync(data).includes(SNAPSHOT_FILE), 15_000);
-    await sleep(5500); // at least one more periodic save
+    // At least one more periodic save (each replaces the file).
+    const firstSave = statSync(path.join(data, SNAPSHOT_FILE)).mtimeMs;
+    await waitFor('one more periodic save', () => statSync(path.join(data, SNAPSHOT_FILE)).mtimeMs > firstSave, 15_000, 100);
     const checks = (await scrape(c.base)).get('stackwatch_target_checks_total', labels)!;
     await stop(c, 'SIGKILL');
     expect(readdirSync(data).filter((f) => f.endsWith('.tmp'))).toEqual([]);
