@@ -34,8 +34,12 @@ async function slot<T>(fn: () => Promise<T>): Promise<T> {
 
 let bin: string | undefined;
 
-/** Runs promtool in `cwd` (default prometheus/); its exit code and output (stdout then stderr). */
-export function promtool(args: string[], cwd = PROMETHEUS_DIR, timeoutMs = 400_000): Promise<{ code: number; out: string }> {
+/**
+ * Runs promtool in `cwd` (default prometheus/); its exit code and output (stdout then stderr).
+ * The bound is generous: tests/availability.yml (days of one-minute steps over 30-day windows)
+ * is ~100 s of CPU, and took 520 s of wall time on a machine loaded to 15.
+ */
+export function promtool(args: string[], cwd = PROMETHEUS_DIR, timeoutMs = 850_000): Promise<{ code: number; out: string }> {
   bin ??= requireBinary('promtool', PROMETHEUS_INSTALL_HINT);
   const exe = bin;
   return slot(() => new Promise((resolve) => {
