@@ -5,7 +5,7 @@ import path from 'node:path';
 import { boundPort, startedPort } from '../harness/built-daemon';
 import { MAIN, runCli, spawnCli } from '../harness/cli';
 import { startFaultServer, type FaultServer } from '../harness/fault-server';
-import { ProcessSet } from '../harness/processes';
+import { ProcessSet, stopChild } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
 import { requireBinary } from '../harness/require-binary';
 import { waitFor } from '../harness/wait';
@@ -138,7 +138,7 @@ describe('stackwatch as a daemon', () => {
       expect(Date.now() - t0).toBeLessThan(2000);
       expect(code).toBe(0);
     } finally {
-      p.kill('SIGKILL');
+      await stopChild(p);
     }
   });
 
@@ -203,7 +203,7 @@ describe('stackwatch as a daemon', () => {
       expect(files).not.toContain('log-positions.json');
       expect(files.filter((f) => !/^snapshot\.json\.gz$/.test(f))).toEqual([]);
     } finally {
-      p.kill('SIGKILL');
+      await stopChild(p);
       rmSync(cwd, { recursive: true, force: true });
     }
   });

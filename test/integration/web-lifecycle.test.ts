@@ -4,6 +4,7 @@ import path from 'node:path';
 import { spawnCli } from '../harness/cli';
 import { startFaultServer, type FaultServer } from '../harness/fault-server';
 import { boundPort } from '../harness/built-daemon';
+import { stopChild } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
 import { sleep, waitFor } from '../harness/wait';
 
@@ -54,7 +55,7 @@ describe('lifecycle API', () => {
       d.p.kill('SIGHUP');
       await waitFor('second target after SIGHUP', d.hasSecond);
     } finally {
-      d.p.kill('SIGKILL');
+      await stopChild(d.p);
     }
   });
 
@@ -82,7 +83,7 @@ describe('lifecycle API', () => {
       await waitFor('second target after POST', d.hasSecond);
       expect((await fetch(`${d.base}/-/reload`, { method: 'POST' })).status).toBe(200);
     } finally {
-      d.p.kill('SIGKILL');
+      await stopChild(d.p);
     }
   });
 });
