@@ -29,8 +29,6 @@ export interface DataDaemonSetup {
   backend: SwitchBackend;
   /** A temporary directory for data directories; removed by cleanup(). */
   dir: string;
-  /** The http target's labels. */
-  labels: { kind: 'http'; target: 'api' };
   /** Starts the daemon on `data` and waits until it is ready. */
   start(data: string): Promise<DataDaemon>;
   /** Sends `signal` and waits for the exit. */
@@ -45,7 +43,7 @@ export async function startDataDaemonSetup(prefix: string, interval: string, tim
   const cfg = path.join(dir, 'stackwatch.yml');
   writeFileSync(cfg, `http:\n  - { name: api, url: "${backend.url}", interval: ${interval}, timeout: ${timeout} }\n`);
   return {
-    backend, dir, labels: { kind: 'http', target: 'api' },
+    backend, dir,
     async start(data) {
       const p = procs.start(process.execPath, [MAIN, '--config', cfg, '--listen', '127.0.0.1:0', '--storage.path', data]);
       let log = '';

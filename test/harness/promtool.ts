@@ -22,13 +22,15 @@ let running = 0;
 const queue: (() => void)[] = [];
 
 async function slot<T>(fn: () => Promise<T>): Promise<T> {
+  // A finishing run hands its slot to the next in the queue, so a new caller cannot slip in between.
   if (running >= PARALLEL) await new Promise<void>((r) => queue.push(r));
-  running++;
+  else running++;
   try {
     return await fn();
   } finally {
-    running--;
-    queue.shift()?.();
+    const next = queue.shift();
+    if (next !== undefined) next();
+    else running--;
   }
 }
 
