@@ -954,12 +954,80 @@ export function alertCaseTests(c: AlertCaseSpec<string>, o: { forText: Duration;
   return out;
 }
 
+/** A rule group as a promtool test file loads it: its file (relative to prometheus/tests) and rules. */
+export interface LoadableGroup {
+  file: string;
+  name: string;
+  rules: { record?: string; alert?: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> }[];
+}
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A name as PromQL and template text use it: not part of a longer metric name. */
+const nameRe = (name: string): RegExp => new RegExp(`(?<![A-Za-z0-9_:])${escapeRe(name)}(?![A-Za-z0-9_:])`);
+
+/** The label matchers of every `ALERTS{...}` selector in a text; a bare `ALERTS` has none (matches every alert). */
+function alertsSelectors(text: string): { label: string; op: string; value: string }[][] {
+  const out: { label: string; op: string; value: string }[][] = [];
+  for (const m of text.matchAll(/(?<![A-Za-z0-9_:])ALERTS(?![A-Za-z0-9_:])(\{([^}]*)\})?/g)) {
+    const matchers = [...(m[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*")/g)]
+      .map((x) => ({ label: x[1]!, op: x[2]!, value: JSON.parse(x[3]!) as string }));
+    out.push(matchers);
+  }
+  return out;
+}
+
+/**
+ * Whether an `ALERTS` selector could select an alert of this rule. Only the alert name and the
+ * rule's own static labels are known here; a matcher on any other label (alertstate, job, labels
+ * the expression carries) may match, so it does not rule the alert out.
+ */
+function selectsAlert(matchers: { label: string; op: string; value: string }[], rule: LoadableGroup['rules'][number]): boolean {
+  return matchers.every(({ label, op, value }) => {
+    const known = label === 'alertname' ? rule.alert : rule.labels?.[label];
+    if (known === undefined) return true;
+    const eq = op === '=~' || op === '!~' ? new RegExp(`^(?:${value})$`).test(known) : known === value;
+    return op.startsWith('!') ? !eq : eq;
+  });
+}
+
+/**
+ * The groups a promtool test file must load, in evaluation order: the groups of the alerts its
+ * tests check, the groups recording the names its expressions (and those groups' expressions
+ * and annotation templates) use, and the alert groups whose alerts an `ALERTS` selector in them
+ * could select, walked until nothing new is needed. Every rule a checked result can depend on
+ * is evaluated as in the full set; promtool evaluates no rule the tests cannot see.
+ */
+export function groupsNeeded(all: readonly LoadableGroup[], tests: readonly PromtoolTest[]): LoadableGroup[] {
+  const need = new Set<LoadableGroup>();
+  const texts: string[] = [];
+  const add = (g: LoadableGroup): void => {
+    if (need.has(g)) return;
+    need.add(g);
+    for (const r of g.rules) texts.push(r.expr, ...Object.values(r.annotations ?? {}));
+  };
+  const checked = new Set(tests.flatMap((t) => (t.alert_rule_test ?? []).map((a) => a.alertname)));
+  for (const g of all) if (g.rules.some((r) => r.alert !== undefined && checked.has(r.alert))) add(g);
+  texts.push(...tests.flatMap((t) => (t.promql_expr_test ?? []).map((e) => e.expr)));
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i]!;
+    const selectors = alertsSelectors(text);
+    for (const g of all) {
+      if (need.has(g)) continue;
+      const recorded = g.rules.some((r) => r.record !== undefined && nameRe(r.record).test(text));
+      const alerted = g.rules.some((r) => r.alert !== undefined && selectors.some((sel) => selectsAlert(sel, r)));
+      if (recorded || alerted) add(g);
+    }
+  }
+  return all.filter((g) => need.has(g));
+}
+
 /** The rule-test files, by name (prometheus/tests/<name>). */
 export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
-  const rec = recordingGroups(cfg);
+  const all: LoadableGroup[] = [
+    ...recordingGroups(cfg).map((g) => ({ ...g, file: `../rules/${fileOf(g.name)}.yml` })),
+    ...alertGroups(cfg).map((g) => ({ ...g, file: `../alerts/${fileOf(g.name)}.yml` })),
+  ];
   const alerts = alertGroups(cfg);
-  const rule_files = [...rec.map((g) => `../rules/${fileOf(g.name)}.yml`), ...alerts.map((g) => `../alerts/${fileOf(g.name)}.yml`)];
-  const group_eval_order = [...rec.map((g) => g.name), ...alerts.map((g) => g.name)];
   const rules = new Map(allAlerts(cfg).map((r) => [r.alert, r]));
   const groupOf = new Map(alerts.flatMap((g) => g.rules.map((r) => [r.alert, fileOf(g.name)] as const)));
   const byFile = new Map<string, PromtoolTest[]>();
@@ -987,7 +1055,9 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
 
   const out: Record<string, string> = {};
   for (const [file, tests] of byFile) {
-    out[file] = toYaml({ rule_files, evaluation_interval: '1m', group_eval_order, tests });
+    // Each file loads only what its tests can see: promtool evaluates every loaded rule at every step.
+    const groups = groupsNeeded(all, tests);
+    out[file] = toYaml({ rule_files: groups.map((g) => g.file), evaluation_interval: '1m', group_eval_order: groups.map((g) => g.name), tests });
   }
   return out;
 }

@@ -45,3 +45,19 @@ export async function onFreePorts<T>(ports: number, start: (ports: number[]) => 
 
 export const onFreePort = <T>(start: (port: number) => Promise<T>, attempts = 5): Promise<T> =>
   onFreePorts(1, ([p]) => start(p!), attempts);
+
+/**
+ * A port on 127.0.0.1 that refuses connections, for targets that must be down: one below 1024,
+ * checked closed now. Services the tests start listen on ports from the kernel's ephemeral range
+ * (port 0, or freePort), never on these, so it stays closed for the test's run.
+ */
+export async function closedPort(): Promise<number> {
+  for (const port of [1, 9, 47, 71, 73, 75, 97, 111]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(false); });
+      s.on('error', () => resolve(true));
+    });
+    if (refused) return port;
+  }
+  throw new Error('no closed port below 1024 on 127.0.0.1');
+}

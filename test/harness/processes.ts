@@ -50,3 +50,17 @@ async function exitsWithin(exited: Promise<void>, ms: number): Promise<boolean> 
     clearTimeout(timer);
   }
 }
+
+/**
+ * Stops a child a test spawned itself (not through a ProcessSet) and waits, bounded, for its
+ * exit, so that no child outlives the test file and keeps the jest worker from exiting.
+ */
+export async function stopChild(p: ChildProcess, signal: NodeJS.Signals = 'SIGKILL', timeoutMs = 5000): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  p.kill(signal);
+  if (!(await exitsWithin(exited, timeoutMs))) {
+    p.kill('SIGKILL');
+    await exitsWithin(exited, 2000);
+  }
+}

@@ -5,8 +5,6 @@
  * receiver. Kill the backend: StackwatchTargetDown reaches the page receiver. Restart it: the
  * resolved notification arrives and the MTTR recording rule returns the real outage length.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { alertmanagerConfig, NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from '../../src/bundle/alerts-routing';
 import { bundleConfig, variantConfig } from '../../src/bundle/bundle-config';
 import { MTTR_NONE } from '../../src/bundle/alerts';
@@ -17,37 +15,12 @@ import { startAlertmanager, startWebhookReceiver, type RunningAlertmanager, type
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import { ProcessSet } from '../harness/processes';
 import { startPrometheus, type RunningPrometheus } from '../harness/prometheus';
+import { startSwitchBackend, type SwitchBackend } from '../harness/switch-backend';
 import { waitFor } from '../harness/wait';
-
-/** A minimal backend with a health endpoint, stoppable and restartable on the same port. */
-class Backend {
-  private server: http.Server | undefined;
-  port = 0;
-
-  async start(port = 0): Promise<void> {
-    const server = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'healthy', mqtt: { connected: true } }));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (s === undefined) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-}
 
 describe('alerts end to end: exporter -> Prometheus -> Alertmanager -> webhook', () => {
   const procs = new ProcessSet();
-  const backend = new Backend();
+  let backend: SwitchBackend;
   let exporter: RunningExporter;
   let prom: RunningPrometheus;
   let am: RunningAlertmanager;
@@ -55,7 +28,7 @@ describe('alerts end to end: exporter -> Prometheus -> Alertmanager -> webhook',
   const cfg = variantConfig({ for: '2s' });
 
   beforeAll(async () => {
-    await backend.start();
+    backend = await startSwitchBackend('healthy', { extra: { mqtt: { connected: true } }, keepAlive: true });
     exporter = await startExporter({
       http: [{ name: 'backend', url: `http://127.0.0.1:${backend.port}/api/health`, interval: '500ms', timeout: '400ms' }],
     });
@@ -89,7 +62,7 @@ describe('alerts end to end: exporter -> Prometheus -> Alertmanager -> webhook',
     await procs.killAll();
     await exporter?.stop();
     await hook?.close();
-    await backend.stop();
+    await backend?.close();
   });
 
   test('target down reaches the webhook, recovery resolves it, MTTR is the outage length', async () => {
@@ -101,7 +74,6 @@ describe('alerts end to end: exporter -> Prometheus -> Alertmanager -> webhook',
     // Nothing about the backend before the outage.
     expect(hook.notifications.filter((n) => n.commonLabels.target === 'backend')).toEqual([]);
 
-    const port = backend.port;
     const killedAt = Date.now();
     await backend.stop();
 
@@ -120,7 +92,7 @@ describe('alerts end to end: exporter -> Prometheus -> Alertmanager -> webhook',
 
     // Keep it down a little longer than the alert took, then bring it back on the same port.
     await new Promise((r) => setTimeout(r, 2000));
-    await backend.start(port);
+    await backend.start();
     const restartedAt = Date.now();
     const outage = (restartedAt - killedAt) / 1000;
 

@@ -9,28 +9,18 @@
  * - a bad bundle.yml exits 2 naming the key;
  * - the daemon serves the runbook at /runbook, with the thresholds of --bundle.config.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { runCli, spawnCli } from '../harness/cli';
-import { freePort } from '../harness/ports';
+import { MAIN, runCli, withStorage } from '../harness/cli';
+import { boundPort } from '../harness/built-daemon';
+import { ProcessSet } from '../harness/processes';
 import { waitFor } from '../harness/wait';
 import { expand, type LDashboard, parse, selectors } from '../harness/dashboard-lint';
-import { PROMETHEUS_INSTALL_HINT } from '../harness/prometheus';
-import { requireBinary } from '../harness/require-binary';
+import { promtool as promtoolRun } from '../harness/promtool';
 
 const root = path.join(__dirname, '..', '..');
-const promtool = requireBinary('promtool', PROMETHEUS_INSTALL_HINT);
-
-function promtoolRun(args: string[], cwd: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(promtool, args, { cwd, timeout: 590_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out: `${stdout}${stderr}` });
-    });
-  });
-}
 
 /** Every file under `dir`, relative to it. */
 function walk(dir: string, rel = ''): string[] {
@@ -46,7 +36,9 @@ const tmp = (): string => {
   dirs.push(d);
   return d;
 };
-afterAll(() => {
+const procs = new ProcessSet();
+afterAll(async () => {
+  await procs.killAll();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -126,13 +118,17 @@ for:
   interface Rule { record?: string; alert?: string; expr: string; for?: string; annotations?: Record<string, string> }
   const rules = (): Rule[] => ruleFiles().flatMap((f) => (parseYaml(readFileSync(path.join(prom, f), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules));
 
-  beforeAll(() => {
+  // Written once, on first use: jest starts concurrent tests before beforeAll hooks run.
+  let written = false;
+  const write = (): void => {
+    if (written) return;
+    written = true;
     const file = path.join(out, 'bundle.yml');
     writeFileSync(file, settings);
     const r = runCli(['bundle', '--config', file, '--out', out]);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-  });
+    if (r.status !== 0 || r.stderr !== '') throw new Error(`stackwatch bundle exited ${r.status}: ${r.stderr}`);
+  };
+  beforeAll(write);
 
   test('every selector of every rule and alert carries job="edge-watch" (and the old job is gone)', () => {
     const all = rules();
@@ -198,13 +194,15 @@ for:
     expect(runbook).toContain(`\`up{job="${JOB}"}\` is 0`);
   });
 
-  test('promtool check rules and check config pass on the output', async () => {
+  // promtool runs two at a time (test/harness/promtool.ts); the tests queue there, hence the long bounds.
+  test.concurrent('promtool check rules and check config pass on the output', async () => {
+    write();
     const r = await promtoolRun(['check', 'rules', ...ruleFiles()], prom);
     if (r.code !== 0) throw new Error(r.out);
     expect(r.out).not.toMatch(/FAILED/);
     const c = await promtoolRun(['check', 'config', 'prometheus.yml'], prom);
     if (c.code !== 0) throw new Error(c.out);
-  }, 120_000);
+  }, 900_000);
 
   test('the generated promtool tests follow the settings', () => {
     const files = readdirSync(path.join(prom, 'tests')).sort();
@@ -218,11 +216,12 @@ for:
   });
 
   // One promtool per file: the SLO cases evaluate days of series at one-minute steps.
-  test.each(readdirSync(path.join(root, 'prometheus', 'tests')).sort())('promtool test rules tests/%s passes', async (file) => {
+  test.concurrent.each(readdirSync(path.join(root, 'prometheus', 'tests')).sort())('promtool test rules tests/%s passes', async (file) => {
+    write();
     const r = await promtoolRun(['test', 'rules', `tests/${file}`], prom);
     if (r.code !== 0) throw new Error(r.out);
     expect(r.out).toContain('SUCCESS');
-  }, 600_000);
+  }, 900_000);
 });
 
 describe('the exporter serves the runbook at /runbook', () => {
@@ -240,9 +239,9 @@ describe('the exporter serves the runbook at /runbook', () => {
     expect(refused.stderr).toContain(`${bad}: tls_cert.warning_dayz: unknown key`);
 
     for (const [args, days, outages] of [[['--bundle.config', bundle], 21, 5], [[], 14, 3]] as const) {
-      const port = await freePort();
-      const p = spawnCli(['--config', cfg, '--listen', `127.0.0.1:${port}`, ...args]);
+      const p = procs.start(process.execPath, [MAIN, ...withStorage(['--config', cfg, '--listen', '127.0.0.1:0', ...args])]);
       try {
+        const port = await boundPort(p);
         const res = await waitFor('/runbook', async () => {
           try {
             const r = await fetch(`http://127.0.0.1:${port}/runbook`);
@@ -257,7 +256,7 @@ describe('the exporter serves the runbook at /runbook', () => {
         expect(html).toContain(`went down at least ${outages} times`);
         for (const a of ['StackwatchTargetDown', 'StackwatchProcessNotRunning', 'StackwatchTrafficBadGateway']) expect(html).toContain(`<h2 id="${a.toLowerCase()}">${a}</h2>`);
       } finally {
-        p.kill('SIGTERM');
+        await procs.kill(p, 'SIGTERM');
       }
     }
   }, 90_000);

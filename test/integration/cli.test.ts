@@ -2,11 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startedPort } from '../harness/built-daemon';
+import { boundPort, startedPort } from '../harness/built-daemon';
 import { MAIN, runCli, spawnCli } from '../harness/cli';
 import { startFaultServer, type FaultServer } from '../harness/fault-server';
-import { freePort } from '../harness/ports';
-import { ProcessSet } from '../harness/processes';
+import { ProcessSet, stopChild } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
 import { requireBinary } from '../harness/require-binary';
 import { waitFor } from '../harness/wait';
@@ -95,11 +94,11 @@ describe('stackwatch --check-config', () => {
 
 describe('stackwatch as a daemon', () => {
   it('reloads on SIGHUP and POST /-/reload, keeps the old config when the new one is bad, and stops on SIGTERM within 2 s', async () => {
-    const port = await freePort();
     const cfg = file('live.yml', `http:\n  - { name: first, url: "${fault.url}/", interval: 1s, timeout: 500ms }\n  - { name: hanging, url: "${fault.url}/hang", interval: 2s, timeout: 1500ms }\n`);
-    const p = spawnCli(['--config', cfg, '--listen', `127.0.0.1:${port}`, '--web.enable-lifecycle']);
+    const p = spawnCli(['--config', cfg, '--listen', '127.0.0.1:0', '--web.enable-lifecycle']);
     let stderr = '';
     p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const port = await boundPort(p);
     const base = `http://127.0.0.1:${port}`;
     try {
       await waitFor('first target up', async () => (await scrape(base)).get('stackwatch_target_up', { kind: 'http', target: 'first' }) === 1);
@@ -139,7 +138,7 @@ describe('stackwatch as a daemon', () => {
       expect(Date.now() - t0).toBeLessThan(2000);
       expect(code).toBe(0);
     } finally {
-      p.kill('SIGKILL');
+      await stopChild(p);
     }
   });
 
@@ -190,10 +189,10 @@ describe('stackwatch as a daemon', () => {
 
   it('as `npm start` runs it (default data/ in the working directory), keeps no files for collectors it does not run', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'sw-cli-cwd-'));
-    const port = await freePort();
     // Not spawnCli: it adds a temporary --storage.path, and the default one is the point here.
-    const p = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, '--listen', `127.0.0.1:${port}`], { cwd, stdio: 'ignore', env: { ...process.env, STACKWATCH_CONFIG: '' } });
+    const p = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, '--listen', '127.0.0.1:0'], { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, STACKWATCH_CONFIG: '' } });
     try {
+      const port = await boundPort(p);
       await waitFor('exporter up', async () => scrape(`http://127.0.0.1:${port}`));
       // Past a save of the positions (once a second) and of the history (every 5 s).
       await new Promise((r) => setTimeout(r, 6000));
@@ -204,7 +203,7 @@ describe('stackwatch as a daemon', () => {
       expect(files).not.toContain('log-positions.json');
       expect(files.filter((f) => !/^snapshot\.json\.gz$/.test(f))).toEqual([]);
     } finally {
-      p.kill('SIGKILL');
+      await stopChild(p);
       rmSync(cwd, { recursive: true, force: true });
     }
   });

@@ -25,7 +25,7 @@ import { Dockerd } from '../harness/dockerd';
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import { startNginx, TIMED_LOG_FORMAT, type RunningNginx } from '../harness/nginx';
 import { Mosquitto } from '../harness/mosquitto';
-import { freePort } from '../harness/ports';
+import { closedPort as refusingPort, freePort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
 import { startPrometheus, type RunningPrometheus } from '../harness/prometheus';
 import { requireBinary } from '../harness/require-binary';
@@ -175,7 +175,7 @@ beforeAll(async () => {
     healthyFor: '5s', degradedFor: '4s', unhealthyFor: '3s', crashAfter: '16s', leakPerSecond: '256k',
     pendingPerSecond: 2, mqttUrl: broker.url, mqttTopic: 'demo/responses', mqttEvery: '1s',
   }, { restartDelayMs: 3000 });
-  const closedPort = await freePort();
+  const closedPort = await refusingPort();
   // nginx in front of the demo backend, with real requests: 200s, 503s while it is unhealthy,
   // 502s while it is down after its crash, 404s on an unknown route.
   const demoPort = Number(new URL(demo.healthUrl).port);

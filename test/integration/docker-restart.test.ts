@@ -8,7 +8,7 @@ import net from 'node:net';
 import { validate } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { Dockerd, SocketRelay } from '../harness/dockerd';
-import { freePort } from '../harness/ports';
+import { closedPort } from '../harness/ports';
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import type { Metrics } from '../harness/prom-text';
 import { waitFor } from '../harness/wait';
@@ -164,7 +164,7 @@ test('a TCP host (socket proxy style) works; enabled: auto with an unreachable T
   });
   await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', () => r()));
   const port = (tcp.address() as net.AddressInfo).port;
-  const dead = await freePort();
+  const dead = await closedPort();
   const viaTcp = await startExporter({ docker: { enabled: 'auto', host: `tcp://127.0.0.1:${port}` } });
   const off = await startExporter({ docker: { enabled: 'auto', host: `tcp://127.0.0.1:${dead}`, api_timeout: '1s' } });
   try {

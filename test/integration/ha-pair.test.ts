@@ -12,8 +12,6 @@
  * that host's data only, from either replica.
  */
 import { readdirSync, readFileSync, rmSync, appendFileSync, mkdtempSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
@@ -31,6 +29,7 @@ import { Mosquitto } from '../harness/mosquitto';
 import { onFreePorts } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
 import { startPrometheus, type RunningPrometheus } from '../harness/prometheus';
+import { startSwitchBackend, type SwitchBackend } from '../harness/switch-backend';
 import { sleep, waitFor } from '../harness/wait';
 
 jest.setTimeout(300_000);
@@ -49,40 +48,12 @@ const EMPTY_FOR_BOTH: Record<string, string> = {
   'stackwatch-errors / TLS certificate expires in / A': 'no HTTPS target on these hosts (dashboards-live.test.ts has one)',
 };
 
-/** A backend's health endpoint, stoppable and restartable on the same port. */
-class Backend {
-  private server: http.Server | undefined;
-  port = 0;
-
-  async start(port = 0): Promise<void> {
-    const server = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        status: 'healthy', mqtt: { connected: true, pending_requests: 1, last_activity_seconds_ago: 2, reconnect_attempts: 0 },
-      }));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (s === undefined) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-}
-
 /** A long-running worker process whose command line names its host. */
 const WORKER = 'setInterval(() => undefined, 1000)';
 
 interface Host {
   name: 'a' | 'b';
-  backend: Backend;
+  backend: SwitchBackend;
   broker: Mosquitto;
   accessLog: string;
   worker: ReturnType<ProcessSet['start']>;
@@ -117,8 +88,9 @@ function accessLine(i: number): string {
 }
 
 async function startHost(name: 'a' | 'b', docker: Dockerd): Promise<Host> {
-  const backend = new Backend();
-  await backend.start();
+  const backend = await startSwitchBackend('healthy', {
+    extra: { mqtt: { connected: true, pending_requests: 1, last_activity_seconds_ago: 2, reconnect_attempts: 0 } }, keepAlive: true,
+  });
   const broker = await Mosquitto.start(procs, { sysInterval: 1 });
   const accessLog = path.join(tmp, `access-${name}.log`);
   appendFileSync(accessLog, '');
@@ -176,7 +148,7 @@ afterAll(async () => {
   for (const a of ams) await a.stop().catch(() => undefined);
   for (const h of hosts) {
     await h.daemon.stop().catch(() => undefined);
-    await h.backend.stop();
+    await h.backend.close();
     await h.broker.stop().catch(() => undefined);
     h.broker.cleanup();
   }
@@ -270,18 +242,16 @@ describe('two hosts, two Prometheus replicas, two clustered Alertmanagers', () =
     await hook!.waitFor('the Watchdog', (n) => n.path === '/watchdog', 60_000);
 
     // Host b: down for less than the alert's `for:` (a recovery for the MTTR panels, no page).
-    const bPort = b.backend.port;
     await b.backend.stop();
     await sleep(3000);
-    await b.backend.start(bPort);
+    await b.backend.start();
 
     // Host a: a real outage.
-    const aPort = a.backend.port;
     const killedAt = Date.now();
     await a.backend.stop();
     const firing = await hook!.waitFor('the page about host a\'s backend', (n) => pagesAbout(a).includes(n) && n.status === 'firing', 60_000);
     await sleep(2000);
-    await a.backend.start(aPort);
+    await a.backend.start();
     outageS = (Date.now() - killedAt) / 1000;
     await hook!.waitFor('the resolve of host a\'s backend', (n) => pagesAbout(a).includes(n) && n.status === 'resolved', 60_000);
     // Longer than peer_timeout: a second member that had not heard of the first one's

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chromium, type Browser } from 'playwright-core';
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import { startFaultServer, type FaultServer } from '../harness/fault-server';
-import { freePort } from '../harness/ports';
+import { closedPort } from '../harness/ports';
 import { requireBinary } from '../harness/require-binary';
 import { waitFor } from '../harness/wait';
 
@@ -12,7 +12,7 @@ let fault: FaultServer;
 let exporter: RunningExporter;
 beforeAll(async () => {
   fault = await startFaultServer();
-  const closed = await freePort();
+  const closed = await closedPort();
   exporter = await startExporter({
     http: [
       { name: 'api', url: `${fault.url}/`, interval: '1s', timeout: '500ms', json: { status: 'status', fields: { n: 'n' } } },

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import { startFaultServer, startTlsServer, type FaultServer } from '../harness/fault-server';
-import { freePort } from '../harness/ports';
+import { closedPort as refusingPort } from '../harness/ports';
 import type { Metrics } from '../harness/prom-text';
 import { requireBinary } from '../harness/require-binary';
 import { waitFor } from '../harness/wait';
@@ -42,7 +42,7 @@ beforeAll(async () => {
   writeFileSync(path.join(tmp, 'token'), 'sekrit\n');
   plain = await startFaultServer();
   tls = await startTlsServer(readFileSync(path.join(tmp, 'key.pem')), readFileSync(path.join(tmp, 'cert.pem')));
-  closedPort = await freePort();
+  closedPort = await refusingPort();
   rssBefore = process.memoryUsage().rss;
   exporter = await startExporter({
     http: [
@@ -130,9 +130,10 @@ describe('HTTP collector fault injection', () => {
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
-    // The hanging targets' timeout is 1000 ms; a scrape must not wait on them.
-    expect(times[5]).toBeLessThan(100);
-    expect(times[9]).toBeLessThan(500);
+    // The hanging targets' timeout is 1000 ms; a scrape must not wait on them. (Bounds well under
+    // that timeout, not speed targets: a loaded machine's slowest scrape reached 715 ms.)
+    expect(times[5]).toBeLessThan(250);
+    expect(times[9]).toBeLessThan(900);
   });
 
   it('keeps memory bounded after 100 MB bodies', () => {

@@ -1,6 +1,5 @@
-import { freePort } from '../harness/ports';
 import { startExporter, type RunningExporter } from '../harness/exporter';
-import { startHealthBackend } from '../harness/health-backend';
+import { startHealthBackend, startHealthBackendOnFreePort } from '../harness/health-backend';
 import { ProcessSet } from '../harness/processes';
 import { sleep, waitFor } from '../harness/wait';
 
@@ -17,9 +16,10 @@ afterEach(async () => {
 const target = { kind: 'http', target: 'backend' };
 
 describe('HTTP health collector against a real backend (seed 000: backend crashes, 502s)', () => {
-  it('counts one outage and one recovery of the real downtime when the backend dies for ~10 s', async () => {
-    const port = await freePort();
-    let backend = await startHealthBackend(procs, port);
+  it('counts one outage and one recovery of the real downtime when the backend dies for ~5 s', async () => {
+    const first = await startHealthBackendOnFreePort(procs);
+    const port = first.port;
+    let backend = first.child;
     exporter = await startExporter({
       http: [{
         name: 'backend', url: `http://127.0.0.1:${port}/api/health`, interval: '1s', timeout: '500ms',
@@ -38,7 +38,7 @@ describe('HTTP health collector against a real backend (seed 000: backend crashe
     expect(during.get('stackwatch_http_failures_total', { target: 'backend', reason: 'connect' })).toBeGreaterThanOrEqual(1);
     expect(during.get('stackwatch_health_status', { target: 'backend', status: 'unknown' })).toBe(1);
 
-    await sleep(Math.max(0, 10_000 - (Date.now() - killedAt)));
+    await sleep(Math.max(0, 5000 - (Date.now() - killedAt)));
     backend = await startHealthBackend(procs, port);
     const realDowntime = (Date.now() - killedAt) / 1000;
     await waitFor('target up again', async () => (await ex.scrape()).get('stackwatch_target_up', target) === 1, 5000);
@@ -56,8 +56,7 @@ describe('HTTP health collector against a real backend (seed 000: backend crashe
   });
 
   it('shows a degraded body, its fields, and a failed condition (seed 001: MQTT disconnected, pending requests climbing)', async () => {
-    const port = await freePort();
-    await startHealthBackend(procs, port, ['degraded', 'false', '57']);
+    const { port } = await startHealthBackendOnFreePort(procs, ['degraded', 'false', '57']);
     exporter = await startExporter({
       http: [{
         name: 'backend', url: `http://127.0.0.1:${port}/api/health`, interval: '1s', timeout: '500ms',

@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import { MAIN } from '../harness/cli';
 import { boundPort } from '../harness/built-daemon';
 import { startNginx, TIMED_LOG_FORMAT, type RunningNginx } from '../harness/nginx';
-import { freePort } from '../harness/ports';
+import { onFreePort } from '../harness/ports';
 import { requireBinary } from '../harness/require-binary';
 import { scrape, type Metrics } from '../harness/prom-text';
 import { ProcessSet } from '../harness/processes';
@@ -36,12 +36,18 @@ afterEach(async () => {
 
 async function startBackend(port: number): Promise<ChildProcess> {
   const p = procs.start(process.execPath, [BACKEND, String(port)]);
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   await new Promise<void>((resolve, reject) => {
     p.stdout!.once('data', () => resolve());
-    p.once('exit', (code) => reject(new Error(`backend exited (${code})`)));
+    p.once('exit', (code) => reject(new Error(`backend exited (${code}): ${err.slice(-2000)}`)));
   });
   return p;
 }
+
+/** startBackend on a free port, started again on another when the port was taken meanwhile (EADDRINUSE). */
+const startBackendOnFreePort = (): Promise<{ port: number; child: ChildProcess }> =>
+  onFreePort(async (port) => ({ port, child: await startBackend(port) }));
 
 /** The built daemon (`node dist/main.js`), as `npm start` runs it, with a config file. */
 async function startDaemon(config: Record<string, unknown>): Promise<{ url: string; child: ChildProcess; scrape: () => Promise<Metrics>; stderr: () => string }> {
@@ -106,8 +112,7 @@ const sorted = (t: Truth): [string, number][] => [...t.entries()].sort();
 
 describe('logs collector with a real nginx', () => {
   it('counts a known mix of requests exactly per route, method and code, 500s and the 502s of a dead backend included; the traffic target goes down and back', async () => {
-    const backendPort = await freePort();
-    const backend = await startBackend(backendPort);
+    const { port: backendPort, child: backend } = await startBackendOnFreePort();
     nginx = await startNginx(procs, { backendPort });
     const d = await startDaemon({
       logs: [{
@@ -166,8 +171,7 @@ describe('logs collector with a real nginx', () => {
   });
 
   it('loses no line and counts none twice across mv + USR1, copytruncate and delete-and-recreate during load', async () => {
-    const backendPort = await freePort();
-    await startBackend(backendPort);
+    const { port: backendPort } = await startBackendOnFreePort();
     nginx = await startNginx(procs, { backendPort });
     const ngx = nginx;
     const d = await startDaemon({ logs: [{ name: 'proxy', path: ngx.accessLog, log_format: TIMED_LOG_FORMAT, routes: ROUTES, rotate_wait: '2s' }] });

@@ -29,7 +29,7 @@ import { toYaml } from '../../src/bundle/yaml';
 import type { MaintenanceWindow } from '../../src/config/maintenance';
 import { startAlertmanager, startWebhookReceiver, type RunningAlertmanager, type WebhookReceiver } from '../harness/alertmanager';
 import { MAIN } from '../harness/cli';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
 import { scrape } from '../harness/prom-text';
 import { ProcessSet } from '../harness/processes';
 import { PROMETHEUS_INSTALL_HINT, startPrometheus, type RunningPrometheus } from '../harness/prometheus';
@@ -84,9 +84,9 @@ describe('maintenance windows: exporter -> Prometheus -> Alertmanager -> webhook
         ],
       },
     }));
-    const port = await freePort();
+    const exporter = procs.start(process.execPath, [MAIN, '--config', file, '--listen', '127.0.0.1:0']);
+    const port = await boundPort(exporter);
     exporterUrl = `http://127.0.0.1:${port}`;
-    procs.start(process.execPath, [MAIN, '--config', file, '--listen', `127.0.0.1:${port}`]);
     await waitFor('the built exporter to serve /metrics (run `npm run build` first)', async () => {
       try {
         await scrape(exporterUrl);

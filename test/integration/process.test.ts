@@ -10,7 +10,7 @@ import { CollectorStats } from '../../src/collectors/collector-stats';
 import { validate } from '../../src/config/load';
 import { silentLogger } from '../../src/log';
 import { startExporter, type RunningExporter } from '../harness/exporter';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
 import { requireBinary } from '../harness/require-binary';
 import { scrape } from '../harness/prom-text';
 import { Metrics } from '../harness/prom-text';
@@ -176,7 +176,6 @@ describe('process collector', () => {
       '',
     ].join('\n'));
     chmodSync(config, 0o644);
-    const port = await freePort();
     // The checkout may sit in a directory `nobody` cannot enter (mktemp -d is 0700): run the built
     // exporter from a world-readable copy (hard links where the filesystem allows, else a copy).
     const root = path.join(__dirname, '..', '..');
@@ -188,10 +187,11 @@ describe('process collector', () => {
     } catch {
       execFileSync('cp', ['-r', ...parts, app]);
     }
-    procs.start(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath,
-      path.join(app, 'dist', 'main.js'), '--config', config, '--listen', `127.0.0.1:${port}`],
+    const exporter = procs.start(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath,
+      path.join(app, 'dist', 'main.js'), '--config', config, '--listen', '127.0.0.1:0'],
     { cwd: app, env: { ...process.env, HOME: dir } });
     try {
+      const port = await boundPort(exporter, 40_000);
       const m = await waitFor('the unprivileged exporter', async () => {
         const s = await scrape(`http://127.0.0.1:${port}`);
         return s.get('stackwatch_process_group_processes', { group: 'rootsleeper' }) === 1 ? s : undefined;

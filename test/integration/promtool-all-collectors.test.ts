@@ -7,9 +7,8 @@ import { MAIN, withStorage } from '../harness/cli';
 import { boundPort } from '../harness/built-daemon';
 import { issue, makeCa } from '../harness/certs';
 import { Dockerd } from '../harness/dockerd';
-import { startHealthBackend } from '../harness/health-backend';
+import { startHealthBackendOnFreePort } from '../harness/health-backend';
 import { Mosquitto } from '../harness/mosquitto';
-import { freePort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
 import { Metrics } from '../harness/prom-text';
 import { requireBinary } from '../harness/require-binary';
@@ -43,8 +42,7 @@ afterAll(async () => {
 it('passes promtool check metrics with HTTP, MQTT, Docker and process collectors all enabled', async () => {
   const promtool = requireBinary('promtool', 'apt-get install -y prometheus');
 
-  const backendPort = await freePort();
-  await startHealthBackend(procs, backendPort);
+  const { port: backendPort } = await startHealthBackendOnFreePort(procs);
   const ca = makeCa(dir, 'ca');
   const srv = issue(dir, ca, 'srv');
   tlsServer = https.createServer({ cert: readFileSync(srv.crt), key: readFileSync(srv.key) }, (_req, res) => {

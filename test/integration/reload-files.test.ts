@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MAIN, withStorage } from '../harness/cli';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
 import { ProcessSet } from '../harness/processes';
 import { waitFor } from '../harness/wait';
 
@@ -26,12 +26,11 @@ afterAll(async () => {
 });
 
 test('reloads hitting a FIFO or /dev/zero fail fast; the daemon stays responsive and stops on SIGTERM', async () => {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const cfg = path.join(dir, 'c.yml');
-  const base = `server: { listen: "127.0.0.1:${port}" }\n`;
+  const base = `server: { listen: "127.0.0.1:0" }\n`;
   writeFileSync(cfg, base);
   const daemon = procs.start(process.execPath, [MAIN, ...withStorage(['--config', cfg, '--web.enable-lifecycle'])]);
+  const url = `http://127.0.0.1:${await boundPort(daemon, 15_000)}`;
   await waitFor('ready', async () => (await fetch(`${url}/-/ready`)).ok, 15_000);
   const fifo = path.join(dir, 'secret.fifo');
   execFileSync('mkfifo', [fifo]);

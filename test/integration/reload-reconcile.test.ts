@@ -10,7 +10,7 @@ import { Dockerd } from '../harness/dockerd';
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import { startFaultServer, type FaultServer } from '../harness/fault-server';
 import { Mosquitto } from '../harness/mosquitto';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
 import { ProcessSet } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
 import { waitFor } from '../harness/wait';
@@ -246,16 +246,16 @@ describe('reload floods', () => {
 
   it('300 SIGHUPs to the daemon: at most two rebuilds, /metrics answers throughout, a broker killed meanwhile is seen at once', async () => {
     const victim = await Mosquitto.start(procs);
-    const port = await freePort();
     const cfg = path.join(tmp, 'sighup.yml');
     const yaml = (targets: string[]): string => [
       'http:', ...targets.map((t) => `  - { name: ${t}, url: "${fault.url}/", interval: 500ms, timeout: 400ms }`),
       'mqtt:', `  - { name: victim, url: "${victim.url}", client_id_prefix: sw-victim, sys_interval: 1s, reconnect: { initial: 200ms, max: 500ms } }`, '',
     ].join('\n');
     writeFileSync(cfg, yaml(['first']));
-    const p = spawnCli(['--config', cfg, '--listen', `127.0.0.1:${port}`]);
+    const p = spawnCli(['--config', cfg, '--listen', '127.0.0.1:0']);
     let stderr = '';
     p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const port = await boundPort(p);
     const url = `http://127.0.0.1:${port}`;
     try {
       await waitFor('victim connected', async () => (await scrape(url)).get('stackwatch_mqtt_connected', { broker: 'victim' }) === 1, 20_000);

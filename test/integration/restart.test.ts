@@ -1,12 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MAIN } from '../harness/cli';
-import { freePort } from '../harness/ports';
-import { ProcessSet } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
-import { startSwitchBackend, type SwitchBackend } from '../harness/switch-backend';
+import { startDataDaemonSetup, type DataDaemon, type DataDaemonSetup } from '../harness/data-daemon';
+import type { SwitchBackend } from '../harness/switch-backend';
 import { sleep, waitFor } from '../harness/wait';
 import { decodeSnapshot, SNAPSHOT_FILE } from '../../src/storage';
 
@@ -17,41 +13,21 @@ import { decodeSnapshot, SNAPSHOT_FILE } from '../../src/storage';
  */
 jest.setTimeout(90_000);
 
-const procs = new ProcessSet();
+let setup: DataDaemonSetup;
 let backend: SwitchBackend;
 let dir: string;
-let cfg: string;
 const labels = { kind: 'http', target: 'api' };
 
 beforeAll(async () => {
-  backend = await startSwitchBackend();
-  dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-restart-'));
-  cfg = path.join(dir, 'stackwatch.yml');
-  writeFileSync(cfg, `http:\n  - { name: api, url: "${backend.url}", interval: 1s, timeout: 500ms }\n`);
+  setup = await startDataDaemonSetup('stackwatch-restart-', '1s', '500ms');
+  ({ backend, dir } = setup);
 });
 afterAll(async () => {
-  await procs.killAll();
-  await backend?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await setup?.cleanup();
 });
 
-interface Daemon { p: ChildProcess; base: string; log: () => string }
-
-async function start(data: string): Promise<Daemon> {
-  const port = await freePort();
-  const p = procs.start(process.execPath, [MAIN, '--config', cfg, '--listen', `127.0.0.1:${port}`, '--storage.path', data]);
-  let log = '';
-  p.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor('exporter ready', async () => (await fetch(`${base}/-/ready`)).ok, 15_000);
-  return { p, base, log: () => log };
-}
-
-async function stop(d: Daemon, signal: NodeJS.Signals): Promise<void> {
-  const exited = new Promise((r) => d.p.once('exit', r));
-  d.p.kill(signal);
-  await exited;
-}
+const start = (data: string): Promise<DataDaemon> => setup.start(data);
+const stop = (d: DataDaemon, signal: NodeJS.Signals): Promise<void> => setup.stop(d, signal);
 
 describe('restarts with a data directory', () => {
   it('continues an outage across a SIGTERM restart: one outage, recovery = the whole outage', async () => {
@@ -112,7 +88,9 @@ describe('restarts with a data directory', () => {
     backend.set('healthy');
     const c = await start(data);
     await waitFor('a snapshot written', () => readdirSync(data).includes(SNAPSHOT_FILE), 15_000);
-    await sleep(5500); // at least one more periodic save
+    // At least one more periodic save (each replaces the file).
+    const firstSave = statSync(path.join(data, SNAPSHOT_FILE)).mtimeMs;
+    await waitFor('one more periodic save', () => statSync(path.join(data, SNAPSHOT_FILE)).mtimeMs > firstSave, 15_000, 100);
     const checks = (await scrape(c.base)).get('stackwatch_target_checks_total', labels)!;
     await stop(c, 'SIGKILL');
     expect(readdirSync(data).filter((f) => f.endsWith('.tmp'))).toEqual([]);

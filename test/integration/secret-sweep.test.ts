@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { MAIN, runCli, withStorage } from '../harness/cli';
 import { Mosquitto } from '../harness/mosquitto';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
+import { closedPort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
 import { Metrics } from '../harness/prom-text';
 import { waitFor } from '../harness/wait';
@@ -60,8 +61,7 @@ function expectClean(where: string, text: string): void {
 }
 
 test('no secret marker leaves: /metrics, status page, trace logs, check-config, reload responses, probe errors', async () => {
-  const port = await freePort();
-  const closed = await freePort();
+  const closed = await closedPort();
   const target = `http://127.0.0.1:${(unauthorized.address() as AddressInfo).port}`;
   const tokenFile = path.join(dir, 'token');
   writeFileSync(tokenFile, `${MARK.file}\n`);
@@ -69,7 +69,7 @@ test('no secret marker leaves: /metrics, status page, trace logs, check-config, 
   writeFileSync(mqttPassFile, `${MARK.mqttFile}\n`);
   chmodSync(mqttPassFile, 0o600);
   const brokerPort = new URL(broker.url).port;
-  const config = (extra = ''): string => `server: { listen: "127.0.0.1:${port}" }
+  const config = (extra = ''): string => `server: { listen: "127.0.0.1:0" }
 http:
   - { name: env-token, url: "${target}/a", interval: 300ms, timeout: 250ms, bearer_token: "\${SW_TEST_TOKEN}" }
   - { name: file-token, url: "${target}/b", interval: 300ms, timeout: 250ms, bearer_token_file: ${tokenFile} }
@@ -92,7 +92,7 @@ ${extra}`;
   let logs = '';
   daemon.stdout?.on('data', (d: Buffer) => { logs += d.toString(); });
   daemon.stderr?.on('data', (d: Buffer) => { logs += d.toString(); });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${await boundPort(daemon)}`;
   const targets = [['http', 'env-token'], ['http', 'file-token'], ['http', 'url-creds'], ['http', 'headers'], ['mqtt', 'wrong-pass'], ['mqtt', 'wrong-file'], ['mqtt', 'url-creds']];
   const m = await waitFor('every target failed twice', async () => {
     const res = await fetch(`${url}/metrics`);

@@ -4,7 +4,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MAIN } from '../harness/cli';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
 import { ProcessSet } from '../harness/processes';
 import { Metrics } from '../harness/prom-text';
 import { sleep, waitFor } from '../harness/wait';
@@ -47,14 +47,14 @@ async function metrics(url: string): Promise<Metrics | undefined> {
 }
 
 test('300 idle connections under ulimit -n 128: the target keeps passing, idle clients are cut, /metrics comes back', async () => {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const cfg = path.join(dir, 'c.yml');
   const target = `http://127.0.0.1:${(backend.address() as AddressInfo).port}/health`;
-  writeFileSync(cfg, `server: { listen: "127.0.0.1:${port}" }\nhttp:\n  - { name: api, url: "${target}", interval: 300ms, timeout: 250ms }\n`);
+  writeFileSync(cfg, `server: { listen: "127.0.0.1:0" }\nhttp:\n  - { name: api, url: "${target}", interval: 300ms, timeout: 250ms }\n`);
   const daemon = procs.start('bash', ['-c', `ulimit -n 128 && exec "${process.execPath}" "${MAIN}" --config "${cfg}"`]);
   let stderr = '';
   daemon.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const port = await boundPort(daemon);
+  const url = `http://127.0.0.1:${port}`;
   const before = await waitFor('the target up', async () => {
     const m = await metrics(url);
     return m?.get('stackwatch_target_up', { kind: 'http', target: 'api' }) === 1 ? m : undefined;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { DAY, HOUR, MINUTE } from '../../src/history';
 import { MAIN } from '../harness/cli';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
 import { ProcessSet } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
 import { requireBinary } from '../harness/require-binary';
@@ -57,9 +57,8 @@ beforeAll(async () => {
     'docker: { enabled: false }',
     '',
   ].join('\n'));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  daemon = procs.start(process.execPath, [MAIN, '--config', cfg, '--listen', `127.0.0.1:${port}`, '--storage.path', path.join(dir, 'data')]);
+  daemon = procs.start(process.execPath, [MAIN, '--config', cfg, '--listen', '127.0.0.1:0', '--storage.path', path.join(dir, 'data')]);
+  base = `http://127.0.0.1:${await boundPort(daemon)}`;
   backends.worker!.set('failing');
   await waitFor('targets observed', async () => {
     const m = await scrape(base);

@@ -1,12 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MAIN } from '../harness/cli';
-import { freePort } from '../harness/ports';
-import { ProcessSet } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
-import { startSwitchBackend, type SwitchBackend } from '../harness/switch-backend';
+import { startDataDaemonSetup, type DataDaemon, type DataDaemonSetup } from '../harness/data-daemon';
 import { waitFor } from '../harness/wait';
 import { SNAPSHOT_FILE } from '../../src/storage';
 
@@ -19,34 +14,19 @@ import { SNAPSHOT_FILE } from '../../src/storage';
  */
 jest.setTimeout(90_000);
 
-const procs = new ProcessSet();
-let backend: SwitchBackend;
+let setup: DataDaemonSetup;
 let dir: string;
-let cfg: string;
 const labels = { kind: 'http', target: 'api' };
 
 beforeAll(async () => {
-  backend = await startSwitchBackend();
-  dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-storage-fail-'));
-  cfg = path.join(dir, 'stackwatch.yml');
-  writeFileSync(cfg, `http:\n  - { name: api, url: "${backend.url}", interval: 500ms, timeout: 400ms }\n`);
+  setup = await startDataDaemonSetup('stackwatch-storage-fail-', '500ms', '400ms');
+  ({ dir } = setup);
 });
 afterAll(async () => {
-  await procs.killAll();
-  await backend?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await setup?.cleanup();
 });
 
-async function start(data: string): Promise<{ p: ChildProcess; base: string; log: () => string }> {
-  const port = await freePort();
-  const p = procs.start(process.execPath, [MAIN, '--config', cfg, '--listen', `127.0.0.1:${port}`, '--storage.path', data]);
-  let log = '';
-  p.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
-  p.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor('exporter ready (run `npm run build` first)', async () => (await fetch(`${base}/-/ready`)).ok, 15_000);
-  return { p, base, log: () => log };
-}
+const start = (data: string): Promise<DataDaemon> => setup.start(data);
 
 describe('snapshot failures are measured and survived', () => {
   it('a write that fails counts, the exporter keeps running, and writing resumes', async () => {

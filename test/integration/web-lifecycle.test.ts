@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnCli } from '../harness/cli';
 import { startFaultServer, type FaultServer } from '../harness/fault-server';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
+import { stopChild } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
 import { sleep, waitFor } from '../harness/wait';
 
@@ -30,9 +31,8 @@ const target = (name: string) => `  - { name: ${name}, url: "${fault.url}/", int
 async function daemon(extra: string[]) {
   const cfg = path.join(dir, `cfg-${Math.random()}.yml`);
   writeFileSync(cfg, `http:\n${target('first')}`);
-  const port = await freePort();
-  const p = spawnCli(['--config', cfg, '--web.listen-address', `127.0.0.1:${port}`, ...extra]);
-  const base = `http://127.0.0.1:${port}`;
+  const p = spawnCli(['--config', cfg, '--web.listen-address', '127.0.0.1:0', ...extra]);
+  const base = `http://127.0.0.1:${await boundPort(p)}`;
   await waitFor('first target up', async () => (await scrape(base)).get('stackwatch_target_up', { kind: 'http', target: 'first' }) === 1);
   const addSecond = () => writeFileSync(cfg, `http:\n${target('first')}${target('second')}`);
   const hasSecond = async () => (await scrape(base)).get('stackwatch_target_up', { kind: 'http', target: 'second' }) !== undefined;
@@ -55,7 +55,7 @@ describe('lifecycle API', () => {
       d.p.kill('SIGHUP');
       await waitFor('second target after SIGHUP', d.hasSecond);
     } finally {
-      d.p.kill('SIGKILL');
+      await stopChild(d.p);
     }
   });
 
@@ -83,7 +83,7 @@ describe('lifecycle API', () => {
       await waitFor('second target after POST', d.hasSecond);
       expect((await fetch(`${d.base}/-/reload`, { method: 'POST' })).status).toBe(200);
     } finally {
-      d.p.kill('SIGKILL');
+      await stopChild(d.p);
     }
   });
 });

@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import { MAIN, runCli, withStorage } from '../harness/cli';
 import { issue, makeCa, type KeyPair } from '../harness/certs';
-import { freePort } from '../harness/ports';
+import { boundPort } from '../harness/built-daemon';
 import { ProcessSet } from '../harness/processes';
 import { Metrics } from '../harness/prom-text';
 import { startPrometheus } from '../harness/prometheus';
@@ -77,11 +77,10 @@ const fingerprintOf = (kp: KeyPair): string => new X509Certificate(readFileSync(
 interface Daemon { child: ChildProcess; base: string; log: () => string }
 
 async function startDaemon(webConfig: string, ready: (base: string) => Promise<boolean>): Promise<Daemon> {
-  const port = await freePort();
-  const child = procs.start(process.execPath, [MAIN, ...withStorage(['--config', path.join(dir, 'stackwatch.yml'), '--web.listen-address', `127.0.0.1:${port}`, '--web.config.file', webConfig])]);
+  const child = procs.start(process.execPath, [MAIN, ...withStorage(['--config', path.join(dir, 'stackwatch.yml'), '--web.listen-address', '127.0.0.1:0', '--web.config.file', webConfig])]);
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const base = `https://127.0.0.1:${port}`;
+  const base = `https://127.0.0.1:${await boundPort(child, 15_000)}`;
   await waitFor('daemon serving TLS', () => ready(base), 15_000, 200);
   return { child, base, log: () => stderr };
 }

@@ -11,7 +11,7 @@ import { validate } from '../../src/config/load';
 import { silentLogger } from '../../src/log';
 import { isTrusted } from '../../src/trust';
 import { loadWebState, WebSurface } from '../../src/web/surface';
-import { freePort } from '../harness/ports';
+import { closedPort } from '../harness/ports';
 import { scrape } from '../harness/prom-text';
 import { waitFor } from '../harness/wait';
 import { issue, makeCa } from '../harness/certs';
@@ -32,7 +32,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function exporterWith(trusted?: (req: IncomingMessage) => boolean): Promise<{ app: App; url: string }> {
   const refuse = (): never => { throw new ConfigErrors([new ConfigError(CONFIG_PATH, 'http[0].url', 'expected a URL, got "10.9.8.7"')]); };
-  const closed = await freePort();
+  const closed = await closedPort();
   const config = validate({
     server: { listen: '127.0.0.1:0' },
     http: [{ name: 'backend', url: `http://127.0.0.1:${closed}/internal/health`, interval: '1s', timeout: '500ms' }],
