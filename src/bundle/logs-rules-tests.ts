@@ -98,13 +98,13 @@ function cases(cfg: BundleConfig): Case[] {
       healthy: [ok(100), req('chatbot', 'POST', '502', grow(1))],
       moreFiring: [{
         name: 'a source whose proxy fronts backend: the target is backend, so its cause pages mute the burst in Alertmanager',
-        input: [ok(100), badGateway(20), fronts], at: m(7),
+        input: [ok(100), badGateway(20), fronts], onset: m(6),
         labels: { ...src, ...linked, severity: 'critical', notify: 'page', role: 'symptom' },
         summary: 'The proxy of proxy cannot reach its backend (502/504)',
         description: badGatewayDescription,
       }, {
         name: 'a source with no upstream: a cause page about another target (backend) explains nothing',
-        input: [ok(100), badGateway(20), backendCause('1x300')], at: m(7),
+        input: [ok(100), badGateway(20), backendCause('1x300')], onset: m(6),
         labels: { ...src, severity: 'critical', notify: 'page', role: 'symptom' },
         summary: 'The proxy of proxy cannot reach its backend (502/504)',
         description: badGatewayDescription,

@@ -100,8 +100,11 @@ export interface AlertCaseSpec<A extends string = AlertName> {
   healthyAt?: number[];
   /** More silent cases: series and the times at which the alert must not fire. */
   silent?: { name: string; input: InputSeries[]; at: number[] }[];
-  /** More firing cases (other branches of an annotation template): series, time, exact labels and annotations. */
-  moreFiring?: { name: string; input: InputSeries[]; at: number; labels: Record<string, string>; summary: string; description: string; mttr7d?: string }[];
+  /**
+   * More firing cases (other branches of an annotation template): series, exact labels and
+   * annotations, checked at `onset` (when the condition starts to hold) plus the alert's `for`.
+   */
+  moreFiring?: { name: string; input: InputSeries[]; onset: number; labels: Record<string, string>; summary: string; description: string; mttr7d?: string }[];
 }
 
 const m = (n: number): number => n * 60;
@@ -241,7 +244,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       moreFiring: [{
         name: 'a target still down after its cause ended, once the hold-down has passed',
         input: [s(M.targetUp.name, http, '1 1 0x30'), s(M.processGroupProcesses.name, grp, '1 1 0x7 1x20')],
-        at: m(10) + durationSeconds(cfg.symptomHoldDown) + firesAtTime(0, durationSeconds(cfg.for.StackwatchTargetDown)),
+        onset: m(10) + durationSeconds(cfg.symptomHoldDown),
         labels: backend({ severity: 'critical' }),
         summary: 'http target backend is down',
         description: `http target backend (exporter ${EXP.instance}) has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
@@ -262,7 +265,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       moreFiring: [{
         name: `a counter born at ${flaps} while the exporter runs (outages before the first scrape that saw it)`,
         input: [s(M.targetOutages.name, http, `_x10 ${flaps}x60`), up(70), started],
-        at: m(10) + durationSeconds(cfg.for.StackwatchTargetFlapping),
+        onset: m(10),
         labels: backend({ severity: 'warning' }),
         summary: 'http target backend is flapping',
         description: `http target backend (exporter ${EXP.instance}) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
@@ -405,10 +408,10 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       moreFiring: [{
         name: 'an expired certificate',
         input: [s(M.httpCertExpiry.name, tls, `${m(10)}x60`)],
-        at: m(30),
+        onset: m(30),
         labels: backend({ severity: 'critical' }),
         summary: 'TLS certificate of backend has expired',
-        description: `The certificate last served by backend (exporter ${EXP.instance}) has -20m 0s of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
+        description: `The certificate last served by backend (exporter ${EXP.instance}) has ${humanizeDuration(m(10) - firesAtTime(m(30), durationSeconds(cfg.for.StackwatchTlsCertExpiryCritical)))} of validity left (negative: expired that long ago; limit ${cfg.tlsCert.criticalDays} days). Once it expires, clients that verify certificates refuse the connection.`,
       }],
     },
     {
@@ -568,7 +571,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       moreFiring: [{
         name: `a counter born at ${restarts} while the exporter runs (restarts before the first scrape that saw the container)`,
         input: [s(M.containerRestarts.name, ctr, `_x10 ${restarts}x60`), running('_x10 1x60'), started],
-        at: m(10),
+        onset: m(10),
         labels: { ...ctrAlert, severity: 'critical' },
         summary: 'Container backend is crash-looping',
         description: `Container backend (exporter ${EXP.instance}) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
@@ -597,14 +600,14 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
           s(M.containerOomKills.name, ctr, '0x4 1x60'), s(M.containerExitCode.name, ctr, '0x4 137x60'),
           s(M.containerState.name, { ...ctr, state: 'running' }, '1x4 0x60'), s(M.containerState.name, { ...ctr, state: 'exited' }, '0x4 1x60'), started,
         ],
-        at: m(40),
+        onset: m(40),
         labels: { ...ctrAlert, severity: 'warning' },
         summary: 'Container backend was OOM-killed',
         description: `The kernel killed container backend (exporter ${EXP.instance}) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
       }, {
         name: 'a counter born at 1 (killed within its first scrape interval)',
         input: [s(M.containerOomKills.name, ctr, '_x10 1x60'), running('_x10 1x60'), started],
-        at: m(10),
+        onset: m(10),
         labels: { ...ctrAlert, severity: 'warning' },
         summary: 'Container backend was OOM-killed',
         description: `The kernel killed container backend (exporter ${EXP.instance}) for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,
@@ -688,7 +691,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       moreFiring: [{
         name: `a counter born at ${restarts} while the exporter runs`,
         input: [s(M.processRestarts.name, grp, `_x10 ${restarts}x60`), procs('_x10 1x60'), started],
-        at: m(10),
+        onset: m(10),
         labels: { ...grpAlert, severity: 'critical' },
         summary: 'Processes of group backend keep restarting',
         description: `Processes of group backend (exporter ${EXP.instance}) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
@@ -949,7 +952,7 @@ export function alertCaseTests(c: AlertCaseSpec<string>, o: { forText: Duration;
   }
   for (const fc of c.moreFiring ?? []) {
     const exp = { exp_labels: { ...fc.labels, ...routing }, exp_annotations: o.annotations(fc.labels, fc.summary, fc.description, fc.mttr7d) };
-    out.push({ name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(fc.at), alertname: c.alert, exp_alerts: [exp] }] });
+    out.push({ name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(firesAtTime(fc.onset, forS)), alertname: c.alert, exp_alerts: [exp] }] });
   }
   return out;
 }

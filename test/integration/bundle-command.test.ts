@@ -106,12 +106,17 @@ recovery_objective_seconds: 300
 flapping: { outages: 4, window: 3h }
 tls_cert: { warning_days: 21, critical_days: 3 }
 mqtt: { roundtrip_slow_seconds: 2, sys_stale_seconds: 90, roundtrip_failures: 5 }
-restarts: { count: 3, window: 30m }
+restarts: { count: 3, window: 1h30m }
 for:
   StackwatchTargetDown: 3m
   StackwatchMqttBrokerDown: 1m
   StackwatchProcessNotRunning: 2m
   StackwatchContainerUnhealthy: 1m
+  StackwatchProcessRestarting: 1m30s
+  StackwatchContainerRestarting: 2m
+  StackwatchContainerOomKilled: 1m30s
+  StackwatchTargetFlapping: 2m
+  StackwatchTlsCertExpiryCritical: 10m
 `;
   const prom = path.join(out, 'prometheus');
   const ruleFiles = (): string[] => ['rules', 'alerts'].flatMap((d) => readdirSync(path.join(prom, d)).map((f) => `${d}/${f}`));
