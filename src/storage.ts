@@ -5,12 +5,12 @@ import { promisify } from 'node:util';
 import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 
 const gzipAsync = promisify(gzip);
-import type { Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AvailabilityTracker, TrackerState } from './availability';
 import type { Clock } from './clock';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
-import { counter, gauge } from './metrics/instruments';
+import { counter, gauge, type CounterOf, type GaugeOf } from './metrics/instruments';
 
 /**
  * The data directory (--storage.path): a snapshot of the availability tracker (states, outages
@@ -125,8 +125,8 @@ export class Storage {
   private emptySavedAt: number | undefined;
   /** The periodic save in progress, if any (saves never overlap). */
   private pending: Promise<unknown> | undefined;
-  private readonly failures: Counter | undefined;
-  private readonly lastSuccess: Gauge | undefined;
+  private readonly failures: CounterOf<typeof M.storageSnapshotFailures> | undefined;
+  private readonly lastSuccess: GaugeOf<typeof M.storageSnapshotLastSuccess> | undefined;
 
   constructor(
     readonly dir: string,
