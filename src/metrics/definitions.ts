@@ -423,3 +423,46 @@ export const ALL_METRICS: readonly MetricDef[] = Object.values(M);
 export function namesWithLabel(group: MetricGroup, label: string, type?: MetricType): string[] {
   return ALL_METRICS.filter((d) => d.group === group && d.labels.includes(label) && (type === undefined || d.type === type)).map((d) => d.name);
 }
+
+/**
+ * A PromQL label matcher naming values of a metric's enumerated label: `reason="auth"`, or
+ * `status=~"degraded|unhealthy"` for several. The values are typed by the catalogue, so a rule
+ * or panel naming a value the metric does not have (a renamed reason) does not build; labels
+ * typed as plain strings (code) are checked when the bundle is generated.
+ */
+export function matcher<D extends MetricDef, K extends EnumLabelOf<D>>(def: D, label: K, ...values: readonly ValueOf<D, K>[]): string {
+  const spec = def.spec[label];
+  if (spec === undefined || !isEnumerated(spec)) throw new Error(`${def.name} has no enumerated label ${label}`);
+  if (values.length === 0) throw new Error(`matcher on ${def.name}{${label}} names no value`);
+  for (const v of values) {
+    if (!spec.values.includes(v)) throw new Error(`${def.name}{${label}} has no value ${v}`);
+  }
+  return values.length === 1 ? `${label}="${values[0]}"` : `${label}=~"${values.join('|')}"`;
+}
+
+const BY_NAME = new Map<string, MetricDef>(ALL_METRICS.map((d) => [d.name, d]));
+
+/** The definition a series name belongs to (a histogram's `_bucket`, `_sum` and `_count` too). */
+export function definitionOf(series: string): MetricDef | undefined {
+  const d = BY_NAME.get(series);
+  if (d !== undefined) return d;
+  const base = /^(.*)_(bucket|sum|count)$/.exec(series)?.[1];
+  const h = base === undefined ? undefined : BY_NAME.get(base);
+  return h?.type === 'histogram' ? h : undefined;
+}
+
+/**
+ * Throws unless a series of a catalogue metric (others pass) has only the metric's labels (and
+ * `le` on buckets, and the `scrapeLabels` Prometheus adds) and only catalogue values on its
+ * enumerated labels: test inputs written by hand stay true to what the exporter emits.
+ */
+export function checkSeriesLabels(series: string, labels: Readonly<Record<string, string>>, scrapeLabels: readonly string[] = []): void {
+  const d = definitionOf(series);
+  if (d === undefined) return;
+  for (const [k, v] of Object.entries(labels)) {
+    if (scrapeLabels.includes(k) || (k === 'le' && series.endsWith('_bucket'))) continue;
+    const spec = (d.spec as Readonly<Record<string, LabelSpec>>)[k];
+    if (spec === undefined) throw new Error(`${series} has no label ${k} (its labels: ${d.labels.join(', ') || 'none'})`);
+    if (isEnumerated(spec) && !spec.values.includes(v)) throw new Error(`${series}{${k}} has no value ${JSON.stringify(v)} (its values: ${spec.values.join(', ')})`);
+  }
+}
