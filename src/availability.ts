@@ -69,6 +69,8 @@ export type MaintenanceCheck = (kind: TargetKind, target: string, at: number) =>
 interface TargetRecord {
   kind: TargetKind;
   target: string;
+  /** The labels of its series, made once: an observation allocates no labels object. */
+  readonly labels: { kind: TargetKind; target: string };
   damping: Damping;
   state: TargetState;
   checks: number;
@@ -97,30 +99,25 @@ interface TargetRecord {
   maintenanceSince?: number | undefined;
 }
 
-/** A target as saved in a snapshot (see src/storage.ts). */
-export interface SavedTarget {
-  kind: TargetKind;
-  target: string;
-  state: TargetState;
-  checks: number;
-  failures: number;
-  outages: number;
-  okStreak: number;
-  okStreakStart: number;
-  failStreak: number;
-  failStreakStart: number;
-  failStreakError?: string | undefined;
-  lastCheck?: number | undefined;
-  lastTransition?: number | undefined;
-  lastError?: string | undefined;
-  lastErrorAt?: number | undefined;
-  downSince?: number | undefined;
-  closedDowntime: number;
-  recoveryCounts: number[];
-  recoverySum: number;
-  history: HistoryState;
-  planned?: boolean | undefined;
-  maintenanceSince?: number | undefined;
+/**
+ * A target as saved in a snapshot (see src/storage.ts): its record without the damping (the
+ * config's) and with its history's saved state; `planned` is absent in snapshots of earlier versions.
+ */
+export type SavedTarget = Omit<TargetRecord, 'damping' | 'labels' | 'history' | 'planned'> & { history: HistoryState; planned?: boolean | undefined };
+
+/** A declared target in a snapshot: its saved fields, and its history to be saved piece by piece. */
+export interface LiveTarget {
+  fields: Omit<SavedTarget, 'history'>;
+  history: TargetHistory;
+}
+
+/** TrackerState before the histories of declared targets are turned into their saved state. */
+export interface TrackerSnapshot {
+  savedAt: number;
+  gaps: Interval[];
+  live: LiveTarget[];
+  /** Restored targets no collector declared (yet), kept as they were read. */
+  pending: SavedTarget[];
 }
 
 /** Everything the tracker knows, as saved in a snapshot. */
@@ -176,7 +173,7 @@ export class AvailabilityTracker {
       collect(this: Counter) {
         this.reset();
         const t = now();
-        for (const r of records.values()) this.inc({ kind: r.kind, target: r.target }, downtimeOf(r, t));
+        for (const r of records.values()) this.inc(r.labels, downtimeOf(r, t));
       },
     });
   }
@@ -191,20 +188,21 @@ export class AvailabilityTracker {
    * everything already known and only updates the damping.
    */
   declare(kind: TargetKind, target: string, damping: Damping = NO_DAMPING): void {
+    const existing = this.records.get(key(kind, target));
+    if (existing !== undefined) existing.damping = damping;
+    else this.add(kind, target, damping);
+  }
+
+  private add(kind: TargetKind, target: string, damping: Damping): TargetRecord {
     const k = key(kind, target);
-    const existing = this.records.get(k);
-    if (existing !== undefined) {
-      existing.damping = damping;
-      return;
-    }
+    const labels = { kind, target };
     const r: TargetRecord = {
-      kind, target, damping, state: 'unknown', checks: 0, failures: 0, outages: 0,
+      kind, target, labels, damping, state: 'unknown', checks: 0, failures: 0, outages: 0,
       okStreak: 0, okStreakStart: 0, failStreak: 0, failStreakStart: 0, closedDowntime: 0,
       recoveryCounts: new Array<number>(this.recoveryBounds.length + 1).fill(0), recoverySum: 0,
       history: new TargetHistory(LATENCY_KINDS.has(kind)), planned: false,
     };
     this.records.set(k, r);
-    const labels = { kind, target };
     // The histogram exists at zero from the start, so the first recovery is an increase() too.
     this.recovery.zero(labels);
     const saved = this.pending.get(k);
@@ -215,11 +213,12 @@ export class AvailabilityTracker {
     this.checks.inc(labels, r.checks);
     this.failures.inc(labels, r.failures);
     this.outages.inc(labels, r.outages);
+    return r;
   }
 
   /** Continues a target from its snapshot: state, outage in progress, counters, histogram, history. */
   private restore(r: TargetRecord, s: SavedTarget): void {
-    const labels = { kind: r.kind, target: r.target };
+    const labels = r.labels;
     Object.assign(r, {
       state: s.state, checks: s.checks, failures: s.failures, outages: s.outages,
       okStreak: s.okStreak, okStreakStart: s.okStreakStart, failStreak: s.failStreak, failStreakStart: s.failStreakStart,
@@ -237,10 +236,9 @@ export class AvailabilityTracker {
 
   /** Records one observation. Undeclared targets are declared without damping. */
   observe(kind: TargetKind, target: string, ok: boolean, opts: ObserveOptions = {}): void {
-    if (!this.records.has(key(kind, target))) this.declare(kind, target);
-    const r = this.records.get(key(kind, target))!;
+    const r = this.records.get(key(kind, target)) ?? this.add(kind, target, NO_DAMPING);
     const at = Math.max(opts.at ?? this.clock(), r.lastCheck ?? -Infinity);
-    const labels = { kind, target };
+    const labels = r.labels;
     const inWindow = this.maintenance(kind, target, at);
 
     r.lastCheck = at;
@@ -290,7 +288,7 @@ export class AvailabilityTracker {
   }
 
   private goDown(r: TargetRecord, since: number): void {
-    const labels = { kind: r.kind, target: r.target };
+    const labels = r.labels;
     r.state = 'down';
     r.lastTransition = since;
     this.up.set(labels, 0);
@@ -313,7 +311,7 @@ export class AvailabilityTracker {
   }
 
   private goUp(r: TargetRecord, at: number): void {
-    const labels = { kind: r.kind, target: r.target };
+    const labels = r.labels;
     r.planned = false;
     if (r.state === 'down' && r.downSince !== undefined) {
       const length = Math.max(0, at - r.downSince);
@@ -361,19 +359,23 @@ export class AvailabilityTracker {
 
   /** Everything needed to continue after a restart (see src/storage.ts). */
   exportState(): TrackerState {
-    const targets: SavedTarget[] = [];
+    const s = this.snapshot();
+    const targets: SavedTarget[] = s.live.map((t) => ({ ...t.fields, history: t.history.toJSON() }));
+    return { savedAt: s.savedAt, gaps: s.gaps, targets: [...targets, ...s.pending] };
+  }
+
+  /**
+   * exportState() with the histories of declared targets left as they are, so that src/storage.ts
+   * can reuse what it already encoded of them. Take it and encode it without yielding in between.
+   */
+  snapshot(): TrackerSnapshot {
+    const live: LiveTarget[] = [];
     for (const r of this.records.values()) {
-      targets.push({
-        kind: r.kind, target: r.target, state: r.state, checks: r.checks, failures: r.failures, outages: r.outages,
-        okStreak: r.okStreak, okStreakStart: r.okStreakStart, failStreak: r.failStreak, failStreakStart: r.failStreakStart,
-        failStreakError: r.failStreakError, lastCheck: r.lastCheck, lastTransition: r.lastTransition,
-        lastError: r.lastError, lastErrorAt: r.lastErrorAt, downSince: r.downSince, closedDowntime: r.closedDowntime,
-        recoveryCounts: [...r.recoveryCounts], recoverySum: r.recoverySum, history: r.history.toJSON(),
-        planned: r.planned, maintenanceSince: r.maintenanceSince,
-      });
+      const { damping: _damping, labels: _labels, history, ...fields } = r;
+      live.push({ fields: { ...fields, recoveryCounts: [...r.recoveryCounts] }, history });
     }
-    for (const p of [...this.pending.values()].slice(-MAX_PENDING)) targets.push(p);
-    return { savedAt: this.clock(), gaps: this.gapList.map((g) => ({ ...g })), targets };
+    const pending = [...this.pending.values()].slice(-MAX_PENDING);
+    return { savedAt: this.clock(), gaps: this.gapList.map((g) => ({ ...g })), live, pending };
   }
 
   /**

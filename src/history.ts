@@ -107,6 +107,11 @@ export class Ring {
   private readonly downUnit: number;
   /** Slot number (floor(t / width)) of the open slot; -1 before the first event. */
   private open: Open = emptyOpen(-1);
+  /**
+   * Grows whenever a closed slot changes (packed, cleared, down time or an outage added to it,
+   * loaded): the text of closedJsonLater() made at the same revision still holds.
+   */
+  closedRevision = 0;
 
   constructor(readonly width: number, readonly size: number, latency: boolean) {
     const wide = width > MINUTE;
@@ -141,6 +146,7 @@ export class Ring {
     }
     this.clear(slot % this.size);
     this.open = emptyOpen(slot);
+    this.closedRevision += 1;
   }
 
   addCheck(t: number, ok: boolean): void {
@@ -169,6 +175,7 @@ export class Ring {
     else if (this.holds(slot)) {
       const i = slot % this.size;
       this.outages[i] = Math.min(0xff, this.outages[i]! + 1);
+      this.closedRevision += 1;
     }
   }
 
@@ -185,6 +192,7 @@ export class Ring {
       else if (this.holds(s)) {
         const i = s % this.size;
         this.down[i] = Math.min(this.downMax, this.down[i]! + Math.round((b - a) * this.downUnit));
+        this.closedRevision += 1;
       }
     }
   }
@@ -262,15 +270,32 @@ export class Ring {
 
   // --- snapshot ---
   toJSON(): RingState {
-    const b64 = (a: ArrayBufferView | undefined): string | undefined =>
-      a === undefined ? undefined : Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+    return { ...closedState(this.width, this.size, this.arrays()), open: this.openState() };
+  }
+
+  /** The slot in progress as saved (changes with every check). */
+  openState(): RingState['open'] {
     const o = this.open;
-    return {
-      width: this.width, size: this.size, open: { ...o, latMin: Number.isFinite(o.latMin) ? o.latMin : null },
-      checks: b64(this.checks)!, failures: b64(this.failures)!, down: b64(this.down)!,
-      ...(this.outages ? { outages: b64(this.outages) } : {}),
-      ...(this.latAvg ? { latAvg: b64(this.latAvg), latMin: b64(this.latMin), latMax: b64(this.latMax) } : {}),
+    return { ...o, latMin: Number.isFinite(o.latMin) ? o.latMin : null };
+  }
+
+  /**
+   * Everything of toJSON() but the slot in progress, as the members of a JSON object without its
+   * braces (`"width":60,…`; it changes only when closedRevision does), for the ring as it is now
+   * but made later: the slot arrays are copied now, their text is made when the returned function
+   * is called.
+   */
+  closedJsonLater(): () => string {
+    const a = this.arrays();
+    const copy: RingArrays = {
+      checks: a.checks.slice(), failures: a.failures.slice(), down: a.down.slice(),
+      outages: a.outages?.slice(), latAvg: a.latAvg?.slice(), latMin: a.latMin?.slice(), latMax: a.latMax?.slice(),
     };
+    return () => closedJson(this.width, this.size, copy);
+  }
+
+  private arrays(): RingArrays {
+    return { checks: this.checks, failures: this.failures, down: this.down, outages: this.outages, latAvg: this.latAvg, latMin: this.latMin, latMax: this.latMax };
   }
 
   /** Restores a ring saved by toJSON; throws on any mismatch (the caller sets the snapshot aside). */
@@ -294,8 +319,31 @@ export class Ring {
     const nums = [o.slot, o.checks, o.failures, o.down, o.outages, o.latN, o.latSum, o.latMax];
     if (!nums.every((n) => typeof n === 'number' && Number.isFinite(n))) throw new Error('ring open slot is not numeric');
     this.open = { ...o, latMin: typeof o.latMin === 'number' ? o.latMin : Infinity };
+    this.closedRevision += 1;
   }
 }
+
+interface RingArrays {
+  checks: Uint8Array | Uint16Array;
+  failures: Uint8Array | Uint16Array;
+  down: Uint8Array | Uint16Array;
+  outages: Uint8Array | undefined;
+  latAvg: Uint16Array | undefined;
+  latMin: Uint8Array | undefined;
+  latMax: Uint8Array | undefined;
+}
+
+function closedState(width: number, size: number, a: RingArrays): Omit<RingState, 'open'> {
+  const b64 = (v: ArrayBufferView | undefined): string | undefined =>
+    v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  return {
+    width, size, checks: b64(a.checks)!, failures: b64(a.failures)!, down: b64(a.down)!,
+    ...(a.outages ? { outages: b64(a.outages) } : {}),
+    ...(a.latAvg ? { latAvg: b64(a.latAvg), latMin: b64(a.latMin), latMax: b64(a.latMax) } : {}),
+  };
+}
+
+const closedJson = (width: number, size: number, a: RingArrays): string => JSON.stringify(closedState(width, size, a)).slice(1, -1);
 
 export interface RingState {
   width: number;
@@ -496,10 +544,17 @@ export class TargetHistory {
   }
 
   toJSON(): HistoryState {
-    return {
-      latency: this.latency, knownSince: this.knownSince, maintenance: this.maintenance.map((i) => ({ ...i })),
-      minutes: this.minutes.toJSON(), hours: this.hours.toJSON(), incidents: this.incidents.map((i) => ({ ...i })),
-    };
+    return { ...this.headState(), minutes: this.minutes.toJSON(), hours: this.hours.toJSON(), incidents: this.incidentsState() };
+  }
+
+  /** What toJSON() holds besides the rings and incidents (maintenance changes without a revision). */
+  headState(): Omit<HistoryState, 'minutes' | 'hours' | 'incidents'> {
+    return { latency: this.latency, knownSince: this.knownSince, maintenance: this.maintenance.map((i) => ({ ...i })) };
+  }
+
+  /** The incidents as saved; they change only with `revision`. */
+  incidentsState(): Incident[] {
+    return this.incidents.map((i) => ({ ...i }));
   }
 
   static fromJSON(s: HistoryState): TargetHistory {

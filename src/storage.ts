@@ -2,11 +2,9 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { gunzipSync, gzip, gzipSync } from 'node:zlib';
-
-const gzipAsync = promisify(gzip);
+import { constants, crc32, deflateRaw, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { Registry } from 'prom-client';
-import type { AvailabilityTracker, TrackerState } from './availability';
+import type { AvailabilityTracker, TrackerSnapshot, TrackerState } from './availability';
 import type { Clock } from './clock';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
@@ -22,6 +20,10 @@ import { counter, gauge, type CounterOf, type GaugeOf } from './metrics/instrume
  * moment leaves the old snapshot or the new one, never a mix. It is written every few seconds
  * and when the exporter stops. A snapshot that cannot be read (damaged, or written by another
  * format version) is renamed aside with a log line saying where, and the exporter starts fresh.
+ *
+ * Most of a snapshot is the closed slots of each target's history (48 h of minutes, 90 days of
+ * hours), which change once a minute at most; see SnapshotEncoder for how it is not encoded again
+ * every few seconds.
  */
 
 export const SNAPSHOT_FILE = 'snapshot.json.gz';
@@ -41,16 +43,186 @@ interface SnapshotFile {
   tracker: TrackerState;
 }
 
-const snapshotJson = (state: TrackerState): string =>
-  JSON.stringify({ format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, tracker: state } satisfies SnapshotFile);
-
+/** A snapshot file in one piece, from a plain state (tests and tools; the daemon uses SnapshotEncoder). */
 export function encodeSnapshot(state: TrackerState): Buffer {
-  return gzipSync(snapshotJson(state), { level: 1 });
+  return gzipSync(JSON.stringify({ format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, tracker: state } satisfies SnapshotFile), { level: 1 });
 }
 
-/** As encodeSnapshot, with the compression off the event loop (probes keep their timing). */
-export function encodeSnapshotAsync(state: TrackerState): Promise<Buffer> {
-  return gzipAsync(snapshotJson(state), { level: 1 });
+/** Text compressed on its own: raw deflate blocks, none final, ending on a byte boundary. */
+interface Segment {
+  deflated: Buffer;
+  /** CRC-32 and length in bytes of the text. */
+  crc: number;
+  length: number;
+}
+
+/** A part of the snapshot's text that is kept compressed while `stamp` stays the same. */
+interface Cached {
+  key: object;
+  stamp: string;
+  /** The kept segment when it is current; else what makes the text of the state as planned. */
+  segment?: Segment;
+  make?: () => string;
+}
+
+type Part = Buffer | Cached;
+
+const SEGMENT_LEVEL = 1;
+const deflateRawAsync = promisify(deflateRaw);
+const segmentOptions = { level: SEGMENT_LEVEL, finishFlush: constants.Z_SYNC_FLUSH };
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+/** An empty final block with fixed codes: ends the deflate stream. */
+const FINAL_BLOCK = Buffer.from([3, 0]);
+const MAX_STORED = 0xffff;
+
+/**
+ * Encodes snapshots of one tracker, reusing what did not change since the last one.
+ *
+ * The file is one ordinary gzip stream of the same JSON as encodeSnapshot's (JSON does not care
+ * about the order of an object's members, so each ring's closed slots are written after its slot
+ * in progress), so any version reads it. Inside, the deflate stream is a sequence of pieces that
+ * are each complete on their own: the closed slots of each target's minute ring, and of its hour
+ * ring together with its incidents, are compressed once and kept until they change (a minute
+ * ring once a minute, an hour ring once an hour or when an outage ends); the rest (counters,
+ * the slots in progress, maintenance) is small and goes in stored (uncompressed) blocks. The
+ * CRC-32 of the whole is combined from the pieces' CRCs. A snapshot at 5 s thus compresses only
+ * what changed and never builds the whole text.
+ */
+export class SnapshotEncoder {
+  private readonly kept = new WeakMap<object, { stamp: string; segment: Segment }>();
+
+  /** The parts of a snapshot, taken at once (the state may change as soon as this returns). */
+  plan(s: TrackerSnapshot): Part[] {
+    const parts: Part[] = [];
+    let text = `{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"version":${SNAPSHOT_VERSION},"tracker":{"savedAt":${JSON.stringify(s.savedAt)},"gaps":${JSON.stringify(s.gaps)},"targets":[`;
+    const cached = (key: object, stamp: string, later: () => () => string): void => {
+      parts.push(Buffer.from(text));
+      text = '';
+      const part: Cached = { key, stamp };
+      const kept = this.kept.get(key);
+      if (kept?.stamp === stamp) part.segment = kept.segment;
+      else part.make = later();
+      parts.push(part);
+    };
+    let first = true;
+    for (const { fields, history: h } of s.live) {
+      text += `${first ? '' : ','}{${JSON.stringify(fields).slice(1, -1)},"history":{${JSON.stringify(h.headState()).slice(1, -1)},"minutes":{"open":${JSON.stringify(h.minutes.openState())},`;
+      cached(h.minutes, String(h.minutes.closedRevision), () => h.minutes.closedJsonLater());
+      text += `},"hours":{"open":${JSON.stringify(h.hours.openState())},`;
+      cached(h.hours, `${h.hours.closedRevision}:${h.revision}`, () => {
+        const hours = h.hours.closedJsonLater();
+        const incidents = JSON.stringify(h.incidentsState());
+        return () => `${hours()}},"incidents":${incidents}`;
+      });
+      text += '}}';
+      first = false;
+    }
+    for (const p of s.pending) {
+      text += first ? '' : ',';
+      cached(p, '', () => () => JSON.stringify(p));
+      first = false;
+    }
+    parts.push(Buffer.from(`${text}]}}`));
+    return parts;
+  }
+
+  /** The file: the parts' stale segments compressed here (the stop's last save). */
+  encodeSync(parts: Part[]): Buffer {
+    for (const p of parts) {
+      if (Buffer.isBuffer(p) || p.make === undefined) continue;
+      const text = Buffer.from(p.make());
+      this.keep(p, segment(text, deflateRawSync(text, segmentOptions)));
+    }
+    return this.assemble(parts);
+  }
+
+  /**
+   * The file, with stale segments compressed in the thread pool. Their texts are made one at a
+   * time with the event loop free in between (once a minute every minute ring is stale).
+   */
+  async encode(parts: Part[]): Promise<Buffer> {
+    const compressed: Promise<void>[] = [];
+    const failures: unknown[] = [];
+    for (const p of parts) {
+      if (Buffer.isBuffer(p) || p.make === undefined) continue;
+      const text = Buffer.from(p.make());
+      compressed.push(deflateRawAsync(text, segmentOptions).then((d) => this.keep(p, segment(text, d)), (err: unknown) => { failures.push(err); }));
+      await new Promise(setImmediate);
+    }
+    await Promise.all(compressed);
+    if (failures.length > 0) throw failures[0];
+    return this.assemble(parts);
+  }
+
+  private keep(p: Cached, seg: Segment): void {
+    this.kept.set(p.key, { stamp: p.stamp, segment: seg });
+    p.segment = seg;
+    delete p.make;
+  }
+
+  private assemble(parts: Part[]): Buffer {
+    const out: Buffer[] = [GZIP_HEADER];
+    let crc = 0;
+    let length = 0;
+    for (const p of parts) {
+      if (Buffer.isBuffer(p)) {
+        for (let off = 0; off < p.length; off += MAX_STORED) {
+          const block = p.subarray(off, off + MAX_STORED);
+          const head = Buffer.alloc(5);
+          head.writeUInt16LE(block.length, 1);
+          head.writeUInt16LE(~block.length & 0xffff, 3);
+          out.push(head, block);
+        }
+        crc = crc32(p, crc);
+        length += p.length;
+      } else {
+        const seg = p.segment!;
+        out.push(seg.deflated);
+        crc = crc32Combine(crc, seg.crc, seg.length);
+        length += seg.length;
+      }
+    }
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc >>> 0, 0);
+    trailer.writeUInt32LE(length % 2 ** 32, 4);
+    out.push(FINAL_BLOCK, trailer);
+    return Buffer.concat(out);
+  }
+}
+
+function segment(text: Buffer, deflated: Buffer): Segment {
+  return { deflated, crc: crc32(text), length: text.length };
+}
+
+// CRC-32 of two pieces joined, from theirs (zlib's crc32_combine, by polynomial arithmetic mod p).
+const CRC_POLY = 0xedb88320;
+/** a * b modulo the CRC polynomial (bit-reflected). */
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  while (m !== 0) {
+    if ((a & m) !== 0) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ CRC_POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+/** x^(2^k) mod p, for k = 0..31. */
+const X2N: number[] = [];
+for (let k = 0, p = 0x40000000; k < 32; k++) {
+  X2N.push(p);
+  p = multModP(p, p);
+}
+export function crc32Combine(crc1: number, crc2: number, length2: number): number {
+  // x^(8 * length2) mod p, times crc1.
+  let x = 0x80000000;
+  for (let n = length2, k = 3; n > 0; n = Math.floor(n / 2), k++) {
+    if (n % 2 === 1) x = multModP(X2N[k % 32]!, x);
+  }
+  return (multModP(x, crc1) ^ crc2) >>> 0;
 }
 
 /** Decodes a snapshot; throws with a reason when it is damaged or of another format or version. */
@@ -125,6 +297,7 @@ export class Storage {
   private emptySavedAt: number | undefined;
   /** The periodic save in progress, if any (saves never overlap). */
   private pending: Promise<unknown> | undefined;
+  private readonly encoder = new SnapshotEncoder();
   private readonly failures: CounterOf<typeof M.storageSnapshotFailures> | undefined;
   private readonly lastSuccess: GaugeOf<typeof M.storageSnapshotLastSuccess> | undefined;
 
@@ -207,8 +380,8 @@ export class Storage {
    * written less than EMPTY_SAVE_INTERVAL_SECONDS ago. Resolves with whether it wrote.
    */
   async periodicSave(): Promise<boolean> {
-    const state = this.tracker.exportState();
-    const empty = state.targets.length === 0;
+    const state = this.tracker.snapshot();
+    const empty = state.live.length + state.pending.length === 0;
     if (empty && this.emptySavedAt !== undefined && state.savedAt - this.emptySavedAt < EMPTY_SAVE_INTERVAL_SECONDS && !this.failing) return false;
     const ok = await this.saveAsync(state);
     this.emptySavedAt = ok && empty ? state.savedAt : undefined;
@@ -216,10 +389,11 @@ export class Storage {
   }
 
   /** Writes a snapshot: the state is taken at once, compression and disk I/O happen off the loop. */
-  async saveAsync(state: TrackerState = this.tracker.exportState()): Promise<boolean> {
+  async saveAsync(state: TrackerSnapshot = this.tracker.snapshot()): Promise<boolean> {
     try {
       this.ensureDir();
-      await writeAtomicAsync(this.file, await encodeSnapshotAsync(state));
+      const parts = this.encoder.plan(state);
+      await writeAtomicAsync(this.file, await this.encoder.encode(parts));
       this.saved();
       return true;
     } catch (err) {
@@ -253,7 +427,7 @@ export class Storage {
   save(): boolean {
     try {
       this.ensureDir();
-      writeAtomic(this.file, encodeSnapshot(this.tracker.exportState()));
+      writeAtomic(this.file, this.encoder.encodeSync(this.encoder.plan(this.tracker.snapshot())));
       this.saved();
       return true;
     } catch (err) {

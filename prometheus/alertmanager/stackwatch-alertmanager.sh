@@ -130,6 +130,74 @@ section() {
   echo "    $1:"
 }
 
+# item_telegram RECEIVER: the receiver's telegram_configs entry for telegram.
+item_telegram() {
+  section telegram_configs
+  cat <<STACKWATCH_ITEM
+      - api_url: $(q "$TELEGRAM_API_URL")
+        bot_token: $(q "$secret_telegram")
+        chat_id: $TELEGRAM_CHAT_ID
+        parse_mode: HTML
+        message: '{{ template "stackwatch.html" . }}'
+        send_resolved: true
+STACKWATCH_ITEM
+}
+
+# item_slack RECEIVER: the receiver's slack_configs entry for slack.
+item_slack() {
+  section slack_configs
+  cat <<STACKWATCH_ITEM
+      - api_url: $(q "$secret_slack")
+        channel: $(q "$SLACK_CHANNEL")
+        send_resolved: true
+        color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
+        title: '{{ template "stackwatch.title.slack" . }}'
+        text: '{{ template "stackwatch.slack.text" . }}'
+STACKWATCH_ITEM
+}
+
+# item_email RECEIVER: the receiver's email_configs entry for email.
+item_email() {
+  section email_configs
+  cat <<STACKWATCH_ITEM
+      - to: $(q "$SMTP_TO")
+        from: $(q "$SMTP_FROM")
+        smarthost: $(q "$SMTP_SMARTHOST")
+        auth_username: $(q "$SMTP_USERNAME")
+        auth_password: $(q "$secret_email")
+        require_tls: $SMTP_REQUIRE_TLS
+        send_resolved: true
+        headers:
+          Subject: '{{ template "stackwatch.title" . }}'
+        text: '{{ template "stackwatch.text" . }}'
+        html: ""
+STACKWATCH_ITEM
+}
+
+# item_webhook RECEIVER: the receiver's webhook_configs entry for webhook.
+item_webhook() {
+  section webhook_configs
+  cat <<STACKWATCH_ITEM
+      - url: $(q "$secret_webhook")
+        send_resolved: true
+STACKWATCH_ITEM
+}
+
+# item_ntfy RECEIVER: the receiver's webhook_configs entry for ntfy.
+item_ntfy() {
+  section webhook_configs
+  eval "ntfy_url=\$ntfy_url_$1"
+  cat <<STACKWATCH_ITEM
+      - url: $(q "$ntfy_url")
+        send_resolved: true
+STACKWATCH_ITEM
+  [ -z "$secret_ntfy_token" ] || cat <<STACKWATCH_ITEM
+        http_config:
+          authorization:
+            credentials: $(q "$secret_ntfy_token")
+STACKWATCH_ITEM
+}
+
 config() {
   echo "# Written by $0 at start: the channels enabled:${enabled:- none (demo printer)}."
   echo "templates:"
@@ -258,198 +326,14 @@ STACKWATCH_DEMO
     return 0
   fi
   echo "receivers:"
-  echo "  - name: page"
-  sections=""
-  if [ -n "$secret_telegram" ] && routes telegram page; then
-    section telegram_configs
-    cat <<STACKWATCH_ITEM
-      - api_url: $(q "$TELEGRAM_API_URL")
-        bot_token: $(q "$secret_telegram")
-        chat_id: $TELEGRAM_CHAT_ID
-        parse_mode: HTML
-        message: '{{ template "stackwatch.html" . }}'
-        send_resolved: true
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_slack" ] && routes slack page; then
-    section slack_configs
-    cat <<STACKWATCH_ITEM
-      - api_url: $(q "$secret_slack")
-        channel: $(q "$SLACK_CHANNEL")
-        send_resolved: true
-        color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-        title: '{{ template "stackwatch.title.slack" . }}'
-        text: '{{ template "stackwatch.slack.text" . }}'
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_email" ] && routes email page; then
-    section email_configs
-    cat <<STACKWATCH_ITEM
-      - to: $(q "$SMTP_TO")
-        from: $(q "$SMTP_FROM")
-        smarthost: $(q "$SMTP_SMARTHOST")
-        auth_username: $(q "$SMTP_USERNAME")
-        auth_password: $(q "$secret_email")
-        require_tls: $SMTP_REQUIRE_TLS
-        send_resolved: true
-        headers:
-          Subject: '{{ template "stackwatch.title" . }}'
-        text: '{{ template "stackwatch.text" . }}'
-        html: ""
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_webhook" ] && routes webhook page; then
-    section webhook_configs
-    cat <<STACKWATCH_ITEM
-      - url: $(q "$secret_webhook")
-        send_resolved: true
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_ntfy" ] && routes ntfy page; then
-    section webhook_configs
-    if [ -n "$secret_ntfy_token" ]; then
-      cat <<STACKWATCH_ITEM
-      - url: $(q "$ntfy_url_page")
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: $(q "$secret_ntfy_token")
-STACKWATCH_ITEM
-    else
-      cat <<STACKWATCH_ITEM
-      - url: $(q "$ntfy_url_page")
-        send_resolved: true
-STACKWATCH_ITEM
-    fi
-  fi
-  echo "  - name: ticket"
-  sections=""
-  if [ -n "$secret_telegram" ] && routes telegram ticket; then
-    section telegram_configs
-    cat <<STACKWATCH_ITEM
-      - api_url: $(q "$TELEGRAM_API_URL")
-        bot_token: $(q "$secret_telegram")
-        chat_id: $TELEGRAM_CHAT_ID
-        parse_mode: HTML
-        message: '{{ template "stackwatch.html" . }}'
-        send_resolved: true
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_slack" ] && routes slack ticket; then
-    section slack_configs
-    cat <<STACKWATCH_ITEM
-      - api_url: $(q "$secret_slack")
-        channel: $(q "$SLACK_CHANNEL")
-        send_resolved: true
-        color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-        title: '{{ template "stackwatch.title.slack" . }}'
-        text: '{{ template "stackwatch.slack.text" . }}'
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_email" ] && routes email ticket; then
-    section email_configs
-    cat <<STACKWATCH_ITEM
-      - to: $(q "$SMTP_TO")
-        from: $(q "$SMTP_FROM")
-        smarthost: $(q "$SMTP_SMARTHOST")
-        auth_username: $(q "$SMTP_USERNAME")
-        auth_password: $(q "$secret_email")
-        require_tls: $SMTP_REQUIRE_TLS
-        send_resolved: true
-        headers:
-          Subject: '{{ template "stackwatch.title" . }}'
-        text: '{{ template "stackwatch.text" . }}'
-        html: ""
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_webhook" ] && routes webhook ticket; then
-    section webhook_configs
-    cat <<STACKWATCH_ITEM
-      - url: $(q "$secret_webhook")
-        send_resolved: true
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_ntfy" ] && routes ntfy ticket; then
-    section webhook_configs
-    if [ -n "$secret_ntfy_token" ]; then
-      cat <<STACKWATCH_ITEM
-      - url: $(q "$ntfy_url_ticket")
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: $(q "$secret_ntfy_token")
-STACKWATCH_ITEM
-    else
-      cat <<STACKWATCH_ITEM
-      - url: $(q "$ntfy_url_ticket")
-        send_resolved: true
-STACKWATCH_ITEM
-    fi
-  fi
-  echo "  - name: default"
-  sections=""
-  if [ -n "$secret_telegram" ] && routes telegram default; then
-    section telegram_configs
-    cat <<STACKWATCH_ITEM
-      - api_url: $(q "$TELEGRAM_API_URL")
-        bot_token: $(q "$secret_telegram")
-        chat_id: $TELEGRAM_CHAT_ID
-        parse_mode: HTML
-        message: '{{ template "stackwatch.html" . }}'
-        send_resolved: true
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_slack" ] && routes slack default; then
-    section slack_configs
-    cat <<STACKWATCH_ITEM
-      - api_url: $(q "$secret_slack")
-        channel: $(q "$SLACK_CHANNEL")
-        send_resolved: true
-        color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-        title: '{{ template "stackwatch.title.slack" . }}'
-        text: '{{ template "stackwatch.slack.text" . }}'
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_email" ] && routes email default; then
-    section email_configs
-    cat <<STACKWATCH_ITEM
-      - to: $(q "$SMTP_TO")
-        from: $(q "$SMTP_FROM")
-        smarthost: $(q "$SMTP_SMARTHOST")
-        auth_username: $(q "$SMTP_USERNAME")
-        auth_password: $(q "$secret_email")
-        require_tls: $SMTP_REQUIRE_TLS
-        send_resolved: true
-        headers:
-          Subject: '{{ template "stackwatch.title" . }}'
-        text: '{{ template "stackwatch.text" . }}'
-        html: ""
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_webhook" ] && routes webhook default; then
-    section webhook_configs
-    cat <<STACKWATCH_ITEM
-      - url: $(q "$secret_webhook")
-        send_resolved: true
-STACKWATCH_ITEM
-  fi
-  if [ -n "$secret_ntfy" ] && routes ntfy default; then
-    section webhook_configs
-    if [ -n "$secret_ntfy_token" ]; then
-      cat <<STACKWATCH_ITEM
-      - url: $(q "$ntfy_url_default")
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: $(q "$secret_ntfy_token")
-STACKWATCH_ITEM
-    else
-      cat <<STACKWATCH_ITEM
-      - url: $(q "$ntfy_url_default")
-        send_resolved: true
-STACKWATCH_ITEM
-    fi
-  fi
+  for receiver in page ticket default; do
+    echo "  - name: $receiver"
+    sections=""
+    for channel in telegram slack email webhook ntfy; do
+      eval "channel_secret=\$secret_$channel"
+      if [ -n "$channel_secret" ] && routes "$channel" "$receiver"; then "item_$channel" "$receiver"; fi
+    done
+  done
   # The Watchdog (always firing) goes only to a dead-man's switch, never to a person.
   echo "  - name: watchdog"
   if [ -n "$secret_watchdog" ]; then

@@ -20,13 +20,12 @@ import {
   type NotificationRoute, SELECTOR_LABELS,
 } from './bundle-config';
 import type { Matcher } from './dashboards/promql';
+import { isPrometheusDuration } from '../config/duration';
 
-const DURATION = /^\d+(ms|s|m|h|d|w)$/;
-
-/** A Prometheus duration with a single unit: 30s, 5m, 1h, 1d. */
+/** A duration as Prometheus writes it: 30s, 5m, 1h30m, 1d. */
 const duration = z
-  .string({ error: 'expected a Prometheus duration like 30s, 5m or 1h' })
-  .refine((v) => DURATION.test(v), { error: (iss) => `expected a Prometheus duration like 30s, 5m or 1h, got ${JSON.stringify(iss.input)}` })
+  .string({ error: 'expected a Prometheus duration like 30s, 5m or 1h30m' })
+  .refine((v) => isPrometheusDuration(v), { error: (iss) => `expected a Prometheus duration like 30s, 5m or 1h30m, got ${JSON.stringify(iss.input)}` })
   .transform((v) => v as Duration);
 
 const positive = z.number({ error: 'expected a number' }).positive('expected a number above 0');
@@ -119,8 +118,6 @@ export const bundleYamlSchema = z.strictObject({
   /** Maintenance windows muted in Alertmanager: the exporter's own `maintenance:` section, pasted as is. */
   maintenance: maintenanceSchema,
 }).partial();
-
-export type BundleYaml = z.infer<typeof bundleYamlSchema>;
 
 /** Mappings whose keys are names, kept as written (not converted to camelCase). */
 const VERBATIM_KEYS = new Set(['for']);

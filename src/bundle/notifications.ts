@@ -17,7 +17,7 @@
  * them as <secret> in its API and UI (webhook URLs only from 0.26 on).
  */
 import { alertmanagerConfig, RECEIVERS, TEMPLATE_FILE, TEMPLATES } from './alerts-routing';
-import { type BundleConfig, NOTIFICATION_ROUTES, type NotificationRoute } from './bundle-config';
+import { type BundleConfig, NOTIFICATION_ROUTES } from './bundle-config';
 import { toYaml } from './yaml';
 
 /** File name of the entrypoint script, next to alertmanager.yml. */
@@ -88,7 +88,7 @@ const RAW = (v: string): string => `@@RAW:${v}@@`;
 /** One channel's entry in a receiver: the `*_configs` key and its list item. */
 interface ChannelItem { key: string; item: Record<string, unknown> }
 
-function channelItems(receiver: NotificationRoute): Record<ChannelSpec['name'], ChannelItem> {
+function channelItems(): Record<ChannelSpec['name'], ChannelItem> {
   const tmpl = (name: string): string => `{{ template "${name}" . }}`;
   return {
     telegram: {
@@ -115,7 +115,7 @@ function channelItems(receiver: NotificationRoute): Record<ChannelSpec['name'], 
       },
     },
     webhook: { key: 'webhook_configs', item: { url: S('secret_webhook'), send_resolved: true } },
-    ntfy: { key: 'webhook_configs', item: { url: S(`ntfy_url_${receiver}`), send_resolved: true } },
+    ntfy: { key: 'webhook_configs', item: { url: S('ntfy_url'), send_resolved: true } },
   };
 }
 
@@ -124,7 +124,15 @@ const indent = (text: string, n: number): string => text.trimEnd().split('\n').m
 
 /** YAML of a list holding one item, as a heredoc body with the placeholders turned into shell. */
 function heredocItem(item: Record<string, unknown>): string {
-  const yaml = indent(toYaml([item], ''), 6);
+  return heredoc(indent(toYaml([item], ''), 6));
+}
+
+/** More keys of the list item above, as a heredoc body. */
+function heredocMore(keys: Record<string, unknown>): string {
+  return heredoc(indent(toYaml(keys, ''), 8));
+}
+
+function heredoc(yaml: string): string {
   const body = yaml.replace(/(["']?)@@(S|RAW):(\w+)@@\1/g, (_m, _q, kind: string, v: string) => (kind === 'S' ? `$(q "$${v}")` : `$${v}`));
   // Outside the placeholders the heredoc must hold nothing the shell would expand.
   const rest = body.replace(/\$\(q "\$\w+"\)|\$\w+/g, '');
@@ -260,6 +268,20 @@ export function alertmanagerEntrypoint(cfg: BundleConfig): string {
     '  sections="$sections $1"',
     '  echo "    $1:"',
     '}',
+  );
+  const items = channelItems();
+  for (const c of CHANNELS) {
+    const { key, item } = items[c.name];
+    add('', `# item_${c.name} RECEIVER: the receiver's ${key} entry for ${c.name}.`, `item_${c.name}() {`, `  section ${key}`);
+    if (c.name === 'ntfy') {
+      add('  eval "ntfy_url=\\$ntfy_url_$1"', '  cat <<STACKWATCH_ITEM', heredocItem(item), 'STACKWATCH_ITEM');
+      add('  [ -z "$secret_ntfy_token" ] || cat <<STACKWATCH_ITEM', heredocMore({ http_config: { authorization: { credentials: S('secret_ntfy_token') } } }), 'STACKWATCH_ITEM');
+    } else {
+      add('  cat <<STACKWATCH_ITEM', heredocItem(item), 'STACKWATCH_ITEM');
+    }
+    add('}');
+  }
+  add(
     '',
     'config() {',
     '  echo "# Written by $0 at start: the channels enabled:${enabled:- none (demo printer)}."',
@@ -276,21 +298,17 @@ export function alertmanagerEntrypoint(cfg: BundleConfig): string {
     '  fi',
     '  echo "receivers:"',
   );
-  for (const r of NOTIFICATION_ROUTES) {
-    add(`  echo "  - name: ${r}"`, '  sections=""');
-    const items = channelItems(r);
-    for (const c of CHANNELS) {
-      const { key, item } = items[c.name];
-      add(`  if [ -n "$secret_${c.name}" ] && routes ${c.name} ${r}; then`, `    section ${key}`);
-      if (c.name === 'ntfy') {
-        add('    if [ -n "$secret_ntfy_token" ]; then', '      cat <<STACKWATCH_ITEM', heredocItem({ ...item, http_config: { authorization: { credentials: S('secret_ntfy_token') } } }), 'STACKWATCH_ITEM', '    else');
-        add('      cat <<STACKWATCH_ITEM', heredocItem(item), 'STACKWATCH_ITEM', '    fi');
-      } else {
-        add('    cat <<STACKWATCH_ITEM', heredocItem(item), 'STACKWATCH_ITEM');
-      }
-      add('  fi');
-    }
-  }
+  add(
+    // Shell variables are global: routes() has its own loop variable r.
+    `  for receiver in ${NOTIFICATION_ROUTES.join(' ')}; do`,
+    '    echo "  - name: $receiver"',
+    '    sections=""',
+    `    for channel in ${CHANNELS.map((c) => c.name).join(' ')}; do`,
+    '      eval "channel_secret=\\$secret_$channel"',
+    '      if [ -n "$channel_secret" ] && routes "$channel" "$receiver"; then "item_$channel" "$receiver"; fi',
+    '    done',
+    '  done',
+  );
   if (!RECEIVERS.includes('watchdog')) throw new Error('the routing has no watchdog receiver');
   add(
     '  # The Watchdog (always firing) goes only to a dead-man\'s switch, never to a person.',

@@ -2,9 +2,19 @@
  * Durations as in Prometheus configs: `500ms`, `5s`, `2m`, `1h30m`, `1d`. A bare number means
  * seconds. Returns seconds, or undefined when the text is not a duration.
  */
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g;
+/**
+ * Prometheus' own grammar, for text written into its rule files and Alertmanager's config: whole
+ * numbers, units from the largest to the smallest, each at most once (`90s`, `1h30m`, `1d12h`).
+ */
+const PROMETHEUS_DURATION = /^(?=\d)(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?$/;
+
+/** Whether `text` is a duration Prometheus and Alertmanager accept in their files (with a unit). */
+export function isPrometheusDuration(text: string): boolean {
+  return PROMETHEUS_DURATION.test(text) && /[a-z]$/.test(text);
+}
 
 export function parseDuration(input: string | number): number | undefined {
   if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? input : undefined;

@@ -7,10 +7,7 @@
  * only for some panel types, and its counter rule misses selectors with label matchers), the
  * intent is checked for every panel and selector.
  */
-import { parser } from '@prometheus-io/lezer-promql';
-
-/** A node of lezer-promql's syntax tree (typed from the parser, not from @lezer/common's ESM/CJS twins). */
-type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
+import { nodesOf, parseTree as parse, selectorsOf as selectors, type SyntaxNode } from '../../src/bundle/dashboards/promql';
 
 /** Loosely typed view of a dashboard's JSON: the linter reads what is there, not what our types promise. */
 export interface LVar {
@@ -55,31 +52,12 @@ export function expand(expr: string, vars: LVar[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PromQL tree helpers (lezer-promql node names).
+// PromQL: the bundle's own reader (Prometheus' grammar), shared with the bundle command.
 
-export function parse(expr: string): { top: SyntaxNode; error: string | undefined } {
-  const tree = parser.parse(expr);
-  let error: string | undefined;
-  tree.iterate({
-    enter: (n) => {
-      if (error === undefined && n.type.isError) error = `syntax error at ${n.from}: ...${expr.slice(Math.max(0, n.from - 20), n.from + 20)}...`;
-    },
-  });
-  return { top: tree.topNode, error };
-}
+export { nodesOf, parse, selectors };
+export { parsePromql, substituteVariables } from '../../src/bundle/dashboards/promql';
 
-/** The nodes named `name` inside `top` (a cursor's next() walks on past the subtree: stop at its end). */
-export function nodesOf(top: SyntaxNode, name: string): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  const cursor = top.cursor();
-  do {
-    if (cursor.from >= top.to && cursor.to > top.to) break;
-    if (cursor.name === name && cursor.to <= top.to) out.push(cursor.node);
-  } while (cursor.next());
-  return out;
-}
-
-/** The function a range vector is passed to directly (`rate` in `rate(x[5m])`), if any. */
+/** The function a range vector is passed to directly (`rate` in `rate(x[5m])`), as the linter reads it. */
 function callOf(node: SyntaxNode, text: string): string | undefined {
   const body = node.parent;
   if (body?.name !== 'FunctionCallBody') return undefined;
@@ -87,69 +65,6 @@ function callOf(node: SyntaxNode, text: string): string | undefined {
   const id = call?.getChild('FunctionIdentifier');
   return id ? text.slice(id.from, id.to) : undefined;
 }
-
-interface SelectorInfo { name: string | undefined; matchers: { label: string; op: string; value: string }[]; node: SyntaxNode }
-
-export function selectors(top: SyntaxNode, text: string): SelectorInfo[] {
-  return nodesOf(top, 'VectorSelector').map((node) => {
-    const id = node.getChild('Identifier');
-    const matchers = nodesOf(node, 'UnquotedLabelMatcher').map((m) => {
-      const label = m.getChild('LabelName')!;
-      const op = m.getChild('MatchOp')!;
-      const str = m.getChild('StringLiteral')!;
-      return { label: text.slice(label.from, label.to), op: text.slice(op.from, op.to), value: JSON.parse(text.slice(str.from, str.to).replace(/^'|'$/g, '"')) as string };
-    });
-    const nameMatcher = matchers.find((m) => m.label === '__name__' && m.op === '=');
-    return { name: id ? text.slice(id.from, id.to) : nameMatcher?.value, matchers, node };
-  });
-}
-
-/** The function a range or subquery is passed to directly (`rate` in `rate(x[5m])`), through parentheses. */
-function rangeCallOf(node: SyntaxNode, text: string): string | undefined {
-  let n = node.parent;
-  while (n?.name === 'ParenExpr') n = n.parent;
-  if (n?.name !== 'FunctionCallBody') return undefined;
-  const id = n.parent?.getChild('FunctionIdentifier');
-  return id ? text.slice(id.from, id.to) : undefined;
-}
-
-/** Sample values back to the Grafana variable they stand for. */
-const SAMPLE_VARIABLE = new Map(Object.entries(GLOBALS).map(([name, v]) => [v, `$${name}`]));
-
-export interface ParsedQuery {
-  /** Vector selectors: metric name (undefined for a nameless one) and label matchers other than `__name__`. */
-  selectors: { name: string | undefined; matchers: { label: string; op: string; value: string }[] }[];
-  /** Range windows (`5m`, `$__rate_interval`, `1h:1m` for a subquery) and the function each is given to. */
-  ranges: { fn: string | undefined; window: string }[];
-}
-
-/**
- * Reads a dashboard query with Prometheus' grammar, after expanding Grafana variables as the
- * linter does (`vars`: the dashboard's); built-in variables in windows read back as themselves.
- * Throws on a syntax error.
- */
-export function parsePromql(expr: string, vars: LVar[] = []): ParsedQuery {
-  const text = expand(expr, vars);
-  const { top, error } = parse(text);
-  if (error !== undefined) throw new Error(`${error} in: ${expr}`);
-  const window = (w: string): string => w.split(':').map((part) => SAMPLE_VARIABLE.get(part) ?? part).join(':');
-  const ranges = [...nodesOf(top, 'MatrixSelector'), ...nodesOf(top, 'SubqueryExpr')]
-    .sort((a, b) => a.from - b.from)
-    .map((node) => {
-      const own = text.slice(node.from, node.to);
-      const open = own.lastIndexOf('[');
-      return { node, fn: rangeCallOf(node, text), window: window(own.slice(open + 1, own.lastIndexOf(']'))) };
-    })
-    .sort((a, b) => a.node.to - b.node.to)
-    .map(({ fn, window: w }) => ({ fn, window: w }));
-  return {
-    selectors: selectors(top, text).map((s) => ({ name: s.name, matchers: s.matchers.filter((m) => m.label !== '__name__') })),
-    ranges,
-  };
-}
-
-/** Grafana variables are expanded the way the bundle command's own reader does it. */
-export { substituteVariables } from '../../src/bundle/dashboards/promql';
 
 // ---------------------------------------------------------------------------------------------
 // The rules.

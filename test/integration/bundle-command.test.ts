@@ -90,7 +90,7 @@ describe('stackwatch bundle with a bad bundle.yml', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${file}: exporter.jobb: unknown key`);
     expect(r.stderr).toContain(`${file}: slo.objective: expected a number, got "high"`);
-    expect(r.stderr).toContain(`${file}: for.StackwatchTargetDown: expected a Prometheus duration like 30s, 5m or 1h, got "5 minutes"`);
+    expect(r.stderr).toContain(`${file}: for.StackwatchTargetDown: expected a Prometheus duration like 30s, 5m or 1h30m, got "5 minutes"`);
     expect(() => statSync(path.join(dir, 'out'))).toThrow();
   });
 });

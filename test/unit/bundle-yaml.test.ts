@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { bundleConfig, exporterMatchers } from '../../src/bundle/bundle-config';
+import { bundleConfig, durationSeconds, exporterMatchers } from '../../src/bundle/bundle-config';
 import { bundleConfigAsYaml, deepMerge, loadBundleYaml, parseBundleYaml } from '../../src/bundle/bundle-yaml';
 import { ConfigErrors } from '../../src/config/errors';
 
@@ -28,6 +28,14 @@ describe('bundle.yml loader', () => {
     expect(parseBundleYaml('', 'bundle.yml')).toEqual(bundleConfig);
     expect(parseBundleYaml('{}\n', 'bundle.yml')).toEqual(bundleConfig);
     expect(parseBundleYaml('# only comments\n', 'bundle.yml')).toEqual(bundleConfig);
+  });
+
+  test('durations as Prometheus writes them, with several units, load and keep their length', () => {
+    const cfg = parseBundleYaml('restarts: { window: 1h30m }\nfor: { StackwatchTargetDown: 1m30s }\nalertmanager: { ticket: { repeat_interval: 1d12h } }\n', 'bundle.yml');
+    expect(cfg.restarts.window).toBe('1h30m');
+    expect(durationSeconds(cfg.restarts.window)).toBe(5400);
+    expect(durationSeconds(cfg.for.StackwatchTargetDown)).toBe(90);
+    expect(durationSeconds(cfg.alertmanager.ticket.repeatInterval)).toBe(129600);
   });
 
   test('every setting of the bundle config has its snake_case key: the defaults written out load back unchanged', () => {
@@ -83,11 +91,14 @@ for:
   });
 
   test.each([
-    ['for: { StackwatchTargetDown: 5 minutes }', 'for.StackwatchTargetDown: expected a Prometheus duration like 30s, 5m or 1h, got "5 minutes"'],
-    ['for: { StackwatchTargetDown: 60 }', 'for.StackwatchTargetDown: expected a Prometheus duration like 30s, 5m or 1h, got number 60'],
-    ['oom_window: 15', 'oom_window: expected a Prometheus duration like 30s, 5m or 1h, got number 15'],
-    ['flapping: { window: 2hours }', 'flapping.window: expected a Prometheus duration like 30s, 5m or 1h, got "2hours"'],
-    ['alertmanager: { ticket: { repeat_interval: "" } }', 'alertmanager.ticket.repeat_interval: expected a Prometheus duration like 30s, 5m or 1h, got ""'],
+    ['for: { StackwatchTargetDown: 5 minutes }', 'for.StackwatchTargetDown: expected a Prometheus duration like 30s, 5m or 1h30m, got "5 minutes"'],
+    ['for: { StackwatchTargetDown: 60 }', 'for.StackwatchTargetDown: expected a Prometheus duration like 30s, 5m or 1h30m, got number 60'],
+    ['oom_window: 15', 'oom_window: expected a Prometheus duration like 30s, 5m or 1h30m, got number 15'],
+    ['flapping: { window: 2hours }', 'flapping.window: expected a Prometheus duration like 30s, 5m or 1h30m, got "2hours"'],
+    ['alertmanager: { ticket: { repeat_interval: "" } }', 'alertmanager.ticket.repeat_interval: expected a Prometheus duration like 30s, 5m or 1h30m, got ""'],
+    ['restarts: { window: 30m1h }', 'restarts.window: expected a Prometheus duration like 30s, 5m or 1h30m, got "30m1h"'],
+    ['restarts: { window: 1.5h }', 'restarts.window: expected a Prometheus duration like 30s, 5m or 1h30m, got "1.5h"'],
+    ['restarts: { window: 1h1h }', 'restarts.window: expected a Prometheus duration like 30s, 5m or 1h30m, got "1h1h"'],
   ])('a bad duration is named with its path: %s', (yaml, msg) => {
     expect(errorsOf(yaml)).toEqual([`bundle.yml: ${msg}`]);
   });

@@ -12,7 +12,7 @@ describe('PromQL reader used by the dashboard checks', () => {
 
   it('the bundle command\'s selector reader finds matchers and where to add more, including a bare {__name__=...} selector', () => {
     const p = readSelectors('{__name__="up", job!~"x|y"} * on () group_left q{a=\'1\'}');
-    expect(p.selectors).toEqual([
+    expect(p.selectors.map(({ node: _node, ...s }) => s)).toEqual([
       { name: 'up', matchers: [{ label: 'job', op: '!~', value: 'x|y' }], insertAt: 26, form: 'matchers' },
       { name: 'q', matchers: [{ label: 'a', op: '=', value: '1' }], insertAt: 54, form: 'matchers' },
     ]);
@@ -28,6 +28,23 @@ describe('PromQL reader used by the dashboard checks', () => {
       .toBe('label_replace(ALERTS{alertstate="firing", job="j"}, "t", "$1", "x", "(.*)") and on(job) vector(1) > bool $v');
     expect(withMatchers('{__name__="up"}', [{ label: 'job', op: '=', value: 'j' }])).toBe('{__name__="up", job="j"}');
     expect(() => parseMatchers('job="a"} or {')).toThrow();
+  });
+
+  it('reads Grafana variables outside strings as durations of the same length, so offsets and windows stay as written', () => {
+    const e = 'topk($n, rate(x{job=~"$job"}[$__rate_interval])) > ${threshold:raw}';
+    expect(withMatchers(e, [{ label: 'instance', op: '=~', value: '$instance' }]))
+      .toBe('topk($n, rate(x{job=~"$job", instance=~"$instance"}[$__rate_interval])) > ${threshold:raw}');
+    expect(readSelectors(e).ranges).toEqual([{ fn: 'rate', window: '$__rate_interval' }]);
+    expect(readSelectors(e).functions).toEqual(['topk', 'rate']);
+  });
+
+  it('reads quoted label names, escapes and every string quote as Prometheus does', () => {
+    const p = readSelectors('x{"a.b"="c", d=~\'e\\\'f\', g!=`h\\i`} + {"metric.name", j="k"}');
+    expect(p.selectors.map((s) => [s.name, s.matchers])).toEqual([
+      ['x', [{ label: 'a.b', op: '=', value: 'c' }, { label: 'd', op: '=~', value: "e'f" }, { label: 'g', op: '!=', value: 'h\\i' }]],
+      ['metric.name', [{ label: 'j', op: '=', value: 'k' }]],
+    ]);
+    expect(withMatchers('{"metric.name"}', [{ label: 'job', op: '=', value: 'j' }])).toBe('{"metric.name", job="j"}');
   });
 
   it('attributes each range window to the function it is given to, through parentheses and subqueries', () => {

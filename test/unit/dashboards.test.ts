@@ -30,7 +30,7 @@ const EXPECTED_UIDS: Record<string, string> = {
 const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
 const dashboards: [string, Dashboard][] = files.map((f) => [f, JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Dashboard]);
 /** A query of dashboard `d`, read with its variables. */
-const promql = (d: Dashboard, expr: string): ReturnType<typeof parsePromql> => parsePromql(expr, d.templating.list);
+const promql = (d: Dashboard, expr: string): ReturnType<typeof parsePromql> => parsePromql(expr);
 const panelsOf = (d: Dashboard): Panel[] => d.panels.filter((p: AnyPanel): p is Panel => p.type !== 'row');
 const allQueries = dashboards.flatMap(([f, d]) => panelsOf(d).flatMap((p) => p.targets.map((t) => ({ file: f, dash: d, panel: p, target: t }))));
 

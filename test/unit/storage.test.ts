@@ -1,13 +1,14 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { crc32, gunzipSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { AvailabilityTracker, replayValues } from '../../src/availability';
 import { HOUR } from '../../src/history';
 import { M } from '../../src/metrics/definitions';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FILE, Storage } from '../../src/storage';
+import { crc32Combine, decodeSnapshot, encodeSnapshot, SNAPSHOT_FILE, SnapshotEncoder, Storage } from '../../src/storage';
 import { Metrics } from '../harness/prom-text';
 
 function setup(start: number) {
@@ -192,3 +193,131 @@ describe('periodic snapshot', () => {
     }
   });
 });
+
+/** The tracker's state as a reader sees it (members whose value is undefined are not written). */
+const asRead = (state: unknown): unknown => JSON.parse(JSON.stringify(state));
+
+describe('snapshot encoder', () => {
+  it('writes what exportState holds, reusing unchanged pieces across minutes, hours and outages', async () => {
+    const a = setup(1_790_000_000);
+    const encoder = new SnapshotEncoder();
+    a.tracker.declare('http', 'api');
+    a.tracker.declare('container', 'db');
+    let t = 1_790_000_000;
+    for (let step = 0; step < 1500; step++) {
+      t += 5;
+      a.at(t);
+      a.tracker.observe('http', 'api', step % 300 > 20, { error: `refused ${step}`, latencySeconds: 0.001 * (step % 9) });
+      if (step % 2 === 0) a.tracker.observe('container', 'db', step % 700 > 40, { error: 'exited' });
+      if (step % 7 !== 0) continue;
+      const file = step % 14 === 0 ? encoder.encodeSync(encoder.plan(a.tracker.snapshot())) : await encoder.encode(encoder.plan(a.tracker.snapshot()));
+      expect(decodeSnapshot(file)).toEqual(asRead(a.tracker.exportState()));
+    }
+  });
+
+  it('writes the state as it was when the save began, though it changes while compressing', async () => {
+    const a = setup(1_790_000_000);
+    const encoder = new SnapshotEncoder();
+    a.tracker.observe('http', 'api', true, { latencySeconds: 0.01 });
+    a.at(1_790_000_030);
+    a.tracker.observe('http', 'api', false, { error: 'refused', latencySeconds: 0.02 });
+    const planned = asRead(a.tracker.exportState());
+    const parts = encoder.plan(a.tracker.snapshot());
+    const file = encoder.encode(parts);
+    for (let t = 1_790_000_035; t < 1_790_004_000; t += 35) {
+      a.at(t);
+      a.tracker.observe('http', 'api', t % 2 === 0, { error: 'timeout', latencySeconds: 0.03 });
+    }
+    expect(decodeSnapshot(await file)).toEqual(planned);
+  });
+
+  it('keeps restored targets that no collector declared, and the gaps', () => {
+    const a = setup(100);
+    a.tracker.observe('http', 'gone', false, { error: 'refused' });
+    a.tracker.observe('mqtt', 'broker', true, { latencySeconds: 0.02 });
+    const b = setup(200);
+    b.tracker.importState(decodeSnapshot(encodeSnapshot(a.tracker.exportState())));
+    b.tracker.declare('mqtt', 'broker');
+    const encoder = new SnapshotEncoder();
+    for (let i = 0; i < 2; i++) {
+      const read = decodeSnapshot(encoder.encodeSync(encoder.plan(b.tracker.snapshot())));
+      expect(read).toEqual(asRead(b.tracker.exportState()));
+      expect(read.targets.map((x) => x.target).sort()).toEqual(['broker', 'gone']);
+      expect(read.gaps).toEqual([{ start: 100, end: 200 }]);
+    }
+  });
+
+  it('round-trips any sequence of observations (property)', async () => {
+    const op = fc.record({
+      target: fc.integer({ min: 0, max: 2 }),
+      ok: fc.boolean(),
+      dt: fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 30, max: 7200 })),
+      error: fc.string({ maxLength: 20 }),
+      latency: fc.option(fc.double({ min: 0, max: 10, noNaN: true })),
+      save: fc.boolean(),
+    });
+    const names = ['api', 'ünïcode "quoted"', 'x\\y'];
+    await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
+      let now = 1_790_000_000;
+      const tracker = new AvailabilityTracker(new Registry(), () => now);
+      const encoder = new SnapshotEncoder();
+      for (const o of ops) {
+        now += o.dt;
+        tracker.observe(o.target === 2 ? 'process' : 'http', names[o.target]!, o.ok, { error: o.error, ...(o.latency === null ? {} : { latencySeconds: o.latency }) });
+        if (!o.save) continue;
+        const file = o.dt % 2 === 0 ? encoder.encodeSync(encoder.plan(tracker.snapshot())) : await encoder.encode(encoder.plan(tracker.snapshot()));
+        expect(JSON.parse(gunzipSync(file).toString('utf8'))).toEqual(asRead({ format: 'stackwatch-snapshot', version: 1, tracker: tracker.exportState() }));
+      }
+    }), { numRuns: 60 });
+  });
+
+  it('combines CRC-32s as zlib does', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 70_000 }), (x, y) => {
+      expect(crc32Combine(crc32(x), crc32(y), y.length)).toBe(crc32(Buffer.concat([x, y])));
+    }), { numRuns: 100 });
+  });
+
+  it('reads a snapshot written by the previous version (one gzip member, the old member order)', async () => {
+    writeFileSync(path.join(dir, SNAPSHOT_FILE), Buffer.from(OLD_SNAPSHOT.join(''), 'base64'));
+    const b = setup(1_790_001_260);
+    const { log, lines } = capture();
+    new Storage(dir, b.tracker, () => 1_790_001_260, log).load();
+    expect(lines.map((l) => l.msg)).toContain('snapshot restored');
+    b.tracker.declare('http', 'api');
+    b.tracker.declare('process', 'worker');
+    expect(b.tracker.view('http', 'api')).toMatchObject({ state: 'up', checks: 40, failures: 4, outages: 1, downtimeSeconds: 120, lastTransition: 1_790_000_450 });
+    expect(b.tracker.view('process', 'worker')).toMatchObject({ state: 'down', checks: 40, failures: 5, downSince: 1_790_001_080, lastError: 'no process matches' });
+    const h = b.tracker.history('http', 'api')!;
+    expect(h.incidents).toEqual([{ start: 1_790_000_330, end: 1_790_000_450, reason: 'connect ECONNREFUSED 127.0.0.1:8080' }]);
+    expect(h.aggregate(1_790_000_000 - (1_790_000_000 % HOUR), 1_790_001_200, 1_790_001_200, [], 'minute')).toMatchObject({ checks: 40, failures: 4, downSeconds: 120 });
+    expect((await b.metrics()).get('stackwatch_target_recovery_seconds_sum', labels)).toBe(120);
+  });
+});
+
+/**
+ * A snapshot written by stackwatch before the snapshot encoder (commit 38e8463): http/api with a
+ * 120 s outage, process/worker down since 1790001080, 40 checks each at 30 s.
+ */
+const OLD_SNAPSHOT = [
+  'H4sIAAAAAAAEA+3d70/bRhjA8X8FPa89dHYCBL9LQzqhqbRbWk1TxYuTc02sOOfsfCGlUf736exAko1tQkUUki8oIv51vufznBAmZz9L+VK6qf',
+  'aSSuV1Nllon41/qqyeVePSSyQ3xlV5aSWNI/FOZxPjJF1KpW/MsOsljc/OlVJxolQkIz2rJP18HYnXbmR8WFjKJLdDSWXs/UzutkgqepZLFE7q',
+  'jaQyD9uysckmlaRtFckXnRdzZ8JSJOXc61F4H0dSTgbeGT2RNDndLA28dve9Ue2TdQt3u+4s7u7bau1s7DtXOkklK601mT/q995fXf3Wf/tp0L',
+  '84ipOzY3WsjuO0ozpKIil05Xuh17sQYfVHp22V+8auRmq6FbY9/iT1ERtv1U5UJFlRVmZ4US6sz6dG0jisdCYrb4y77ZVzW2dARZvveOv9eu31',
+  '5pDBfLpuZJxXvnS3IdOF9sZmt5J6NzeRTGy5sIPcZuF8TVgqCE51br2xut4QhsA0t3MfcraURT70Y0lPVSRV/s1ImnQ6KpJyZmw9lorSS5qcd1',
+  'qt1klrMwzi7VGgIhmWCytpOPBuOKiQAX9Vj4tC+7r/6ljF9ep3edj7fkl/bZZWmxNIly8EEEAAAQQQQAABBBDYY4F+rzu6fPi1x1ETGgIPCcj2',
+  'FTZXww8RsQ4BBBBAAAEEEEAAgX0T+PXyzb6FRDwIPFZA7j5i5kr4sXTsjwACCCCAAAIIIIDAKxT45cPF5SvsNl1G4EkF6pntvnszkpRr4SeVpT',
+  'EEEEAAAQQQQAABBBBAAAEEEEAAAQQQQAABBJ5L4M0HPTn/82Mye9TP5+od50EAAQQQ+DECzWfB9cO0+Cz4x6SAsyKAAAIIIIAAAggg8DwCP78d',
+  '//H7w6/n6QBnQeDlCKyvhcOjpLkWfjlpoScIIIAAAggggAACCDy9ANfCT29Ki69WQFaRjMu5267w1DoNZcDWNZ7iUO9pt8ZT+/wsSZJNAaZ/FP',
+  'pqSjzVdazuizw11ZyumrJgmypPbbXzlVDz6dUOJTqOAAIIIIAAAggggAACCCCAAAIIIIAAAgjshQA1F/cijQSBAAIIIIAAAggggAACCCCAAAII',
+  'IIAAAgi8cAFqHr/wBNE9BBBAAAEEEEAAAQQQQAABBBBAAAEEEEDg1QtIJPeP/ODhmq8+nQSAAAIIIIAAAggg8JwCzYPquzcjHlT/nOycCwEEEE',
+  'AAAQQQQAABBBBAAAEEEEAAAQQQOCiBddHU3PK/6IPKO8EigAACCCCAAAIIfL/A+m9p/ZW/pb8fkxYQQAABBBBAAAEEDkogFDDPbZYPjfWVpJ+X',
+  'UnntvKTx2XkoLd5qqUic0VUZ/nOdldaazB/1e++vrn7rv/006F8cxcnZsTpWx3HaUR0lkRg7vD++faJW16tIZoW21gwl/aKLyqyipUzysJvMXJ',
+  'mZqpJIvHYj4yWVRekmxkkUuuKNpFIXRP+3guknW7dMxpGUk4F3Rk8kDYXX1wuDnZhUiOmLzou7PU+2F3f2jVVnZ9++c6WTVGx5tO740VT7bGxC',
+  'AIWufG9sssld9HESKsGH1R+dtlXu86DYyDYth23/22a9Q/c+J02rwWSQ28zsNpgVZWWGF+XC+nxqagRnsvLGuNteOW9yrKL//L4OCW8OGcyndR',
+  'PjvPKlu5V0KYX2xma360RGMrF/74iqfac6t95YXffw83Uk09zOvalCG4t86MeSnqpIqvybkTTpBOZyZmzYXBWllzQ577RarZPWJu9xk6a5C63E',
+  'UTMs6jTPvR6FlbW2v7p7c9f9Qvt34ZMXOy+KkA//Llw7qtWmae61PajfegSLAAIIIIAAAgggcHgC/V53dPnw6/AwiPjABSjIe+ADgPARQAABBB',
+  'BAAAEEEOh2u5c9GBA4NAEKAh5axokXAQQQQAABBBBAAAEEEDh0gXB/wLicu+15263TMK19PXM7DrO4d2dut8/PkiTZTK5ur6fQNxO3Tx6auB3X',
+  '07KZuH3ow434EUAAAQQQQAABBBBAAAEEEEAAAQQQQACBlyPAjVMvJxf0BAEEEEAAAQQQQAABBBBAAAEEEEAAAQQQ2F8Bblze39wSGQIIIIAAAg',
+  'gggAACCCCAAAIIIIAAAggg8DIEZKssJ9UVX0ZO6AUCCCCAAAIIIIDAKxEIT+HLbZYPTVPBfSnVdkX7ppa8M7oK9eUfKk6/ul5FMiu0tWa4Lt2+',
+  'ul6t/gLsJEDz+WgBAA==',
+];

@@ -1,9 +1,19 @@
 /**
- * A small PromQL reader, enough to check dashboard queries without a Prometheus: which metric
- * names a query selects (skipping functions, aggregations, keywords, label names, strings,
- * durations and Grafana variables), with their label matchers, and the range windows given to
- * each function. Used by the dashboard lint test and the live panel-query test.
+ * Reading PromQL with Prometheus' own grammar (@prometheus-io/lezer-promql, the parser of
+ * Prometheus' web UI): which series a query selects and with which label matchers, where more
+ * matchers go, and the range windows given to each function. The bundle command adds the
+ * configured exporter matchers to every selector with it, and the dashboard checks read panel
+ * queries with it.
+ *
+ * Dashboard queries hold Grafana variables (`$job`, `${target}`, `[$__rate_interval]`), which
+ * are not PromQL. Outside string literals each one is read as a duration of the same length
+ * (`$__rate_interval` as `999999999999999s`), so the tree's offsets are the text's offsets and
+ * a window reads back as written; inside strings they are just text.
  */
+import { parser } from '@prometheus-io/lezer-promql';
+
+/** A node of lezer-promql's syntax tree (typed from the parser, not from @lezer/common's ESM/CJS twins). */
+export type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
 
 export interface Matcher {
   label: string;
@@ -14,17 +24,19 @@ export interface Matcher {
 export interface Selector {
   /** The metric name; undefined for a bare `{...}` selector without `__name__`. */
   name: string | undefined;
+  /** Label matchers other than the `__name__="..."` that names the metric. */
   matchers: Matcher[];
   /** Where more matchers go in the text: the offset of its `}`, or just after the name if it has no braces. */
   insertAt: number;
   /** How the selector is written: `name` (no braces), `{}` (braces, no matchers) or `{...}` (braces with matchers). */
   form: 'bare' | 'empty' | 'matchers';
+  node: SyntaxNode;
 }
 
 export interface RangeUse {
-  /** Innermost function applied to the range vector (or subquery); undefined if none. */
+  /** The function the range vector (or subquery) is given to, through parentheses; undefined if none. */
   fn: string | undefined;
-  /** The text inside the brackets, e.g. `$__rate_interval`, `5m`, `1h:1m`. */
+  /** The text inside the brackets as written, e.g. `$__rate_interval`, `5m`, `1h:1m`. */
   window: string;
 }
 
@@ -34,198 +46,132 @@ export interface ParsedQuery {
   functions: string[];
 }
 
-/** A token and its place in the text: `at` its first character, `end` just after its last. */
-type Tok = (
-  | { t: 'ident'; v: string }
-  | { t: 'str'; v: string }
-  | { t: 'num'; v: string }
-  | { t: 'var'; v: string }
-  | { t: 'punct'; v: string }
-) & { at: number; end: number };
+/** A Grafana variable: `$name`, `${name}`, `${name:format}`. */
+const VARIABLE = /\$(?:\{[^}]*\}|[A-Za-z0-9_]+)/y;
 
-/** Words that look like identifiers but are not metric names. */
-const KEYWORDS = new Set([
-  'and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool',
-  'offset', 'atan2', 'inf', 'nan', 'start', 'end',
-]);
-const AGGREGATIONS = new Set(['sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile']);
-/** Keywords followed by a parenthesised list of label names. */
-const LABEL_LIST_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
-
-const PUNCT = ['=~', '!~', '!=', '==', '>=', '<=', '=', '>', '<', '+', '-', '*', '/', '%', '^', '(', ')', '{', '}', '[', ']', ',', ':', '@'];
-
-export function tokenize(expr: string): Tok[] {
-  const out: Tok[] = [];
+/**
+ * The text with every Grafana variable outside a string literal replaced by a duration of the
+ * same length, so that offsets in the parsed tree are offsets in `expr`.
+ */
+export function maskVariables(expr: string): string {
+  let out = '';
   let i = 0;
   while (i < expr.length) {
     const c = expr[i]!;
-    if (/\s/.test(c)) {
-      i++;
-      continue;
-    }
-    if (c === '#') {
-      // Comment to end of line.
-      while (i < expr.length && expr[i] !== '\n') i++;
-      continue;
-    }
     if (c === '"' || c === "'" || c === '`') {
       let j = i + 1;
-      let v = '';
-      while (j < expr.length && expr[j] !== c) {
-        if (expr[j] === '\\' && c !== '`' && j + 1 < expr.length) {
-          v += expr[j + 1];
-          j += 2;
-          continue;
-        }
-        v += expr[j];
-        j++;
-      }
-      if (j >= expr.length) throw new Error(`unterminated string in: ${expr}`);
-      out.push({ t: 'str', v, at: i, end: j + 1 });
+      while (j < expr.length && expr[j] !== c) j += expr[j] === '\\' && c !== '`' ? 2 : 1;
+      out += expr.slice(i, j + 1);
       i = j + 1;
       continue;
     }
-    if (c === '$') {
-      // Grafana variables: $name, ${name}, ${name:format}.
-      const m = /^\$(\{[^}]*\}|[A-Za-z0-9_]+)/.exec(expr.slice(i));
-      if (m === null) throw new Error(`stray $ in: ${expr}`);
-      out.push({ t: 'var', v: m[0], at: i, end: i + m[0].length });
-      i += m[0].length;
+    if (c === '#') {
+      const end = expr.indexOf('\n', i);
+      const j = end < 0 ? expr.length : end;
+      out += expr.slice(i, j);
+      i = j;
       continue;
     }
-    const num = /^(0x[0-9a-fA-F]+|(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)((ms|[smhdwy])(\d+(ms|[smhdwy]))*)?/.exec(expr.slice(i));
-    if (num !== null && /[\d.]/.test(c)) {
-      out.push({ t: 'num', v: num[0], at: i, end: i + num[0].length });
-      i += num[0].length;
+    VARIABLE.lastIndex = i;
+    const v = c === '$' ? VARIABLE.exec(expr) : null;
+    if (v !== null) {
+      out += `${'9'.repeat(v[0].length - 1)}s`;
+      i += v[0].length;
       continue;
     }
-    const id = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(expr.slice(i));
-    if (id !== null) {
-      out.push({ t: 'ident', v: id[0], at: i, end: i + id[0].length });
-      i += id[0].length;
-      continue;
-    }
-    const p = PUNCT.find((s) => expr.startsWith(s, i));
-    if (p === undefined) throw new Error(`unexpected character "${c}" in: ${expr}`);
-    out.push({ t: 'punct', v: p, at: i, end: i + p.length });
-    i += p.length;
+    out += c;
+    i++;
   }
   return out;
 }
 
+/** Parses PromQL (Grafana variables read as durations); `error` says where the first syntax error is. */
+export function parseTree(expr: string): { top: SyntaxNode; error: string | undefined } {
+  const tree = parser.parse(maskVariables(expr));
+  let error: string | undefined;
+  tree.iterate({
+    enter: (n) => {
+      if (error === undefined && n.type.isError) error = `syntax error at ${n.from}: ...${expr.slice(Math.max(0, n.from - 20), n.from + 20)}...`;
+    },
+  });
+  return { top: tree.topNode, error };
+}
+
+/** The nodes named `name` inside `top`, in text order. */
+export function nodesOf(top: SyntaxNode, name: string): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  const cursor = top.cursor();
+  // A cursor's next() walks on past the subtree: stop at its end.
+  do {
+    if (cursor.from >= top.to && cursor.to > top.to) break;
+    if (cursor.name === name && cursor.to <= top.to) out.push(cursor.node);
+  } while (cursor.next());
+  return out;
+}
+
+const slice = (text: string, n: SyntaxNode): string => text.slice(n.from, n.to);
+
+/** A string literal's value: double-quoted and single-quoted ones with escapes, backquoted ones raw. */
+function stringValue(literal: string): string {
+  if (literal.startsWith('`')) return literal.slice(1, -1);
+  const inner = literal.slice(1, -1);
+  return inner.replace(/\\(.)/g, (_m, ch: string) => ({ n: '\n', t: '\t', r: '\r' } as Record<string, string>)[ch] ?? ch);
+}
+
+function matcherOf(m: SyntaxNode, text: string): Matcher {
+  const quoted = m.getChild('QuotedLabelName')?.getChild('StringLiteral');
+  const label = quoted ? stringValue(slice(text, quoted)) : slice(text, m.getChild('LabelName')!);
+  const op = slice(text, m.getChild('MatchOp')!) as Matcher['op'];
+  const strings = m.getChildren('StringLiteral');
+  return { label, op, value: stringValue(slice(text, strings[strings.length - 1]!)) };
+}
+
+/** Every series selector of a parsed query, with its matchers and where more go. */
+export function selectorsOf(top: SyntaxNode, text: string): Selector[] {
+  return nodesOf(top, 'VectorSelector').map((node) => {
+    const id = node.getChild('Identifier');
+    const braces = node.getChild('LabelMatchers');
+    const all = braces === null ? [] : braces.getChildren('UnquotedLabelMatcher').concat(braces.getChildren('QuotedLabelMatcher'))
+      .sort((a, b) => a.from - b.from)
+      .map((m) => matcherOf(m, text));
+    // `{"metric"}` names the metric with a bare quoted string.
+    const bareName = braces?.getChildren('QuotedLabelName').find((q) => q.parent?.name === 'LabelMatchers');
+    const byName = all.find((m) => m.label === '__name__' && m.op === '=');
+    const name = id ? slice(text, id) : byName?.value ?? (bareName ? stringValue(slice(text, bareName.getChild('StringLiteral')!)) : undefined);
+    return {
+      name,
+      matchers: id ? all : all.filter((m) => m !== byName),
+      insertAt: braces === null ? node.to : braces.to - 1,
+      form: braces === null ? 'bare' : all.length === 0 && bareName === undefined ? 'empty' : 'matchers',
+      node,
+    };
+  });
+}
+
+/** The function a range or subquery is given to directly (`rate` in `rate(x[5m])`), through parentheses. */
+function rangeCallOf(node: SyntaxNode, text: string): string | undefined {
+  let n = node.parent;
+  while (n?.name === 'ParenExpr') n = n.parent;
+  if (n?.name !== 'FunctionCallBody') return undefined;
+  const id = n.parent?.getChild('FunctionIdentifier');
+  return id ? slice(text, id) : undefined;
+}
+
+/** Reads a query; throws on a syntax error. */
 export function parsePromql(expr: string): ParsedQuery {
-  const toks = tokenize(expr);
-  const selectors: Selector[] = [];
-  const ranges: RangeUse[] = [];
-  const functions: string[] = [];
-  /** Open parentheses: the function they belong to, or undefined for grouping. */
-  const stack: (string | undefined)[] = [];
-  const isP = (k: number, v: string): boolean => toks[k]?.t === 'punct' && toks[k]?.v === v;
-
-  const readMatchers = (k: number): { matchers: Matcher[]; next: number; close: number } => {
-    // toks[k] is '{'
-    const matchers: Matcher[] = [];
-    let j = k + 1;
-    while (j < toks.length && !isP(j, '}')) {
-      const l = toks[j];
-      const op = toks[j + 1];
-      const v = toks[j + 2];
-      if (l?.t !== 'ident' || op?.t !== 'punct' || !['=', '!=', '=~', '!~'].includes(op.v) || v?.t !== 'str') {
-        throw new Error(`bad label matcher near token ${j} in: ${expr}`);
-      }
-      matchers.push({ label: l.v, op: op.v as Matcher['op'], value: v.v });
-      j += 3;
-      if (isP(j, ',')) j++;
-    }
-    if (j >= toks.length) throw new Error(`unclosed { in: ${expr}`);
-    return { matchers, next: j + 1, close: toks[j]!.at };
-  };
-
-  let k = 0;
-  while (k < toks.length) {
-    const tok = toks[k]!;
-    if (tok.t === 'ident') {
-      if (LABEL_LIST_KEYWORDS.has(tok.v)) {
-        k++;
-        if (isP(k, '(')) {
-          while (k < toks.length && !isP(k, ')')) k++;
-          k++;
-        }
-        continue;
-      }
-      if (KEYWORDS.has(tok.v)) {
-        k++;
-        continue;
-      }
-      if (AGGREGATIONS.has(tok.v) && (toks[k + 1]?.v === 'by' || toks[k + 1]?.v === 'without') && isP(k + 2, '(')) {
-        // `sum by (labels) (expr)`: skip the label list; the aggregation's own parens follow.
-        let j = k + 3;
-        while (j < toks.length && !isP(j, ')')) j++;
-        if (!isP(j + 1, '(')) throw new Error(`expected ( after ${tok.v} ${toks[k + 1]!.v} (...) in: ${expr}`);
-        functions.push(tok.v);
-        stack.push(tok.v);
-        k = j + 2;
-        continue;
-      }
-      if (isP(k + 1, '(')) {
-        functions.push(tok.v);
-        stack.push(tok.v);
-        k += 2;
-        continue;
-      }
-      if (isP(k + 1, '{')) {
-        const { matchers, next, close } = readMatchers(k + 1);
-        selectors.push({ name: tok.v, matchers, insertAt: close, form: matchers.length === 0 ? 'empty' : 'matchers' });
-        k = next;
-        continue;
-      }
-      selectors.push({ name: tok.v, matchers: [], insertAt: tok.end, form: 'bare' });
-      k++;
-      continue;
-    }
-    if (tok.t === 'punct') {
-      if (tok.v === '{') {
-        const { matchers, next, close } = readMatchers(k);
-        const byName = matchers.find((m) => m.label === '__name__' && m.op === '=');
-        selectors.push({ name: byName?.value, matchers: matchers.filter((m) => m !== byName), insertAt: close, form: matchers.length === 0 ? 'empty' : 'matchers' });
-        k = next;
-        continue;
-      }
-      if (tok.v === '(') {
-        stack.push(undefined);
-      } else if (tok.v === ')') {
-        if (stack.length === 0) throw new Error(`unbalanced ) in: ${expr}`);
-        stack.pop();
-      } else if (tok.v === '[') {
-        let j = k + 1;
-        let window = '';
-        while (j < toks.length && !isP(j, ']')) {
-          window += toks[j]!.v;
-          j++;
-        }
-        if (j >= toks.length) throw new Error(`unclosed [ in: ${expr}`);
-        ranges.push({ fn: innermost(stack), window });
-        k = j + 1;
-        continue;
-      }
-    }
-    k++;
-  }
-  if (stack.length > 0) throw new Error(`unclosed ( in: ${expr}`);
-  return { selectors, ranges, functions };
-}
-
-/** The function whose parentheses directly enclose the current position (grouping parens skipped). */
-function innermost(stack: readonly (string | undefined)[]): string | undefined {
-  for (let i = stack.length - 1; i >= 0; i--) {
-    if (stack[i] !== undefined) return stack[i];
-  }
-  return undefined;
-}
-
-/** Metric names a query selects. */
-export function metricNames(expr: string): string[] {
-  return [...new Set(parsePromql(expr).selectors.map((s) => s.name).filter((n): n is string => n !== undefined))];
+  const { top, error } = parseTree(expr);
+  if (error !== undefined) throw new Error(`${error} in: ${expr}`);
+  // Inner ranges first: in text order of their ends.
+  const ranges = [...nodesOf(top, 'MatrixSelector'), ...nodesOf(top, 'SubqueryExpr')]
+    .sort((a, b) => a.to - b.to)
+    .map((node) => {
+      const own = slice(expr, node);
+      return { fn: rangeCallOf(node, expr), window: own.slice(own.lastIndexOf('[') + 1, own.lastIndexOf(']')).trim() };
+    });
+  const functions = [...nodesOf(top, 'FunctionIdentifier'), ...nodesOf(top, 'AggregateOp')]
+    .sort((a, b) => a.from - b.from)
+    .map((n) => slice(expr, n));
+  return { selectors: selectorsOf(top, expr), ranges, functions };
 }
 
 /**
