@@ -52,9 +52,19 @@ interface Tracked {
 }
 
 interface Instruments {
-  up: GaugeOf<typeof M.dockerUp>; eventsUp: GaugeOf<typeof M.dockerEventsUp>; eventErrors: CounterOf<typeof M.dockerEventErrors>;
-  state: GaugeOf<typeof M.containerState>; health: GaugeOf<typeof M.containerHealth>; restarts: CounterOf<typeof M.containerRestarts>; ooms: CounterOf<typeof M.containerOomKills>; exitCode: GaugeOf<typeof M.containerExitCode>; startedAt: GaugeOf<typeof M.containerStartedAt>;
-  memUsage: GaugeOf<typeof M.containerMemUsage>; memLimit: GaugeOf<typeof M.containerMemLimit>; cpu: CounterOf<typeof M.containerCpu>; info: GaugeOf<typeof M.containerInfo>;
+  up: GaugeOf<typeof M.dockerUp>;
+  eventsUp: GaugeOf<typeof M.dockerEventsUp>;
+  eventErrors: CounterOf<typeof M.dockerEventErrors>;
+  state: GaugeOf<typeof M.containerState>;
+  health: GaugeOf<typeof M.containerHealth>;
+  restarts: CounterOf<typeof M.containerRestarts>;
+  ooms: CounterOf<typeof M.containerOomKills>;
+  exitCode: GaugeOf<typeof M.containerExitCode>;
+  startedAt: GaugeOf<typeof M.containerStartedAt>;
+  memUsage: GaugeOf<typeof M.containerMemUsage>;
+  memLimit: GaugeOf<typeof M.containerMemLimit>;
+  cpu: CounterOf<typeof M.containerCpu>;
+  info: GaugeOf<typeof M.containerInfo>;
 }
 
 export function compileFilters(c: DockerConfig): Filters {

@@ -114,7 +114,12 @@ export class HttpCollector implements Collector<HttpSection> {
   private semaphore?: Semaphore;
   private inFlight = 0;
   private m?: {
-    duration: HistogramOf<typeof M.httpDuration>; statusCode: GaugeOf<typeof M.httpStatusCode>; failures: CounterOf<typeof M.httpFailures>; health: GaugeOf<typeof M.healthStatus>; field: GaugeOf<typeof M.healthField>; cert: GaugeOf<typeof M.httpCertExpiry>;
+    duration: HistogramOf<typeof M.httpDuration>;
+    statusCode: GaugeOf<typeof M.httpStatusCode>;
+    failures: CounterOf<typeof M.httpFailures>;
+    health: GaugeOf<typeof M.healthStatus>;
+    field: GaugeOf<typeof M.healthField>;
+    cert: GaugeOf<typeof M.httpCertExpiry>;
   };
 
   constructor(private readonly ctx: CollectorContext) {}

@@ -30,8 +30,17 @@ const SOURCE_SERIES = namesWithLabel('logs', 'source');
 const TICK_SECONDS = 1;
 
 interface Instruments {
-  info: GaugeOf<typeof M.logSourceInfo>; requests: CounterOf<typeof M.logRequests>; duration: HistogramOf<typeof M.logRequestDuration>; upstream: HistogramOf<typeof M.logUpstreamDuration>; bytes: CounterOf<typeof M.logResponseBytes>; failures: CounterOf<typeof M.logParseFailures>;
-  lastLine: GaugeOf<typeof M.logLastLine>; stale: GaugeOf<typeof M.logStale>; files: GaugeOf<typeof M.logFiles>; rotations: CounterOf<typeof M.logRotations>; readErrors: CounterOf<typeof M.logReadErrors>;
+  info: GaugeOf<typeof M.logSourceInfo>;
+  requests: CounterOf<typeof M.logRequests>;
+  duration: HistogramOf<typeof M.logRequestDuration>;
+  upstream: HistogramOf<typeof M.logUpstreamDuration>;
+  bytes: CounterOf<typeof M.logResponseBytes>;
+  failures: CounterOf<typeof M.logParseFailures>;
+  lastLine: GaugeOf<typeof M.logLastLine>;
+  stale: GaugeOf<typeof M.logStale>;
+  files: GaugeOf<typeof M.logFiles>;
+  rotations: CounterOf<typeof M.logRotations>;
+  readErrors: CounterOf<typeof M.logReadErrors>;
 }
 
 type Inc = { inc(v?: number): void };

@@ -55,9 +55,18 @@ export function connectFailureReason(err: Error & { code?: unknown }): ConnectFa
 }
 
 interface Instruments {
-  connected: GaugeOf<typeof M.mqttConnected>; reconnects: CounterOf<typeof M.mqttReconnects>; connectFailures: CounterOf<typeof M.mqttConnectFailures>; sysLast: GaugeOf<typeof M.mqttSysLast>; restarts: CounterOf<typeof M.mqttBrokerRestarts>;
-  parseErrors: CounterOf<typeof M.mqttSysParseErrors>; roundtrip: HistogramOf<typeof M.mqttRoundtrip>; roundtripFailures: CounterOf<typeof M.mqttRoundtripFailures>; topicLast: GaugeOf<typeof M.mqttTopicLast>; topicSilent: GaugeOf<typeof M.mqttTopicSilent>;
-  dropped: CounterOf<typeof M.mqttMessagesDropped>; sys: Map<string, Gauge | Counter>;
+  connected: GaugeOf<typeof M.mqttConnected>;
+  reconnects: CounterOf<typeof M.mqttReconnects>;
+  connectFailures: CounterOf<typeof M.mqttConnectFailures>;
+  sysLast: GaugeOf<typeof M.mqttSysLast>;
+  restarts: CounterOf<typeof M.mqttBrokerRestarts>;
+  parseErrors: CounterOf<typeof M.mqttSysParseErrors>;
+  roundtrip: HistogramOf<typeof M.mqttRoundtrip>;
+  roundtripFailures: CounterOf<typeof M.mqttRoundtripFailures>;
+  topicLast: GaugeOf<typeof M.mqttTopicLast>;
+  topicSilent: GaugeOf<typeof M.mqttTopicSilent>;
+  dropped: CounterOf<typeof M.mqttMessagesDropped>;
+  sys: Map<string, Gauge | Counter>;
 }
 
 export class MqttCollector implements Collector<readonly MqttBrokerConfig[]> {

@@ -81,8 +81,18 @@ export function summariseMatches(groups: readonly string[], samples: readonly Pr
 export const DISCOVERY_FORGET_AFTER = 300;
 
 interface Instruments {
-  count: GaugeOf<typeof M.processGroupProcesses>; restarts: CounterOf<typeof M.processRestarts>; cpu: CounterOf<typeof M.processCpu>; rss: GaugeOf<typeof M.processRss>; vms: GaugeOf<typeof M.processVirtual>; fds: GaugeOf<typeof M.processOpenFds>; maxFds: GaugeOf<typeof M.processMaxFds>;
-  threads: GaugeOf<typeof M.processThreads>; oldest: GaugeOf<typeof M.processOldestStart>; readErrors: CounterOf<typeof M.processReadErrors>; hostInfo: GaugeOf<typeof M.hostInfo>; executables: GaugeOf<typeof M.processGroupExecutables>;
+  count: GaugeOf<typeof M.processGroupProcesses>;
+  restarts: CounterOf<typeof M.processRestarts>;
+  cpu: CounterOf<typeof M.processCpu>;
+  rss: GaugeOf<typeof M.processRss>;
+  vms: GaugeOf<typeof M.processVirtual>;
+  fds: GaugeOf<typeof M.processOpenFds>;
+  maxFds: GaugeOf<typeof M.processMaxFds>;
+  threads: GaugeOf<typeof M.processThreads>;
+  oldest: GaugeOf<typeof M.processOldestStart>;
+  readErrors: CounterOf<typeof M.processReadErrors>;
+  hostInfo: GaugeOf<typeof M.hostInfo>;
+  executables: GaugeOf<typeof M.processGroupExecutables>;
 }
 
 /** The process collector's section: declared groups, discovery and the sampling settings. */
