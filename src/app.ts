@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, type Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { AvailabilityTracker } from './availability';
 import { systemClock, type Clock } from './clock';
 import { Coalescer } from './coalesce';
@@ -14,7 +14,7 @@ import { errorMessage } from './error-text';
 import { splitListen, type Config } from './config/schema';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
-import { gauge } from './metrics/instruments';
+import { gauge, type GaugeOf } from './metrics/instruments';
 import { tapLatency } from './latency-tap';
 import { Maintenance } from './maintenance';
 import { Server } from './server';
@@ -74,8 +74,8 @@ export class App {
   readonly web: WebSurface;
   private readonly storage: Storage | undefined;
   private readonly maintenance: Maintenance;
-  private readonly reloadOk: Gauge;
-  private readonly reloadTime: Gauge;
+  private readonly reloadOk: GaugeOf<typeof M.configReloadOk>;
+  private readonly reloadTime: GaugeOf<typeof M.configReloadTime>;
   private config: Config;
   /** The collectors by kind, created the first time their kind is configured. */
   private readonly running = new Map<string, Running>();

@@ -1,9 +1,9 @@
-import { Counter, type Gauge, type Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Clock } from './clock';
 import { capText } from './error-text';
 import { TargetHistory, type HistoryState, type Interval } from './history';
-import { M } from './metrics/definitions';
-import { gauge, counter, histogram } from './metrics/instruments';
+import { M, type TargetKind } from './metrics/definitions';
+import { gauge, counter, histogram, type CounterOf, type GaugeOf, type HistogramOf } from './metrics/instruments';
 
 /**
  * The shared availability tracker.
@@ -19,7 +19,7 @@ import { gauge, counter, histogram } from './metrics/instruments';
  * A new target stays `unknown` (no `up` series) until its first run reaches a threshold.
  */
 
-export type TargetKind = 'http' | 'mqtt' | 'container' | 'process' | 'traffic';
+export type { TargetKind };
 export type TargetState = 'unknown' | 'up' | 'down';
 
 export interface Damping {
@@ -139,14 +139,14 @@ const key = (kind: TargetKind, target: string): string => `${kind}\u0000${target
 
 export class AvailabilityTracker {
   private readonly records = new Map<string, TargetRecord>();
-  private readonly up: Gauge;
-  private readonly checks: Counter;
-  private readonly failures: Counter;
-  private readonly lastCheck: Gauge;
-  private readonly lastTransition: Gauge;
-  private readonly outages: Counter;
-  private readonly downtime: Counter;
-  private readonly recovery: Histogram;
+  private readonly up: GaugeOf<typeof M.targetUp>;
+  private readonly checks: CounterOf<typeof M.targetChecks>;
+  private readonly failures: CounterOf<typeof M.targetCheckFailures>;
+  private readonly lastCheck: GaugeOf<typeof M.targetLastCheck>;
+  private readonly lastTransition: GaugeOf<typeof M.targetLastTransition>;
+  private readonly outages: CounterOf<typeof M.targetOutages>;
+  private readonly downtime: CounterOf<typeof M.targetDowntime>;
+  private readonly recovery: HistogramOf<typeof M.targetRecovery>;
   private readonly recoveryBounds: readonly number[];
   /** Targets restored from a snapshot that no collector has declared (yet). */
   private readonly pending = new Map<string, SavedTarget>();

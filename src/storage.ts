@@ -3,12 +3,12 @@ import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { constants, crc32, deflateRaw, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
-import type { Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { AvailabilityTracker, TrackerSnapshot, TrackerState } from './availability';
 import type { Clock } from './clock';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
-import { counter, gauge } from './metrics/instruments';
+import { counter, gauge, type CounterOf, type GaugeOf } from './metrics/instruments';
 
 /**
  * The data directory (--storage.path): a snapshot of the availability tracker (states, outages
@@ -298,8 +298,8 @@ export class Storage {
   /** The periodic save in progress, if any (saves never overlap). */
   private pending: Promise<unknown> | undefined;
   private readonly encoder = new SnapshotEncoder();
-  private readonly failures: Counter | undefined;
-  private readonly lastSuccess: Gauge | undefined;
+  private readonly failures: CounterOf<typeof M.storageSnapshotFailures> | undefined;
+  private readonly lastSuccess: GaugeOf<typeof M.storageSnapshotLastSuccess> | undefined;
 
   constructor(
     readonly dir: string,

@@ -24,6 +24,7 @@
  *  - the Docker API down mutes the container alerts (`kind="container"`) of the same exporter:
  *    it observes no container while the engine does not answer.
  */
+import { M, matcher, type TargetKind } from '../metrics/definitions';
 import { type BundleConfig, type RouteTiming } from './bundle-config';
 import { withMaintenance } from './maintenance-routing';
 
@@ -37,7 +38,7 @@ export const PAGE_GROUP_BY = ['job', 'instance', 'target'] as const;
 export const BROKER_DEPENDENT_BROKER_ALERTS = ['StackwatchMqttSysStale', 'StackwatchMqttRoundtripFailing', 'StackwatchMqttRoundtripSlow', 'StackwatchMqttTopicSilent'] as const;
 export const BROKER_DEPENDENT_BACKEND_ALERTS = ['StackwatchBackendMqttDisconnected', 'StackwatchBackendMqttIdle', 'StackwatchPendingRequestsGrowing', 'StackwatchHealthDegraded'] as const;
 /** Target kind whose alerts are muted while the exporter cannot reach the Docker API. */
-export const DOCKER_DEPENDENT_KIND = 'container';
+export const DOCKER_DEPENDENT_KIND: TargetKind = 'container';
 
 /** File name of the notification template, next to alertmanager.yml. */
 export const TEMPLATE_FILE = 'stackwatch.tmpl';
@@ -193,7 +194,7 @@ export function alertmanagerConfig(cfg: BundleConfig): Record<string, unknown> {
       },
       {
         source_matchers: ['alertname="StackwatchDockerApiDown"'],
-        target_matchers: [`kind="${DOCKER_DEPENDENT_KIND}"`],
+        target_matchers: [matcher(M.targetUp, 'kind', DOCKER_DEPENDENT_KIND)],
         equal: ['job', 'instance'],
       },
     ],

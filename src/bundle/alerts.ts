@@ -11,7 +11,7 @@
  * the window after a target's series are gone; each is joined with a series that exists only
  * while the target does, so that a removed container or target pages nobody.
  */
-import { M } from '../metrics/definitions';
+import { M, matcher, type TargetKind } from '../metrics/definitions';
 import { type AlertName, type BundleConfig, type BurnWindow, type Duration, durationSeconds, exporterSelector, type Notify, type Role, type Severity } from './bundle-config';
 import { R, type SliWindow } from './names';
 import { type AlertingRule, type RuleGroup, increaseSinceBirth } from './rules';
@@ -26,8 +26,12 @@ export function runbookAnchor(alert: string): string {
   return alert.toLowerCase();
 }
 
-/** Adds `kind="<kind>"` and `target=<value of label from>` to an expression's result. */
-export function asTarget(expr: string, kind: string, from: string): string {
+/**
+ * Adds `kind="<kind>"` and `target=<value of label from>` to an expression's result. The kind is
+ * one of the exporter's target kinds, or `topic` for alerts about an MQTT topic filter (not an
+ * availability target of its own).
+ */
+export function asTarget(expr: string, kind: TargetKind | 'topic', from: string): string {
   return `label_replace(label_replace(${expr}, "target", "$1", "${from}", "(.*)"), "kind", "${kind}", "", "")`;
 }
 
@@ -160,7 +164,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   const budget = 1 - cfg.slo.objective;
   const pct = `${num(cfg.slo.objective * 100)}%`;
   const field = (f: string): string => `${M.healthField.name}{field="${f}"}`;
-  const http = (expr: string): string => `label_replace(${expr}, "kind", "http", "", "")`;
+  const http = (expr: string): string => `label_replace(${expr}, "kind", "${'http' satisfies TargetKind}", "", "")`;
   const pending = field(cfg.healthFields.pendingRequests);
   const by = (labels: string): string => `on(${labels})`;
   const C = 'job, instance, container';
@@ -227,7 +231,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
     }),
     a({
       name: 'StackwatchTargetDown', severity: 'critical', notify: 'page', role: 'symptom',
-      expr: `${M.targetUp.name}{kind=~"${cfg.targetDownKinds.join('|')}"} == 0${unexplained}`,
+      expr: `${M.targetUp.name}{${matcher(M.targetUp, 'kind', ...cfg.targetDownKinds)}} == 0${unexplained}`,
       summary: `${T} is down`,
       description: `${T} ${ON_EXPORTER} has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,
     }),
@@ -260,7 +264,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   const health: AlertingRule[] = [
     a({
       name: 'StackwatchHealthDegraded', severity: 'warning', notify: 'page', role: 'symptom',
-      expr: http(`${M.healthStatus.name}{status=~"degraded|unhealthy"} == 1`) + unexplained,
+      expr: http(`${M.healthStatus.name}{${matcher(M.healthStatus, 'status', 'degraded', 'unhealthy')}} == 1`) + unexplained,
       summary: 'Backend {{ $labels.target }} reports {{ $labels.status }}',
       description: `The health endpoint of {{ $labels.target }} ${ON_EXPORTER} has reported status {{ $labels.status }} for more than ${cfg.for.StackwatchHealthDegraded}. Look at the body's fields (stackwatch_health_field) for the failing dependency.`,
     }),
@@ -306,7 +310,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
     a({
       name: 'StackwatchMqttAuthFailing', severity: 'critical', notify: 'page', role: 'cause',
       expr: asTarget(
-        `increase(${M.mqttConnectFailures.name}{reason="auth"}[${cfg.mqtt.authFailureWindow}]) > 0`
+        `increase(${M.mqttConnectFailures.name}{${matcher(M.mqttConnectFailures, 'reason', 'auth')}}[${cfg.mqtt.authFailureWindow}]) > 0`
         + ` and ${by('job, instance, broker')} ${M.mqttConnected.name} == 0`,
         'mqtt', 'broker'),
       summary: 'MQTT broker {{ $labels.broker }} rejects the exporter\'s credentials',
@@ -356,7 +360,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
     }),
     a({
       name: 'StackwatchContainerUnhealthy', severity: 'critical', notify: 'page', role: 'cause',
-      expr: asTarget(`${M.containerHealth.name}{status="unhealthy"} == 1`, 'container', 'container'),
+      expr: asTarget(`${M.containerHealth.name}{${matcher(M.containerHealth, 'status', 'unhealthy')}} == 1`, 'container', 'container'),
       summary: 'Container {{ $labels.container }} is unhealthy',
       description: `Docker reports the health check of container {{ $labels.container }} ${ON_EXPORTER} as unhealthy for more than ${cfg.for.StackwatchContainerUnhealthy}. Check whether the check itself works (a missing curl in the image) before blaming the service.`,
     }),
@@ -372,7 +376,7 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
       // after an OOM kill): the cause stays named for as long as the outage lasts.
       expr: asTarget(
         `(${events(M.containerOomKills.name, cfg.oomWindow)} > 0${exists.container})`
-        + ` or (${M.containerOomKills.name} > 0 and ${by(C)} ${M.containerExitCode.name} == 137 and ${by(C)} ${M.containerState.name}{state="exited"} == 1)`,
+        + ` or (${M.containerOomKills.name} > 0 and ${by(C)} ${M.containerExitCode.name} == 137 and ${by(C)} ${M.containerState.name}{${matcher(M.containerState, 'state', 'exited')}} == 1)`,
         'container', 'container'),
       summary: 'Container {{ $labels.container }} was OOM-killed',
       description: `The kernel killed container {{ $labels.container }} ${ON_EXPORTER} for exceeding its memory limit in the last ${cfg.oomWindow}, or the container has stayed down since such a kill. Usually the end of a memory leak; see the memory floor slope.`,

@@ -8,6 +8,7 @@
 import { type Matcher, parseMatchers } from './dashboards/promql';
 
 import type { MaintenanceWindow } from '../config/maintenance';
+import type { TargetKind } from '../metrics/definitions';
 
 import { parseDuration } from '../config/duration';
 
@@ -137,7 +138,7 @@ export interface BundleConfig {
     receivers: NotificationSettings;
   };
   /** Target kinds TargetDown covers (MQTT has BrokerDown, processes ProcessNotRunning). */
-  targetDownKinds: readonly string[];
+  targetDownKinds: readonly TargetKind[];
   slo: {
     /** Availability objective over 30d, as a ratio of good checks (0.999 = 99.9 %). */
     objective: number;

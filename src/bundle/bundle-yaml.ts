@@ -14,6 +14,7 @@ import { ConfigError, ConfigErrors } from '../config/errors';
 import { FileProblem, MAX_CONFIG_BYTES, readBoundedFile } from '../config/files';
 import { issueToErrors } from '../config/load';
 import { maintenanceSchema } from '../config/maintenance';
+import type { TargetKind } from '../metrics/definitions';
 import {
   ALERT_NAMES, type AlertName, type BundleConfig, bundleConfig, type Duration, exporterMatchers, NOTIFICATION_ROUTES,
   type NotificationRoute, SELECTOR_LABELS,
@@ -54,7 +55,7 @@ const burnWindows = z.array(burnWindow, { error: 'expected a list of {long, shor
 const forDurations = z.strictObject(Object.fromEntries(ALERT_NAMES.map((n) => [n, duration])) as Record<AlertName, typeof duration>).partial();
 
 /** Target kinds the exporter reports. */
-const TARGET_KINDS = ['http', 'mqtt', 'container', 'process'] as const;
+const TARGET_KINDS = ['http', 'mqtt', 'container', 'process'] as const satisfies readonly TargetKind[];
 
 export const bundleYamlSchema = z.strictObject({
   /** Where the runbook is published; default: the exporter's own /runbook (exporter.external_url). */

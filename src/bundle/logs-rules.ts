@@ -15,7 +15,7 @@
  * `route` where they are per route. The burst and the fast burn are muted in Prometheus while a
  * cause page about that target fires (and for the hold-down after), as the target-down alert is.
  */
-import { M } from '../metrics/definitions';
+import { M, matcher, type TargetKind } from '../metrics/definitions';
 import type { BundleConfig, BurnWindow, Duration, Severity } from './bundle-config';
 import type { AlertingRule, RecordingRule, RuleGroup } from './rules';
 import { dashboardUrlAnnotation } from './alerts';
@@ -61,7 +61,7 @@ const num = (n: number): string => String(Number(n.toPrecision(12)));
  */
 const asTraffic = (expr: string): string => {
   const linked = `(${expr}) * on(job, instance, source) group_left(upstream) ${M.logSourceInfo.name} or on(job, instance, source) (${expr})`;
-  return `label_replace(label_replace(label_replace(${linked}, "target", "$1", "source", "(.*)"), "target", "$1", "upstream", "(.+)"), "kind", "traffic", "", "")`;
+  return `label_replace(label_replace(label_replace(${linked}, "target", "$1", "source", "(.*)"), "target", "$1", "upstream", "(.+)"), "kind", "${'traffic' satisfies TargetKind}", "", "")`;
 };
 
 export function trafficRecordingGroups(): RuleGroup<RecordingRule>[] {
@@ -90,7 +90,7 @@ function burn(windows: readonly BurnWindow[], budget: number): string {
     .join(' or ');
 }
 
-const badGatewayExpr = `sum by (job, instance, source) (increase(${REQ}{code=~"502|504"}[${TRAFFIC.badGateway.window}])) >= ${TRAFFIC.badGateway.count}`;
+const badGatewayExpr = `sum by (job, instance, source) (increase(${REQ}{${matcher(M.logRequests, 'code', '502', '504')}}[${TRAFFIC.badGateway.window}])) >= ${TRAFFIC.badGateway.count}`;
 
 interface Spec { name: TrafficAlertName; severity: Severity; for: Duration; expr: string; summary: string; description: string }
 

@@ -5,7 +5,7 @@
  * guard cases and checks of the recording rules. Evaluation times derive from each alert's
  * `for:` in the config, so the cases follow the config.
  */
-import { M } from '../metrics/definitions';
+import { checkSeriesLabels, M } from '../metrics/definitions';
 import { ALERT_DASHBOARD, allAlerts, alertGroups, dashboardUrlFor, MTTR_NONE, num, runbookAnchor } from './alerts';
 import { type AlertName, type BundleConfig, type Duration, durationSeconds, exporterMatchers, exporterSelector } from './bundle-config';
 import { R } from './names';
@@ -36,9 +36,17 @@ export interface InputSeries {
 export type SelFn = (metric: string, labels?: Record<string, string>) => string;
 type SeriesFn = (metric: string, labels: Record<string, string>, values: string | number[]) => InputSeries;
 
-/** Series selector texts with the exporter's job/instance and the given labels. */
+/**
+ * Series selector texts with the exporter's job/instance and the given labels. Series of the
+ * exporter's metrics are held to the metric catalogue: a label the metric does not have, or a
+ * value its enumerated label does not list, fails the bundle's generation.
+ */
 export function selector(exp: Record<string, string>): SelFn {
-  return (metric, labels = {}) => `${metric}{${Object.entries({ ...exp, ...labels }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+  const scrape = Object.keys(exp);
+  return (metric, labels = {}) => {
+    checkSeriesLabels(metric, labels, scrape);
+    return `${metric}{${Object.entries({ ...exp, ...labels }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+  };
 }
 /** Input series with the exporter's job/instance and the given labels. */
 function seriesOf(exp: Record<string, string>): SeriesFn {

@@ -5,6 +5,7 @@
  * directory, and the exporter serves it as HTML at /runbook (src/status/runbook-page.ts); every
  * alert's runbook_url points at its section (`#<alert name in lower case>`).
  */
+import { M, matcher } from '../metrics/definitions';
 import { num } from './alerts';
 import { type BundleConfig, type BurnWindow, type Duration, durationSeconds, exporterSelector } from './bundle-config';
 import { TRAFFIC } from './logs-rules';
@@ -263,7 +264,7 @@ nginx answers 502". MQTT brokers have \`StackwatchMqttBrokerDown\` and process g
   see StackwatchBackendMqttDisconnected) and its memory (StackwatchProcessMemoryLeakSuspected).
 - \`internal\`: the exporter could not run the check for this target — its setup is unusable (the
   last error names it: a TLS file that became a directory or unreadable, a client key that does
-  not match) or the exporter hit a bug (\`stackwatch_collector_errors_total{reason="internal"}\`
+  not match) or the exporter hit a bug (\`${M.collectorErrors.name}{${matcher(M.collectorErrors, 'reason', 'internal')}}\`
   counts both). The target is reported down rather than left as it was; fix the file and reload
   (\`stackwatch --check-config\` first), or report the bug with the exporter's log.
 - The outage length lands in the recovery histogram when it ends: watch MTTR on the recovery
@@ -443,7 +444,7 @@ is that of the certificate last seen.
 **How to confirm.** As for StackwatchTlsCertExpiringSoon: the days left
 (\`(stackwatch_http_tls_cert_expiry_timestamp_seconds{target="{{target}}"} - time()) / 86400\`,
 negative once expired), \`openssl s_client … | openssl x509 -noout -enddate\`, and
-\`increase(stackwatch_http_failures_total{target="{{target}}", reason="tls"}[5m])\`.
+\`increase(${M.httpFailures.name}{target="{{target}}", ${matcher(M.httpFailures, 'reason', 'tls')}}[5m])\`.
 
 **What to do.** Renew now, by hand if the automation is broken (\`certbot renew --force-renewal\`,
 or \`certbot certonly\` with a method that works from where you are, e.g. DNS-01), install it and
@@ -476,7 +477,7 @@ the exporter's credentials are wrong, or the broker's authentication changed: a 
 refuses. In the second case the applications' clients may be locked out as well.
 
 **How to confirm.**
-- \`increase(stackwatch_mqtt_connect_failures_total{broker="{{target}}", reason="auth"}[5m])\` > 0
+- \`increase(${M.mqttConnectFailures.name}{broker="{{target}}", ${matcher(M.mqttConnectFailures, 'reason', 'auth')}}[5m])\` > 0
   and \`stackwatch_mqtt_connected{broker="{{target}}"}\` 0; the exporter's log has
   \`mqtt connection failed\` with \`reason: auth\`.
 - With the exporter's credentials:
@@ -613,7 +614,7 @@ because its health check ran \`curl\`, which the image did not contain.
 **How to confirm.**
 - \`docker inspect --format '{{json .State.Health}}' {{target}} | jq\` — the last outputs of the
   check. \`exec: "curl": executable file not found\` means a broken check, not a broken service.
-- Compare with the HTTP target for the same service (\`stackwatch_target_up{kind="http"}\`): up
+- Compare with the HTTP target for the same service (\`${M.targetUp.name}{${matcher(M.targetUp, 'kind', 'http')}}\`): up
   there and unhealthy here also points at the check.
 
 **What to do.** Broken check: use a tool the image has (\`python3 -c "import urllib.request; …"\`,

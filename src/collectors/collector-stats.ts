@@ -1,11 +1,11 @@
-import type { Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Clock } from '../clock';
-import { M } from '../metrics/definitions';
-import { counter, gauge } from '../metrics/instruments';
+import { COLLECTOR_ERROR_REASONS as REASONS, M, type CollectorErrorReason } from '../metrics/definitions';
+import { counter, gauge, type CounterOf, type GaugeOf } from '../metrics/instruments';
 
 /** Why the exporter's own machinery failed (the `reason` label of stackwatch_collector_errors_total). */
-export type CollectorErrorReason = 'internal' | 'resources';
-export const COLLECTOR_ERROR_REASONS: readonly CollectorErrorReason[] = ['internal', 'resources'];
+export type { CollectorErrorReason };
+export const COLLECTOR_ERROR_REASONS: readonly CollectorErrorReason[] = REASONS.values;
 
 /** Node error codes that say the exporter itself ran out of something, not the target. */
 const RESOURCE_CODES = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOBUFS']);
@@ -18,10 +18,10 @@ export function isResourceExhaustion(err: unknown): boolean {
 
 /** The exporter's view of its collectors: last cycle duration, success, last success, errors. */
 export class CollectorStats {
-  private readonly duration: Gauge;
-  private readonly success: Gauge;
-  private readonly lastSuccess: Gauge;
-  private readonly errors: Counter;
+  private readonly duration: GaugeOf<typeof M.collectorDuration>;
+  private readonly success: GaugeOf<typeof M.collectorSuccess>;
+  private readonly lastSuccess: GaugeOf<typeof M.collectorLastSuccess>;
+  private readonly errors: CounterOf<typeof M.collectorErrors>;
 
   constructor(registry: Registry, private readonly clock: Clock) {
     this.duration = gauge(registry, M.collectorDuration);

@@ -4,9 +4,11 @@
  * ./docker.ts turns records into series and availability observations.
  */
 
-export const CONTAINER_STATES = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'] as const;
+import { CONTAINER_HEALTH_STATES, CONTAINER_STATES as STATES } from '../metrics/definitions';
+
+export const CONTAINER_STATES = STATES.values;
 export type ContainerState = (typeof CONTAINER_STATES)[number];
-export const HEALTH_STATES = ['starting', 'healthy', 'unhealthy', 'none'] as const;
+export const HEALTH_STATES = CONTAINER_HEALTH_STATES.values;
 export type HealthState = (typeof HEALTH_STATES)[number];
 
 export const COMPOSE_PROJECT = 'com.docker.compose.project';

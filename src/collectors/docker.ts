@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { Counter, Gauge } from 'prom-client';
 import type { DockerConfig } from '../config/docker';
 import { fingerprint } from '../config/fingerprint';
-import { M } from '../metrics/definitions';
-import { counter, dropSeries, gauge, setStateSet } from '../metrics/instruments';
+import { M, namesWithLabel } from '../metrics/definitions';
+import { counter, dropSeries, gauge, setStateSet, type CounterOf, type GaugeOf } from '../metrics/instruments';
 import { errorMessage } from '../error-text';
 import { compileUserRegex } from '../user-regex';
 import { redactUrl } from './http-probe';
@@ -13,7 +12,7 @@ import type { Resources } from './docker-cgroup';
 import { connectEngine, engineReachable, isOurBug, MAX_EVENT_LINE_BYTES, readEventLines, type Engine, type EngineFactory, type ListedContainer } from './docker-engine';
 import { CgroupFiles, ContainerCgroup, resourcesFromStats } from './docker-resources';
 import {
-  applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, CONTAINER_STATES, createdRecord, HEALTH_STATES,
+  applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, createdRecord,
   matches, parseEventLine, recordFromInspect, type ContainerRecord, type DockerEvent, type Filters, type InspectInfo,
 } from './docker-state';
 
@@ -29,11 +28,8 @@ import {
  * availability target (`kind="container"`), down while not running or unhealthy.
  */
 
-const CONTAINER_SERIES = [
-  M.containerState.name, M.containerHealth.name, M.containerRestarts.name, M.containerOomKills.name,
-  M.containerExitCode.name, M.containerStartedAt.name, M.containerMemUsage.name, M.containerMemLimit.name,
-  M.containerCpu.name, M.containerInfo.name,
-];
+/** Every series with a `container` label, dropped when a container goes. */
+const CONTAINER_SERIES = namesWithLabel('docker', 'container');
 
 /** Events waiting to be applied before the collector gives up on the stream and resyncs. */
 const MAX_QUEUED_EVENTS = 10_000;
@@ -61,9 +57,19 @@ interface Tracked {
 }
 
 interface Instruments {
-  up: Gauge; eventsUp: Gauge; eventErrors: Counter;
-  state: Gauge; health: Gauge; restarts: Counter; ooms: Counter; exitCode: Gauge; startedAt: Gauge;
-  memUsage: Gauge; memLimit: Gauge; cpu: Counter; info: Gauge;
+  up: GaugeOf<typeof M.dockerUp>;
+  eventsUp: GaugeOf<typeof M.dockerEventsUp>;
+  eventErrors: CounterOf<typeof M.dockerEventErrors>;
+  state: GaugeOf<typeof M.containerState>;
+  health: GaugeOf<typeof M.containerHealth>;
+  restarts: CounterOf<typeof M.containerRestarts>;
+  ooms: CounterOf<typeof M.containerOomKills>;
+  exitCode: GaugeOf<typeof M.containerExitCode>;
+  startedAt: GaugeOf<typeof M.containerStartedAt>;
+  memUsage: GaugeOf<typeof M.containerMemUsage>;
+  memLimit: GaugeOf<typeof M.containerMemLimit>;
+  cpu: CounterOf<typeof M.containerCpu>;
+  info: GaugeOf<typeof M.containerInfo>;
 }
 
 export function compileFilters(c: DockerConfig): Filters {
@@ -604,8 +610,8 @@ export class DockerCollector implements Collector<DockerConfig> {
     const m = this.m!;
     const r = t.rec;
     const l = { container: r.name };
-    setStateSet(m.state, l, 'state', CONTAINER_STATES, r.state);
-    setStateSet(m.health, l, 'status', HEALTH_STATES, r.health);
+    setStateSet(m.state, M.containerState, l, 'state', r.state);
+    setStateSet(m.health, M.containerHealth, l, 'status', r.health);
     if (r.restarts > t.pub.restarts || t.pub.restarts === 0) m.restarts.inc(l, Math.max(0, r.restarts - t.pub.restarts));
     t.pub.restarts = Math.max(t.pub.restarts, r.restarts);
     if (r.oomKills > t.pub.oomKills || t.pub.oomKills === 0) m.ooms.inc(l, Math.max(0, r.oomKills - t.pub.oomKills));

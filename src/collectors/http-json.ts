@@ -3,8 +3,10 @@
  * conditions. Pure functions, unit-tested in test/unit/http-json.test.ts.
  */
 
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
-export const HEALTH_STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'unhealthy', 'unknown'];
+import { HEALTH_STATUSES as STATUSES, type HealthStatus } from '../metrics/definitions';
+
+export type { HealthStatus };
+export const HEALTH_STATUSES: readonly HealthStatus[] = STATUSES.values;
 
 export type StatusMap = Record<Exclude<HealthStatus, 'unknown'>, readonly string[]>;
 

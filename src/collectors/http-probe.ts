@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { readTlsFile } from '../config/files';
+import { HTTP_FAILURE_REASONS, type HttpFailureReason } from '../metrics/definitions';
 import { isResourceExhaustion } from './collector-stats';
 
 /**
@@ -12,12 +13,8 @@ import { isResourceExhaustion } from './collector-stats';
  * fixed set of failure reasons. Never throws: every outcome is a ProbeResult.
  */
 
-export type FailureReason =
-  | 'timeout' | 'connect' | 'dns' | 'tls' | 'status' | 'body_too_large' | 'invalid_json' | 'condition' | 'internal';
-
-export const FAILURE_REASONS: readonly FailureReason[] = [
-  'timeout', 'connect', 'dns', 'tls', 'status', 'body_too_large', 'invalid_json', 'condition', 'internal',
-];
+export type FailureReason = HttpFailureReason;
+export const FAILURE_REASONS: readonly FailureReason[] = HTTP_FAILURE_REASONS.values;
 
 export interface ProbeRequest {
   url: string;

@@ -1,12 +1,11 @@
-import type { Counter, Gauge, Histogram } from 'prom-client';
 import { fingerprint } from '../config/fingerprint';
 import type { HttpTargetConfig } from '../config/http';
-import { M } from '../metrics/definitions';
-import { counter, dropSeries, gauge, histogram, setStateSet } from '../metrics/instruments';
+import { M, namesWithLabel } from '../metrics/definitions';
+import { counter, dropSeries, gauge, histogram, setStateSet, type CounterOf, type GaugeOf, type HistogramOf } from '../metrics/instruments';
 import { capText, describeJsonValue, errorMessage } from '../error-text';
 import { Semaphore } from '../semaphore';
 import type { Collector, CollectorContext } from './collector';
-import { evaluate, fieldNumber, HEALTH_STATUSES, lookup, mapStatus, type HealthStatus } from './http-json';
+import { evaluate, fieldNumber, lookup, mapStatus, type HealthStatus } from './http-json';
 import { FAILURE_REASONS, probe, ProbeAgents, redactUrl, statusMatches, type FailureReason, type ProbeResult } from './http-probe';
 
 /**
@@ -16,12 +15,10 @@ import { FAILURE_REASONS, probe, ProbeAgents, redactUrl, statusMatches, type Fai
  * status, numeric fields and conditions.
  */
 
-const HTTP_SERIES = [
-  M.httpDuration.name, M.httpStatusCode.name, M.httpFailures.name, M.healthStatus.name,
-  M.healthField.name, M.httpCertExpiry.name,
-];
-/** Series a changed target may no longer have (its counters and histogram carry on). */
-const HTTP_STATE_SERIES = [M.httpStatusCode.name, M.healthStatus.name, M.healthField.name, M.httpCertExpiry.name];
+/** Every HTTP series of a target, dropped when the target leaves the configuration. */
+const HTTP_SERIES = namesWithLabel('http', 'target');
+/** Series a changed target may no longer have: its gauges (its counters and histogram carry on). */
+const HTTP_STATE_SERIES = namesWithLabel('http', 'target', 'gauge');
 
 /** The HTTP collector's section: the targets and the cap on probes in flight across them. */
 export interface HttpSection {
@@ -117,7 +114,12 @@ export class HttpCollector implements Collector<HttpSection> {
   private semaphore?: Semaphore;
   private inFlight = 0;
   private m?: {
-    duration: Histogram; statusCode: Gauge; failures: Counter; health: Gauge; field: Gauge; cert: Gauge;
+    duration: HistogramOf<typeof M.httpDuration>;
+    statusCode: GaugeOf<typeof M.httpStatusCode>;
+    failures: CounterOf<typeof M.httpFailures>;
+    health: GaugeOf<typeof M.healthStatus>;
+    field: GaugeOf<typeof M.healthField>;
+    cert: GaugeOf<typeof M.httpCertExpiry>;
   };
 
   constructor(private readonly ctx: CollectorContext) {}
@@ -256,7 +258,7 @@ export class HttpCollector implements Collector<HttpSection> {
     m.duration.observe(labels, r.durationSeconds);
     m.statusCode.set(labels, r.status);
     if (r.certExpiry !== undefined) m.cert.set(labels, r.certExpiry);
-    if (o.health !== undefined) setStateSet(m.health, labels, 'status', HEALTH_STATUSES, o.health);
+    if (o.health !== undefined) setStateSet(m.health, M.healthStatus, labels, 'status', o.health);
     for (const f of t.fields) if (!o.fields.has(f)) m.field.remove({ target: name, field: f });
     for (const [f, v] of o.fields) m.field.set({ target: name, field: f }, v);
     t.fields = new Set(o.fields.keys());

@@ -12,6 +12,8 @@
  * JSON formats (nginx with escape=json, Caddy, Traefik) map record fields by dotted paths.
  */
 
+import { LOG_CODES, LOG_METHODS, LOG_PARSE_FAILURE_REASONS, type LogMethod } from '../metrics/definitions';
+
 /** What one access-log line says about one request. */
 export interface LogRecord {
   method?: string;
@@ -28,7 +30,7 @@ export interface LogRecord {
   time?: number;
 }
 
-export const PARSE_FAILURE_REASONS = ['no_match', 'bad_status', 'invalid_json', 'too_long'] as const;
+export const PARSE_FAILURE_REASONS = LOG_PARSE_FAILURE_REASONS.values;
 export type ParseFailureReason = (typeof PARSE_FAILURE_REASONS)[number];
 
 export type ParseResult = LogRecord | ParseFailureReason;
@@ -458,7 +460,8 @@ export function buildParser(o: { format: FormatPreset; log_format?: string | und
 // ---------------------------------------------------------------------------------------------
 // Labels
 
-export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
+/** The methods counted by name (the catalogue's method values but other). */
+export const METHODS: readonly Exclude<LogMethod, 'other'>[] = LOG_METHODS.values.filter((m): m is Exclude<LogMethod, 'other'> => m !== 'other');
 const METHOD_SET = new Set<string>(METHODS);
 
 /** `method` label: one of METHODS, else `other`. */
@@ -473,8 +476,7 @@ export function codeLabel(status: number): string {
 }
 
 /** Every `code` label value codeLabel can answer. */
-export const CODE_LABELS: readonly string[] = ['1xx', '2xx', '3xx', '4xx', '429', '499',
-  ...Array.from({ length: 100 }, (_, i) => String(500 + i))];
+export const CODE_LABELS: readonly string[] = LOG_CODES.values;
 
 /** The position of codeLabel(status) in CODE_LABELS, without building the string (status 100-599). */
 export function codeIndex(status: number): number {

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
+import type { LogRotationKind } from '../metrics/definitions';
 
 /**
  * Follows log files by path, the way logrotate and reverse proxies replace them, reading every
@@ -37,7 +38,7 @@ export interface TailEvents {
   /** A line over the size limit was skipped. */
   tooLong(): void;
   /** A followed file was replaced (new inode at the path) or truncated in place. */
-  rotated(kind: 'rotated' | 'truncated'): void;
+  rotated(kind: LogRotationKind): void;
   /** An I/O error other than a missing file; the tailer retries at the next scan. */
   error(err: Error): void;
   /** The end of a scan: lines handed out since the previous one may be flushed as a batch. */

@@ -1,8 +1,7 @@
-import type { Counter, Gauge, Histogram } from 'prom-client';
 import { fingerprint } from '../config/fingerprint';
 import type { LogSourceConfig } from '../config/logs';
-import { M } from '../metrics/definitions';
-import { counter, dropSeries, gauge, histogram } from '../metrics/instruments';
+import { LOG_ROTATION_KINDS, M, namesWithLabel } from '../metrics/definitions';
+import { counter, dropSeries, gauge, histogram, type CounterOf, type GaugeOf, type HistogramOf } from '../metrics/instruments';
 import { compileUserRegex, literalOf, type UserRegex } from '../user-regex';
 import type { Collector, CollectorContext } from './collector';
 import {
@@ -24,17 +23,24 @@ import { TrafficWindow } from './log-traffic';
  * them) and, with a data directory, survive restarts (./log-positions.ts).
  */
 
-const SOURCE_SERIES = [
-  M.logSourceInfo.name, M.logRequests.name, M.logRequestDuration.name, M.logUpstreamDuration.name, M.logResponseBytes.name,
-  M.logParseFailures.name, M.logLastLine.name, M.logStale.name, M.logFiles.name, M.logRotations.name, M.logReadErrors.name,
-];
+/** Every series with a `source` label, dropped when a source goes or counts differently. */
+const SOURCE_SERIES = namesWithLabel('logs', 'source');
 
 /** How often positions are saved and the stale and files gauges refreshed. */
 const TICK_SECONDS = 1;
 
 interface Instruments {
-  info: Gauge; requests: Counter; duration: Histogram; upstream: Histogram; bytes: Counter; failures: Counter;
-  lastLine: Gauge; stale: Gauge; files: Gauge; rotations: Counter; readErrors: Counter;
+  info: GaugeOf<typeof M.logSourceInfo>;
+  requests: CounterOf<typeof M.logRequests>;
+  duration: HistogramOf<typeof M.logRequestDuration>;
+  upstream: HistogramOf<typeof M.logUpstreamDuration>;
+  bytes: CounterOf<typeof M.logResponseBytes>;
+  failures: CounterOf<typeof M.logParseFailures>;
+  lastLine: GaugeOf<typeof M.logLastLine>;
+  stale: GaugeOf<typeof M.logStale>;
+  files: GaugeOf<typeof M.logFiles>;
+  rotations: CounterOf<typeof M.logRotations>;
+  readErrors: CounterOf<typeof M.logReadErrors>;
 }
 
 type Inc = { inc(v?: number): void };
@@ -94,7 +100,7 @@ class LogSource {
     const source = cfg.name;
     m.info.set({ source, upstream: cfg.upstream ?? '' }, 1);
     for (const reason of PARSE_FAILURE_REASONS) m.failures.inc({ source, reason }, 0);
-    for (const kind of ['rotated', 'truncated']) m.rotations.inc({ source, kind }, 0);
+    for (const kind of LOG_ROTATION_KINDS.values) m.rotations.inc({ source, kind }, 0);
     m.readErrors.inc({ source }, 0);
     if (cfg.traffic !== undefined) {
       this.ctx.tracker.declare('traffic', source, { failureThreshold: cfg.traffic.failure_threshold, successThreshold: cfg.traffic.success_threshold });

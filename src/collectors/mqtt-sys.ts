@@ -33,9 +33,6 @@ export const SYS_TOPICS: ReadonlyMap<string, SysTopic> = new Map<string, SysTopi
   ['$SYS/broker/bytes/sent', { metric: M.mqttBytesSent.name, kind: 'counter' }],
 ]);
 
-/** Metric names of the broker's `$SYS` values (served only while connected). */
-export const SYS_METRICS: readonly string[] = [...new Set([...SYS_TOPICS.values()].map((t) => t.metric))];
-
 const NUMBER = /^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)(?:\s+seconds?)?\s*$/;
 
 /**

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import mqtt, { ReasonCodes, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { Counter, Gauge, Histogram } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import { fingerprint } from '../config/fingerprint';
 import { readTlsFile } from '../config/files';
 import type { MqttBrokerConfig } from '../config/mqtt';
 import { capText, errorMessage } from '../error-text';
-import { M } from '../metrics/definitions';
-import { counter, dropSeries, gauge, histogram } from '../metrics/instruments';
+import { M, namesWithLabel, MQTT_CONNECT_FAILURE_REASONS, MQTT_DROP_REASONS } from '../metrics/definitions';
+import { counter, dropSeries, gauge, histogram, type CounterOf, type GaugeOf, type HistogramOf } from '../metrics/instruments';
 import type { Collector, CollectorContext } from './collector';
 import { redactUrl } from './http-probe';
-import { backoffSeconds, newBrokerMemory, SYS_METRICS, SYS_TOPICS, SysState, topicMatches, type BrokerMemory, type SysEffect } from './mqtt-sys';
+import { backoffSeconds, newBrokerMemory, SYS_TOPICS, SysState, topicMatches, type BrokerMemory, type SysEffect } from './mqtt-sys';
 
 /**
  * The MQTT collector: one connection per configured broker (MQTT v5), kept open and observed
@@ -29,18 +29,14 @@ import { backoffSeconds, newBrokerMemory, SYS_METRICS, SYS_TOPICS, SysState, top
  *   so outage lengths do not depend on the check interval.
  */
 
-export const CONNECT_FAILURE_REASONS = ['auth', 'refused', 'timeout', 'network', 'tls', 'other'] as const;
+export const CONNECT_FAILURE_REASONS = MQTT_CONNECT_FAILURE_REASONS.values;
 export type ConnectFailureReason = (typeof CONNECT_FAILURE_REASONS)[number];
 
 /** Every series with a `broker` label, dropped when a broker leaves the configuration. */
-const MQTT_SERIES = [
-  M.mqttConnected.name, M.mqttReconnects.name, M.mqttConnectFailures.name, M.mqttSysLast.name,
-  ...SYS_METRICS, M.mqttBrokerRestarts.name, M.mqttSysParseErrors.name, M.mqttRoundtrip.name,
-  M.mqttRoundtripFailures.name, M.mqttTopicLast.name, M.mqttTopicSilent.name, M.mqttMessagesDropped.name,
-];
+const MQTT_SERIES = namesWithLabel('mqtt', 'broker');
 
 /** Why the client discarded a message (`stackwatch_mqtt_messages_dropped_total{reason}`). */
-export const DROP_REASONS = ['too_large', 'error'] as const;
+export const DROP_REASONS = MQTT_DROP_REASONS.values;
 
 /** Classifies a connection error for `stackwatch_mqtt_connect_failures_total{reason}`. */
 export function connectFailureReason(err: Error & { code?: unknown }): ConnectFailureReason {
@@ -59,9 +55,18 @@ export function connectFailureReason(err: Error & { code?: unknown }): ConnectFa
 }
 
 interface Instruments {
-  connected: Gauge; reconnects: Counter; connectFailures: Counter; sysLast: Gauge; restarts: Counter;
-  parseErrors: Counter; roundtrip: Histogram; roundtripFailures: Counter; topicLast: Gauge; topicSilent: Gauge;
-  dropped: Counter; sys: Map<string, Gauge | Counter>;
+  connected: GaugeOf<typeof M.mqttConnected>;
+  reconnects: CounterOf<typeof M.mqttReconnects>;
+  connectFailures: CounterOf<typeof M.mqttConnectFailures>;
+  sysLast: GaugeOf<typeof M.mqttSysLast>;
+  restarts: CounterOf<typeof M.mqttBrokerRestarts>;
+  parseErrors: CounterOf<typeof M.mqttSysParseErrors>;
+  roundtrip: HistogramOf<typeof M.mqttRoundtrip>;
+  roundtripFailures: CounterOf<typeof M.mqttRoundtripFailures>;
+  topicLast: GaugeOf<typeof M.mqttTopicLast>;
+  topicSilent: GaugeOf<typeof M.mqttTopicSilent>;
+  dropped: CounterOf<typeof M.mqttMessagesDropped>;
+  sys: Map<string, Gauge | Counter>;
 }
 
 export class MqttCollector implements Collector<readonly MqttBrokerConfig[]> {

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { FileProblem, readBoundedFile } from '../config/files';
+import { PROC_READ_ERROR_REASONS } from '../metrics/definitions';
 import { SmallFileReader } from './small-file';
 
 /**
@@ -16,7 +17,7 @@ import { SmallFileReader } from './small-file';
  */
 
 /** The fixed reasons of stackwatch_process_read_errors_total. */
-export const READ_ERROR_REASONS = ['permission', 'parse', 'other'] as const;
+export const READ_ERROR_REASONS = PROC_READ_ERROR_REASONS.values;
 export type ReadErrorReason = (typeof READ_ERROR_REASONS)[number];
 
 /** Kernel threads have PF_KTHREAD in /proc/PID/stat's flags: no memory, fds or limits to read. */

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
-import type { Counter, Gauge } from 'prom-client';
 import si from 'systeminformation';
 import { fingerprint } from '../config/fingerprint';
 import type { Config } from '../config/schema';
 import { errorMessage } from '../error-text';
-import { M } from '../metrics/definitions';
-import { counter, dropSeries, gauge } from '../metrics/instruments';
+import { M, namesWithLabel } from '../metrics/definitions';
+import { counter, dropSeries, gauge, type CounterOf, type GaugeOf } from '../metrics/instruments';
 import type { Collector, CollectorContext } from './collector';
 import { READ_ERROR_REASONS } from './proc-reader';
 import { GroupTracker, type CycleResult, type GroupStats, type ProcSample } from './process-groups';
@@ -23,11 +22,8 @@ import { compileMatchers, ProcSource, type ProcessSource } from './process-sourc
  * systeminformation at a slow rate. stackwatch_host_info comes from systeminformation once.
  */
 
-const GROUP_SERIES = [
-  M.processGroupProcesses.name, M.processRestarts.name, M.processCpu.name, M.processRss.name, M.processVirtual.name,
-  M.processOpenFds.name, M.processMaxFds.name, M.processThreads.name, M.processOldestStart.name,
-  M.processGroupExecutables.name,
-];
+/** Every series with a `group` label, dropped when a group goes. */
+const GROUP_SERIES = namesWithLabel('process', 'group');
 
 /** One process matching a declared group directly. */
 export interface MatchedProcess {
@@ -85,8 +81,18 @@ export function summariseMatches(groups: readonly string[], samples: readonly Pr
 export const DISCOVERY_FORGET_AFTER = 300;
 
 interface Instruments {
-  count: Gauge; restarts: Counter; cpu: Counter; rss: Gauge; vms: Gauge; fds: Gauge; maxFds: Gauge;
-  threads: Gauge; oldest: Gauge; readErrors: Counter; hostInfo: Gauge; executables: Gauge;
+  count: GaugeOf<typeof M.processGroupProcesses>;
+  restarts: CounterOf<typeof M.processRestarts>;
+  cpu: CounterOf<typeof M.processCpu>;
+  rss: GaugeOf<typeof M.processRss>;
+  vms: GaugeOf<typeof M.processVirtual>;
+  fds: GaugeOf<typeof M.processOpenFds>;
+  maxFds: GaugeOf<typeof M.processMaxFds>;
+  threads: GaugeOf<typeof M.processThreads>;
+  oldest: GaugeOf<typeof M.processOldestStart>;
+  readErrors: CounterOf<typeof M.processReadErrors>;
+  hostInfo: GaugeOf<typeof M.hostInfo>;
+  executables: GaugeOf<typeof M.processGroupExecutables>;
 }
 
 /** The process collector's section: declared groups, discovery and the sampling settings. */

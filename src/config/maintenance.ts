@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TARGET_KINDS as KINDS } from '../metrics/definitions';
 import { targetName } from './common';
 
 /**
@@ -28,7 +29,7 @@ import { targetName } from './common';
  * ```
  */
 
-export const TARGET_KINDS = ['http', 'mqtt', 'container', 'process', 'traffic'] as const;
+export const TARGET_KINDS = KINDS.values;
 
 /** Plain data (the parsed config; also BundleConfig.maintenance). */
 export interface TimeRangeSpec { startTime: string; endTime: string }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
-import type { MetricDef } from './definitions';
+import type { EnumLabelOf, LabelOf, MetricDef, ValueOf } from './definitions';
 
 /**
  * prom-client instruments made from the definitions in ./definitions.ts.
@@ -10,6 +10,11 @@ import type { MetricDef } from './definitions';
 
 type Def<T extends MetricDef['type']> = MetricDef & { type: T };
 
+/** The instrument made from a definition, typed by its label names. */
+export type GaugeOf<D extends MetricDef> = Gauge<LabelOf<D>>;
+export type CounterOf<D extends MetricDef> = Counter<LabelOf<D>>;
+export type HistogramOf<D extends MetricDef> = Histogram<LabelOf<D>>;
+
 function existing<T>(registry: Registry, def: MetricDef, ctor: abstract new (...a: never[]) => T): T | undefined {
   const m = registry.getSingleMetric(def.name);
   if (m === undefined) return undefined;
@@ -17,19 +22,19 @@ function existing<T>(registry: Registry, def: MetricDef, ctor: abstract new (...
   return m;
 }
 
-export function gauge(registry: Registry, def: Def<'gauge'>): Gauge {
-  return existing(registry, def, Gauge)
-    ?? new Gauge({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
+export function gauge<D extends Def<'gauge'>>(registry: Registry, def: D): GaugeOf<D> {
+  return existing<GaugeOf<D>>(registry, def, Gauge)
+    ?? new Gauge<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
 }
 
-export function counter(registry: Registry, def: Def<'counter'>): Counter {
-  return existing(registry, def, Counter)
-    ?? new Counter({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
+export function counter<D extends Def<'counter'>>(registry: Registry, def: D): CounterOf<D> {
+  return existing<CounterOf<D>>(registry, def, Counter)
+    ?? new Counter<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
 }
 
-export function histogram(registry: Registry, def: Def<'histogram'>): Histogram {
-  return existing(registry, def, Histogram)
-    ?? new Histogram({
+export function histogram<D extends Def<'histogram'>>(registry: Registry, def: D): HistogramOf<D> {
+  return existing<HistogramOf<D>>(registry, def, Histogram)
+    ?? new Histogram<LabelOf<D>>({
       name: def.name,
       help: def.help,
       labelNames: [...def.labels],
@@ -62,7 +67,13 @@ export async function dropSeries(registry: Registry, names: readonly string[], m
   }
 }
 
-/** Sets a state-set gauge: 1 for `current`, 0 for the other states. */
-export function setStateSet(g: Gauge, labels: Record<string, string>, stateLabel: string, states: readonly string[], current: string): void {
-  for (const s of states) g.set({ ...labels, [stateLabel]: s }, s === current ? 1 : 0);
+/**
+ * Sets a state-set gauge: 1 for `current`, 0 for every other value the catalogue lists for
+ * `stateLabel`, so the exposition always holds exactly the catalogue's states.
+ */
+export function setStateSet<D extends Def<'gauge'>, K extends EnumLabelOf<D>>(
+  g: GaugeOf<D>, def: D, labels: Partial<Record<Exclude<LabelOf<D>, K>, string>>, stateLabel: K, current: ValueOf<D, K>,
+): void {
+  const spec = def.spec[stateLabel] as { values: readonly string[] };
+  for (const s of spec.values) g.set({ ...labels, [stateLabel]: s } as Partial<Record<LabelOf<D>, string>>, s === current ? 1 : 0);
 }

@@ -3,11 +3,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { NextFunction, Request, Response } from 'express';
-import type { Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { ConfigErrors } from '../config/errors';
 import type { Logger } from '../log';
-import { M } from '../metrics/definitions';
-import { counter, gauge } from '../metrics/instruments';
+import { M, WEB_REFUSAL_REASONS } from '../metrics/definitions';
+import { counter, gauge, type CounterOf, type GaugeOf } from '../metrics/instruments';
 import { isLoopback, type TrustPolicy } from '../trust';
 import { Coalescer } from '../coalesce';
 import { BasicAuth, makeDummyHash } from './basic-auth';
@@ -29,7 +29,7 @@ export interface WebState {
   dummy: { hash: string; cost: number };
 }
 
-export const REFUSAL_REASONS = ['tls_handshake', 'client_certificate', 'unauthorized', 'auth_busy', 'cross_origin', 'lifecycle_disabled'] as const;
+export const REFUSAL_REASONS = WEB_REFUSAL_REASONS.values;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Plain HTTP, no authentication, no extra headers: what runs without --web.config.file. */
@@ -74,8 +74,8 @@ export class WebSurface implements TrustPolicy {
     this.opts.log.error({ err }, 'web configuration reload failed; keeping the previous one');
     return `web configuration reload failed: ${err instanceof Error ? err.message : String(err)}`;
   });
-  private readonly refused: Counter;
-  private readonly reloadOk: Gauge;
+  private readonly refused: CounterOf<typeof M.webRequestsRefused>;
+  private readonly reloadOk: GaugeOf<typeof M.webConfigReloadOk>;
 
   constructor(private readonly opts: WebSurfaceOptions) {
     this.state = opts.state;

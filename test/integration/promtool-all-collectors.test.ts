@@ -10,6 +10,7 @@ import { Dockerd } from '../harness/dockerd';
 import { startHealthBackendOnFreePort } from '../harness/health-backend';
 import { Mosquitto } from '../harness/mosquitto';
 import { ProcessSet } from '../harness/processes';
+import { catalogueProblems, COMPLETE_LABELS } from '../harness/catalogue-conformance';
 import { Metrics } from '../harness/prom-text';
 import { requireBinary } from '../harness/require-binary';
 import { waitFor } from '../harness/wait';
@@ -18,8 +19,10 @@ import { waitFor } from '../harness/wait';
  * `promtool check metrics` on the built daemon's /metrics with every collector on at once:
  * HTTP (plain with JSON fields and conditions, and HTTPS for the certificate metrics), MQTT
  * (a real mosquitto: $SYS, round trips, application topics), Docker (a private dockerd with a
- * health-checked container) and processes (a named group and discovery). No lint problem is
- * allowed: a non-histogram ending in _count, a gauge ending in _total, a missing unit...
+ * health-checked container), processes (a named group and discovery) and an access log. No lint
+ * problem is allowed: a non-histogram ending in _count, a gauge ending in _total, a missing unit...
+ * The same exposition is held to the metric catalogue: only its labels and values, and state
+ * sets and zero-declared reasons with exactly the catalogue's values.
  */
 
 jest.setTimeout(180_000);
@@ -39,7 +42,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-it('passes promtool check metrics with HTTP, MQTT, Docker and process collectors all enabled', async () => {
+it('passes promtool check metrics with HTTP, MQTT, Docker, process and log collectors all enabled', async () => {
   const promtool = requireBinary('promtool', 'apt-get install -y prometheus');
 
   const { port: backendPort } = await startHealthBackendOnFreePort(procs);
@@ -54,6 +57,13 @@ it('passes promtool check metrics with HTTP, MQTT, Docker and process collectors
   docker = await Dockerd.start();
   await docker.runContainer('web', ['--health-cmd', 'true', '--health-interval', '1s', '--health-timeout', '10s', '--health-retries', '3'], ['sleep', '1000']);
 
+  const accessLog = path.join(dir, 'access.log');
+  writeFileSync(accessLog, [
+    '127.0.0.1 - - [14/Nov/2023:22:13:20 +0000] "GET /api/items HTTP/1.1" 200 12 "-" "curl/8"',
+    '127.0.0.1 - - [14/Nov/2023:22:13:21 +0000] "POST /api/items HTTP/1.1" 502 0 "-" "curl/8"',
+    'not an access log line',
+    '',
+  ].join('\n'));
   const config = path.join(dir, 'stackwatch.yml');
   writeFileSync(config, `
 http:
@@ -90,6 +100,12 @@ process_discovery:
   top: 5
 process_settings:
   interval: 1s
+logs:
+  - name: proxy
+    path: ${accessLog}
+    format: nginx
+    routes: { api: "^/api/" }
+    start_at: beginning
 `);
   daemon = procs.start(process.execPath, [MAIN, ...withStorage(['--config', config, '--web.listen-address', '127.0.0.1:0'])]);
   let stderr = '';
@@ -112,6 +128,7 @@ process_settings:
       'container series': m.samples.some((s) => s.name.startsWith('stackwatch_container_')),
       'process series': m.samples.some((s) => s.name.startsWith('stackwatch_process_')),
       'tls series': m.samples.some((s) => s.name.includes('tls') || s.name.includes('cert')),
+      'log requests': m.all('stackwatch_log_requests_total', { source: 'proxy', route: 'api', code: '502' }).length === 1,
     };
     missing = Object.entries(checks).filter(([, ok]) => !ok).map(([k]) => k);
     lastContainer = body.split('\n').filter((l) => l.startsWith('stackwatch_container_') && l.includes('"web"')).join('\n');
@@ -123,4 +140,9 @@ process_settings:
   const r = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
   expect(r.stdout + r.stderr).toBe('');
   expect(r.status).toBe(0);
+  const samples = Metrics.parse(text).samples;
+  expect(catalogueProblems(samples)).toEqual([]);
+  // Every complete set was there to be checked.
+  const names = new Set(samples.map((s) => s.name));
+  expect(COMPLETE_LABELS.map(([d]) => d.name).filter((n) => !names.has(n))).toEqual([]);
 });

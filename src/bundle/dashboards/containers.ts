@@ -1,14 +1,13 @@
+import { CONTAINER_HEALTH_STATES, CONTAINER_STATES, type ContainerHealthState, type ContainerState, type Enumerated, type EnumLabelOf } from '../../metrics/definitions';
 import type { BundleConfig } from '../bundle-config';
 import { ALERT } from './alerts-ref';
 import { boolMapping, type DashboardSpec, type ValueMapping } from './grafana';
 import { commonVariables, M, RATE, sel } from './query';
 
-const CONTAINER_STATES = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'] as const;
-const CONTAINER_HEALTH = ['starting', 'healthy', 'unhealthy', 'none'] as const;
-const STATE_COLORS: Record<(typeof CONTAINER_STATES)[number], string> = {
+const STATE_COLORS: Record<ContainerState, string> = {
   created: 'blue', running: 'green', paused: 'yellow', restarting: 'orange', removing: 'purple', exited: 'red', dead: 'dark-red',
 };
-const HEALTH_COLORS: Record<(typeof CONTAINER_HEALTH)[number], string> = {
+const HEALTH_COLORS: Record<ContainerHealthState, string> = {
   starting: 'blue', healthy: 'green', unhealthy: 'red', none: 'text',
 };
 
@@ -19,8 +18,9 @@ function codeMapping<S extends string>(states: readonly S[], colors: Record<S, s
   };
 }
 
-/** One number per container for a state set: the index of the state currently 1. */
-function stateCode(def: typeof M.containerState | typeof M.containerHealth, label: string, states: readonly string[]): string {
+/** One number per container for a state set: the index (in the catalogue's order) of the state currently 1. */
+function stateCode<D extends typeof M.containerState | typeof M.containerHealth>(def: D, label: EnumLabelOf<D>): string {
+  const states = (def.spec as Record<string, Enumerated>)[label]!.values;
   const parts = states.map((s, i) => `(${sel(def, [`${label}="${s}"`])} == 1) * ${i}`);
   return `max by (job, instance, container) (${parts.join(' or ')})`;
 }
@@ -51,15 +51,15 @@ export const containers = (cfg: BundleConfig): DashboardSpec => ({
         {
           type: 'state-timeline', title: 'Container state', unit: 'none', w: 18, h: 8,
           description: 'State of each container over time: created, running, paused, restarting, removing, exited, dead.',
-          queries: [{ expr: stateCode(M.containerState, 'state', CONTAINER_STATES), legend: '{{container}}' }],
-          mappings: [codeMapping(CONTAINER_STATES, STATE_COLORS)],
+          queries: [{ expr: stateCode(M.containerState, 'state'), legend: '{{container}}' }],
+          mappings: [codeMapping(CONTAINER_STATES.values, STATE_COLORS)],
           runbook: [ALERT.containerCrashLooping],
         },
         {
           type: 'state-timeline', title: 'Container health check', unit: 'none', w: 12, h: 8,
           description: 'Docker health-check status of each container: starting, healthy, unhealthy, or none (no health check). Unhealthy can also mean the check command itself is missing from the image (e.g. no curl), not that the service is down.',
-          queries: [{ expr: stateCode(M.containerHealth, 'status', CONTAINER_HEALTH), legend: '{{container}}' }],
-          mappings: [codeMapping(CONTAINER_HEALTH, HEALTH_COLORS)],
+          queries: [{ expr: stateCode(M.containerHealth, 'status'), legend: '{{container}}' }],
+          mappings: [codeMapping(CONTAINER_HEALTH_STATES.values, HEALTH_COLORS)],
           runbook: [ALERT.containerUnhealthy],
         },
         {

@@ -1,3 +1,4 @@
+import { matcher } from '../../metrics/definitions';
 import type { BundleConfig, BurnWindow } from '../bundle-config';
 import { TRAFFIC } from '../logs-rules';
 import { ALERT } from './alerts-ref';
@@ -56,7 +57,7 @@ const realTraffic = {
       description: 'The failed share of the health checks (one probe every few seconds) beside the 5xx share of real requests: a backend can pass its checks while one route fails for users, and the other way round.',
       queries: [
         {
-          expr: `sum by (target) (rate(${sel(M.targetCheckFailures, ['kind="http"'])}[${RATE}])) / sum by (target) (rate(${sel(M.targetChecks, ['kind="http"'])}[${RATE}]))`,
+          expr: `sum by (target) (rate(${sel(M.targetCheckFailures, [matcher(M.targetCheckFailures, 'kind', 'http')])}[${RATE}])) / sum by (target) (rate(${sel(M.targetChecks, [matcher(M.targetChecks, 'kind', 'http')])}[${RATE}]))`,
           legend: 'synthetic {{target}}',
         },
         {
@@ -178,7 +179,7 @@ export const errors = (cfg: BundleConfig): DashboardSpec => ({
         {
           type: 'bargauge', title: 'Time degraded (selected range)', unit: 'percentunit', w: 12, h: 7, min: 0, max: 1,
           description: 'Share of the selected range each target\'s health body said "degraded" (still up, but not well: e.g. MQTT disconnected).',
-          queries: [{ expr: `avg_over_time(${sel(M.healthStatus, ['status="degraded"'])}[${RANGE}])`, legend: '{{target}}', instant: true }],
+          queries: [{ expr: `avg_over_time(${sel(M.healthStatus, [matcher(M.healthStatus, 'status', 'degraded')])}[${RANGE}])`, legend: '{{target}}', instant: true }],
           thresholds: [{ color: 'green', value: null }, { color: 'orange', value: 0.01 }, { color: 'red', value: 0.1 }],
           runbook: [ALERT.healthDegraded],
         },
@@ -255,7 +256,7 @@ export const errors = (cfg: BundleConfig): DashboardSpec => ({
           type: 'stat', title: 'History snapshot age', unit: 's', w: 6, h: 6,
           description: 'Seconds since the exporter last wrote its snapshot to the data directory (--storage.path; every 5 s normally), and snapshot writes or reads that failed in the selected range. A growing age means history and outages in progress would not survive a restart (disk full, read-only, directory removed). No series without --storage.path.',
           queries: [
-            { expr: `time() - ${sel(M.storageSnapshotLastSuccess, ['operation="write"'])}`, legend: '{{instance}} age', instant: true },
+            { expr: `time() - ${sel(M.storageSnapshotLastSuccess, [matcher(M.storageSnapshotLastSuccess, 'operation', 'write')])}`, legend: '{{instance}} age', instant: true },
             { expr: `increase(${sel(M.storageSnapshotFailures)}[$__range])`, legend: '{{instance}} {{operation}} failures in the selected range', instant: true },
           ],
           thresholds: [{ color: 'green', value: null }, { color: 'orange', value: 30 }, { color: 'red', value: 120 }],

@@ -2,7 +2,7 @@
  * PromQL building blocks for the dashboards: selectors that always carry the dashboard's
  * variables, so no panel can forget `job`, `instance` or `target`.
  */
-import type { MetricDef } from '../../metrics/definitions';
+import { HEALTH_STATUSES, matcher, type HealthStatus, type MetricDef } from '../../metrics/definitions';
 import type { BundleConfig } from '../bundle-config';
 import { R } from '../names';
 import {
@@ -88,24 +88,20 @@ export const BUDGET = '(1 - $slo / 100)';
 
 export { M, R };
 
-/** Health states in the order of their codes in healthCode(). */
-export const HEALTH_STATES = ['healthy', 'degraded', 'unhealthy', 'unknown'] as const;
+/** Health states in the order of their codes in healthCode(): the catalogue's order. */
+export const HEALTH_STATES = HEALTH_STATUSES.values;
+const HEALTH_COLORS: Record<HealthStatus, string> = { healthy: 'green', degraded: 'orange', unhealthy: 'red', unknown: 'purple' };
 
 /**
  * The current health state of each HTTP target as one number (0 healthy, 1 degraded,
  * 2 unhealthy, 3 unknown), for state timelines with HEALTH_MAPPING.
  */
 export function healthCode(): string {
-  const parts = HEALTH_STATES.map((s, i) => `(${sel(M.healthStatus, [`status="${s}"`])} == 1) * ${i}`);
+  const parts = HEALTH_STATES.map((s, i) => `(${sel(M.healthStatus, [matcher(M.healthStatus, 'status', s)])} == 1) * ${i}`);
   return `max by (job, instance, target) (${parts.join(' or ')})`;
 }
 
 export const HEALTH_MAPPING: ValueMapping = {
   type: 'value',
-  options: {
-    '0': { text: 'healthy', color: 'green', index: 0 },
-    '1': { text: 'degraded', color: 'orange', index: 1 },
-    '2': { text: 'unhealthy', color: 'red', index: 2 },
-    '3': { text: 'unknown', color: 'purple', index: 3 },
-  },
+  options: Object.fromEntries(HEALTH_STATES.map((s, i) => [String(i), { text: s, color: HEALTH_COLORS[s], index: i }])),
 };
