@@ -113,7 +113,7 @@ for:
   StackwatchProcessNotRunning: 2m
   StackwatchContainerUnhealthy: 1m
   StackwatchProcessRestarting: 1m30s
-  StackwatchContainerRestarting: 2m
+  StackwatchContainerCrashLooping: 2m
   StackwatchContainerOomKilled: 1m30s
   StackwatchTargetFlapping: 2m
   StackwatchTlsCertExpiryCritical: 10m
