@@ -42,7 +42,7 @@ const SYNC_CONCURRENCY = 8;
  * Docker sends the events stream's headers before it subscribes to events: one sent in between
  * is lost. A second list this long after the stream opened finds what such an event changed.
  */
-const SUBSCRIBE_GRACE_MS = 2000;
+export const SUBSCRIBE_GRACE_MS = 2000;
 interface Published {
   restarts: number;
   oomKills: number;

@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import { SUBSCRIBE_GRACE_MS } from '../../src/collectors/docker';
 import { validate } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { spawnCli } from '../harness/cli';
@@ -150,8 +151,9 @@ describe('a reload touches only what changed', () => {
       return m.get('stackwatch_mqtt_connected', { broker: 'one' }) === 1 && m.get('stackwatch_mqtt_connected', { broker: 'two' }) === 1
         && m.get('stackwatch_docker_events_stream_up') === 1;
     }, 20_000);
-    // Let the docker collector's first sync and gap check settle.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Let the docker collector's first sync, its gap check and its second list after the
+    // stream opened (SUBSCRIBE_GRACE_MS) settle.
+    await new Promise((r) => setTimeout(r, SUBSCRIBE_GRACE_MS + 1000));
     const dockerRequests = relay.requests();
     expect(dockerRequests).toBeGreaterThan(0);
     expect([connects(mosq, 'sw-one'), connects(mosq, 'sw-two')]).toEqual([1, 1]);
