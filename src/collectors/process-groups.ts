@@ -95,6 +95,7 @@ export interface CycleResult {
 interface ProcState {
   cpuUser: number;
   cpuSystem: number;
+  groups: string[];
   /** The last cycle that saw it. */
   cycle: number;
 }
@@ -290,10 +291,11 @@ export class GroupTracker {
         }
       }
       if (before === undefined) {
-        this.procs.set(id, { cpuUser: p.cpuUser, cpuSystem: p.cpuSystem, cycle: this.cycles });
+        this.procs.set(id, { cpuUser: p.cpuUser, cpuSystem: p.cpuSystem, groups: names, cycle: this.cycles });
       } else {
         before.cpuUser = p.cpuUser;
         before.cpuSystem = p.cpuSystem;
+        before.groups = names;
         before.cycle = this.cycles;
       }
     }
