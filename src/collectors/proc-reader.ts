@@ -50,51 +50,27 @@ export interface RawStat {
 // 22 starttime, 23 vsize, 24 rss.
 const LAST_FIELD = 24;
 
-/** A RawStat to fill (parseStatInto, ProcReader.statInto). */
-export function blankStat(): RawStat {
-  return { pid: 0, comm: '', state: '', ppid: 0, flags: 0, utime: 0, stime: 0, threads: 0, startTicks: 0, vsize: 0, rssPages: 0 };
-}
-
 /**
  * Parses /proc/PID/stat from `buf[0, len)`. The comm is everything between the first "(" and the
  * LAST ")": a process may name itself "a) (b" and the kernel does not escape it.
  */
 export function parseStat(buf: Buffer, len: number): RawStat | undefined {
-  const s = blankStat();
-  return parseStatInto(buf, len, s) ? s : undefined;
-}
-
-/** Whether `s` is the ASCII text of `buf[from, to)`. */
-function sameAscii(s: string, buf: Buffer, from: number, to: number): boolean {
-  if (s.length !== to - from) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = buf[from + i]!;
-    if (c >= 0x80 || s.charCodeAt(i) !== c) return false;
-  }
-  return true;
-}
-
-/**
- * parseStat into `out`, every field overwritten; false (and `out` untouched) when the
- * text is not a stat line. The comm string already in `out` is kept when the bytes still spell
- * it, so reading the same process again allocates nothing.
- */
-export function parseStatInto(buf: Buffer, len: number, out: RawStat): boolean {
   const open = buf.indexOf(0x28);
-  if (open < 1 || open >= len) return false;
+  if (open < 1 || open >= len) return undefined;
   const close = buf.lastIndexOf(0x29, len - 1);
-  if (close < open || close + 2 >= len) return false;
+  if (close < open || close + 2 >= len) return undefined;
   let pid = 0;
   for (let i = 0; i < open - 1; i++) {
     const c = buf[i]!;
-    if (c < 0x30 || c > 0x39) return false;
+    if (c < 0x30 || c > 0x39) return undefined;
     pid = pid * 10 + (c - 0x30);
   }
+  const state = String.fromCharCode(buf[close + 2]!);
   let ppid = 0, flags = 0, utime = 0, stime = 0, threads = 0, startTicks = 0, vsize = 0, rss = 0;
   let field = 3;
   let n = 0;
   let i = close + 3;
-  // Walk fields 4..24; field 3 (state) is read below and is followed by a space at close + 3.
+  // Walk fields 4..24; field 3 (state) was read above and is followed by a space at close + 3.
   for (; i < len && field <= LAST_FIELD; i++) {
     const c = buf[i]!;
     if (c === 0x20 || c === 0x0a) {
@@ -117,21 +93,10 @@ export function parseStatInto(buf: Buffer, len: number, out: RawStat): boolean {
     // A '-' (negative priority or nice, fields 18 and 19) is not in any field we keep.
   }
   if (field <= LAST_FIELD) {
-    if (field !== LAST_FIELD || i < len) return false;
+    if (field !== LAST_FIELD || i < len) return undefined;
     rss = n; // the buffer ended right after field 24 (no trailing fields)
   }
-  out.pid = pid;
-  if (!sameAscii(out.comm, buf, open + 1, close)) out.comm = buf.toString('utf8', open + 1, close);
-  out.state = String.fromCharCode(buf[close + 2]!);
-  out.ppid = ppid;
-  out.flags = flags;
-  out.utime = utime;
-  out.stime = stime;
-  out.threads = threads;
-  out.startTicks = startTicks;
-  out.vsize = vsize;
-  out.rssPages = rss;
-  return true;
+  return { pid, comm: buf.toString('utf8', open + 1, close), state, ppid, flags, utime, stime, threads, startTicks, vsize, rssPages: rss };
 }
 
 /** The soft "Max open files" limit from /proc/PID/limits; Infinity for "unlimited". */
@@ -166,20 +131,8 @@ export function classifyError(err: unknown): 'vanished' | ReadErrorReason {
  */
 export const MAX_HELD_FILES = 4096;
 
-/** No file held (Held.stat, Held.fdDir). */
-const NONE = -2;
 /** A held fd directory that cannot be opened (another user's process): counted by stat() of its path. */
 const BY_PATH = -1;
-
-/** What is kept open for one pid. */
-interface Held {
-  /** /proc/PID/stat, or NONE. */
-  stat: number;
-  /** /proc/PID/fd, NONE or BY_PATH. */
-  fdDir: number;
-  /** The last listing of /proc that had the pid. */
-  listed: number;
-}
 
 export class ProcReader {
   private readonly files = new SmallFileReader();
@@ -190,19 +143,21 @@ export class ProcReader {
   private fdSizeWorks = false;
   pageSize = 4096;
   /**
-   * Files kept open by pid. /proc/PID/stat is read again from offset 0 each cycle: the kernel
-   * renders it anew on every read, and an open file stays tied to its process (once that process
-   * is gone, reads fail with ESRCH even if the pid is reused), so the open and close of each file
-   * per cycle, half the cost of reading it, are saved. /proc/PID/fd (Linux >= 6.2): fstat() of
-   * the open directory gives the fd count without the path walk of a stat() by name, a third of
-   * its cost; tied to its process the same way (ENOENT once it is gone).
+   * /proc/PID/stat kept open by pid and read again from offset 0 each cycle: the kernel renders
+   * it anew on every read, and an open file stays tied to its process (once that process is gone,
+   * reads fail with ESRCH even if the pid is reused), so the open and close of each file per cycle,
+   * half the cost of reading it, are saved.
    */
-  private readonly held = new Map<number, Held>();
-  /** Descriptors open in `held`. */
+  private readonly held = new Map<number, number>();
+  /**
+   * /proc/PID/fd kept open by pid (Linux >= 6.2): fstat() of the open directory gives the fd
+   * count without the path walk of a stat() by name, a third of its cost. Tied to its process
+   * like `held` (ENOENT once it is gone). BY_PATH: the directory cannot be opened by us.
+   */
+  private readonly heldFdDirs = new Map<number, number>();
+  /** Descriptors open in `held` and `heldFdDirs`. */
   private open = 0;
   private holdLimit = 0;
-  /** Count of listings of /proc (Held.listed). */
-  private listing = 0;
 
   constructor(readonly procPath = '/proc') {}
 
@@ -226,54 +181,45 @@ export class ProcReader {
   /** Numeric entries of /proc: the thread-group leaders (processes). Closes held files of processes gone. */
   pids(): number[] {
     const out: number[] = [];
-    const stamp = ++this.listing;
-    const held = this.held;
     for (const name of readdirSync(this.procPath)) {
       const c = name.charCodeAt(0);
-      if (c < 0x30 || c > 0x39) continue;
-      const pid = Number(name);
-      out.push(pid);
-      const h = held.get(pid);
-      if (h !== undefined) h.listed = stamp;
+      if (c >= 0x30 && c <= 0x39) out.push(Number(name));
     }
-    for (const [pid, h] of held) if (h.listed !== stamp) this.release(pid);
+    if (this.held.size > 0 || this.heldFdDirs.size > 0) {
+      const listed = new Set(out);
+      for (const pid of this.held.keys()) if (!listed.has(pid)) this.release(pid);
+      for (const pid of this.heldFdDirs.keys()) if (!listed.has(pid)) this.release(pid);
+    }
     return out;
   }
 
-  /** Files kept open between cycles (see `held`). */
+  /** Files kept open between cycles (see `held` and `heldFdDirs`). */
   get heldFiles(): number {
     return this.open;
   }
 
   /** Closes every file kept open; reading again opens them anew. */
   close(): void {
-    for (const pid of [...this.held.keys()]) this.release(pid);
+    for (const pid of [...this.held.keys(), ...this.heldFdDirs.keys()]) this.release(pid);
   }
 
   /** Lets go of what is held for a process (it ended, or its pid may be another process's now). */
   private release(pid: number): void {
-    const h = this.held.get(pid);
-    if (h === undefined) return;
-    this.held.delete(pid);
-    this.closeFd(h.stat);
-    this.closeFd(h.fdDir);
+    this.closeHeld(this.held, pid);
+    this.closeHeld(this.heldFdDirs, pid);
   }
 
-  private closeFd(fd: number): void {
-    if (fd < 0) return;
+  private closeHeld(map: Map<number, number>, pid: number): void {
+    const fd = map.get(pid);
+    if (fd === undefined) return;
+    map.delete(pid);
+    if (fd === BY_PATH) return;
     this.open -= 1;
     try {
       closeSync(fd);
     } catch {
       // already closed
     }
-  }
-
-  /** The entry of a pid, made when missing. */
-  private heldOf(pid: number): Held {
-    let h = this.held.get(pid);
-    if (h === undefined) this.held.set(pid, (h = { stat: NONE, fdDir: NONE, listed: this.listing }));
-    return h;
   }
 
   /** Unix time of boot (seconds, 10 ms precision): now minus /proc/uptime. */
@@ -285,36 +231,25 @@ export class ProcReader {
   }
 
   stat(pid: number): RawStat | undefined {
-    const s = blankStat();
-    return this.statInto(pid, s) ? s : undefined;
-  }
-
-  /**
-   * /proc/PID/stat into `out` (see parseStatInto: nothing allocated when the comm is unchanged);
-   * false when it cannot be read or parsed.
-   */
-  statInto(pid: number, out: RawStat): boolean {
     const len = this.readStat(pid);
-    if (len <= 0) return false;
-    if (parseStatInto(this.buf, len, out)) return true;
-    this.errors.parse += 1;
-    return false;
+    if (len <= 0) return undefined;
+    const s = parseStat(this.buf, len);
+    if (s === undefined) this.errors.parse += 1;
+    return s;
   }
 
   /** Open file descriptors; undefined if the process vanished or cannot be read. */
   fdCount(pid: number): number | undefined {
     if (this.fdSizeWorks) {
-      const h = this.held.get(pid);
-      const fd = h === undefined ? NONE : h.fdDir;
-      if (fd >= 0) {
+      const fd = this.heldFdDirs.get(pid);
+      if (fd !== undefined && fd !== BY_PATH) {
         try {
           return fstatSync(fd).size;
         } catch {
           // The process ended (ENOENT); the pid may be another process's now: open it anew.
-          this.closeFd(fd);
-          h!.fdDir = NONE;
+          this.closeHeld(this.heldFdDirs, pid);
         }
-      } else if (fd === NONE && this.open < this.holdLimit) {
+      } else if (fd === undefined && this.open < this.holdLimit) {
         const n = this.holdFdDir(pid);
         if (n !== undefined) return n;
       }
@@ -339,12 +274,12 @@ export class ProcReader {
       fd = openSync(`${this.procPath}/${pid}/fd`, constants.O_RDONLY | constants.O_DIRECTORY);
     } catch (err) {
       // Another user's process: stat() by path still counts its fds.
-      if (classifyError(err) === 'permission') this.heldOf(pid).fdDir = BY_PATH;
+      if (classifyError(err) === 'permission') this.heldFdDirs.set(pid, BY_PATH);
       return undefined;
     }
     try {
       const n = fstatSync(fd).size;
-      this.heldOf(pid).fdDir = fd;
+      this.heldFdDirs.set(pid, fd);
       this.open += 1;
       return n;
     } catch {
@@ -391,8 +326,8 @@ export class ProcReader {
 
   /** /proc/PID/stat into the buffer, through the held file where there is one; -1 when it cannot be read. */
   private readStat(pid: number): number {
-    const fd = this.held.get(pid)?.stat ?? NONE;
-    if (fd >= 0) {
+    const fd = this.held.get(pid);
+    if (fd !== undefined) {
       try {
         const n = readSync(fd, this.buf, 0, this.buf.length, 0);
         if (n > 0) return n;
@@ -412,7 +347,7 @@ export class ProcReader {
     try {
       const n = readSync(opened, this.buf, 0, this.buf.length, 0);
       if (n > 0) {
-        this.heldOf(pid).stat = opened;
+        this.held.set(pid, opened);
         this.open += 1;
         return n;
       }

@@ -1,7 +1,7 @@
 import type { ProcessGroupConfig } from '../config/processes';
 import { errorMessage } from '../error-text';
 import { compileUserRegex, type UserRegex } from '../user-regex';
-import { blankStat, PF_KTHREAD, ProcReader, USER_HZ, type RawStat } from './proc-reader';
+import { PF_KTHREAD, ProcReader, USER_HZ } from './proc-reader';
 import type { ProcSample } from './process-groups';
 
 /**
@@ -101,12 +101,6 @@ export function processName(comm: string, exe: () => string | undefined): string
 }
 
 interface Cached {
-  /** With the pid, the process's identity; `id` is both as text. */
-  startTicks: number;
-  id: string;
-  /** Its /proc/PID/stat, read into the same object every cycle. */
-  raw: RawStat;
-  /** The comm it was last matched by. */
   comm: string;
   /** The name the process is matched and discovered by: its comm, or its program for RUNTIME_THREAD_NAMES. */
   name: string;
@@ -153,10 +147,7 @@ export class ProcSource implements ProcessSource {
   private readonly pidfiles: Matcher[];
   /** Some matcher reads cmdline or exe (a comm matcher sees every exec: no re-match needed). */
   private readonly lazy: boolean;
-  /** By pid. */
-  private readonly cache = new Map<number, Cached>();
-  /** Where the stat of a pid without an entry is read. */
-  private scratch = blankStat();
+  private readonly cache = new Map<string, Cached>();
   private cycle = 0;
   private bootTime: number | undefined;
   /** Cycles between two reads of a process's limits. */
@@ -205,13 +196,12 @@ export class ProcSource implements ProcessSource {
     const out: ProcSample[] = [];
     const pageSize = r.pageSize;
     for (const pid of r.pids()) {
-      let c = this.cache.get(pid);
-      const st = c === undefined ? this.scratch : c.raw;
-      if (!r.statInto(pid, st)) continue;
+      const st = r.stat(pid);
+      if (st === undefined) continue;
       const kthread = (st.flags & PF_KTHREAD) !== 0;
+      const key = `${pid}:${st.startTicks}`;
       const startTime = bootTime + st.startTicks / USER_HZ;
-      // Another process under a pid seen before: a new identity.
-      if (c !== undefined && c.startTicks !== st.startTicks) c = undefined;
+      let c = this.cache.get(key);
       if (c === undefined || c.comm !== st.comm || c.recheck) {
         const name = kthread ? st.comm : processName(st.comm, () => r.exe(pid));
         const matches = kthread
@@ -219,9 +209,8 @@ export class ProcSource implements ProcessSource {
           : matchGroups(this.matchers, { comm: name, cmdline: () => r.cmdline(pid), exe: () => r.exe(pid) });
         const recheck = this.lazy && !kthread && now - startTime < RECHECK_YOUNGER_THAN;
         if (c === undefined) {
-          c = { startTicks: st.startTicks, id: `${pid}:${st.startTicks}`, raw: st, comm: st.comm, name, matches, recheck, cycle };
-          this.cache.set(pid, c);
-          if (st === this.scratch) this.scratch = blankStat();
+          c = { comm: st.comm, name, matches, recheck, cycle };
+          this.cache.set(key, c);
         } else {
           c.comm = st.comm;
           c.name = name;
@@ -236,7 +225,7 @@ export class ProcSource implements ProcessSource {
       const byFile = byPidfile.get(pid);
       const matches = byFile === undefined ? c.matches : [...c.matches, ...byFile];
       const sample: ProcSample = {
-        id: c.id, pid, ppid: st.ppid, startTicks: st.startTicks, comm: c.name,
+        id: key, pid, ppid: st.ppid, startTicks: st.startTicks, comm: c.name,
         startTime,
         cpuUser: st.utime / USER_HZ, cpuSystem: st.stime / USER_HZ,
         rss: st.rssPages * pageSize, vms: st.vsize, threads: st.threads, matches,
