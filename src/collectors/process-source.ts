@@ -113,8 +113,11 @@ interface Cached {
   cycle: number;
 }
 
-/** Limits are re-read every this many cycles per process (staggered by pid); they rarely change. */
-const LIMITS_EVERY = 12;
+/**
+ * Limits are re-read about this often (seconds) per process, staggered by pid: they rarely
+ * change, and a read of /proc/PID/limits costs as much as two of its stat.
+ */
+const LIMITS_EVERY_SECONDS = 60;
 
 /**
  * A process first matched this young (seconds) is matched again on later cycles until it is
@@ -128,6 +131,8 @@ export interface ProcSourceOptions {
   groups: readonly ProcessGroupConfig[];
   /** Read fds and limits of every process (discovery, or children to be included). */
   detailsForAll: boolean;
+  /** Seconds between snapshots (5 when absent): sets how many cycles apart limits are re-read. */
+  interval?: number;
 }
 
 /**
@@ -145,8 +150,11 @@ export class ProcSource implements ProcessSource {
   private readonly cache = new Map<string, Cached>();
   private cycle = 0;
   private bootTime: number | undefined;
+  /** Cycles between two reads of a process's limits. */
+  private readonly limitsEvery: number;
 
   constructor(private readonly opts: ProcSourceOptions) {
+    this.limitsEvery = Math.max(1, Math.round(LIMITS_EVERY_SECONDS / (opts.interval ?? 5)));
     this.reader = new ProcReader(opts.procPath);
     this.matchers = compileMatchers(opts.groups);
     this.pidfiles = this.matchers.filter((m) => m.pidfile !== undefined);
@@ -226,7 +234,7 @@ export class ProcSource implements ProcessSource {
       if (!kthread && st.state !== 'Z' && (this.opts.detailsForAll || matches.length > 0)) {
         const fds = r.fdCount(pid);
         if (fds !== undefined) sample.fds = fds;
-        if (c.maxFds === undefined || (cycle + pid) % LIMITS_EVERY === 0) {
+        if (c.maxFds === undefined || (cycle + pid) % this.limitsEvery === 0) {
           const max = r.maxFds(pid);
           if (max !== undefined) c.maxFds = max;
         }

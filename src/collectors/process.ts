@@ -200,6 +200,7 @@ export class ProcessCollector implements Collector<ProcessSection> {
       const src = new ProcSource({
         procPath, groups: section.processes,
         detailsForAll: discovery || section.processes.some((g) => g.include_children),
+        interval: this.interval,
       });
       src.init();
       this.fallback = false;

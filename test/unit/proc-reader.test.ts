@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { classifyError, parseCmdline, parseMaxOpenFiles, parseStat, PF_KTHREAD, ProcReader } from '../../src/collectors/proc-reader';
+import { ProcSource } from '../../src/collectors/process-source';
 import { ProcessSet } from '../harness/processes';
 import { waitFor } from '../harness/wait';
 
@@ -182,6 +183,66 @@ describe('ProcReader on a real process whose name has spaces and parentheses', (
     expect(r.stat(process.pid)?.pid).toBe(process.pid); // opened anew
     r.close();
     expect(r.errors).toEqual({ permission: 0, parse: 0, other: 0 });
+  });
+});
+
+describe('ProcReader counting fds through held /proc/PID/fd directories', () => {
+  const procs = new ProcessSet();
+  afterAll(() => procs.killAll());
+
+  it('keeps the directory open, counts every fd opened and closed through it, and lets go when the process ends', async () => {
+    const r = new ProcReader('/proc');
+    r.init();
+    // Opens fd 7 on the first line, closes it and opens 8 and 9 on the second.
+    const p = procs.start('/bin/sh', ['-c', 'read a; exec 7</dev/null; read b; exec 7<&- 8</dev/null 9</dev/null; exec sleep 1000'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const pid = p.pid!;
+    const real = (): number => readdirSync(`/proc/${pid}/fd`).length;
+    const base = await waitFor('the shell to wait for input', () => { const n = r.fdCount(pid); return n !== undefined && n === real() ? n : undefined; }, 5000, 20);
+    expect(r.heldFiles).toBe(1);
+    p.stdin!.write('\n');
+    await waitFor('fd 7 to be counted', () => r.fdCount(pid) === base + 1 || undefined, 5000, 20);
+    p.stdin!.write('\n');
+    await waitFor('fds 8 and 9 to be counted, 7 gone', () => r.fdCount(pid) === base + 2 || undefined, 5000, 20);
+    expect(r.fdCount(pid)).toBe(real());
+    expect(r.heldFiles).toBe(1);
+    await procs.kill(p, 'SIGKILL');
+    await waitFor('the ended process to have no count', () => r.fdCount(pid) === undefined || undefined, 5000, 20);
+    r.pids();
+    expect(r.heldFiles).toBe(0);
+    r.close();
+    expect(r.errors).toEqual({ permission: 0, parse: 0, other: 0 });
+  });
+});
+
+describe('ProcSource re-reading limits', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'stackwatch-proc-limits-'));
+    mkdirSync(path.join(dir, '10', 'fd'), { recursive: true });
+    writeFileSync(path.join(dir, '10', 'stat'), line('app').replace(/^4242/, '10'));
+    writeFileSync(path.join(dir, 'uptime'), '100.25 180.00\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const limits = (n: number) => writeFileSync(path.join(dir, '10', 'limits'), `Max open files            ${n}                 ${n}                 files\n`);
+
+  /** Cycles until a change of the limits file shows in the snapshot. */
+  const cyclesToSee = (interval?: number): number => {
+    limits(1024);
+    const src = new ProcSource({ procPath: dir, groups: [], detailsForAll: true, ...(interval === undefined ? {} : { interval }) });
+    src.init();
+    expect(src.snapshot(1000)[0]?.maxFds).toBe(1024);
+    limits(2048);
+    for (let cycle = 1; cycle <= 100; cycle++) if (src.snapshot(1000 + cycle)[0]?.maxFds === 2048) return cycle;
+    return Infinity;
+  };
+
+  it('re-reads them about once a minute whatever the interval: every 12th cycle at 5 s, every 60th at 1 s', () => {
+    expect(cyclesToSee()).toBeLessThanOrEqual(12);
+    expect(cyclesToSee(5)).toBeLessThanOrEqual(12);
+    const at1s = cyclesToSee(1);
+    expect(at1s).toBeGreaterThan(12);
+    expect(at1s).toBeLessThanOrEqual(60);
+    expect(cyclesToSee(120)).toBe(1);
   });
 });
 
