@@ -180,6 +180,8 @@ export class ProcessCollector implements Collector<ProcessSection> {
     }
     clearTimeout(this.timer);
     this.timer = undefined;
+    // The old source holds /proc files open; a cycle still using it sees it replaced and stops.
+    this.source?.close?.();
     if (!configured) {
       this.source = undefined;
       this.matches = new Map();

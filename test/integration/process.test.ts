@@ -8,6 +8,7 @@ import { systemClock } from '../../src/clock';
 import { ProcessCollector } from '../../src/collectors/process';
 import { CollectorStats } from '../../src/collectors/collector-stats';
 import { validate } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
 import { silentLogger } from '../../src/log';
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import { boundPort } from '../harness/built-daemon';
@@ -245,6 +246,33 @@ describe('process collector', () => {
     expect(cpu(m) - cpu(before)).toBeLessThan(0.05);
     expect(m.get('stackwatch_process_restarts_total', { group: 'stay' })).toBe(0);
     expect(m.get('stackwatch_target_outages_total', { kind: 'process', target: 'stay' })).toBe(0);
+  });
+
+  it('a reload that changes the groups closes the /proc files the old reader held', async () => {
+    const registry = new Registry();
+    const ctx = {
+      registry, tracker: new AvailabilityTracker(registry, systemClock), clock: systemClock, log: silentLogger(),
+      stats: new CollectorStats(registry, systemClock),
+    };
+    const ownFds = (): number => readdirSync('/proc/self/fd').length;
+    const c = new ProcessCollector(ctx);
+    const config = (n: number): Config => validate({ processes: [{ name: `g${n}`, comm: '.' }], process_settings: { interval: '200ms' } }, '<test>');
+    try {
+      await c.apply(config(0));
+      const counted = async (group: string): Promise<boolean> => (Metrics.parse(await registry.metrics()).get('stackwatch_process_group_processes', { group }) ?? 0) > 0;
+      await waitFor('the first cycle', () => counted('g0'), 10_000, 50);
+      const before = ownFds();
+      for (let i = 1; i <= 5; i++) {
+        await c.apply(config(i));
+        await waitFor(`the cycle after reload ${i}`, () => counted(`g${i}`), 10_000, 50);
+      }
+      // Every process on the host matches '.', so each reader held a file per process: five
+      // leaked readers would leave five times the host's processes open.
+      const onHost = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
+      expect(ownFds() - before).toBeLessThan(Math.max(20, onHost / 2));
+    } finally {
+      await c.stop();
+    }
   });
 
   it('matches a young process again after it execs a program with the same comm (sh -> sh)', async () => {
