@@ -14,6 +14,7 @@ import { errorMessage } from './error-text';
 import { splitListen, type Config } from './config/schema';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
+import { EVENT_LOOP_METRICS, EventLoopDelay } from './metrics/event-loop-delay';
 import { gauge, type GaugeOf } from './metrics/instruments';
 import { tapLatency } from './latency-tap';
 import { Maintenance } from './maintenance';
@@ -23,8 +24,11 @@ import { VERSION } from './version';
 import { plainWebState, WebSurface, type WebState } from './web/surface';
 import type { BundleConfig } from './bundle/bundle-config';
 
-/** Sampling period (ms) of the nodejs_eventloop_lag_* histogram: a blocked loop shows as the delay of the next sample. */
-const EVENT_LOOP_SAMPLE_MS = 100;
+/**
+ * prom-client's own event-loop delay histogram is replaced (src/metrics/event-loop-delay.ts): it
+ * is made to sample once a minute, and its gauges are removed.
+ */
+const PROM_CLIENT_LOOP_SAMPLE_MS = 60_000;
 
 export interface AppOptions {
   config: Config;
@@ -68,6 +72,7 @@ interface Running {
  */
 export class App {
   readonly registry = new Registry();
+  private readonly eventLoop = new EventLoopDelay(this.registry);
   readonly tracker: AvailabilityTracker;
   private readonly ctx: CollectorContext;
   private readonly server: Server;
@@ -123,14 +128,13 @@ export class App {
   }
 
   async start(): Promise<AddressInfo> {
-    // The event-loop delay histogram samples every EVENT_LOOP_SAMPLE_MS instead of prom-client's
-    // 10 ms: at 10 ms its timer was most of an idle daemon's CPU (~100 wake-ups a second).
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: PROM_CLIENT_LOOP_SAMPLE_MS });
     // prom-client also exports these three gauges with a `_total` suffix, which promtool rejects;
     // their per-type breakdowns (nodejs_active_handles etc.) carry the same numbers.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total', ...EVENT_LOOP_METRICS]) {
       this.registry.removeSingleMetric(name);
     }
+    this.eventLoop.start();
     gauge(this.registry, M.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
     this.reloadOk.set(1);
     this.reloadTime.set(this.ctx.clock());
@@ -248,5 +252,6 @@ export class App {
     await this.reloads.idle();
     await Promise.allSettled([this.server.stop(), this.stopCollectors()]);
     await this.storage?.stop();
+    this.eventLoop.stop();
   }
 }
