@@ -25,6 +25,9 @@ export function renderMetricsDoc(defs: readonly MetricDef[] = ALL_METRICS): stri
     'names), Docker (container names and facts) or the host, so cardinality stays bounded.',
     '',
     'Besides these, prom-client\'s default `process_*` and `nodejs_*` metrics describe the exporter itself.',
+    'The `nodejs_eventloop_lag_*` gauges keep prom-client\'s names but say how late the event loop',
+    'was: their delay histogram samples every 100 ms and the sampling period is taken off, so an idle',
+    'loop reads about 0 (prom-client\'s own reads its 10 ms period).',
     '',
   ];
   const groups = Object.keys(GROUP_TITLES) as MetricGroup[];
