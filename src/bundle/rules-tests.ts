@@ -821,7 +821,8 @@ export interface PromtoolTest {
   promql_expr_test?: { expr: string; eval_time: string; exp_samples: { labels: string; value: number }[] }[];
 }
 
-function recordingTests(cfg: BundleConfig): PromtoolTest[] {
+/** The recording-rule tests; `step` as AlertCaseSpec's, for those that play days of history. */
+function recordingTests(cfg: BundleConfig): (PromtoolTest & { step?: number })[] {
   const EXP = exporterLabels(cfg);
   const sel = selector(EXP);
   const s = seriesOf(EXP);
@@ -886,6 +887,8 @@ function recordingTests(cfg: BundleConfig): PromtoolTest[] {
     },
     {
       name: 'MTTR: mean outage length, counting a histogram series born by its first recovery',
+      // A day of history (one-minute steps: 5 s of promtool CPU); the checks are at 1500m.
+      step: m(5),
       interval: '1m',
       input_series: [
         // Two recoveries (60 s and 120 s) a day after the series appeared at zero...
@@ -1047,6 +1050,9 @@ export function groupsNeeded(all: readonly LoadableGroup[], tests: readonly Prom
   return all.filter((g) => need.has(g));
 }
 
+/** A test file's name: `<base>.yml`, or `<base>-<step>.yml` for tests evaluated less often. */
+const testFileName = (base: string, step: number): string => (step === TEST_INTERVAL_SECONDS ? `${base}.yml` : `${base}-${evalTime(step)}.yml`);
+
 /** The rule-test files, by name (prometheus/tests/<name>). */
 export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
   const all: LoadableGroup[] = [
@@ -1068,7 +1074,7 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
     const rule = rules.get(c.alert);
     if (rule === undefined) throw new Error(`test case for unknown alert ${c.alert}`);
     const step = c.step ?? TEST_INTERVAL_SECONDS;
-    const file = step === TEST_INTERVAL_SECONDS ? `${groupOf.get(c.alert)!}.yml` : `${groupOf.get(c.alert)!}-${evalTime(step)}.yml`;
+    const file = testFileName(groupOf.get(c.alert)!, step);
     // notify and role are the rule's own (checked against the incident hierarchy by the meta-test).
     const routing = { ...(rule.labels.notify !== undefined ? { notify: rule.labels.notify } : {}), ...(rule.labels.role !== undefined ? { role: rule.labels.role } : {}) };
     /** Every annotation of the alert as Prometheus renders it for these labels. */
@@ -1080,7 +1086,7 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
     });
     for (const t of alertCaseTests(c, { forText: cfg.for[c.alert], annotations, routing })) add(file, t, step);
   }
-  for (const t of recordingTests(cfg)) add('recording.yml', t);
+  for (const { step = TEST_INTERVAL_SECONDS, ...t } of recordingTests(cfg)) add(testFileName('recording', step), t, step);
 
   const out: Record<string, string> = {};
   for (const [file, tests] of byFile) {
