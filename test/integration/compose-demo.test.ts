@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DEMO_BACKEND_SCRIPT } from '../harness/demo-backend';
 import { fixedPort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
-import { sleep, waitFor } from '../harness/wait';
+import { sleep, waitFor, within } from '../harness/wait';
 
 jest.setTimeout(60_000);
 
@@ -58,14 +58,14 @@ describe('demo backend (examples/demo-backend/server.js)', () => {
     expect(Math.max(...degraded.map((s) => s.body.mqtt.last_activity_seconds_ago))).toBeGreaterThanOrEqual(1);
     expect(seen[seen.length - 1]!.body.memory.leaked_bytes).toBeGreaterThanOrEqual(5 * 100 * 1024);
 
-    const code = await Promise.race([demo.exit, sleep(5000).then(() => 'still running')]);
+    const code = await within(demo.exit, 5000, 'still running');
     expect(code).toBe(1);
     expect(demo.out()).toMatch(/crashing after 9s of uptime/);
   });
 
   it('refuses a bad schedule with a message naming the variable', async () => {
     const demo = run(DEMO_BACKEND_SCRIPT, { DEMO_PORT: String(await fixedPort()), DEMO_CRASH_AFTER: 'soon' });
-    expect(await Promise.race([demo.exit, sleep(5000).then(() => 'still running')])).not.toBe(0);
+    expect(await within(demo.exit, 5000, 'still running')).not.toBe(0);
     expect(demo.out()).toMatch(/DEMO_CRASH_AFTER: expected a duration/);
   });
 
@@ -74,7 +74,7 @@ describe('demo backend (examples/demo-backend/server.js)', () => {
     const demo = run(DEMO_BACKEND_SCRIPT, { DEMO_PORT: String(port) });
     await waitFor('the demo backend to answer', async () => (await fetch(`http://127.0.0.1:${port}/api/health`)).ok, 10_000, 50);
     demo.proc.kill('SIGTERM');
-    expect(await Promise.race([demo.exit, sleep(3000).then(() => 'still running')])).toBe(0);
+    expect(await within(demo.exit, 3000, 'still running')).toBe(0);
   });
 });
 
