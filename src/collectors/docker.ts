@@ -134,8 +134,10 @@ export class DockerCollector implements Collector<DockerConfig> {
   /** Containers being removed (or whose die may be a removal) with an inspect queued to see whether they are gone. */
   private readonly rechecking = new Set<string>();
 
-  /** `connect` makes the engine connection (a fake engine in the unit tests). */
-  /** `subscribeGraceMs`: SUBSCRIBE_GRACE_MS, shorter in tests against a fake engine. */
+  /**
+   * `connect` makes the engine connection (a fake engine in the unit tests); `subscribeGraceMs`
+   * is SUBSCRIBE_GRACE_MS, shorter in those tests.
+   */
   constructor(private readonly ctx: CollectorContext, private readonly connect: EngineFactory = connectEngine, private readonly subscribeGraceMs = SUBSCRIBE_GRACE_MS) {}
 
   /**

@@ -59,13 +59,15 @@ export class Replay {
    * still being made: the targets' services starting); Prometheus needs both addresses.
    */
   async start(exporterConfig: Record<string, unknown> | Promise<Record<string, unknown>>): Promise<void> {
+    const config = Promise.resolve(exporterConfig);
+    config.catch(() => undefined); // handled below; not an unhandled rejection meanwhile
     this.hook = await startWebhookReceiver();
     this.cfg = replayConfig(this.hook.url);
     const amStarted = startAlertmanager({ config: toYaml(alertmanagerConfig(this.cfg)), files: { [TEMPLATE_FILE]: NOTIFICATION_TEMPLATE }, procs: this.procs })
       .then((am) => { this.am = am; });
     let port: number;
     try {
-      port = await this.startExporter(await exporterConfig);
+      port = await this.startExporter(await config);
     } catch (err) {
       // Alertmanager's process exists (and this.am is set) before stop() runs.
       await amStarted.catch(() => undefined);
