@@ -36,7 +36,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { Dockerd } from '../test/harness/dockerd';
 import { Mosquitto } from '../test/harness/mosquitto';
-import { freePort } from '../test/harness/ports';
+import { fixedPort } from '../test/harness/ports';
 import { ProcessSet } from '../test/harness/processes';
 
 const ROOT = path.join(__dirname, '..');
@@ -187,7 +187,7 @@ function startCommand(dir: string): { cmd: string; argv: string[] } {
 }
 
 async function startStackwatch(name: string, config: Record<string, unknown>, dir = ROOT, nodeFlags: string[] = []): Promise<Child> {
-  const port = await freePort();
+  const port = await fixedPort();
   const file = path.join(tmp, `${name}.yml`);
   writeFileSync(file, stringify({ server: { listen: `127.0.0.1:${port}` }, ...config }));
   const data = path.join(tmp, `${name}-data`);
@@ -234,7 +234,7 @@ function startSleepers(): number {
 async function startBlackbox(): Promise<Child> {
   const bin = '/usr/bin/prometheus-blackbox-exporter';
   if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install -y prometheus-blackbox-exporter`);
-  const port = await freePort();
+  const port = await fixedPort();
   const file = path.join(tmp, 'blackbox.yml');
   writeFileSync(file, stringify({
     modules: {
@@ -253,7 +253,7 @@ async function startBlackbox(): Promise<Child> {
 async function startProcessExporter(name: string): Promise<Child> {
   const bin = '/usr/bin/prometheus-process-exporter';
   if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install -y prometheus-process-exporter`);
-  const port = await freePort();
+  const port = await fixedPort();
   const file = path.join(tmp, `${name}.yml`);
   writeFileSync(file, stringify({ process_names: [{ name: '{{.Comm}}', cmdline: ['.+'] }] }));
   // As stackwatch reads: no children folded in, no per-thread metrics, no smaps.
@@ -408,7 +408,7 @@ async function main(): Promise<void> {
   const blackbox = await startBlackbox();
 
   // The bare floor: a node:http server sending a fixed body (one stackwatch scrape, set later).
-  const barePort = await freePort();
+  const barePort = await fixedPort();
   const bareFile = path.join(tmp, 'bare-body.txt');
   writeFileSync(bareFile, '');
   const bare = startChild('bare', process.execPath, ['-e', `

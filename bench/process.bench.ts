@@ -14,7 +14,7 @@ import path from 'node:path';
 import { GroupTracker } from '../src/collectors/process-groups';
 import { ProcSource } from '../src/collectors/process-source';
 import { validate } from '../src/config/load';
-import { freePort } from '../test/harness/ports';
+import { fixedPort } from '../test/harness/ports';
 import { startProcessExporter, type RunningProcessExporter } from '../test/harness/process-exporter';
 import { ProcessSet } from '../test/harness/processes';
 import { waitFor } from '../test/harness/wait';
@@ -264,7 +264,7 @@ async function runDaemons(dir: string, marker: string, floorBin: string): Promis
   try {
     const pids: Record<string, number> = {};
     const startStackwatch = async (name: string, buildDir: string): Promise<string> => {
-      const port = await freePort();
+      const port = await fixedPort();
       const file = path.join(dir, `${name}.yml`);
       writeFileSync(file, JSON.stringify({
         server: { listen: `127.0.0.1:${port}` },

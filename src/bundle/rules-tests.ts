@@ -113,6 +113,14 @@ export interface AlertCaseSpec<A extends string = AlertName> {
    * annotations, checked at `onset` (when the condition starts to hold) plus the alert's `for`.
    */
   moreFiring?: { name: string; input: InputSeries[]; onset: number; labels: Record<string, string>; summary: string; description: string; mttr7d?: string }[];
+  /**
+   * Seconds between rule evaluations (default TEST_INTERVAL_SECONDS). Cases that play days of
+   * history evaluate less often: promtool evaluates every loaded rule at every step, and the
+   * 1d/3d/30d windows make each step cost more as the history grows. Their tests go to a file of
+   * their own, `<group>-<step>.yml`, whose evaluation_interval is this; onset and every checked
+   * time must be multiples of it.
+   */
+  step?: number;
 }
 
 const m = (n: number): number => n * 60;
@@ -328,7 +336,10 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchSloSlowBurn',
-      // The 1d clause needs a day of history.
+      // The 1d clause needs a day of history: a day of one-minute steps over the 1d/3d/30d
+      // windows was ~85 s of promtool CPU; five-minute steps (the rules' windows are hours or
+      // longer) take a fifth of it. for: is checked to the step (one evaluation before: silent).
+      step: m(5),
       firing: checks(atBurn(slowBurn), 1000, 1600),
       onset: d(1),
       labels: backend({ severity: 'warning' }),
@@ -792,9 +803,9 @@ const leakWarmupCaseOf = (memSeries: MemSeriesFn) => (kind: 'process' | 'contain
   };
 };
 
-/** The first evaluation (every TEST_INTERVAL) at which an alert true from `onset` on has been pending for `forS`. */
-export function firesAtTime(onset: number, forS: number): number {
-  return onset + Math.ceil(forS / TEST_INTERVAL_SECONDS) * TEST_INTERVAL_SECONDS;
+/** The first evaluation (every `step` seconds) at which an alert true from `onset` on has been pending for `forS`. */
+export function firesAtTime(onset: number, forS: number, step = TEST_INTERVAL_SECONDS): number {
+  return onset + Math.ceil(forS / step) * step;
 }
 
 /** Evaluation time as promtool reads it. */
@@ -810,7 +821,8 @@ export interface PromtoolTest {
   promql_expr_test?: { expr: string; eval_time: string; exp_samples: { labels: string; value: number }[] }[];
 }
 
-function recordingTests(cfg: BundleConfig): PromtoolTest[] {
+/** The recording-rule tests; `step` as AlertCaseSpec's, for those that play days of history. */
+function recordingTests(cfg: BundleConfig): (PromtoolTest & { step?: number })[] {
   const EXP = exporterLabels(cfg);
   const sel = selector(EXP);
   const s = seriesOf(EXP);
@@ -875,6 +887,8 @@ function recordingTests(cfg: BundleConfig): PromtoolTest[] {
     },
     {
       name: 'MTTR: mean outage length, counting a histogram series born by its first recovery',
+      // A day of history (one-minute steps: 5 s of promtool CPU); the checks are at 1500m.
+      step: m(5),
       interval: '1m',
       input_series: [
         // Two recoveries (60 s and 120 s) a day after the series appeared at zero...
@@ -942,13 +956,17 @@ export type AnnotationsFn = (labels: Record<string, string>, summary: string, de
 export function alertCaseTests(c: AlertCaseSpec<string>, o: { forText: Duration; annotations: AnnotationsFn; routing?: Record<string, string> }): PromtoolTest[] {
   const out: PromtoolTest[] = [];
   const forS = durationSeconds(o.forText);
-  const firesAt = firesAtTime(c.onset, forS);
+  const step = c.step ?? TEST_INTERVAL_SECONDS;
+  const checked = [c.onset, ...(c.healthyAt ?? []), ...(c.silent ?? []).flatMap((sc) => sc.at), ...(c.moreFiring ?? []).map((fc) => fc.onset)];
+  const offStep = checked.find((t) => t % step !== 0);
+  if (offStep !== undefined) throw new Error(`${c.alert}: time ${offStep}s of its test cases is not a multiple of its evaluation step (${step}s)`);
+  const firesAt = firesAtTime(c.onset, forS, step);
   const routing = o.routing ?? {};
   const silentAt = (t: number) => ({ eval_time: evalTime(t), alertname: c.alert, exp_alerts: [] });
   const fire = { eval_time: evalTime(firesAt), alertname: c.alert, exp_alerts: [{ exp_labels: { ...c.labels, ...routing }, exp_annotations: o.annotations(c.labels, c.summary, c.description, c.mttr7d) }] };
   const firing: PromtoolTest = { name: `${c.alert}: fires`, interval: '1m', input_series: c.firing, alert_rule_test: [fire] };
   if (forS > 0) {
-    firing.alert_rule_test!.unshift(silentAt(firesAt - TEST_INTERVAL_SECONDS));
+    firing.alert_rule_test!.unshift(silentAt(firesAt - step));
     firing.name = `${c.alert}: silent one evaluation before for (${o.forText}) has elapsed, then fires`;
   }
   out.push(firing);
@@ -960,7 +978,7 @@ export function alertCaseTests(c: AlertCaseSpec<string>, o: { forText: Duration;
   }
   for (const fc of c.moreFiring ?? []) {
     const exp = { exp_labels: { ...fc.labels, ...routing }, exp_annotations: o.annotations(fc.labels, fc.summary, fc.description, fc.mttr7d) };
-    out.push({ name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(firesAtTime(fc.onset, forS)), alertname: c.alert, exp_alerts: [exp] }] });
+    out.push({ name: `${c.alert}: fires on ${fc.name}`, interval: '1m', input_series: fc.input, alert_rule_test: [{ eval_time: evalTime(firesAtTime(fc.onset, forS, step)), alertname: c.alert, exp_alerts: [exp] }] });
   }
   return out;
 }
@@ -1032,6 +1050,9 @@ export function groupsNeeded(all: readonly LoadableGroup[], tests: readonly Prom
   return all.filter((g) => need.has(g));
 }
 
+/** A test file's name: `<base>.yml`, or `<base>-<step>.yml` for tests evaluated less often. */
+const testFileName = (base: string, step: number): string => (step === TEST_INTERVAL_SECONDS ? `${base}.yml` : `${base}-${evalTime(step)}.yml`);
+
 /** The rule-test files, by name (prometheus/tests/<name>). */
 export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
   const all: LoadableGroup[] = [
@@ -1042,15 +1063,18 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
   const rules = new Map(allAlerts(cfg).map((r) => [r.alert, r]));
   const groupOf = new Map(alerts.flatMap((g) => g.rules.map((r) => [r.alert, fileOf(g.name)] as const)));
   const byFile = new Map<string, PromtoolTest[]>();
-  const add = (file: string, t: PromtoolTest): void => {
+  const stepOf = new Map<string, number>();
+  const add = (file: string, t: PromtoolTest, step = TEST_INTERVAL_SECONDS): void => {
     if (!byFile.has(file)) byFile.set(file, []);
     byFile.get(file)!.push(t);
+    stepOf.set(file, step);
   };
 
   for (const c of cases(cfg)) {
     const rule = rules.get(c.alert);
     if (rule === undefined) throw new Error(`test case for unknown alert ${c.alert}`);
-    const file = `${groupOf.get(c.alert)!}.yml`;
+    const step = c.step ?? TEST_INTERVAL_SECONDS;
+    const file = testFileName(groupOf.get(c.alert)!, step);
     // notify and role are the rule's own (checked against the incident hierarchy by the meta-test).
     const routing = { ...(rule.labels.notify !== undefined ? { notify: rule.labels.notify } : {}), ...(rule.labels.role !== undefined ? { role: rule.labels.role } : {}) };
     /** Every annotation of the alert as Prometheus renders it for these labels. */
@@ -1060,15 +1084,15 @@ export function ruleTestFiles(cfg: BundleConfig): Record<string, string> {
       dashboard_url: dashboardUrlFor(cfg, ALERT_DASHBOARD[c.alert], labels),
       mttr_7d: labels.target === undefined ? '' : (mttr7d ?? MTTR_NONE),
     });
-    for (const t of alertCaseTests(c, { forText: cfg.for[c.alert], annotations, routing })) add(file, t);
+    for (const t of alertCaseTests(c, { forText: cfg.for[c.alert], annotations, routing })) add(file, t, step);
   }
-  for (const t of recordingTests(cfg)) add('recording.yml', t);
+  for (const { step = TEST_INTERVAL_SECONDS, ...t } of recordingTests(cfg)) add(testFileName('recording', step), t, step);
 
   const out: Record<string, string> = {};
   for (const [file, tests] of byFile) {
     // Each file loads only what its tests can see: promtool evaluates every loaded rule at every step.
     const groups = groupsNeeded(all, tests);
-    out[file] = toYaml({ rule_files: groups.map((g) => g.file), evaluation_interval: '1m', group_eval_order: groups.map((g) => g.name), tests });
+    out[file] = toYaml({ rule_files: groups.map((g) => g.file), evaluation_interval: evalTime(stepOf.get(file)!), group_eval_order: groups.map((g) => g.name), tests });
   }
   return out;
 }

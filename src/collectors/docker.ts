@@ -134,8 +134,11 @@ export class DockerCollector implements Collector<DockerConfig> {
   /** Containers being removed (or whose die may be a removal) with an inspect queued to see whether they are gone. */
   private readonly rechecking = new Set<string>();
 
-  /** `connect` makes the engine connection (a fake engine in the unit tests). */
-  constructor(private readonly ctx: CollectorContext, private readonly connect: EngineFactory = connectEngine) {}
+  /**
+   * `connect` makes the engine connection (a fake engine in the unit tests); `subscribeGraceMs`
+   * is SUBSCRIBE_GRACE_MS, shorter in those tests.
+   */
+  constructor(private readonly ctx: CollectorContext, private readonly connect: EngineFactory = connectEngine, private readonly subscribeGraceMs = SUBSCRIBE_GRACE_MS) {}
 
   /**
    * Same engine: filters, thresholds and intervals change in place (a filter change resyncs from
@@ -265,7 +268,7 @@ export class DockerCollector implements Collector<DockerConfig> {
         // Events between the sync and the stream opening: a quick list finds what changed.
         await this.enqueue(() => this.gapCheck());
         // And once more after Docker has surely subscribed the stream to events.
-        const grace = this.sleep(SUBSCRIBE_GRACE_MS).then(() => true);
+        const grace = this.sleep(this.subscribeGraceMs).then(() => true);
         if (await Promise.race([closed.then(() => false), grace])) await this.enqueue(() => this.gapCheck());
         else this.wakeSleep?.();
         await closed;

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { requireBinary } from './require-binary';
-import { sleep, waitFor } from './wait';
+import { sleep, waitFor, within } from './wait';
 
 /**
  * A private Docker engine for one test file: its own dockerd on a unix socket in a
@@ -86,7 +86,7 @@ export class Dockerd {
     if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
     const gone = new Promise<void>((r) => p.once('exit', () => r()));
     p.kill('SIGKILL');
-    await within(gone, 5000);
+    await within(gone, 5000, undefined);
     // Its containerd child goes with it; make sure, and remove the stale pid files, which would
     // stop the next daemon from starting.
     await this.killContainerd();
@@ -139,10 +139,10 @@ export class Dockerd {
         const p = this.proc;
         const gone = new Promise<void>((r) => p.once('exit', () => r()));
         p.kill('SIGTERM');
-        await within(gone, 10_000);
+        await within(gone, 10_000, undefined);
         if (p.exitCode === null && p.signalCode === null) {
           p.kill('SIGKILL');
-          await within(gone, 3000);
+          await within(gone, 3000, undefined);
         }
       }
     } finally {
@@ -204,13 +204,6 @@ export class Dockerd {
       }
     }
   }
-}
-
-/** Waits for `p`, at most `ms` (without leaving a timer behind). */
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise((r) => { timer = setTimeout(r, ms); })]);
-  clearTimeout(timer);
 }
 
 function execFileSyncQuiet(cmd: string, args: string[]): void {

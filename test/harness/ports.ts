@@ -1,20 +1,44 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/**
- * A free TCP port on 127.0.0.1 (bound and released; the caller binds it next). Another process,
- * such as a parallel test worker, can take it in between: start services through onFreePort(),
- * or let them bind port 0 and read the bound port back (see built-daemon.ts).
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The kernel's ephemeral port range: where port-0 binds and outgoing connections get their port. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo !== undefined && hi !== undefined && lo > 0 && hi >= lo) return [lo, hi];
+  } catch {
+    // Not Linux: the IANA dynamic range.
+  }
+  return [49152, 65535];
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port on 127.0.0.1 for a service that cannot listen on port 0 and report it (Prometheus,
+ * Alertmanager, the demo scripts), or that must come back on the same port after a restart.
+ * Chosen at random between 10000 and the start of the kernel's ephemeral range, and free now:
+ * the kernel hands out no port there (not to a port-0 listener, not to an outgoing connection),
+ * so between our check and the service's bind, or while it restarts, only another test picking
+ * the same one of ~20000 ports could take it. Starting through onFreePorts() also retries that.
+ * Services that can listen on port 0 do so instead (see built-daemon.ts's boundPort).
+ */
+export async function fixedPort(): Promise<number> {
+  const [lo, hi] = ephemeralRange();
+  // Below the ephemeral range, or above it when it starts too low to leave room.
+  const [from, to] = lo - 10_000 >= 5000 ? [10_000, lo - 1] : [hi + 1, 65_535];
+  for (let i = 0; i < 100; i++) {
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (await canBind(port)) return port;
+  }
+  throw new Error(`no free port found between ${from} and ${to}`);
 }
 
 /** Whether an error (or the log it carries) says a port was already taken. */
@@ -32,7 +56,7 @@ export async function onFreePorts<T>(ports: number, start: (ports: number[]) => 
   for (let i = 1; ; i++) {
     const chosen: number[] = [];
     while (chosen.length < ports) {
-      const p = await freePort();
+      const p = await fixedPort();
       if (!chosen.includes(p)) chosen.push(p);
     }
     try {
@@ -48,8 +72,8 @@ export const onFreePort = <T>(start: (port: number) => Promise<T>, attempts = 5)
 
 /**
  * A port on 127.0.0.1 that refuses connections, for targets that must be down: one below 1024,
- * checked closed now. Services the tests start listen on ports from the kernel's ephemeral range
- * (port 0, or freePort), never on these, so it stays closed for the test's run.
+ * checked closed now. Services the tests start listen on port 0 or on fixedPort()'s (10000 and
+ * above), never on these, so it stays closed for the test's run.
  */
 export async function closedPort(): Promise<number> {
   for (const port of [1, 9, 47, 71, 73, 75, 97, 111]) {

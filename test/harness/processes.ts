@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { within } from './wait';
 
 /**
  * Child processes started by a test, all killed by killAll() (call it in afterAll/afterEach).
@@ -40,16 +41,8 @@ export class ProcessSet {
   }
 }
 
-/** Waits for `exited` at most `ms`; the timer is cleared either way so it cannot keep jest alive. */
-async function exitsWithin(exited: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); });
-  try {
-    return await Promise.race([exited.then(() => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** Whether `exited` settles within `ms` (no timer left behind). */
+const exitsWithin = (exited: Promise<void>, ms: number): Promise<boolean> => within(exited.then(() => true), ms, false);
 
 /**
  * Stops a child a test spawned itself (not through a ProcessSet) and waits, bounded, for its

@@ -38,8 +38,8 @@ let bin: string | undefined;
 
 /**
  * Runs promtool in `cwd` (default prometheus/); its exit code and output (stdout then stderr).
- * The bound is generous: tests/availability.yml (days of one-minute steps over 30-day windows)
- * is ~100 s of CPU, and took 520 s of wall time on a machine loaded to 15.
+ * The bound is generous: the longest file (tests/availability-5m.yml, a day of five-minute steps
+ * over 1d-30d windows) is ~15 s of CPU, and a machine loaded to 15 stretches that several times.
  */
 export function promtool(args: string[], cwd = PROMETHEUS_DIR, timeoutMs = 850_000): Promise<{ code: number; out: string }> {
   bin ??= requireBinary('promtool', PROMETHEUS_INSTALL_HINT);

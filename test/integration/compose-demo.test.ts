@@ -4,9 +4,9 @@
  */
 import path from 'node:path';
 import { DEMO_BACKEND_SCRIPT } from '../harness/demo-backend';
-import { freePort } from '../harness/ports';
+import { fixedPort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
-import { sleep, waitFor } from '../harness/wait';
+import { sleep, waitFor, within } from '../harness/wait';
 
 jest.setTimeout(60_000);
 
@@ -32,7 +32,7 @@ function run(script: string, env: Record<string, string>): { proc: ReturnType<Pr
 
 describe('demo backend (examples/demo-backend/server.js)', () => {
   it('goes healthy -> degraded (MQTT disconnected, pending requests climbing) -> unhealthy (503) -> healthy, leaks, then crashes with status 1', async () => {
-    const port = await freePort();
+    const port = await fixedPort();
     const demo = run(DEMO_BACKEND_SCRIPT, {
       DEMO_PORT: String(port), DEMO_HEALTHY_FOR: '2s', DEMO_DEGRADED_FOR: '2s', DEMO_UNHEALTHY_FOR: '2s',
       DEMO_CRASH_AFTER: '9s', DEMO_LEAK_PER_SECOND: '100k', DEMO_PENDING_PER_SECOND: '3',
@@ -58,29 +58,29 @@ describe('demo backend (examples/demo-backend/server.js)', () => {
     expect(Math.max(...degraded.map((s) => s.body.mqtt.last_activity_seconds_ago))).toBeGreaterThanOrEqual(1);
     expect(seen[seen.length - 1]!.body.memory.leaked_bytes).toBeGreaterThanOrEqual(5 * 100 * 1024);
 
-    const code = await Promise.race([demo.exit, sleep(5000).then(() => 'still running')]);
+    const code = await within(demo.exit, 5000, 'still running');
     expect(code).toBe(1);
     expect(demo.out()).toMatch(/crashing after 9s of uptime/);
   });
 
   it('refuses a bad schedule with a message naming the variable', async () => {
-    const demo = run(DEMO_BACKEND_SCRIPT, { DEMO_PORT: String(await freePort()), DEMO_CRASH_AFTER: 'soon' });
-    expect(await Promise.race([demo.exit, sleep(5000).then(() => 'still running')])).not.toBe(0);
+    const demo = run(DEMO_BACKEND_SCRIPT, { DEMO_PORT: String(await fixedPort()), DEMO_CRASH_AFTER: 'soon' });
+    expect(await within(demo.exit, 5000, 'still running')).not.toBe(0);
     expect(demo.out()).toMatch(/DEMO_CRASH_AFTER: expected a duration/);
   });
 
   it('stops on SIGTERM with status 0', async () => {
-    const port = await freePort();
+    const port = await fixedPort();
     const demo = run(DEMO_BACKEND_SCRIPT, { DEMO_PORT: String(port) });
     await waitFor('the demo backend to answer', async () => (await fetch(`http://127.0.0.1:${port}/api/health`)).ok, 10_000, 50);
     demo.proc.kill('SIGTERM');
-    expect(await Promise.race([demo.exit, sleep(3000).then(() => 'still running')])).toBe(0);
+    expect(await within(demo.exit, 3000, 'still running')).toBe(0);
   });
 });
 
 describe('alert webhook (examples/demo-backend/alert-webhook.js)', () => {
   it('prints each alert of an Alertmanager notification, and refuses what is not one', async () => {
-    const port = await freePort();
+    const port = await fixedPort();
     const hook = run(WEBHOOK_SCRIPT, { WEBHOOK_PORT: String(port) });
     const url = `http://127.0.0.1:${port}/critical`;
     await waitFor('the webhook to listen', () => hook.out().includes('listening'), 10_000, 50);

@@ -25,7 +25,7 @@ import { Dockerd } from '../harness/dockerd';
 import { startExporter, type RunningExporter } from '../harness/exporter';
 import { startNginx, TIMED_LOG_FORMAT, type RunningNginx } from '../harness/nginx';
 import { Mosquitto } from '../harness/mosquitto';
-import { closedPort as refusingPort, freePort } from '../harness/ports';
+import { closedPort as refusingPort, fixedPort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
 import { startPrometheus, type RunningPrometheus } from '../harness/prometheus';
 import { requireBinary } from '../harness/require-binary';
@@ -171,7 +171,7 @@ beforeAll(async () => {
     docker.runContainer('sw-sick', ['--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1'], ['sleep', '3600']),
     docker.runContainer('sw-crashy', ['--restart', 'on-failure:30', '--memory', '32m'], ['sh', '-c', 'sleep 2; exit 3']),
   ]);
-  demo = await startDemoBackend(procs, await freePort(), {
+  demo = await startDemoBackend(procs, await fixedPort(), {
     healthyFor: '5s', degradedFor: '4s', unhealthyFor: '3s', crashAfter: '16s', leakPerSecond: '256k',
     pendingPerSecond: 2, mqttUrl: broker.url, mqttTopic: 'demo/responses', mqttEvery: '1s',
   }, { restartDelayMs: 3000 });

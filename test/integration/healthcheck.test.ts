@@ -6,8 +6,8 @@ import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import { issue, makeCa } from '../harness/certs';
 import { decodeProcAddress, parseListeners } from '../../src/healthcheck';
+import { boundPort } from '../harness/built-daemon';
 import { spawnCli } from '../harness/cli';
-import { freePort } from '../harness/ports';
 import { waitFor } from '../harness/wait';
 
 jest.setTimeout(60_000);
@@ -50,9 +50,14 @@ describe('the image HEALTHCHECK against the built exporter', () => {
     }
   });
 
-  async function daemon(listen: string, url: string, extra: string[] = [], answered = (s: number) => s === 200): Promise<ChildProcess> {
-    const child = spawnCli(['--listen', listen, ...extra]);
+  /**
+   * The built exporter told to listen on `host` port 0 (the kernel's choice, read back from its
+   * log: no port to lose to a parallel test); answering on `urlHost` at that port.
+   */
+  async function daemon(host: string, urlHost: string, extra: string[] = [], answered = (s: number) => s === 200): Promise<ChildProcess> {
+    const child = spawnCli(['--listen', `${host}:0`, ...extra]);
     children.push(child);
+    const url = `http://${urlHost}:${await boundPort(child, 20_000)}`;
     await waitFor('the exporter to answer', async () => {
       const status = (await fetch(`${url}/-/healthy`).catch(() => undefined))?.status;
       return status !== undefined && answered(status);
@@ -61,11 +66,9 @@ describe('the image HEALTHCHECK against the built exporter', () => {
   }
 
   it('finds the port the exporter was told to use, on a loopback or a wildcard address', async () => {
-    const p1 = await freePort();
-    const a = await daemon(`127.0.0.1:${p1}`, `http://127.0.0.1:${p1}`);
+    const a = await daemon('127.0.0.1', '127.0.0.1');
     expect(healthcheck(a.pid!)).toBe(0);
-    const p2 = await freePort();
-    const b = await daemon(`[::]:${p2}`, `http://[::1]:${p2}`);
+    const b = await daemon('[::]', '[::1]');
     expect(healthcheck(b.pid!)).toBe(0);
   });
 
@@ -76,9 +79,9 @@ describe('the image HEALTHCHECK against the built exporter', () => {
       const srv = issue(dir, ca, 'server');
       const web = path.join(dir, 'web.yml');
       writeFileSync(web, `tls_server_config:\n  cert_file: ${srv.crt}\n  key_file: ${srv.key}\nbasic_auth_users:\n  alice: '${bcrypt.hashSync('pw', 4)}'\n`);
-      const p = await freePort();
-      const child = spawnCli(['--listen', `127.0.0.1:${p}`, '--web.config.file', web]);
+      const child = spawnCli(['--listen', '127.0.0.1:0', '--web.config.file', web]);
       children.push(child);
+      const p = await boundPort(child, 20_000);
       await waitFor('the exporter to listen', () => new Promise<boolean>((resolve) => {
         const s = net.connect(p, '127.0.0.1', () => { s.destroy(); resolve(true); });
         s.on('error', () => resolve(false));
@@ -90,8 +93,7 @@ describe('the image HEALTHCHECK against the built exporter', () => {
   });
 
   it('fails when the exporter does not answer (stopped) and for a process that listens nowhere', async () => {
-    const p = await freePort();
-    const a = await daemon(`127.0.0.1:${p}`, `http://127.0.0.1:${p}`);
+    const a = await daemon('127.0.0.1', '127.0.0.1');
     a.kill('SIGSTOP');
     try {
       expect(healthcheck(a.pid!)).toBe(1);

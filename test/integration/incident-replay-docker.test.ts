@@ -19,9 +19,12 @@ describe('incident replay: containers', () => {
   let d: Dockerd;
 
   beforeAll(async () => {
-    d = await Dockerd.start();
-    await d.runContainer('gone', [], ['sleep', '1000']);
-    await r.start({ docker: { enabled: true, host: d.host, resources_interval: '1s', reconnect_max_backoff: '1s' } });
+    // dockerd and its first container start while Alertmanager does.
+    await r.start((async () => {
+      d = await Dockerd.start();
+      await d.runContainer('gone', [], ['sleep', '1000']);
+      return { docker: { enabled: true, host: d.host, resources_interval: '1s', reconnect_max_backoff: '1s' } };
+    })());
     await r.until('the container gone up', 'stackwatch_target_up{kind="container",target="gone"}', 1);
   }, 180_000);
 

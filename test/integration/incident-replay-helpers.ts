@@ -53,14 +53,44 @@ export class Replay {
   exporterUrl = '';
   private dir = '';
 
-  /** Starts receiver, Alertmanager, the built exporter with `exporterConfig`, and Prometheus. */
-  async start(exporterConfig: Record<string, unknown>): Promise<void> {
+  /**
+   * Starts receiver, Alertmanager, the built exporter with `exporterConfig`, and Prometheus.
+   * Alertmanager starts while the exporter does (and while `exporterConfig`, if a promise, is
+   * still being made: the targets' services starting); Prometheus needs both addresses.
+   */
+  async start(exporterConfig: Record<string, unknown> | Promise<Record<string, unknown>>): Promise<void> {
+    const config = Promise.resolve(exporterConfig);
+    config.catch(() => undefined); // handled below; not an unhandled rejection meanwhile
     this.hook = await startWebhookReceiver();
     this.cfg = replayConfig(this.hook.url);
-    this.am = await startAlertmanager({ config: toYaml(alertmanagerConfig(this.cfg)), files: { [TEMPLATE_FILE]: NOTIFICATION_TEMPLATE }, procs: this.procs });
+    const amStarted = startAlertmanager({ config: toYaml(alertmanagerConfig(this.cfg)), files: { [TEMPLATE_FILE]: NOTIFICATION_TEMPLATE }, procs: this.procs })
+      .then((am) => { this.am = am; });
+    let port: number;
+    try {
+      port = await this.startExporter(await config);
+    } catch (err) {
+      // Alertmanager's process exists (and this.am is set) before stop() runs.
+      await amStarted.catch(() => undefined);
+      throw err;
+    }
+    await amStarted;
+    this.prom = await startPrometheus({
+      procs: this.procs,
+      interval: '1s',
+      scrape: [{ job: this.cfg.exporter.job, targets: [`127.0.0.1:${port}`] }],
+      ruleFiles: ruleFiles(this.cfg),
+      alertmanagers: [this.am.hostPort],
+      args: ['--rules.alert.resend-delay=1s'],
+    });
+    await this.prom.waitForTargetsUp();
+    await this.prom.waitForRules();
+  }
+
+  /** The built exporter on port 0 with `config`, serving /metrics; its port. */
+  private async startExporter(config: Record<string, unknown>): Promise<number> {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-replay-'));
     const file = path.join(this.dir, 'stackwatch.yml');
-    writeFileSync(file, stringify(exporterConfig));
+    writeFileSync(file, stringify(config));
     // Port 0: the kernel's choice, read back from the daemon's log (no port to lose to a parallel test).
     const daemon = this.procs.start(process.execPath, [path.join(ROOT, 'dist', 'main.js'), '--config', file, '--listen', '127.0.0.1:0'], { cwd: ROOT });
     const port = await boundPort(daemon);
@@ -73,16 +103,7 @@ export class Replay {
         return false;
       }
     }, 30_000, 200);
-    this.prom = await startPrometheus({
-      procs: this.procs,
-      interval: '1s',
-      scrape: [{ job: this.cfg.exporter.job, targets: [`127.0.0.1:${port}`] }],
-      ruleFiles: ruleFiles(this.cfg),
-      alertmanagers: [this.am.hostPort],
-      args: ['--rules.alert.resend-delay=1s'],
-    });
-    await this.prom.waitForTargetsUp();
-    await this.prom.waitForRules();
+    return port;
   }
 
   async stop(): Promise<void> {

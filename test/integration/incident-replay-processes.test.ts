@@ -10,7 +10,7 @@
  *    (StackwatchProcessRestarting), by its second restart, and nothing more while it loops.
  */
 import type { ChildProcess } from 'node:child_process';
-import { freePort } from '../harness/ports';
+import { fixedPort } from '../harness/ports';
 import { sleep, waitFor } from '../harness/wait';
 import { log, Replay, startBackend } from './incident-replay-helpers';
 
@@ -47,7 +47,7 @@ describe('incident replay: processes', () => {
   }
 
   beforeAll(async () => {
-    for (const s of SERVICES) ports[s] = await freePort();
+    for (const s of SERVICES) ports[s] = await fixedPort();
     for (const s of SERVICES) start(s);
     await r.start({
       http: SERVICES.map((s) => ({ name: s, url: `http://127.0.0.1:${ports[s]}/health`, interval: '1s', timeout: '800ms' })),

@@ -21,7 +21,7 @@ import { NOTIFICATION_TEMPLATE, TEMPLATE_FILE } from '../../src/bundle/alerts-ro
 import { bundleConfig, variantConfig } from '../../src/bundle/bundle-config';
 import { alertmanagerEntrypoint, CHANNELS, ENTRYPOINT_FILE } from '../../src/bundle/notifications';
 import { startReadyDaemon, type ReadyDaemon } from '../harness/daemon';
-import { freePort } from '../harness/ports';
+import { onFreePort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
 import { PROMETHEUS_INSTALL_HINT } from '../harness/prometheus';
 import { requireBinary } from '../harness/require-binary';
@@ -400,22 +400,25 @@ describe('a real Alertmanager started by the script delivers to every channel', 
     smtp = await startFakeSmtp();
     // The script and template of a variant with short group timings, in a directory like the bundle's.
     const cfg = variantConfig({ overrides: { alertmanager: { ...bundleConfig.alertmanager, page: { groupWait: '1s', groupInterval: '1s', repeatInterval: '1h' } } } });
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-am-script-'));
-    writeFileSync(path.join(dir, ENTRYPOINT_FILE), alertmanagerEntrypoint(cfg));
-    writeFileSync(path.join(dir, TEMPLATE_FILE), NOTIFICATION_TEMPLATE);
-    const port = await freePort();
-    amUrl = `http://127.0.0.1:${port}`;
-    am = await startReadyDaemon({
-      name: 'alertmanager (via the entrypoint script)', procs, bin: sh, dir, url: amUrl,
-      args: [path.join(dir, ENTRYPOINT_FILE), `--storage.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=debug'],
-      env: {
-        PATH: process.env.PATH, ALERTMANAGER_BIN: bin,
-        STACKWATCH_SECRETS_DIR: path.join(dir, 'no-secrets'), STACKWATCH_ALERTMANAGER_CONFIG: path.join(dir, 'run', 'alertmanager.yml'),
-        SLACK_WEBHOOK_URL: `${api.url}/slack/services/T0/B0/fake`, SLACK_CHANNEL: '#ops',
-        TELEGRAM_BOT_TOKEN: '123456:fake-token', TELEGRAM_CHAT_ID: '-1001234567890', TELEGRAM_API_URL: `${api.url}/telegram`,
-        WEBHOOK_URL: `${api.url}/webhook`, NTFY_URL: `${api.url}/ntfy/stackwatch-topic`,
-        SMTP_PASSWORD: 'fake-smtp-password', SMTP_SMARTHOST: `127.0.0.1:${smtp.port}`, SMTP_FROM: 'alerts@example.com', SMTP_TO: 'oncall@example.com', SMTP_REQUIRE_TLS: 'false',
-      },
+    // Started again on another port (in a new directory: a failed start removes its own) if the
+    // chosen one was taken meanwhile (the log says so).
+    am = await onFreePort((port) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-am-script-'));
+      writeFileSync(path.join(dir, ENTRYPOINT_FILE), alertmanagerEntrypoint(cfg));
+      writeFileSync(path.join(dir, TEMPLATE_FILE), NOTIFICATION_TEMPLATE);
+      amUrl = `http://127.0.0.1:${port}`;
+      return startReadyDaemon({
+        name: 'alertmanager (via the entrypoint script)', procs, bin: sh, dir, url: amUrl,
+        args: [path.join(dir, ENTRYPOINT_FILE), `--storage.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=debug'],
+        env: {
+          PATH: process.env.PATH, ALERTMANAGER_BIN: bin,
+          STACKWATCH_SECRETS_DIR: path.join(dir, 'no-secrets'), STACKWATCH_ALERTMANAGER_CONFIG: path.join(dir, 'run', 'alertmanager.yml'),
+          SLACK_WEBHOOK_URL: `${api.url}/slack/services/T0/B0/fake`, SLACK_CHANNEL: '#ops',
+          TELEGRAM_BOT_TOKEN: '123456:fake-token', TELEGRAM_CHAT_ID: '-1001234567890', TELEGRAM_API_URL: `${api.url}/telegram`,
+          WEBHOOK_URL: `${api.url}/webhook`, NTFY_URL: `${api.url}/ntfy/stackwatch-topic`,
+          SMTP_PASSWORD: 'fake-smtp-password', SMTP_SMARTHOST: `127.0.0.1:${smtp.port}`, SMTP_FROM: 'alerts@example.com', SMTP_TO: 'oncall@example.com', SMTP_REQUIRE_TLS: 'false',
+        },
+      });
     });
   }, 60_000);
 

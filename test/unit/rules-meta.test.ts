@@ -270,7 +270,7 @@ describe('promtool test cases', () => {
     const forS = durationSeconds(cfg.for[name]);
     const fires = evals.filter((e) => e.alertname === name && e.exp_alerts.length > 0);
     expect(fires.length).toBeGreaterThan(0);
-    const at = evalTime(firesAtTime(c.onset, forS));
+    const at = evalTime(firesAtTime(c.onset, forS, c.step));
     expect(fires.map((f) => f.eval_time)).toContain(at);
     const fire = fires.find((f) => f.eval_time === at)!;
     expect(fire.exp_alerts[0]!.exp_labels.severity).toBe(alerts.find((a) => a.alert === name)!.labels.severity);
@@ -285,7 +285,7 @@ describe('promtool test cases', () => {
       expect(labels).toEqual(expect.arrayContaining(['kind', 'target', 'job', 'instance']));
     }
     if (forS > 0) {
-      const before = evals.find((e) => e.test === fire.test && e.alertname === name && e.eval_time === evalTime(firesAtTime(c.onset, forS) - 60));
+      const before = evals.find((e) => e.test === fire.test && e.alertname === name && e.eval_time === evalTime(firesAtTime(c.onset, forS, c.step) - (c.step ?? 60)));
       expect(before?.exp_alerts).toEqual([]);
     }
     if (name !== 'StackwatchWatchdog') {
