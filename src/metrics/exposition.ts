@@ -40,6 +40,10 @@ interface Collectable {
 /** One series' text and what it was made from. */
 interface SeriesText {
   text: string;
+  /** The labels object it was formatted from, its label names in order, and their text. */
+  labels: Labels;
+  names: string[];
+  labelText: string;
   /** Its length in UTF-8. */
   bytes: number;
   value: number;
@@ -106,13 +110,11 @@ function textOf(metric: Collectable): MetricText {
   return t;
 }
 
-function pointText(name: string, p: Point): string {
-  const labels = formatLabels(p.labels);
+function pointText(name: string, labels: string, p: Point): string {
   return `\n${name}${labels === '' ? '' : `{${labels}}`} ${valueText(p.value)}`;
 }
 
-function histogramText(name: string, bounds: readonly number[], p: HistogramPoint): string {
-  const labels = formatLabels(p.labels);
+function histogramText(name: string, labels: string, bounds: readonly number[], p: HistogramPoint): string {
   const tail = labels === '' ? '' : `,${labels}`;
   let out = '';
   let acc = 0;
@@ -126,8 +128,33 @@ function histogramText(name: string, bounds: readonly number[], p: HistogramPoin
   return out;
 }
 
-function seriesText(text: string, value: number, generation: number): SeriesText {
-  return { text, bytes: Buffer.byteLength(text), value, seen: generation };
+/**
+ * The label text of a series whose value changed: the previous one when the labels are the same
+ * names in the same order with the same values (collectors pass a new labels object on every
+ * update; prom-client writes the labels in the order of the object it keeps), else formatted anew.
+ */
+function labelsOf(previous: SeriesText | undefined, labels: Labels): { labels: Labels; names: string[]; labelText: string } {
+  if (previous !== undefined && (previous.labels === labels || sameLabels(previous, labels))) {
+    return { labels, names: previous.names, labelText: previous.labelText };
+  }
+  const names: string[] = [];
+  for (const name in labels) if (Object.prototype.hasOwnProperty.call(labels, name)) names.push(name);
+  return { labels, names, labelText: formatLabels(labels) };
+}
+
+function sameLabels(previous: SeriesText, labels: Labels): boolean {
+  const { names, labels: before } = previous;
+  let i = 0;
+  for (const name in labels) {
+    if (!Object.prototype.hasOwnProperty.call(labels, name)) continue;
+    if (names[i] !== name || before[name] !== labels[name]) return false;
+    i++;
+  }
+  return i === names.length;
+}
+
+function seriesText(text: string, l: { labels: Labels; names: string[]; labelText: string }, value: number, generation: number): SeriesText {
+  return { text, labels: l.labels, names: l.names, labelText: l.labelText, bytes: Buffer.byteLength(text), value, seen: generation };
 }
 
 /** A gauge, counter or histogram from its table, reusing every text whose series did not change. */
@@ -146,7 +173,8 @@ function renderKept(metric: Collectable, table: Record<string, Point | Histogram
     if (histogram) {
       const h = p as HistogramPoint;
       if (s === undefined || s.entry !== h || s.value !== h.count || !Object.is(s.sum, h.sum)) {
-        s = seriesText(histogramText(name, metric.upperBounds!, h), h.count, generation);
+        const l = labelsOf(s, h.labels);
+        s = seriesText(histogramText(name, l.labelText, metric.upperBounds!, h), l, h.count, generation);
         s.sum = h.sum;
         s.entry = h;
         t.series.set(key, s);
@@ -155,7 +183,8 @@ function renderKept(metric: Collectable, table: Record<string, Point | Histogram
     } else {
       const g = p as Point;
       if (s === undefined || !Object.is(s.value, g.value)) {
-        s = seriesText(pointText(name, g), g.value, generation);
+        const l = labelsOf(s, g.labels);
+        s = seriesText(pointText(name, l.labelText, g), l, g.value, generation);
         t.series.set(key, s);
         changed = true;
       }
