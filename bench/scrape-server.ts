@@ -9,7 +9,7 @@
  * each, prom-client's default metrics as src/app.ts registers them — and serves it with the real
  * Server (express, the /metrics route). Values move as the collectors move them: every target,
  * container and group is updated once per 5 s, spread over the period in 100 ms steps, the
- * broker every 10 s. Prints `PORT <n>` when listening. Its parent compiles it with TypeScript's
+ * broker every 10 s; `move` on stdin moves all of them at once. Prints `PORT <n>` when listening. Its parent compiles it with TypeScript's
  * transpileModule, so no TypeScript is loaded here.
  */
 import { createRequire } from 'node:module';
@@ -174,7 +174,7 @@ gauge(registry, M.buildInfo).set({ version: '0.1.0', nodejs: process.version }, 
 // ---------------------------------------------------------------- movement: each thing once per period
 let step = 0;
 const STEPS = 50; // 100 ms steps: 5 s
-const mover = setInterval(() => {
+function move(): void {
   const s = step++ % STEPS;
   for (let i = s; i < HTTP.length; i += STEPS) probe(HTTP[i]!);
   for (let i = s; i < CONTAINERS.length; i += STEPS) resources(CONTAINERS[i]!);
@@ -186,7 +186,21 @@ const mover = setInterval(() => {
     }
     if (step % (2 * STEPS) === 1) broker();
   }
-}, 100);
+}
+const mover = setInterval(move, 100);
+// `move` on stdin: every target, container and group moves at once (as between two scrapes 15 s
+// apart); answered with `moved` on stdout.
+let input = '';
+process.stdin.on('data', (d: Buffer) => {
+  input += d.toString();
+  for (let nl = input.indexOf('\n'); nl >= 0; nl = input.indexOf('\n')) {
+    if (input.slice(0, nl) === 'move') {
+      for (let i = 0; i < STEPS; i++) move();
+      process.stdout.write('moved\n');
+    }
+    input = input.slice(nl + 1);
+  }
+});
 
 const web = new WebSurface({ registry, log, host: '127.0.0.1', state: plainWebState() });
 const server = new Server('127.0.0.1', 0, {
@@ -198,6 +212,7 @@ void server.start().then((address) => {
 });
 process.on('SIGTERM', () => {
   clearInterval(mover);
+  process.stdin.destroy();
   eventLoop.stop();
   void server.stop().then(() => process.exit(0));
 });

@@ -10,11 +10,12 @@
  * reference daemon's (100 HTTP targets, 50 containers, 10 process groups, a broker; values moving
  * as the collectors move them). After a warm-up, SCRAPES rounds each scrape every server once,
  * back to back, in an order that rotates per round, so machine load hits every variant alike.
- * Reported per variant: wall time p50/p90/p99 and max, main-thread-and-all CPU per scrape
- * (utime+stime from /proc/PID/stat over the burst, less the same process's rate while idle just
+ * Reported per variant: wall time p50/p90/p99 and max, CPU per scrape (all threads,
+ * utime+stime from /proc/PID/stat over the burst, less the same process's rate while idle just
  * before it), RSS before and peak during the burst, and the 1-min load average around it. With
- * `--profile` the build under test runs under --cpu-prof and the functions with the most self
- * time during the burst are listed.
+ * `--profile` a copy of this build runs under --cpu-prof too and the functions with the most self
+ * time during the burst are listed (the profiled copy is one more variant, so the profiler's cost
+ * stays out of the other figures).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,9 +23,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
+import { writeSection } from './doc';
 
 const ROOT = path.join(__dirname, '..');
-const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
 const SECTION = '## /metrics scrape';
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -80,7 +81,7 @@ function get(url: string): Promise<{ body: Buffer; ms: number; encoding: string 
   });
 }
 
-interface Variant { name: string; proc: ChildProcess; url: string; profileDir?: string }
+interface Variant { name: string; proc: ChildProcess; url: string; moved: () => Promise<void> }
 
 function startFlags(dir: string): string[] {
   const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts: { start: string } };
@@ -88,16 +89,26 @@ function startFlags(dir: string): string[] {
 }
 
 function start(name: string, argv: string[]): Promise<Variant> {
-  const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(proc);
   let err = '';
   proc.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
   return new Promise((resolve, reject) => {
     let out = '';
+    let waiting: (() => void) | undefined;
+    /** Asks the server to move every series at once and waits until it has. */
+    const moved = (): Promise<void> => new Promise((r) => {
+      waiting = r;
+      proc.stdin.write('move\n');
+    });
     proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /PORT (\d+)/.exec(out);
-      if (m) resolve({ name, proc, url: `http://127.0.0.1:${m[1]}/metrics` });
+      if (m) resolve({ name, proc, url: `http://127.0.0.1:${m[1]}/metrics`, moved });
+      if (out.includes('moved\n')) {
+        out = out.replace('moved\n', '');
+        waiting?.();
+      }
     });
     proc.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${err}`)));
   });
@@ -123,7 +134,7 @@ function profileTop(file: string, fromMs: number, toMs: number, scrapes: number)
     busy += p.timeDeltas[i]!;
   }
   return [
-    `Profile of the build under test during the burst (--cpu-prof, which adds its own cost): main thread busy ${f2(busy / 1000 / scrapes)} ms per scrape. Functions with the most self time:`,
+    `With \`--profile\`: the profiled copy of this build (its own row above; the profiler adds to its figures), during the burst: main thread busy ${f2(busy / 1000 / scrapes)} ms per scrape. Functions with the most self time:`,
     '',
     '| function | share | ms per scrape |',
     '|---|---|---|',
@@ -145,10 +156,11 @@ async function main(): Promise<void> {
 
   const profileDir = path.join(tmp, 'profile');
   const t0 = performance.now();
-  const variants: Variant[] = [];
-  variants.push({ ...await start('this build', [...startFlags(ROOT), ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), server, ROOT]), profileDir });
-  const profileStart = performance.now();
+  const variants: Variant[] = [await start('this build', [...startFlags(ROOT), server, ROOT])];
   if (BEFORE !== undefined) variants.push(await start('before', [...startFlags(BEFORE), server, BEFORE]));
+  // The profiled copy is a variant of its own, so the profiler's cost stays out of the others' figures.
+  const profileStart = performance.now(); // about when its profile starts
+  const profiled = PROFILE ? variants.push(await start('this build under --cpu-prof', [...startFlags(ROOT), '--cpu-prof', `--cpu-prof-dir=${profileDir}`, server, ROOT])) - 1 : -1;
   await sleep(WARMUP_MS);
 
   // The bare floor sends what this build sent, as one Buffer.
@@ -176,6 +188,7 @@ async function main(): Promise<void> {
   const peak = [...rss0];
   const loadStart = load1();
   const cpu0 = variants.map((v) => cpuMs(v.proc.pid!));
+  const bare = variants.length - 1;
   const b0 = performance.now();
   const burstFrom = b0 - profileStart;
   for (let round = 0; round < SCRAPES; round++) {
@@ -189,12 +202,27 @@ async function main(): Promise<void> {
   }
   const burstMs = performance.now() - b0;
   const cpu = variants.map((v, i) => (cpuMs(v.proc.pid!) - cpu0[i]! - idleRate[i]! * burstMs) / SCRAPES);
+
+  // As Prometheus scrapes, 15 s apart: every series has moved since the last scrape. The CPU of
+  // a scrape is the process's CPU over the scrape alone (the move is done before it starts).
+  const MOVED = Math.ceil(SCRAPES / 4);
+  const movedTimes = variants.map(() => [] as number[]);
+  const movedCpu = variants.map(() => 0);
+  for (let round = 0; round < MOVED; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const i = (round + k) % variants.length;
+      if (i !== bare) await variants[i]!.moved();
+      const c0 = cpuMs(variants[i]!.proc.pid!);
+      movedTimes[i]!.push((await get(variants[i]!.url)).ms);
+      movedCpu[i]! += cpuMs(variants[i]!.proc.pid!) - c0;
+    }
+  }
   variants.forEach((v, i) => { peak[i] = Math.max(peak[i]!, rssMb(v.proc.pid!)); });
   const loadEnd = load1();
 
   let profile: string[] = [];
-  if (PROFILE) {
-    const v = variants[0]!;
+  if (profiled >= 0) {
+    const v = variants[profiled]!;
     v.proc.removeAllListeners('exit'); // its exit is expected now
     const exited = new Promise((r) => v.proc.once('exit', r));
     v.proc.kill('SIGTERM');
@@ -204,7 +232,6 @@ async function main(): Promise<void> {
     profile = profileTop(path.join(profileDir, file), burstFrom, burstFrom + burstMs, SCRAPES);
   }
 
-  const bare = variants.length - 1;
   const ratio = (i: number, q: number): string => f1(quantile(times[i]!, q) / quantile(times[bare]!, q));
   const lines = [
     SECTION,
@@ -219,14 +246,17 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|',
     ...variants.map((v, i) => `| ${v.name} | ${f2(quantile(times[i]!, 0.5))} ms | ${f2(quantile(times[i]!, 0.9))} ms | ${f2(quantile(times[i]!, 0.99))} ms | ${f2(Math.max(...times[i]!))} ms | ${i === bare ? '1' : `${ratio(i, 0.5)} / ${ratio(i, 0.99)}`} | ${f2(cpu[i]!)} ms | ${f1(rss0[i]!)} → ${f1(peak[i]!)} MB |`),
     '',
-    ...profile,
+    `Then ${MOVED} rounds in which every series moved just before each scrape, as between two of Prometheus's scrapes 15 s apart (CPU: the process's over the scrape alone, in ${1000 / CLK_TCK} ms ticks, so a mean):`,
+    '',
+    '| server | p50 | p99 | CPU per scrape |',
+    '|---|---|---|---|',
+    ...variants.map((v, i) => `| ${v.name} | ${f2(quantile(movedTimes[i]!, 0.5))} ms | ${f2(quantile(movedTimes[i]!, 0.99))} ms | ${f2(movedCpu[i]! / MOVED)} ms |`),
+    '',
   ];
   const section = lines.join('\n');
-  console.log(`\n${section}\ntook ${f1((performance.now() - t0) / 1000)} s`);
+  console.log(`\n${section}\n${profile.join('\n')}\ntook ${f1((performance.now() - t0) / 1000)} s`);
   if (!QUICK || process.env.BENCH_WRITE === '1') {
-    const keep = readFileSync(DOC, 'utf8');
-    const re = new RegExp(`^${SECTION.replace(/[/]/g, '\\/')}\\n[\\s\\S]*?(?=^## |(?![\\s\\S]))`, 'm');
-    writeFileSync(DOC, re.test(keep) ? keep.replace(re, `${section}\n`) : `${keep.trimEnd()}\n\n${section}\n`);
+    writeSection(`${section}\n${profile.join('\n')}`);
   } else {
     console.log('(--quick: docs/benchmarks.md not written; BENCH_WRITE=1 writes it)');
   }
