@@ -216,6 +216,7 @@ async function main(): Promise<void> {
       movedTimes[i]!.push((await get(variants[i]!.url)).ms);
       movedCpu[i]! += cpuMs(variants[i]!.proc.pid!) - c0;
     }
+    if (round % 5 === 0) variants.forEach((v, i) => { peak[i] = Math.max(peak[i]!, rssMb(v.proc.pid!)); });
   }
   variants.forEach((v, i) => { peak[i] = Math.max(peak[i]!, rssMb(v.proc.pid!)); });
   const loadEnd = load1();
@@ -242,7 +243,7 @@ async function main(): Promise<void> {
     `${samples} samples, ${Math.round(sample.body.length / 1024)} KB, sent as ${sample.encoding} to a client asking for gzip. ${SCRAPES} rounds of back-to-back scrapes, each round every server once in a rotating order.`,
     `1-min load average ${f2(loadStart)} at the start of the burst, ${f2(loadEnd)} at its end (wall times include waiting for a core; CPU per scrape does not).`,
     '',
-    '| server | p50 | p90 | p99 | max | p50 / p99 ÷ bare | CPU per scrape | RSS before → peak |',
+    '| server | p50 | p90 | p99 | max | p50 / p99 ÷ bare | CPU per scrape | RSS before → peak (both bursts) |',
     '|---|---|---|---|---|---|---|---|',
     ...variants.map((v, i) => `| ${v.name} | ${f2(quantile(times[i]!, 0.5))} ms | ${f2(quantile(times[i]!, 0.9))} ms | ${f2(quantile(times[i]!, 0.99))} ms | ${f2(Math.max(...times[i]!))} ms | ${i === bare ? '1' : `${ratio(i, 0.5)} / ${ratio(i, 0.99)}`} | ${f2(cpu[i]!)} ms | ${f1(rss0[i]!)} → ${f1(peak[i]!)} MB |`),
     '',

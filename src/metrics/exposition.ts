@@ -60,6 +60,9 @@ interface MetricText {
   help: string;
   head: string;
   series: Map<string, SeriesText>;
+  /** The keys and texts of the last block, in its order: while the table's order holds, no lookup by key. */
+  keys: string[];
+  texts: SeriesText[];
   /** The block as sent: header and series, and the blank line that separates it from the next. */
   block: Buffer;
   count: number;
@@ -103,7 +106,7 @@ function textOf(metric: Collectable): MetricText {
     const name = escapeString(metric.name);
     t = {
       name: metric.name, escapedName: name, help: metric.help, head: `# HELP ${name} ${escapeString(metric.help)}\n# TYPE ${name} ${metric.type}`,
-      series: new Map(), block: EMPTY, count: -1, generation: 0,
+      series: new Map(), keys: [], texts: [], block: EMPTY, count: -1, generation: 0,
     };
     kept.set(metric, t);
   }
@@ -167,9 +170,12 @@ function renderKept(metric: Collectable, table: Record<string, Point | Histogram
   // prom-client's tables are dictionaries: their keys are listed once, not by each for-in.
   const keys = Object.keys(table);
   const count = keys.length;
-  for (const key of keys) {
+  const lastKeys = t.keys;
+  const lastTexts = t.texts;
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
     const p = table[key]!;
-    let s = t.series.get(key);
+    let s = lastKeys[i] === key ? lastTexts[i] : t.series.get(key);
     if (histogram) {
       const h = p as HistogramPoint;
       if (s === undefined || s.entry !== h || s.value !== h.count || !Object.is(s.sum, h.sum)) {
@@ -208,6 +214,8 @@ function renderKept(metric: Collectable, table: Record<string, Point | Histogram
   for (const s of texts) at += block.write(s.text, at);
   block.write('\n\n', at);
   t.block = block;
+  t.keys = keys;
+  t.texts = texts;
   t.count = count;
   return block;
 }
