@@ -8,7 +8,9 @@ import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client'
  * per bucket with its labels copied) on every scrape, and the text is then formatted from those:
  * at 8,000 series that was most of a scrape's CPU and half of it went to the garbage collector.
  * Here each series' text is kept between scrapes and rebuilt only when its value changed, and a
- * metric none of whose series changed, appeared or left reuses its whole block. The series are
+ * metric none of whose series changed, appeared or left reuses its whole block, kept encoded: a
+ * scrape is the list of those blocks, written to the socket as they are (no joined 600 KB string
+ * and no copy of it into a Buffer per scrape, which fed the garbage collector). The series are
  * read from the instrument's own table (`hashMap`, keyed by label values), so a series keeps its
  * text even though collectors hand prom-client a new labels object on every update. prom-client
  * is pinned to an exact version in package.json; a metric that does not look as expected (another
@@ -38,6 +40,12 @@ interface Collectable {
 /** One series' text and what it was made from. */
 interface SeriesText {
   text: string;
+  /** The labels object it was formatted from, its label names in order, and their text. */
+  labels: Labels;
+  names: string[];
+  labelText: string;
+  /** Its length in UTF-8. */
+  bytes: number;
   value: number;
   /** Histograms: the sum, and the table entry the text was made from (a re-created series is a new one). */
   sum?: number;
@@ -45,19 +53,31 @@ interface SeriesText {
   seen: number;
 }
 
-/** A metric's kept texts: its header, each series by key, and the last whole block. */
+/** A metric's kept texts: its header, each series by key, and the last whole block, encoded. */
 interface MetricText {
   name: string;
   escapedName: string;
   help: string;
   head: string;
   series: Map<string, SeriesText>;
-  block: string;
+  /** The keys and texts of the last block, in its order: while the table's order holds, no lookup by key. */
+  keys: string[];
+  texts: SeriesText[];
+  /** The block as sent: header and series, and the blank line that separates it from the next. */
+  block: Buffer;
   count: number;
   generation: number;
 }
 
+/** A whole exposition as the list of its parts, in order; `length` is their total in bytes. */
+export interface Exposition {
+  chunks: Buffer[];
+  length: number;
+}
+
 const kept = new WeakMap<object, MetricText>();
+const EMPTY = Buffer.alloc(0);
+const LINE_END = Buffer.from('\n');
 
 const escapeString = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
@@ -86,20 +106,18 @@ function textOf(metric: Collectable): MetricText {
     const name = escapeString(metric.name);
     t = {
       name: metric.name, escapedName: name, help: metric.help, head: `# HELP ${name} ${escapeString(metric.help)}\n# TYPE ${name} ${metric.type}`,
-      series: new Map(), block: '', count: -1, generation: 0,
+      series: new Map(), keys: [], texts: [], block: EMPTY, count: -1, generation: 0,
     };
     kept.set(metric, t);
   }
   return t;
 }
 
-function pointText(name: string, p: Point): string {
-  const labels = formatLabels(p.labels);
+function pointText(name: string, labels: string, p: Point): string {
   return `\n${name}${labels === '' ? '' : `{${labels}}`} ${valueText(p.value)}`;
 }
 
-function histogramText(name: string, bounds: readonly number[], p: HistogramPoint): string {
-  const labels = formatLabels(p.labels);
+function histogramText(name: string, labels: string, bounds: readonly number[], p: HistogramPoint): string {
   const tail = labels === '' ? '' : `,${labels}`;
   let out = '';
   let acc = 0;
@@ -113,8 +131,37 @@ function histogramText(name: string, bounds: readonly number[], p: HistogramPoin
   return out;
 }
 
+/**
+ * The label text of a series whose value changed: the previous one when the labels are the same
+ * names in the same order with the same values (collectors pass a new labels object on every
+ * update; prom-client writes the labels in the order of the object it keeps), else formatted anew.
+ */
+function labelsOf(previous: SeriesText | undefined, labels: Labels): { labels: Labels; names: string[]; labelText: string } {
+  if (previous !== undefined && (previous.labels === labels || sameLabels(previous, labels))) {
+    return { labels, names: previous.names, labelText: previous.labelText };
+  }
+  const names: string[] = [];
+  for (const name in labels) if (Object.prototype.hasOwnProperty.call(labels, name)) names.push(name);
+  return { labels, names, labelText: formatLabels(labels) };
+}
+
+function sameLabels(previous: SeriesText, labels: Labels): boolean {
+  const { names, labels: before } = previous;
+  let i = 0;
+  for (const name in labels) {
+    if (!Object.prototype.hasOwnProperty.call(labels, name)) continue;
+    if (names[i] !== name || before[name] !== labels[name]) return false;
+    i++;
+  }
+  return i === names.length;
+}
+
+function seriesText(text: string, l: { labels: Labels; names: string[]; labelText: string }, value: number, generation: number): SeriesText {
+  return { text, labels: l.labels, names: l.names, labelText: l.labelText, bytes: Buffer.byteLength(text), value, seen: generation };
+}
+
 /** A gauge, counter or histogram from its table, reusing every text whose series did not change. */
-function renderKept(metric: Collectable, table: Record<string, Point | HistogramPoint>): string {
+function renderKept(metric: Collectable, table: Record<string, Point | HistogramPoint>): Buffer {
   const t = textOf(metric);
   const name = t.escapedName;
   const histogram = metric.type === 'histogram';
@@ -123,20 +170,27 @@ function renderKept(metric: Collectable, table: Record<string, Point | Histogram
   // prom-client's tables are dictionaries: their keys are listed once, not by each for-in.
   const keys = Object.keys(table);
   const count = keys.length;
-  for (const key of keys) {
+  const lastKeys = t.keys;
+  const lastTexts = t.texts;
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
     const p = table[key]!;
-    let s = t.series.get(key);
+    let s = lastKeys[i] === key ? lastTexts[i] : t.series.get(key);
     if (histogram) {
       const h = p as HistogramPoint;
       if (s === undefined || s.entry !== h || s.value !== h.count || !Object.is(s.sum, h.sum)) {
-        s = { text: histogramText(name, metric.upperBounds!, h), value: h.count, sum: h.sum, entry: h, seen: generation };
+        const l = labelsOf(s, h.labels);
+        s = seriesText(histogramText(name, l.labelText, metric.upperBounds!, h), l, h.count, generation);
+        s.sum = h.sum;
+        s.entry = h;
         t.series.set(key, s);
         changed = true;
       }
     } else {
       const g = p as Point;
       if (s === undefined || !Object.is(s.value, g.value)) {
-        s = { text: pointText(name, g), value: g.value, seen: generation };
+        const l = labelsOf(s, g.labels);
+        s = seriesText(pointText(name, l.labelText, g), l, g.value, generation);
         t.series.set(key, s);
         changed = true;
       }
@@ -147,13 +201,23 @@ function renderKept(metric: Collectable, table: Record<string, Point | Histogram
   if (t.series.size > count) {
     for (const [key, s] of t.series) if (s.seen !== generation) t.series.delete(key);
   }
-  // One join makes one flat string; `+=` would leave a rope of thousands of pieces for every
-  // later join and the socket write to walk.
-  const pieces: string[] = [t.head];
-  for (const key of keys) pieces.push(t.series.get(key)!.text);
-  t.block = pieces.join('');
+  // Encoded straight into a new Buffer (the one a scrape may still be writing stays as it is).
+  const texts: SeriesText[] = new Array<SeriesText>(count);
+  let bytes = Buffer.byteLength(t.head) + 2;
+  for (let i = 0; i < count; i++) {
+    const s = t.series.get(keys[i]!)!;
+    texts[i] = s;
+    bytes += s.bytes;
+  }
+  const block = Buffer.allocUnsafeSlow(bytes);
+  let at = block.write(t.head);
+  for (const s of texts) at += block.write(s.text, at);
+  block.write('\n\n', at);
+  t.block = block;
+  t.keys = keys;
+  t.texts = texts;
   t.count = count;
-  return t.block;
+  return block;
 }
 
 function isTable(metric: Collectable): boolean {
@@ -164,7 +228,7 @@ function isTable(metric: Collectable): boolean {
 }
 
 /** Anything else (a summary): formatted from its `get()`, as prom-client does. */
-async function renderFromGet(metric: Collectable): Promise<string> {
+async function renderFromGet(metric: Collectable): Promise<Buffer> {
   const data = metric.getForPromString ? await metric.getForPromString() : await metric.get();
   const name = escapeString(data.name);
   let out = `# HELP ${name} ${escapeString(data.help)}\n# TYPE ${name} ${data.type}`;
@@ -174,19 +238,46 @@ async function renderFromGet(metric: Collectable): Promise<string> {
     const labels = own === '' ? shared : shared === '' ? own : `${own},${shared}`;
     out += `\n${val.metricName ?? name}${labels === '' ? '' : `{${labels}}`} ${valueText(val.value)}`;
   }
-  return out;
+  return Buffer.from(`${out}\n\n`);
 }
 
-async function render(metric: Collectable): Promise<string> {
-  if (!isTable(metric)) return renderFromGet(metric);
-  if (metric.collect !== undefined) {
-    const v = metric.collect();
-    if (v instanceof Promise) await v;
+/**
+ * The exposition as a list of encoded blocks, one per metric, in the registry's order. As in
+ * prom-client, every metric's `collect()` runs first (asynchronous ones together), then each is read.
+ */
+export async function renderExposition(registry: Registry): Promise<Exposition> {
+  const metrics = registry.getMetricsAsArray() as unknown as Collectable[];
+  const n = metrics.length;
+  if (n === 0) return { chunks: [LINE_END], length: 1 };
+  const chunks = new Array<Buffer>(n);
+  const tables = new Array<boolean>(n);
+  let pending: Promise<unknown>[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const m = metrics[i]!;
+    tables[i] = isTable(m);
+    if (!tables[i]) {
+      (pending ??= []).push(renderFromGet(m).then((b) => { chunks[i] = b; }));
+    } else if (m.collect !== undefined) {
+      const v = m.collect();
+      if (v instanceof Promise) (pending ??= []).push(v);
+    }
   }
-  return renderKept(metric, metric.hashMap!);
+  if (pending !== undefined) await Promise.all(pending);
+  let length = 0;
+  for (let i = 0; i < n; i++) {
+    const m = metrics[i]!;
+    // Read after every collect() has run, as prom-client reads its values after awaiting it.
+    if (tables[i]) chunks[i] = renderKept(m, m.hashMap!);
+    length += chunks[i]!.length;
+  }
+  // Blocks are separated by a blank line; the last one ends with a single newline.
+  const last = chunks[n - 1]!;
+  chunks[n - 1] = last.subarray(0, last.length - 1);
+  return { chunks, length: length - 1 };
 }
 
+/** The exposition as one string (tests, and callers that want the text). */
 export async function renderMetrics(registry: Registry): Promise<string> {
-  const parts = await Promise.all((registry.getMetricsAsArray() as unknown as Collectable[]).map(render));
-  return `${parts.join('\n\n')}\n`;
+  const { chunks, length } = await renderExposition(registry);
+  return Buffer.concat(chunks, length).toString();
 }

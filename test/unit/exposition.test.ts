@@ -1,6 +1,10 @@
+import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import { AvailabilityTracker } from '../../src/availability';
-import { renderMetrics } from '../../src/metrics/exposition';
+import { silentLogger } from '../../src/log';
+import { renderExposition, renderMetrics } from '../../src/metrics/exposition';
+import { Server } from '../../src/server';
+import { plainWebState, WebSurface } from '../../src/web/surface';
 
 describe('renderMetrics', () => {
   it('writes exactly what prom-client writes, scrape after scrape', async () => {
@@ -79,5 +83,99 @@ describe('renderMetrics', () => {
     g.set({ t: 'nan-then-number' }, 1);
     expect(await same()).toMatch(/^g\{t="nan-then-number"\} 1$/m);
     expect(collected).toBeGreaterThan(0);
+  });
+
+  it('writes the labels in the order of the labels object prom-client keeps, also when only the order changed', async () => {
+    const registry = new Registry();
+    const g = new Gauge({ name: 'g', help: 'g', labelNames: ['a', 'b'], registers: [registry] });
+    const c = new Counter({ name: 'c_total', help: 'c', labelNames: ['a', 'b'], registers: [registry] });
+    const h = new Histogram({ name: 'h_seconds', help: 'h', labelNames: ['a', 'b'], buckets: [1], registers: [registry] });
+    const steps: (() => void)[] = [
+      () => { g.set({ a: '1', b: '2' }, 1); c.inc({ a: '1', b: '2' }); h.observe({ a: '1', b: '2' }, 0.5); },
+      () => { g.set({ b: '2', a: '1' }, 2); c.inc({ b: '2', a: '1' }); h.observe({ b: '2', a: '1' }, 2); }, // same series, other order
+      () => { g.set({ a: '1', b: '2' }, 3); }, // back
+      () => { g.set({ a: '1', b: '3' }, 3); g.set({ a: '1', b: '2' }, 4); },
+      () => { g.set({ a: 'x"y', b: '2' }, 4); g.set({ a: 'x"y', b: '2' }, 5); }, // a new object with the same text
+    ];
+    for (const step of steps) {
+      step();
+      expect(await renderMetrics(registry)).toBe(await registry.metrics());
+    }
+  });
+
+  it('keeps an unchanged metric\'s block as the same bytes and never alters the blocks of an earlier scrape', async () => {
+    const registry = new Registry();
+    const still = new Gauge({ name: 'still', help: 'does not change', labelNames: ['t'], registers: [registry] });
+    const moving = new Counter({ name: 'moving_total', help: 'changes', labelNames: ['t'], registers: [registry] });
+    const h = new Histogram({ name: 'h_seconds', help: 'changes', labelNames: ['t'], buckets: [0.1, 1], registers: [registry] });
+    for (let i = 0; i < 50; i++) {
+      still.set({ t: `s${i}` }, i);
+      moving.inc({ t: `m${i}` });
+      h.observe({ t: `h${i}` }, i / 10);
+    }
+    const first = await renderExposition(registry);
+    const firstText = Buffer.concat(first.chunks).toString();
+    expect(first.length).toBe(Buffer.byteLength(firstText));
+    expect(firstText).toBe(await registry.metrics());
+
+    still.set({ t: 's3' }, 3); // the same value in a new labels object: no change
+    moving.inc({ t: 'm7' });
+    h.observe({ t: 'h2' }, 0.05);
+    const second = await renderExposition(registry);
+    expect(second.chunks).toHaveLength(3);
+    expect(second.chunks[0]).toBe(first.chunks[0]); // the very same Buffer: nothing encoded again
+    expect(second.chunks[1]).not.toBe(first.chunks[1]);
+    // The first scrape's bytes (possibly still being written to a slow client) are untouched.
+    expect(Buffer.concat(first.chunks).toString()).toBe(firstText);
+    expect(Buffer.concat(second.chunks).toString()).toBe(await registry.metrics());
+    expect(second.length).toBe(Buffer.concat(second.chunks).length);
+
+    expect(Buffer.concat((await renderExposition(new Registry())).chunks).toString()).toBe(await new Registry().metrics());
+  });
+});
+
+describe('GET /metrics', () => {
+  const registry = new Registry();
+  const g = new Gauge({ name: 'g', help: 'g', labelNames: ['t'], registers: [registry] });
+  for (let i = 0; i < 2000; i++) g.set({ t: `target-${i}-é` }, i); // ~70 KB, with UTF-8 in it
+  const log = silentLogger();
+  const web = new WebSurface({ registry, log, host: '127.0.0.1', state: plainWebState() });
+  const server = new Server('127.0.0.1', 0, {
+    registry, tracker: new AvailabilityTracker(registry, () => 1000), clock: () => 1000, log, version: 'test', configSource: () => '',
+    ready: () => true, reload: () => Promise.resolve(undefined), web, enableLifecycle: false,
+  });
+  let port = 0;
+  beforeAll(async () => { port = (await server.start()).port; });
+  afterAll(() => server.stop());
+
+  const request = (method: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/metrics', method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.setTimeout(5000, () => req.destroy(new Error('no answer')));
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('sends the exposition with its length and type, uncompressed also to a client asking for gzip', async () => {
+    for (let round = 0; round < 3; round++) {
+      g.set({ t: `target-${round}-é` }, -round);
+      const res = await request('GET', { 'accept-encoding': 'gzip' });
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe(registry.contentType);
+      expect(res.headers['content-encoding']).toBeUndefined();
+      expect(Number(res.headers['content-length'])).toBe(res.body.length);
+      expect(res.body.toString()).toBe(await registry.metrics());
+    }
+  });
+
+  it('answers HEAD with the headers only', async () => {
+    const res = await request('HEAD');
+    expect(res.status).toBe(200);
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(await registry.metrics()));
+    expect(res.body.length).toBe(0);
   });
 });
