@@ -57,7 +57,11 @@ export class ProbeAgents {
   readonly https: https.Agent;
 
   constructor(tls: TlsOptions) {
-    this.http = new http.Agent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 1 });
+    // A plain connection has no TLS server name: saying so spares Node's agent working one out
+    // from the Host header on every request.
+    // (The agent passes its options to every request; `servername` is one of them, untyped here.)
+    const plain: http.AgentOptions & { servername: string } = { keepAlive: true, maxSockets: 2, maxFreeSockets: 1, servername: '' };
+    this.http = new http.Agent(plain);
     this.https = new https.Agent({
       keepAlive: true,
       maxSockets: 2,
