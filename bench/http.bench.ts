@@ -22,12 +22,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 
+import { freePort } from '../test/harness/ports';
 import { writeSection } from './doc';
+import { CLK_TCK, cpuMs, sleep } from './http-common';
 const ROOT = path.join(__dirname, '..');
 const SECTION = '## HTTP probing';
 const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
@@ -98,28 +99,9 @@ setTimeout(() => fail(`took longer than ${DEADLINE_MS / 1000} s`), DEADLINE_MS).
 
 // ---------------------------------------------------------------- small helpers
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** utime+stime of a process (all its threads), in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields after "(comm)": [0] is field 3 (state); utime is field 14, stime field 15.
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-}
 
 /** Busy CPU time of the whole machine (all cores), in ms, from /proc/stat. */
 function machineBusyMs(): number {

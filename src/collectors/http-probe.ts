@@ -57,7 +57,11 @@ export class ProbeAgents {
   readonly https: https.Agent;
 
   constructor(tls: TlsOptions) {
-    this.http = new http.Agent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 1 });
+    // A plain connection has no TLS server name: saying so spares Node's agent working one out
+    // from the Host header on every request.
+    // (The agent passes its options to every request; `servername` is one of them, untyped here.)
+    const plain: http.AgentOptions & { servername: string } = { keepAlive: true, maxSockets: 2, maxFreeSockets: 1, servername: '' };
+    this.http = new http.Agent(plain);
     this.https = new https.Agent({
       keepAlive: true,
       maxSockets: 2,
@@ -178,14 +182,32 @@ export class Deadline {
   }
 }
 
+/**
+ * Ends a probe early (its deadline, or the caller's signal): the request in flight is failed and
+ * destroyed at once, and no later hop starts. Cheaper per probe than an AbortController handed
+ * to http.request, which wraps every request in abort-signal listeners of its own.
+ */
+class Cancel {
+  failure?: ProbeFailure;
+  /** Fails the request in flight, if any (set by sendOnce for the request's lifetime). */
+  inFlight?: (failure: ProbeFailure) => void;
+
+  fire(failure: ProbeFailure): void {
+    if (this.failure !== undefined) return;
+    this.failure = failure;
+    this.inFlight?.(failure);
+  }
+}
+
 export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: AbortSignal): Promise<ProbeResult> {
   const started = now();
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort(new ProbeFailure('timeout', 'probe cancelled'));
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const cancel = new Cancel();
+  const onAbort = (): void => cancel.fire(new ProbeFailure('timeout', 'probe cancelled'));
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   const deadline = new Deadline(req.timeoutSeconds * 1000, () => {
     const stalled = deadline.movedMs >= 1 ? ` (plus ${Math.round(deadline.movedMs)}ms the exporter was stalled)` : '';
-    controller.abort(new ProbeFailure('timeout', `no complete response within ${req.timeoutSeconds}s${stalled}`));
+    cancel.fire(new ProbeFailure('timeout', `no complete response within ${req.timeoutSeconds}s${stalled}`));
   });
   deadline.start();
   const finish = (r: Omit<ProbeResult, 'durationSeconds'>): ProbeResult => ({ ...r, durationSeconds: now() - started });
@@ -196,7 +218,7 @@ export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: Abo
     let body = req.body;
     let headers = req.headers;
     for (let redirects = 0; ; redirects++) {
-      const res = await send(url, method, headers, req, body, agents, controller.signal);
+      const res = await send(url, method, headers, req, body, agents, cancel);
       const location = res.status >= 300 && res.status < 400 ? res.location : undefined;
       if (location === undefined || req.maxRedirects === 0) return finish(res);
       if (redirects >= req.maxRedirects) {
@@ -216,7 +238,7 @@ export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: Abo
       if (url.origin !== origin) headers = {};
     }
   } catch (err) {
-    const e = controller.signal.aborted && controller.signal.reason instanceof ProbeFailure ? controller.signal.reason : err;
+    const e = cancel.failure ?? err;
     if (e instanceof ProbeFailure) return finish({ reason: e.reason, error: e.message, status: e.status });
     const ne = e as NodeJS.ErrnoException;
     if (isResourceExhaustion(ne)) {
@@ -238,12 +260,12 @@ interface Sent {
 
 type Headers = Readonly<Record<string, string>>;
 
-async function send(url: URL, method: string, headers: Headers, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, signal: AbortSignal): Promise<Sent> {
+async function send(url: URL, method: string, headers: Headers, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, cancel: Cancel): Promise<Sent> {
   try {
-    return await sendOnce(url, method, headers, req, body, agents, signal);
+    return await sendOnce(url, method, headers, req, body, agents, cancel);
   } catch (err) {
     // A kept-alive socket the server closed in the meantime: Node's documented advice is to retry.
-    if (err instanceof ReusedSocketReset && !signal.aborted) return sendOnce(url, method, headers, req, body, agents, signal);
+    if (err instanceof ReusedSocketReset && cancel.failure === undefined) return sendOnce(url, method, headers, req, body, agents, cancel);
     throw err instanceof ReusedSocketReset ? err.cause : err;
   }
 }
@@ -254,20 +276,26 @@ class ReusedSocketReset extends Error {
   }
 }
 
-function sendOnce(url: URL, method: string, configured: Headers, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, signal: AbortSignal): Promise<Sent> {
+function sendOnce(url: URL, method: string, configured: Headers, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, cancel: Cancel): Promise<Sent> {
   return new Promise<Sent>((resolve, reject) => {
+    if (cancel.failure !== undefined) {
+      reject(cancel.failure);
+      return;
+    }
     const isHttps = url.protocol === 'https:';
     const headers: Record<string, string> = { 'user-agent': 'stackwatch', accept: 'application/json, */*;q=0.5', ...configured };
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-    const options: http.RequestOptions = { method, headers, agent: isHttps ? agents.https : agents.http, lookup, signal };
+    const options: http.RequestOptions = { method, headers, agent: isHttps ? agents.https : agents.http, lookup };
     const r = (isHttps ? https : http).request(url, options);
     let settled = false;
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
+      cancel.inFlight = undefined;
       r.destroy();
       reject(err);
     };
+    cancel.inFlight = fail;
     r.on('error', (err: NodeJS.ErrnoException) => {
       if (r.reusedSocket && err.code === 'ECONNRESET') fail(new ReusedSocketReset(err));
       else fail(err);
@@ -296,6 +324,7 @@ function sendOnce(url: URL, method: string, configured: Headers, req: ProbeReque
       res.on('end', () => {
         if (settled) return;
         settled = true;
+        cancel.inFlight = undefined;
         const out: Sent = { status };
         if (location !== undefined) out.location = location;
         if (req.readBody) out.body = Buffer.concat(chunks, size);

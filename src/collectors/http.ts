@@ -6,7 +6,7 @@ import { capText, describeJsonValue, errorMessage } from '../error-text';
 import { Semaphore } from '../semaphore';
 import type { Collector, CollectorContext } from './collector';
 import { evaluate, fieldNumber, lookup, mapStatus, type HealthStatus } from './http-json';
-import { FAILURE_REASONS, probe, ProbeAgents, redactUrl, statusMatches, type FailureReason, type ProbeResult } from './http-probe';
+import { FAILURE_REASONS, probe, ProbeAgents, redactUrl, statusMatches, type FailureReason, type ProbeRequest, type ProbeResult } from './http-probe';
 
 /**
  * The HTTP health collector: each target is probed on its own interval (not at scrape time), with
@@ -92,10 +92,17 @@ interface Target {
   setupError?: string;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
-  /** Request headers, with the bearer token folded in. */
-  headers: Record<string, string>;
-  /** Field names set on the last probe, to remove those that went missing. */
-  fields: Set<string>;
+  /** The request every probe sends (headers with the bearer token folded in). */
+  request: ProbeRequest;
+  /** The target's label set, one object for its life (prom-client and the exposition key on it). */
+  labels: { target: string };
+  /**
+   * What the last probe set, so a probe that finds the same skips the writes: the status code,
+   * the health state, the cert expiry, and each field's value with its label set (a field missing
+   * from a probe is removed).
+   */
+  last: { status?: number; health?: HealthStatus; cert?: number };
+  fields: Map<string, { labels: { target: string; field: string }; value: number }>;
   /** When the next probe is due (ms since the epoch, on the SLOT_MS grid). */
   due: number;
 }
@@ -165,7 +172,12 @@ export class HttpCollector implements Collector<HttpSection> {
     // Spread first probes over the slots of the first second so they do not start in one burst.
     const slots = Math.max(1, Math.floor(Math.min(1000, config.interval * 1000) / SLOT_MS));
     const due = alignUp(Date.now()) + (i % slots) * SLOT_MS;
-    const target: Target = { config, key: fingerprint(config), abort: new AbortController(), headers, fields: new Set(), due };
+    const request: ProbeRequest = {
+      url: config.url, method: config.method, headers, timeoutSeconds: config.timeout,
+      maxBodyBytes: config.max_body_bytes, maxRedirects: config.max_redirects, readBody: needsBody(config),
+      ...(config.body !== undefined ? { body: config.body } : {}),
+    };
+    const target: Target = { config, key: fingerprint(config), abort: new AbortController(), request, labels: { target: config.name }, last: {}, fields: new Map(), due };
     // One target's bad setup (an unusable TLS file) fails that target alone, on every turn.
     try {
       target.agents = new ProbeAgents(tlsOf(config));
@@ -208,11 +220,7 @@ export class HttpCollector implements Collector<HttpSection> {
         return;
       }
       const c = t.config;
-      const result = await probe({
-        url: c.url, method: c.method, headers: t.headers, timeoutSeconds: c.timeout,
-        maxBodyBytes: c.max_body_bytes, maxRedirects: c.max_redirects, readBody: needsBody(c),
-        ...(c.body !== undefined ? { body: c.body } : {}),
-      }, t.agents, t.abort.signal);
+      const result = await probe(t.request, t.agents, t.abort.signal);
       if (t.abort.signal.aborted) return;
       if (result.exporterSide === true) {
         // Out of file descriptors or memory: a fault of the exporter, not an observation of the target.
@@ -243,7 +251,8 @@ export class HttpCollector implements Collector<HttpSection> {
     try {
       this.ctx.stats.error(this.name, 'internal');
       this.m!.failures.inc({ target: name, reason: 'internal' });
-      this.m!.statusCode.set({ target: name }, 0);
+      this.m!.statusCode.set(t.labels, 0);
+      t.last.status = 0;
       this.ctx.tracker.observe('http', name, false, { error: capText(error) });
     } catch (err) {
       this.ctx.log.error({ err, target: name }, 'recording an internal failure failed');
@@ -253,15 +262,25 @@ export class HttpCollector implements Collector<HttpSection> {
   private record(t: Target, r: ProbeResult): void {
     const m = this.m!;
     const name = t.config.name;
-    const labels = { target: name };
+    const { labels, last } = t;
     const o = judge(t.config, r);
     m.duration.observe(labels, r.durationSeconds);
-    m.statusCode.set(labels, r.status);
-    if (r.certExpiry !== undefined) m.cert.set(labels, r.certExpiry);
-    if (o.health !== undefined) setStateSet(m.health, M.healthStatus, labels, 'status', o.health);
-    for (const f of t.fields) if (!o.fields.has(f)) m.field.remove({ target: name, field: f });
-    for (const [f, v] of o.fields) m.field.set({ target: name, field: f }, v);
-    t.fields = new Set(o.fields.keys());
+    // Gauges are written only when their value changed: most probes find what the last one did.
+    if (last.status !== r.status) m.statusCode.set(labels, (last.status = r.status));
+    if (r.certExpiry !== undefined && last.cert !== r.certExpiry) m.cert.set(labels, (last.cert = r.certExpiry));
+    if (o.health !== undefined && last.health !== o.health) setStateSet(m.health, M.healthStatus, labels, 'status', (last.health = o.health));
+    for (const [f, kept] of t.fields) {
+      if (o.fields.has(f)) continue;
+      m.field.remove(kept.labels);
+      t.fields.delete(f);
+    }
+    for (const [f, v] of o.fields) {
+      let kept = t.fields.get(f);
+      if (kept === undefined) t.fields.set(f, (kept = { labels: { target: name, field: f }, value: NaN }));
+      else if (Object.is(kept.value, v)) continue;
+      kept.value = v;
+      m.field.set(kept.labels, v);
+    }
     if (o.reason !== undefined) m.failures.inc({ target: name, reason: o.reason });
     const error = o.error === undefined ? undefined : capText(o.error.replaceAll(t.config.url, redactUrl(t.config.url)));
     this.ctx.tracker.observe('http', name, o.ok, error !== undefined ? { error } : {});

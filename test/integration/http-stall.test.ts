@@ -83,3 +83,22 @@ test('a target that never answers is down within twice its timeout, stalls or no
   expect(long.reason).toBe('timeout');
   expect(long.durationSeconds).toBeLessThan(3.4);
 });
+
+test('a probe cancelled through its signal ends at once, as a timeout that says so, and its agents stay usable', async () => {
+  const cancel = new AbortController();
+  const waiting = probe(req('/hang', 10), agents, cancel.signal);
+  setTimeout(() => cancel.abort(), 100);
+  const cancelled = await waiting;
+  expect({ reason: cancelled.reason, error: cancelled.error }).toEqual({ reason: 'timeout', error: 'probe cancelled' });
+  expect(cancelled.durationSeconds).toBeLessThan(1);
+
+  // Already cancelled: no request is sent (the target answers only after 200 ms).
+  const before = new AbortController();
+  before.abort();
+  const early = await probe(req('/slow', 10), agents, before.signal);
+  expect({ reason: early.reason, error: early.error }).toEqual({ reason: 'timeout', error: 'probe cancelled' });
+  expect(early.durationSeconds).toBeLessThan(0.15);
+
+  const after = await probe(req('/slow', 5), agents);
+  expect({ reason: after.reason, status: after.status }).toEqual({ reason: undefined, status: 200 });
+});

@@ -1,0 +1,18 @@
+/**
+ * Helpers the HTTP benches share (bench/http.bench.ts, bench/http-reference.bench.ts): CPU time
+ * of a process from /proc (and the clock ticks it counts in) and a promise of a pause.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** utime+stime of a process (all its threads), in ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after "(comm)": [0] is field 3 (state); utime is field 14, stime field 15.
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
