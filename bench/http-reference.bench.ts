@@ -31,7 +31,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from '../test/harness/ports';
+import { fixedPort } from '../test/harness/ports';
 import { writeSection } from './doc';
 import { cpuMs, sleep } from './http-common';
 
@@ -166,7 +166,7 @@ async function startTargets(): Promise<string> {
 }
 
 async function startDaemon(name: string, dir: string, targets: object[], profile: boolean): Promise<Measured> {
-  const port = await freePort();
+  const port = await fixedPort();
   const file = path.join(tmp, `${name}.yml`);
   writeFileSync(file, stringify({ server: { listen: `127.0.0.1:${port}` }, http: targets, docker: { enabled: false } }));
   const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts: { start: string } };
@@ -222,7 +222,7 @@ async function startBlackbox(targetUrls: string[]): Promise<{ m: Measured; versi
   if (!existsSync(BLACKBOX)) fail(`${BLACKBOX} is missing: apt-get install -y prometheus-blackbox-exporter`);
   const v = spawnSync(BLACKBOX, ['--version'], { encoding: 'utf8' });
   const version = /version (\S+)/.exec(`${v.stdout}${v.stderr}`)?.[1] ?? 'unknown';
-  const port = await freePort();
+  const port = await fixedPort();
   const file = path.join(tmp, 'blackbox.yml');
   writeFileSync(file, stringify({
     modules: {

@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 
-import { freePort } from '../test/harness/ports';
+import { fixedPort } from '../test/harness/ports';
 import { writeSection } from './doc';
 import { CLK_TCK, cpuMs, sleep } from './http-common';
 const ROOT = path.join(__dirname, '..');
@@ -215,7 +215,7 @@ function stackwatchConfig(port: number, hang: boolean): object {
 interface Exporter { child: ChildProcess; pid: number; base: string; agent: http.Agent }
 
 async function startStackwatch(configFile: string): Promise<Exporter> {
-  const port = await freePort();
+  const port = await fixedPort();
   const base = `http://127.0.0.1:${port}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   // As `npm start` and the `stackwatch` bin run it: with a 1 MB young generation.
@@ -243,7 +243,7 @@ async function startBlackbox(): Promise<Exporter & { version: string }> {
       },
     },
   }));
-  const port = await freePort();
+  const port = await fixedPort();
   const base = `http://127.0.0.1:${port}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const child = start('blackbox_exporter', BLACKBOX, [`--web.listen-address=127.0.0.1:${port}`, `--config.file=${configFile}`, '--log.level=warn']);
