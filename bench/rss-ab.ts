@@ -1,13 +1,18 @@
 /**
- * Memory A/B at the soak's load: several daemon variants side by side against the same targets,
- * the same churn, sampled together (RSS, anonymous RSS, V8 heap, external, thread count, glibc
- * arena-like mappings from /proc/PID/smaps).
+ * Memory A/B at the soak's load: several daemon variants side by side against the same targets
+ * and the same churn, sampled together every 30 s (RSS split from /proc/PID/smaps into files, the
+ * main malloc arena, other arenas and other anonymous memory; V8 heap and external from the
+ * daemon's own metrics; CPU from /proc/PID/stat), then 200 back-to-back scrapes per daemon with
+ * the RSS peak. Records go to /tmp/rss-ab.jsonl (--out), a line per sample.
  *
- *   npx ts-node --transpile-only bench/rss-ab.ts --minutes 10 --variants base,arena2,nostore
+ *   npm run build && npx ts-node --transpile-only bench/rss-ab.ts --minutes 12 --old DIR --variants old:base,arena2mmap
+ *
+ * Variants (ALL below): `base` is this build with `--max-semi-space-size=1` and no malloc
+ * settings; `arena2mmap` is it as `npm start` runs it; `nostore` has no usable storage directory
+ * (no snapshots); `nosemi*` drop the node flag. `old:NAME` runs NAME from the build in --old DIR.
  */
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -18,6 +23,7 @@ import { Dockerd } from '../test/harness/dockerd';
 import { Mosquitto } from '../test/harness/mosquitto';
 import { ProcessSet } from '../test/harness/processes';
 import { sleep, waitFor } from '../test/harness/wait';
+import { soakConfig, startHealthTargets, stopLoad } from './soak-load';
 
 function opt(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -116,17 +122,9 @@ async function main(): Promise<void> {
   let running = true;
   const bg: Promise<void>[] = [];
   try {
-    const failing = new Set<number>();
-    server = http.createServer((req, res) => {
-      const i = Number(/^\/t\/(\d+)/.exec(req.url ?? '')?.[1] ?? -1);
-      const bad = failing.has(i);
-      res.writeHead(bad ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        status: bad ? 'unhealthy' : 'healthy', mqtt: { connected: true, pending_requests: i % 7, last_activity_seconds_ago: 1, reconnect_attempts: 0 },
-      }));
-    });
-    server.keepAliveTimeout = 30_000;
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-    const httpPort = (server.address() as AddressInfo).port;
+    const targets = await startHealthTargets();
+    server = targets.server;
+    const { failing, port: httpPort } = targets;
     log('starting dockerd, mosquitto, processes');
     [docker, broker] = await Promise.all([N_CONTAINERS > 0 ? Dockerd.start() : Promise.resolve(undefined), Mosquitto.start(procs, { sysInterval: 10, quiet: true })]);
     const dk = docker;
@@ -144,22 +142,11 @@ async function main(): Promise<void> {
     }
     const accessLog = path.join(dir, 'access.log');
     writeFileSync(accessLog, '');
-    const config = (extra: boolean): Record<string, unknown> => ({
-      http: [
-        ...Array.from({ length: N_HTTP }, (_, i) => ({
-          name: `t${i}`, url: `http://127.0.0.1:${httpPort}/t/${i}`, interval: '5s', timeout: '3s',
-          json: { status: 'status', fields: { mqtt_connected: 'mqtt.connected', pending_requests: 'mqtt.pending_requests' } },
-        })),
-        ...(extra ? [{ name: 'reload-extra', url: `http://127.0.0.1:${httpPort}/t/9999`, interval: '5s', timeout: '3s' }] : []),
-      ],
-      mqtt: [{ name: 'broker', url: br.url, sys_interval: '10s', roundtrip: { topic: 'stackwatch/probe', interval: '10s', timeout: '5s' } }],
-      ...(dk ? { docker: { enabled: true, host: dk.host } } : {}),
-      processes: Array.from({ length: 10 }, (_, g) => ({ name: `g${g}`, cmdline: `^${groupName(g)}( |$)` })),
-      logs: [{
-        name: 'proxy', path: accessLog, start_at: 'beginning', rotate_wait: '5s',
-        log_format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time',
-        routes: { health: '^/api/health', chatbot: '^/api/chatbot/(a|m)' },
-      }],
+    // A route that is not a literal, so the linear-time engine runs on every line.
+    const config = (extra: boolean): Record<string, unknown> => soakConfig({
+      httpPort, nHttp: N_HTTP, extra, brokerUrl: br.url, dockerHost: dk?.host, accessLog,
+      groupNames: Array.from({ length: 10 }, (_, g) => groupName(g)),
+      routes: { health: '^/api/health', chatbot: '^/api/chatbot/(a|m)' },
     });
     for (const v of variants) {
       const d = await startDaemon(procs, v, config(false), dir);
@@ -281,13 +268,7 @@ async function main(): Promise<void> {
     running = false;
     await Promise.all(bg).catch(() => undefined);
     for (const { d } of daemons) await d.stop().catch(() => undefined);
-    server?.closeAllConnections();
-    server?.close();
-    await broker?.stop().catch(() => undefined);
-    broker?.cleanup();
-    await docker?.stop().catch(() => undefined);
-    await procs.killAll();
-    rmSync(dir, { recursive: true, force: true });
+    await stopLoad({ server, broker, docker, procs, dir });
   }
 }
 
