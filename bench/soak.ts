@@ -21,9 +21,8 @@
  * each target's outage count (stackwatch_target_outages_total) equal to the churn's ground truth,
  * zero for targets that never churned. Writes the "## Soak" section of docs/benchmarks.md.
  */
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -33,6 +32,7 @@ import { Mosquitto } from '../test/harness/mosquitto';
 import type { Metrics } from '../test/harness/prom-text';
 import { ProcessSet } from '../test/harness/processes';
 import { sleep, waitFor } from '../test/harness/wait';
+import { soakConfig, startHealthTargets, stopLoad } from './soak-load';
 
 const ROOT = path.join(__dirname, '..');
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -94,17 +94,9 @@ async function main(): Promise<void> {
   const background: Promise<void>[] = [];
   try {
     // HTTP targets: one server, one path per target; a failing target answers 503.
-    const failing = new Set<number>();
-    server = http.createServer((req, res) => {
-      const i = Number(/^\/t\/(\d+)/.exec(req.url ?? '')?.[1] ?? -1);
-      const bad = failing.has(i);
-      res.writeHead(bad ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        status: bad ? 'unhealthy' : 'healthy', mqtt: { connected: true, pending_requests: i % 7, last_activity_seconds_ago: 1, reconnect_attempts: 0 },
-      }));
-    });
-    server.keepAliveTimeout = 30_000;
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-    const httpPort = (server.address() as AddressInfo).port;
+    const targets = await startHealthTargets();
+    server = targets.server;
+    const { failing, port: httpPort } = targets;
 
     log(`starting dockerd, mosquitto, ${N_PROCESSES} processes`);
     [docker, broker] = await Promise.all([Dockerd.start(), Mosquitto.start(procs, { sysInterval: 10, quiet: true })]);
@@ -127,24 +119,14 @@ async function main(): Promise<void> {
 
     const accessLog = path.join(dir, 'access.log');
     writeFileSync(accessLog, '');
-    const config = (extra: boolean): Record<string, unknown> => ({
-      http: [
-        ...Array.from({ length: N_HTTP }, (_, i) => ({
-          name: `t${i}`, url: `http://127.0.0.1:${httpPort}/t/${i}`, interval: '5s', timeout: '3s',
-          json: { status: 'status', fields: { mqtt_connected: 'mqtt.connected', pending_requests: 'mqtt.pending_requests' } },
-        })),
-        ...(extra ? [{ name: 'reload-extra', url: `http://127.0.0.1:${httpPort}/t/9999`, interval: '5s', timeout: '3s' }] : []),
-      ],
-      mqtt: [{ name: 'broker', url: br.url, sys_interval: '10s', roundtrip: { topic: 'stackwatch/probe', interval: '10s', timeout: '5s' } }],
-      docker: { enabled: true, host: dk.host },
-      processes: Array.from({ length: N_GROUPS }, (_, g) => ({ name: `g${g}`, cmdline: `^${groupName(g)}( |$)` })),
-      logs: [{
-        name: 'proxy', path: accessLog, start_at: 'beginning', rotate_wait: '5s',
-        log_format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time',
-        routes: { health: '^/api/health', chatbot: '^/api/chatbot/' },
-      }],
+    const config = (extra: boolean): Record<string, unknown> => soakConfig({
+      httpPort, nHttp: N_HTTP, extra, brokerUrl: br.url, dockerHost: dk.host, accessLog,
+      groupNames: Array.from({ length: N_GROUPS }, (_, g) => groupName(g)),
+      routes: { health: '^/api/health', chatbot: '^/api/chatbot/' },
     });
-    daemon = await startBuiltDaemon(procs, config(false), { args: ['--web.enable-lifecycle'] });
+    // As `npm start` runs it: its node flag is the harness' default, and its malloc settings.
+    const mallocEnv = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' };
+    daemon = await startBuiltDaemon(procs, config(false), { args: ['--web.enable-lifecycle'], env: mallocEnv });
     const d = daemon;
     const pid = d.child.pid!;
     log(`daemon pid ${pid} on ${d.url}`);
@@ -347,13 +329,7 @@ async function main(): Promise<void> {
     running = false;
     await Promise.all(background).catch(() => undefined);
     await daemon?.stop().catch(() => undefined);
-    server?.closeAllConnections();
-    server?.close();
-    await broker?.stop().catch(() => undefined);
-    broker?.cleanup();
-    await docker?.stop().catch(() => undefined);
-    await procs.killAll();
-    rmSync(dir, { recursive: true, force: true });
+    await stopLoad({ server, broker, docker, procs, dir });
   }
 }
 

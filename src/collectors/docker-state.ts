@@ -339,7 +339,7 @@ export function available(rec: Pick<ContainerRecord, 'state' | 'health' | 'exitU
   return true;
 }
 
-/** A compiled name pattern (RE2 in the collector, see src/user-regex.ts). */
+/** A compiled name pattern (matched in linear time in the collector, see src/user-regex.ts). */
 export interface NamePattern {
   test(name: string): boolean;
 }

@@ -74,7 +74,7 @@ interface Instruments {
 
 export function compileFilters(c: DockerConfig): Filters {
   const f: Filters = {
-    // RE2: container names are chosen by whoever can create containers; matching stays linear.
+    // Container names are chosen by whoever can create containers; matching stays linear in them.
     include: c.include_names.map((r) => compileUserRegex(r)),
     exclude: c.exclude_names.map((r) => compileUserRegex(r)),
     labels: c.labels,

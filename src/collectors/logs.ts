@@ -47,7 +47,7 @@ type Inc = { inc(v?: number): void };
 type Obs = { observe(v: number): void };
 
 const METHOD_LABELS: readonly string[] = [...METHODS, 'other'];
-/** Paths whose route is remembered (patterns RE2 has to run); the memo is emptied when full. */
+/** Paths whose route is remembered (patterns that are not literals); the memo is emptied when full. */
 const ROUTE_MEMO_SIZE = 1024;
 /** Longer paths are not remembered. */
 const ROUTE_MEMO_PATH = 256;
@@ -55,13 +55,13 @@ const ROUTE_MEMO_PATH = 256;
 class LogSource {
   private readonly parser: LineParser;
   /**
-   * Route patterns, matched with RE2 (the paths come from anyone who can send the proxy a
+   * Route patterns, matched in linear time (the paths come from anyone who can send the proxy a
    * request); literal ones with startsWith and the like (src/user-regex.ts).
    */
   private readonly routes: UserRegex[];
   /** Route names; index routes.length is `other`. */
   private readonly routeNames: string[];
-  /** Path -> route index, for patterns that need RE2 (a bounded memo: a log repeats its paths). */
+  /** Path -> route index, for patterns that are not literals (a bounded memo: a log repeats its paths). */
   private readonly routeMemo: Map<string, number> | undefined;
   /** The clock read once per batch of lines (lines are dated by when they are read). */
   private batchNow: number | undefined;

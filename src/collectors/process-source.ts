@@ -17,7 +17,7 @@ export interface ProcessSource {
   close?(): void;
 }
 
-/** A declared group's matcher, compiled once (RE2: linear time, see src/user-regex.ts). */
+/** A declared group's matcher, compiled once (matched in linear time, see src/user-regex.ts). */
 export interface Matcher {
   name: string;
   comm?: UserRegex;

@@ -22,13 +22,13 @@ export const targetName = z
   .regex(/^[\p{L}\p{N}_.:/-][\p{L}\p{N}_.:/ -]{0,99}$/u, 'expected a name of 1-100 letters, digits, spaces or _ . : / -');
 
 /**
- * A regular expression given as text, in RE2 syntax (matched in linear time: see
- * src/user-regex.ts); checked when the config loads.
+ * A regular expression given as text, in JavaScript syntax, matched in linear time (no
+ * backreferences or lookaround; see src/user-regex.ts); checked when the config loads.
  */
 export const regex = z.string({ error: 'expected a regular expression (text)' }).superRefine((v, ctx) => {
   const problem = userRegexProblem(v);
   if (problem !== undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a valid RE2 regular expression (no backreferences or lookaround): ${problem}` });
+    ctx.addIssue({ code: 'custom', message: `not a usable regular expression (matched in linear time: no backreferences or lookaround): ${problem}` });
   }
 });
 

@@ -156,7 +156,7 @@ describe('log positions', () => {
     }
   });
 
-  it('route patterns that need RE2 (behind the path memo) and literal ones label requests the same way', async () => {
+  it('route patterns that are not literals (behind the path memo) and literal ones label requests the same way', async () => {
     const a = path.join(dir, 'routes.log');
     writeFileSync(a, '');
     const raw = { logs: [{ name: 'r', path: a, poll_interval: '100ms', routes: { item: '^/api/items/\\d+$', api: '^/api/', js: '\\.js$' } }] };

@@ -94,7 +94,7 @@ describe('a pattern that also matches a wrapper', () => {
     writeFileSync(bad, 'processes:\n  - { name: g, cmdline: "(a)\\\\1" }\n');
     const r = runCli(['processes', '--config', bad]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('processes[0].cmdline: not a valid RE2 regular expression');
+    expect(r.stderr).toContain('processes[0].cmdline: not a usable regular expression');
   });
 });
 

@@ -155,6 +155,6 @@ describe('user regexes run in linear time', () => {
   });
 
   it.each(['(a)\\1', '(?=a)b', '(?<!a)b', '['])('refuses %s at load with the field path', (p) => {
-    expect(errorsOf(`processes:\n  - { name: g, cmdline: ${JSON.stringify(p)} }\n`).join('\n')).toContain('processes[0].cmdline: not a valid RE2 regular expression');
+    expect(errorsOf(`processes:\n  - { name: g, cmdline: ${JSON.stringify(p)} }\n`).join('\n')).toContain('processes[0].cmdline: not a usable regular expression');
   });
 });

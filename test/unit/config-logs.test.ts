@@ -35,7 +35,7 @@ describe('logs config', () => {
     expect(one('    format: nginx_json\n    log_format: "$status"')).toMatch(/logs\[0\]\.log_format: log_format describes a text format; format nginx_json is JSON/);
     expect(one('    routes: { other: "^/" }')).toMatch(/logs\[0\]\.routes\.other: "other" is the route/);
     expect(one('    routes: { "bad name!": "^/x" }')).toMatch(/logs\[0\]\.routes\.bad name!/);
-    expect(one('    routes: { broken: "(" }')).toMatch(/logs\[0\]\.routes\.broken: not a valid RE2 regular expression/);
+    expect(one('    routes: { broken: "(" }')).toMatch(/logs\[0\]\.routes\.broken: not a usable regular expression/);
     expect(one('    traffic: { max_error_ratio: 2 }')).toMatch(/logs\[0\]\.traffic\.max_error_ratio/);
     expect(one('    traffic: { colour: red }')).toMatch(/logs\[0\]\.traffic.*colour/);
     expect(one('    stray: 1')).toMatch(/logs\[0\].*stray/);

@@ -18,7 +18,7 @@ describe('process configuration', () => {
   it.each([
     ['processes:\n  - name: a\n', 'f.yml: processes[0]: expected exactly one of comm, exe, cmdline, pidfile'],
     ['processes:\n  - name: a\n    comm: x\n    exe: y\n', 'expected exactly one of comm, exe, cmdline, pidfile'],
-    ['processes:\n  - name: a\n    cmdline: "("\n', 'not a valid RE2 regular expression'],
+    ['processes:\n  - name: a\n    cmdline: "("\n', 'not a usable regular expression'],
     ['processes:\n  - name: a\n    comm: x\n  - name: a\n    comm: y\n', 'duplicate name "a"'],
     ['processes:\n  - name: a\n    comm: x\n    colour: red\n', 'colour'],
     ['process_settings:\n  interval: 10ms\n', 'process_settings.interval: expected an interval from 100ms to 1h'],

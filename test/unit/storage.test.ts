@@ -231,6 +231,22 @@ describe('snapshot encoder', () => {
     expect(decodeSnapshot(await file)).toEqual(planned);
   });
 
+  it('keeps each compressed piece in memory of its own size, not in zlib\'s 16 kB output chunk', async () => {
+    const a = setup(1_790_000_000);
+    for (let i = 0; i < 20; i++) a.tracker.observe('http', `t${i}`, true, { latencySeconds: 0.01 });
+    const encoder = new SnapshotEncoder();
+    for (const encode of [(p: ReturnType<SnapshotEncoder['plan']>) => encoder.encode(p), (p: ReturnType<SnapshotEncoder['plan']>) => Promise.resolve(encoder.encodeSync(p))]) {
+      a.at(1_790_000_000 + 3600);
+      for (let i = 0; i < 20; i++) a.tracker.observe('http', `t${i}`, i % 3 > 0, { error: 'refused', latencySeconds: 0.01 });
+      const parts = encoder.plan(a.tracker.snapshot());
+      await encode(parts);
+      const kept = parts.flatMap((p) => (Buffer.isBuffer(p) || p.segment === undefined ? [] : [p.segment.deflated]));
+      expect(kept.length).toBe(40);
+      // A piece is a few hundred bytes; one that still viewed zlib's output chunk would hold 16 kB.
+      for (const d of kept) expect([d.length, d.buffer.byteLength <= Math.max(8192, d.length)]).toEqual([d.length, true]);
+    }
+  });
+
   it('keeps restored targets that no collector declared, and the gaps', () => {
     const a = setup(100);
     a.tracker.observe('http', 'gone', false, { error: 'refused' });
