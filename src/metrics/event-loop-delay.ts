@@ -8,14 +8,13 @@ import { Gauge, type Registry } from 'prom-client';
  *
  * The period adapts to the loop's work, so that an idle daemon does not wake ten times a second
  * to measure nothing (that timer was most of an idle daemon's CPU):
- *  - every `fineMs` (100 ms) while the loop has worked (BUSY_UTILIZATION) between two samples
- *    within the last `fineMs * 10` (1 s): any block longer than 100 ms then shows by at least its
- *    length less 100 ms;
- *  - every `coarseMs` (1 s) once the loop has been idle for that long. A block starting after
- *    such a quiet second shows by how late the next sample ran (a block longer than 1 s always
- *    shows, by at least its length less 1 s), and the block itself switches back to 100 ms.
- * The loop's work is read from the event-loop utilization (time outside the poll for I/O) since
- * the previous sample, which costs no wake-up of its own.
+ *  - every `fineMs` (100 ms) after a second in which the loop worked (BUSY_UTILIZATION): any
+ *    block longer than 100 ms then shows by at least its length less 100 ms;
+ *  - every `coarseMs` (1 s) after a second in which it did not. A block starting after such a
+ *    quiet second shows by how late the next sample ran (a block longer than 1 s always shows, by
+ *    at least its length less 1 s), and the block itself makes the next second sampled at 100 ms.
+ * The loop's work is read from the event-loop utilization (time outside the poll for I/O) over
+ * the last `coarseMs` at least, which costs no wake-up of its own.
  */
 
 /** prom-client's names for what the samples give. */
@@ -82,9 +81,9 @@ export class DelaySamples {
 }
 
 /**
- * The share of the time since the previous sample that the loop spent outside its poll for I/O,
- * from which on it counts as working: 2 ms of every 100 ms. The sample's own callback takes
- * under 0.1 ms on an idle machine; on a loaded one, being descheduled counts as work too.
+ * The share of a second that the loop spent outside its poll for I/O from which on it counts as
+ * working: 20 ms. A sample's own callback takes under 0.1 ms; over a whole second, being
+ * descheduled now and then on a loaded machine stays well under it.
  */
 const BUSY_UTILIZATION = 0.02;
 
@@ -93,9 +92,11 @@ export class EventLoopDelay {
   private timer: NodeJS.Timeout | undefined;
   /** performance.now() at which the pending sample is due. */
   private due = 0;
-  /** performance.now() of the last sample after which the loop had done other work. */
-  private lastBusy = 0;
-  private elu: EventLoopUtilization = performance.eventLoopUtilization();
+  /** Where the current window of the loop's work began (performance.now(), utilization then). */
+  private windowStart = 0;
+  private windowElu: EventLoopUtilization = performance.eventLoopUtilization();
+  /** The period until the current window ends. */
+  private period = 0;
   /** Samples taken since start (tests read how often the sampler wakes). */
   private taken = 0;
   private registered = false;
@@ -109,9 +110,11 @@ export class EventLoopDelay {
   start(): void {
     if (this.timer !== undefined) return;
     this.register();
-    this.elu = performance.eventLoopUtilization();
-    this.lastBusy = performance.now();
-    this.schedule(this.fineMs);
+    this.windowElu = performance.eventLoopUtilization();
+    this.windowStart = performance.now();
+    // Starting is work: the first second is sampled finely.
+    this.period = this.fineMs;
+    this.schedule();
   }
 
   stop(): void {
@@ -119,9 +122,9 @@ export class EventLoopDelay {
     this.timer = undefined;
   }
 
-  private schedule(ms: number): void {
-    this.due = performance.now() + ms;
-    this.timer = setTimeout(this.sample, ms);
+  private schedule(): void {
+    this.due = performance.now() + this.period;
+    this.timer = setTimeout(this.sample, this.period);
     this.timer.unref();
   }
 
@@ -129,10 +132,14 @@ export class EventLoopDelay {
     const now = performance.now();
     this.taken += 1;
     this.delays.record(Math.max(0, now - this.due) / 1000);
-    const elu = performance.eventLoopUtilization();
-    if (performance.eventLoopUtilization(elu, this.elu).utilization >= BUSY_UTILIZATION) this.lastBusy = now;
-    this.elu = elu;
-    this.schedule(now - this.lastBusy < this.fineMs * 10 ? this.fineMs : this.coarseMs);
+    if (now - this.windowStart >= this.coarseMs) {
+      const elu = performance.eventLoopUtilization();
+      const busy = performance.eventLoopUtilization(elu, this.windowElu).utilization >= BUSY_UTILIZATION;
+      this.period = busy ? this.fineMs : this.coarseMs;
+      this.windowStart = now;
+      this.windowElu = elu;
+    }
+    this.schedule();
   };
 
   private register(): void {

@@ -1,8 +1,8 @@
 /**
  * nodejs_eventloop_lag_*: prom-client's names and help texts, from a sampler that records how late
  * it ran, so an idle loop reads ~0 (prom-client's reads its sampling period) and a blocked one
- * reads how long it was blocked. It samples every 100 ms while the loop works and every second
- * once the loop has been idle for a second.
+ * reads how long it was blocked. It samples every 100 ms after a second in which the loop worked
+ * and every second after a quiet one.
  */
 import fc from 'fast-check';
 import { collectDefaultMetrics, Registry } from 'prom-client';
