@@ -95,7 +95,7 @@ export class EventLoopDelay {
   /** Where the current window of the loop's work began (performance.now(), utilization then). */
   private windowStart = 0;
   private windowElu: EventLoopUtilization = performance.eventLoopUtilization();
-  /** The period until the current window ends. */
+  /** The sampling period until the current window ends: fineMs or coarseMs. */
   private period = 0;
   /** Samples taken since start (tests read how often the sampler wakes). */
   private taken = 0;
