@@ -1,6 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 // A 1 MB young generation halves RSS at the reference load (about 320 -> 170 MB) for ~15 ms/s more
 // GC; `npm start` and the image run the same flag (docs/benchmarks.md, whole-daemon benchmark).
+// First: stand-ins for library files the daemon never uses, before the libraries load.
+import './lean-modules';
 import { App } from './app';
 import { configSummary, parseCli, USAGE, type CliOptions } from './cli';
 import { builtinConfig, BUILTIN_SOURCE } from './config/defaults';

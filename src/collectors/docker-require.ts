@@ -1,6 +1,6 @@
-import Module from 'node:module';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import { standIn } from '../lean-modules';
 
 /**
  * Loads dockerode without the parts stackwatch never uses. dockerode's modem requires `ssh2` (for
@@ -16,14 +16,9 @@ const STUBBED: readonly { pkg: string; file: string; what: string }[] = [
 ];
 
 function stub(filename: string, what: string): void {
-  if (require.cache[filename] !== undefined) return;
-  const m = new Module(filename);
-  m.filename = filename;
-  m.loaded = true;
-  m.exports = (): never => {
+  standIn(filename, (): never => {
     throw new Error(`stackwatch does not support ${what}`);
-  };
-  require.cache[filename] = m;
+  });
 }
 
 /** The dockerode constructor, loaded lean (see above); later calls return the same one. */

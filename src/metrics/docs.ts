@@ -26,8 +26,9 @@ export function renderMetricsDoc(defs: readonly MetricDef[] = ALL_METRICS): stri
     '',
     'Besides these, prom-client\'s default `process_*` and `nodejs_*` metrics describe the exporter itself.',
     'The `nodejs_eventloop_lag_*` gauges keep prom-client\'s names but say how late the event loop',
-    'was: their delay histogram samples every 100 ms and the sampling period is taken off, so an idle',
-    'loop reads about 0 (prom-client\'s own reads its 10 ms period).',
+    'was: each sample is how late a timer ran, so an idle loop reads about 0 (prom-client\'s own reads',
+    'its 10 ms period). They sample every 100 ms after a second in which the loop worked and every',
+    'second after a quiet one, so an idle exporter does not wake ten times a second.',
     '',
   ];
   const groups = Object.keys(GROUP_TITLES) as MetricGroup[];

@@ -1,10 +1,12 @@
 /**
- * nodejs_eventloop_lag_*: prom-client's names and help texts, from a histogram sampling every
- * 100 ms whose sampling period is taken off, so an idle loop reads ~0 (prom-client's reads one
- * period) and a blocked one reads how long it was blocked.
+ * nodejs_eventloop_lag_*: prom-client's names and help texts, from a sampler that records how late
+ * it ran, so an idle loop reads ~0 (prom-client's reads its sampling period) and a blocked one
+ * reads how long it was blocked. It samples every 100 ms after a second in which the loop worked
+ * and every second after a quiet one.
  */
+import fc from 'fast-check';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { EVENT_LOOP_METRICS, EventLoopDelay } from '../../src/metrics/event-loop-delay';
+import { DelaySamples, EVENT_LOOP_METRICS, EventLoopDelay } from '../../src/metrics/event-loop-delay';
 import { Metrics } from '../harness/prom-text';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -14,13 +16,19 @@ function block(ms: number): void {
   while (performance.now() < until) { /* the event loop is blocked */ }
 }
 
+/** Keeps the loop working: `ms` of work every `every` ms, until the returned function is called. */
+function work(ms: number, every: number): () => void {
+  const t = setInterval(() => block(ms), every);
+  return () => clearInterval(t);
+}
+
 describe('event-loop delay gauges', () => {
   let registry: Registry;
   let delay: EventLoopDelay;
 
   beforeEach(() => {
     registry = new Registry();
-    delay = new EventLoopDelay(registry, 100);
+    delay = new EventLoopDelay(registry, 100, 1000);
     delay.start();
   });
   afterEach(() => delay.stop());
@@ -36,7 +44,7 @@ describe('event-loop delay gauges', () => {
   test('an idle loop reads about 0, not one sampling period', async () => {
     await sleep(1200);
     const m = Metrics.parse(await registry.metrics());
-    // Uncorrected, every sample is at least the 100 ms period.
+    // A sampler that records the interval between its ticks reads at least its period here.
     expect(m.get('nodejs_eventloop_lag_p50_seconds')).toBeLessThan(0.05);
     expect(m.get('nodejs_eventloop_lag_min_seconds')).toBeLessThan(0.05);
     expect(m.get('nodejs_eventloop_lag_mean_seconds')).toBeLessThan(0.05);
@@ -47,11 +55,97 @@ describe('event-loop delay gauges', () => {
     block(500);
     await sleep(250);
     let m = Metrics.parse(await registry.metrics());
-    // The tick due during the block came 400-500 ms late (a 500-600 ms interval uncorrected).
+    // The sample due during the block ran 400-500 ms late.
     expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.38);
     expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeLessThan(0.75);
     await sleep(1200);
     m = Metrics.parse(await registry.metrics());
     expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeLessThan(0.2);
+  });
+
+  test('an idle loop is sampled about once a second, a working one every 100 ms', async () => {
+    await sleep(1500);
+    let before = delay.samples;
+    await sleep(3000);
+    // Idle: about 3 samples (sampling every 100 ms takes 30; slack for a loaded machine).
+    expect(delay.samples - before).toBeGreaterThanOrEqual(2);
+    expect(delay.samples - before).toBeLessThanOrEqual(10);
+    const stopWork = work(3, 50);
+    try {
+      await sleep(1200);
+      before = delay.samples;
+      await sleep(2000);
+      expect(delay.samples - before).toBeGreaterThanOrEqual(14);
+    } finally {
+      stopWork();
+    }
+  });
+
+  test('a block that starts after an idle second shows by how late the next sample ran', async () => {
+    await sleep(1500);
+    await registry.metrics();
+    // A block longer than the idle period is always seen, by at least its length less 1 s.
+    block(1600);
+    await sleep(50);
+    const m = Metrics.parse(await registry.metrics());
+    expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.55);
+    expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeLessThan(1.7);
+    // The block counts as work: the next samples come every 100 ms again.
+    const before = delay.samples;
+    await sleep(600);
+    expect(delay.samples - before).toBeGreaterThanOrEqual(4);
+  });
+
+  test('stop() ends the sampling', async () => {
+    delay.stop();
+    const before = delay.samples;
+    await sleep(1200);
+    expect(delay.samples).toBe(before);
+  });
+});
+
+describe('DelaySamples', () => {
+  /** The figures computed the obvious way; percentiles by nearest rank over the kept samples. */
+  function expected(all: number[]): { min: number; max: number; mean: number; stddev: number; p: (q: number) => number } {
+    const mean = all.reduce((a, b) => a + b, 0) / all.length;
+    const kept = all.slice(-DelaySamples.CAPACITY).sort((a, b) => a - b);
+    return {
+      min: Math.min(...all), max: Math.max(...all), mean,
+      stddev: Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / all.length),
+      p: (q) => kept[Math.max(0, Math.ceil((q / 100) * kept.length) - 1)]!,
+    };
+  }
+
+  test('min, max, mean, stddev and percentiles of what was recorded', () => {
+    fc.assert(fc.property(fc.array(fc.double({ min: 0, max: 30, noNaN: true }), { minLength: 1, maxLength: 300 }), (values) => {
+      const s = new DelaySamples();
+      for (const v of values) s.record(v);
+      const e = expected(values);
+      expect(s.count).toBe(values.length);
+      expect(s.min).toBe(e.min);
+      expect(s.max).toBe(e.max);
+      expect(s.mean).toBeCloseTo(e.mean, 9);
+      expect(s.stddev).toBeCloseTo(e.stddev, 9);
+      for (const q of [50, 90, 99]) expect(s.percentile(q)).toBe(e.p(q));
+    }));
+  });
+
+  test('past its capacity the percentiles come from the latest samples, the rest from all', () => {
+    const s = new DelaySamples();
+    const values = Array.from({ length: DelaySamples.CAPACITY + 1000 }, (_, i) => (i < 1000 ? 5 : (i % 100) / 1000));
+    for (const v of values) s.record(v);
+    const e = expected(values);
+    expect(s.max).toBe(5);
+    expect(s.mean).toBeCloseTo(e.mean, 9);
+    expect(s.percentile(99)).toBe(e.p(99));
+    expect(s.percentile(99)).toBeLessThan(0.1);
+  });
+
+  test('reset starts afresh', () => {
+    const s = new DelaySamples();
+    s.record(3);
+    s.reset();
+    s.record(0.001);
+    expect([s.count, s.min, s.max, s.mean, s.stddev, s.percentile(50)]).toEqual([1, 0.001, 0.001, 0.001, 0, 0.001]);
   });
 });

@@ -1,0 +1,66 @@
+/**
+ * The built daemon loads only what its config uses: the collectors' libraries (dockerode, mqtt,
+ * systeminformation) and modules when a section asks for them, and never the library parts
+ * stackwatch has no use for (src/lean-modules.ts, src/collectors/docker-require.ts). Each of
+ * these weighs on the RSS of every daemon (docs/benchmarks.md, idle daemon).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startBuiltDaemon } from '../harness/built-daemon';
+import { freePort } from '../harness/ports';
+import { ProcessSet } from '../harness/processes';
+
+jest.setTimeout(60_000);
+
+const procs = new ProcessSet();
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-lean-'));
+afterAll(async () => {
+  await procs.killAll();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** The files the built daemon with `config` had loaded when it stopped (after one scrape). */
+async function loadedModules(name: string, config: Record<string, unknown>): Promise<string[]> {
+  const file = path.join(tmp, `${name}.txt`);
+  const d = await startBuiltDaemon(procs, config, {
+    nodeArgs: ['--max-semi-space-size=1', '-r', path.join(__dirname, '..', 'fixtures', 'dump-modules.js')],
+    env: { STACKWATCH_TEST_MODULES_FILE: file },
+  });
+  await d.scrape();
+  await d.stop();
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+}
+
+/** Whether a file of package `pkg` (or stackwatch's own `dist/<pkg>`) was loaded; stand-ins do not count. */
+const has = (files: readonly string[], pkg: string): boolean =>
+  files.some((f) => !f.startsWith('stand-in:') && (f.includes(`/node_modules/${pkg}/`) || f.endsWith(`/dist/${pkg}`)));
+
+test('an empty config loads no collector, no collector library and no unused library part', async () => {
+  const files = await loadedModules('empty', { docker: { enabled: false } });
+  expect(has(files, 'prom-client')).toBe(true); // the dump itself works
+  for (const pkg of ['dockerode', 'docker-modem', 'mqtt', 'systeminformation', 'ssh2', '@opentelemetry/api',
+    'collectors/http.js', 'collectors/docker.js', 'collectors/mqtt.js', 'collectors/process.js', 'collectors/logs.js']) {
+    expect({ pkg, loaded: has(files, pkg) }).toEqual({ pkg, loaded: false });
+  }
+  // zod's English messages, none of its other locales: their table is a stand-in, as is the
+  // OpenTelemetry API prom-client asks for.
+  const locales = files.filter((f) => f.includes('/node_modules/zod/v4/locales/')).map((f) => `${f.startsWith('stand-in:') ? 'stand-in:' : ''}${path.basename(f)}`);
+  expect(locales.sort()).toEqual(['en.cjs', 'stand-in:index.cjs']);
+  expect(files.filter((f) => f.includes('/node_modules/@opentelemetry/api/'))).toEqual([expect.stringMatching(/^stand-in:/)]);
+});
+
+test('a section that asks for a collector loads its library, without the parts stackwatch never uses', async () => {
+  const port = await freePort();
+  const files = await loadedModules('docker-mqtt', {
+    docker: { enabled: true, host: `unix://${path.join(tmp, 'no-docker.sock')}` },
+    mqtt: [{ name: 'broker', url: `mqtt://127.0.0.1:${port}` }],
+  });
+  expect(has(files, 'dockerode')).toBe(true);
+  expect(has(files, 'mqtt')).toBe(true);
+  expect(has(files, 'collectors/docker.js')).toBe(true);
+  expect(has(files, 'ssh2')).toBe(false);
+  expect(has(files, '@grpc/grpc-js')).toBe(false);
+  expect(has(files, 'systeminformation')).toBe(false);
+  expect(has(files, 'collectors/http.js')).toBe(false);
+});
