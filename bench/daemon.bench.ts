@@ -38,6 +38,7 @@ import { Dockerd } from '../test/harness/dockerd';
 import { Mosquitto } from '../test/harness/mosquitto';
 import { fixedPort } from '../test/harness/ports';
 import { ProcessSet } from '../test/harness/processes';
+import { startCommand } from '../test/harness/start-command';
 
 const ROOT = path.join(__dirname, '..');
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -164,8 +165,8 @@ function sumOf(text: string, name: string, ...has: string[]): number {
 
 interface Child { name: string; proc: ChildProcess; url?: string }
 
-function startChild(name: string, cmd: string, argv: string[], opts: { cwd?: string; stdin?: 'pipe' } = {}): Child {
-  const proc = procs.start(cmd, argv, { cwd: opts.cwd ?? ROOT, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'] });
+function startChild(name: string, cmd: string, argv: string[], opts: { cwd?: string; stdin?: 'pipe'; env?: Record<string, string> } = {}): Child {
+  const proc = procs.start(cmd, argv, { cwd: opts.cwd ?? ROOT, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], ...(opts.env !== undefined ? { env: { ...process.env, ...opts.env } } : {}) });
   pgids.add(proc.pid!);
   // Started while the cleanup already runs (a failure elsewhere): it goes too.
   if (cleaning !== undefined) killGroup(proc.pid!);
@@ -178,21 +179,13 @@ function startChild(name: string, cmd: string, argv: string[], opts: { cwd?: str
   return { name, proc };
 }
 
-/** `node <flags> dist/main.js` as `npm start` runs it in `dir`. */
-function startCommand(dir: string): { cmd: string; argv: string[] } {
-  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = pkg.scripts.start.trim().split(/\s+/);
-  if (words[0] !== 'node') throw new Error(`${dir}: the start script does not run node: ${pkg.scripts.start}`);
-  return { cmd: process.execPath, argv: words.slice(1).map((w) => (w.endsWith('.js') ? path.join(dir, w) : w)) };
-}
-
 async function startStackwatch(name: string, config: Record<string, unknown>, dir = ROOT, nodeFlags: string[] = []): Promise<Child> {
   const port = await fixedPort();
   const file = path.join(tmp, `${name}.yml`);
   writeFileSync(file, stringify({ server: { listen: `127.0.0.1:${port}` }, ...config }));
   const data = path.join(tmp, `${name}-data`);
-  const { cmd, argv } = startCommand(dir);
-  const c = startChild(name, cmd, [...nodeFlags, ...argv, '--config', file, '--storage.path', data, '--log-level', 'warn'], { cwd: tmp });
+  const start = startCommand(dir);
+  const c = startChild(name, process.execPath, [...nodeFlags, ...start.nodeArgs, start.script, '--config', file, '--storage.path', data, '--log-level', 'warn'], { cwd: tmp, env: start.env });
   c.url = `http://127.0.0.1:${port}`;
   await waitUp(`${c.url}/-/ready`, name);
   return c;

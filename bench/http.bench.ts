@@ -27,6 +27,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 
 import { fixedPort } from '../test/harness/ports';
+import { startCommand } from '../test/harness/start-command';
 import { writeSection } from './doc';
 import { CLK_TCK, cpuMs, sleep } from './http-common';
 const ROOT = path.join(__dirname, '..');
@@ -47,8 +48,8 @@ const DEADLINE_MS = 180_000;
 const children = new Map<ChildProcess, string>();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-bench-http-'));
 
-function start(name: string, cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+function start(name: string, cmd: string, args: string[], env?: Record<string, string>): ChildProcess {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], ...(env !== undefined ? { env: { ...process.env, ...env } } : {}) });
   children.set(child, name);
   let tail = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -218,8 +219,8 @@ async function startStackwatch(configFile: string): Promise<Exporter> {
   const port = await fixedPort();
   const base = `http://127.0.0.1:${port}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  // As `npm start` and the `stackwatch` bin run it: with a 1 MB young generation.
-  const child = start('stackwatch', process.execPath, ['--max-semi-space-size=1', path.join(ROOT, 'dist', 'main.js'), '--config', configFile, '--listen', `127.0.0.1:${port}`, '--storage.path', mkdtempSync(path.join(tmp, 'data-'))]);
+  const s = startCommand();
+  const child = start('stackwatch', process.execPath, [...s.nodeArgs, s.script, '--config', configFile, '--listen', `127.0.0.1:${port}`, '--storage.path', mkdtempSync(path.join(tmp, 'data-'))], s.env);
   await waitReady(`${base}/-/ready`, agent, 'stackwatch');
   return { child, pid: child.pid!, base, agent };
 }

@@ -15,6 +15,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startCommand } from '../test/harness/start-command';
 
 import { writeSection } from './doc';
 const ROOT = path.join(__dirname, '..');
@@ -153,7 +154,8 @@ async function startStackwatch(dir: string, logPath: string): Promise<Daemon> {
     '',
   ].join('\n'));
   const dataDir = mkdtempSync(path.join(dir, 'data-'));
-  const child = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, '--config', cfg, '--listen', `127.0.0.1:${port}`, '--storage.path', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const s = startCommand();
+  const child = spawn(process.execPath, [...s.nodeArgs, s.script, '--config', cfg, '--listen', `127.0.0.1:${port}`, '--storage.path', dataDir], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...s.env } });
   const url = `http://127.0.0.1:${port}/metrics`;
   await waitFor('stackwatch to serve /metrics', async () => (await fetch(url)).ok, 15_000);
   return { child, url, dataDir, stop: () => stopChild(child) };

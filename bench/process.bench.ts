@@ -17,6 +17,7 @@ import { validate } from '../src/config/load';
 import { fixedPort } from '../test/harness/ports';
 import { startProcessExporter, type RunningProcessExporter } from '../test/harness/process-exporter';
 import { ProcessSet } from '../test/harness/processes';
+import { startCommand } from '../test/harness/start-command';
 import { waitFor } from '../test/harness/wait';
 
 import { writeSection } from './doc';
@@ -243,14 +244,6 @@ interface DaemonRun {
   windows: Array<{ cpu: Record<string, number>; load: [number, number] }>;
 }
 
-/** `node <flags> dist/main.js` as `npm start` runs it in `dir`. */
-function startCommand(dir: string): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = pkg.scripts.start.trim().split(/\s+/);
-  if (words[0] !== 'node') throw new Error(`${dir}: the start script does not run node: ${pkg.scripts.start}`);
-  return words.slice(1).map((w) => (w.endsWith('.js') ? path.join(dir, w) : w));
-}
-
 /**
  * The daemons at 1 s, all running throughout; each window measures every one of them over the
  * same seconds (utime+stime from /proc/PID/stat), so load from elsewhere hits them alike.
@@ -273,7 +266,8 @@ async function runDaemons(dir: string, marker: string, floorBin: string): Promis
         process_settings: { interval: '1s' },
         docker: { enabled: false },
       }));
-      const p = set.start(process.execPath, [...startCommand(buildDir), '--config', file, '--storage.path', path.join(dir, `${name}-data`), '--log-level', 'warn'], { cwd: dir, stdio: 'ignore' });
+      const start = startCommand(buildDir);
+      const p = set.start(process.execPath, [...start.nodeArgs, start.script, '--config', file, '--storage.path', path.join(dir, `${name}-data`), '--log-level', 'warn'], { cwd: dir, stdio: 'ignore', env: { ...process.env, ...start.env } });
       pids[name] = p.pid!;
       const url = `http://127.0.0.1:${port}/metrics`;
       await waitFor(`${name} to answer`, async () => { try { return (await fetch(url)).ok; } catch { return false; } }, 30_000, 200);

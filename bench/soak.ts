@@ -124,9 +124,8 @@ async function main(): Promise<void> {
       groupNames: Array.from({ length: N_GROUPS }, (_, g) => groupName(g)),
       routes: { health: '^/api/health', chatbot: '^/api/chatbot/' },
     });
-    // As `npm start` runs it: its node flag is the harness' default, and its malloc settings.
-    const mallocEnv = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' };
-    daemon = await startBuiltDaemon(procs, config(false), { args: ['--web.enable-lifecycle'], env: mallocEnv });
+    // As `npm start` runs it (the harness' default: its node flags and allocator settings).
+    daemon = await startBuiltDaemon(procs, config(false), { args: ['--web.enable-lifecycle'] });
     const d = daemon;
     const pid = d.child.pid!;
     log(`daemon pid ${pid} on ${d.url}`);

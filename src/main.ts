@@ -1,6 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
-// A 1 MB young generation halves RSS at the reference load (about 320 -> 170 MB) for ~15 ms/s more
-// GC; `npm start` and the image run the same flag (docs/benchmarks.md, whole-daemon benchmark).
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1
+// As `npm start` and the image run it: a 1 MB young generation halves RSS at the reference load
+// (about 320 -> 170 MB) for ~15 ms/s more GC, and glibc keeps two arenas and maps blocks of 128 kB
+// or more on their own, without which RSS crept up about 1 MB a minute (docs/benchmarks.md, "Memory:
+// where the RSS goes"). Here the two variables are set whatever the environment says; `npm start`
+// keeps a value the environment gives.
 // First: stand-ins for library files the daemon never uses, before the libraries load.
 import './lean-modules';
 import { App } from './app';

@@ -12,9 +12,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { MAIN } from './cli';
 import { scrape, type Metrics } from './prom-text';
 import type { ProcessSet } from './processes';
+import { startCommand } from './start-command';
 import { waitFor } from './wait';
 
 export interface BuiltDaemon {
@@ -37,6 +37,7 @@ export interface BuiltDaemonOptions {
   args?: string[];
   /** node flags before the script; default the `npm start` ones. */
   nodeArgs?: string[];
+  /** More environment, over `npm start`'s (its allocator settings). */
   env?: Record<string, string>;
   startTimeoutMs?: number;
 }
@@ -60,10 +61,11 @@ export async function startBuiltDaemon(procs: ProcessSet, config: Record<string,
   const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-daemon-'));
   const configFile = path.join(dir, 'stackwatch.yml');
   writeFileSync(configFile, stringify(config));
+  const start = startCommand();
   const child = procs.start(process.execPath, [
-    ...(opts.nodeArgs ?? ['--max-semi-space-size=1']), MAIN,
+    ...(opts.nodeArgs ?? start.nodeArgs), start.script,
     '--config', configFile, '--listen', '127.0.0.1:0', '--storage.path', path.join(dir, 'data'), ...(opts.args ?? []),
-  ], { env: { ...process.env, ...opts.env } });
+  ], { env: { ...process.env, ...start.env, ...opts.env } });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();

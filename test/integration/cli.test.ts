@@ -9,6 +9,7 @@ import { ProcessSet, stopChild } from '../harness/processes';
 import { scrape } from '../harness/prom-text';
 import { requireBinary } from '../harness/require-binary';
 import { waitFor } from '../harness/wait';
+import { startCommand } from '../harness/start-command';
 
 jest.setTimeout(60_000);
 
@@ -190,7 +191,8 @@ describe('stackwatch as a daemon', () => {
   it('as `npm start` runs it (default data/ in the working directory), keeps no files for collectors it does not run', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'sw-cli-cwd-'));
     // Not spawnCli: it adds a temporary --storage.path, and the default one is the point here.
-    const p = spawn(process.execPath, ['--max-semi-space-size=1', MAIN, '--listen', '127.0.0.1:0'], { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, STACKWATCH_CONFIG: '' } });
+    const s = startCommand();
+    const p = spawn(process.execPath, [...s.nodeArgs, s.script, '--listen', '127.0.0.1:0'], { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...s.env, STACKWATCH_CONFIG: '' } });
     try {
       const port = await boundPort(p);
       await waitFor('exporter up', async () => scrape(`http://127.0.0.1:${port}`));

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startBuiltDaemon } from '../harness/built-daemon';
-import { freePort } from '../harness/ports';
+import { closedPort } from '../harness/ports';
 import { ProcessSet } from '../harness/processes';
 
 jest.setTimeout(60_000);
@@ -51,7 +51,7 @@ test('an empty config loads no collector, no collector library and no unused lib
 });
 
 test('a section that asks for a collector loads its library, without the parts stackwatch never uses', async () => {
-  const port = await freePort();
+  const port = await closedPort();
   const files = await loadedModules('docker-mqtt', {
     docker: { enabled: true, host: `unix://${path.join(tmp, 'no-docker.sock')}` },
     mqtt: [{ name: 'broker', url: `mqtt://127.0.0.1:${port}` }],

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import YAML from 'yaml';
-import { MAIN } from '../harness/cli';
+import { startCommand } from '../harness/start-command';
 import { boundPort } from '../harness/built-daemon';
 import { startNginx, TIMED_LOG_FORMAT, type RunningNginx } from '../harness/nginx';
 import { onFreePort } from '../harness/ports';
@@ -53,7 +53,8 @@ const startBackendOnFreePort = (): Promise<{ port: number; child: ChildProcess }
 async function startDaemon(config: Record<string, unknown>): Promise<{ url: string; child: ChildProcess; scrape: () => Promise<Metrics>; stderr: () => string }> {
   const file = path.join(dir, 'stackwatch.yml');
   writeFileSync(file, YAML.stringify(config));
-  const child = procs.start(process.execPath, ['--max-semi-space-size=1', MAIN, '--config', file, '--listen', '127.0.0.1:0']);
+  const s = startCommand();
+  const child = procs.start(process.execPath, [...s.nodeArgs, s.script, '--config', file, '--listen', '127.0.0.1:0'], { env: { ...process.env, ...s.env } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   // Port 0: the kernel's choice, read back from the daemon's log (no port to lose to a parallel test).
