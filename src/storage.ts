@@ -189,12 +189,16 @@ export class SnapshotEncoder {
 }
 
 /**
- * A kept segment. zlib hands its output back as a view of its 16 kB output chunk; kept as is, each
+ * A kept segment. zlib hands its output back as a view of its output chunk; kept as is, each
  * segment of a few hundred bytes would hold a whole chunk for as long as it is kept (two per
- * target: ~5 MB at 150 targets), so its bytes are copied out.
+ * target: ~5 MB at 150 targets). Its bytes are copied into memory of their own size: a copy by
+ * Buffer.from lands in Buffer's shared pool, whose slab (64 kB on Node 24) the segment would then
+ * keep alive just the same once the rest of it is garbage.
  */
 function segment(text: Buffer, deflated: Buffer): Segment {
-  return { deflated: Buffer.from(deflated), crc: crc32(text), length: text.length };
+  const own = Buffer.allocUnsafeSlow(deflated.length);
+  deflated.copy(own);
+  return { deflated: own, crc: crc32(text), length: text.length };
 }
 
 // CRC-32 of two pieces joined, from theirs (zlib's crc32_combine, by polynomial arithmetic mod p).
