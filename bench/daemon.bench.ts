@@ -39,6 +39,8 @@ import { Mosquitto } from '../test/harness/mosquitto';
 import { fixedPort } from '../test/harness/ports';
 import { ProcessSet } from '../test/harness/processes';
 import { startCommand } from '../test/harness/start-command';
+import { BLACKBOX, blackboxJsonArgs } from './blackbox';
+import { every } from './http-common';
 
 const ROOT = path.join(__dirname, '..');
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -225,19 +227,9 @@ function startSleepers(): number {
 }
 
 async function startBlackbox(): Promise<Child> {
-  const bin = '/usr/bin/prometheus-blackbox-exporter';
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: apt-get install -y prometheus-blackbox-exporter`);
+  if (!existsSync(BLACKBOX)) throw new Error(`${BLACKBOX} is missing: apt-get install -y prometheus-blackbox-exporter`);
   const port = await fixedPort();
-  const file = path.join(tmp, 'blackbox.yml');
-  writeFileSync(file, stringify({
-    modules: {
-      http_json: {
-        prober: 'http', timeout: '3s',
-        http: { method: 'GET', valid_status_codes: [200], fail_if_body_not_matches_regexp: ['"status":\\s*"healthy"'], preferred_ip_protocol: 'ip4' },
-      },
-    },
-  }));
-  const c = startChild('blackbox', bin, [`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+  const c = startChild('blackbox', BLACKBOX, blackboxJsonArgs(tmp, port));
   c.url = `http://127.0.0.1:${port}`;
   await waitUp(`${c.url}/metrics`, 'blackbox_exporter');
   return c;
@@ -254,25 +246,6 @@ async function startProcessExporter(name: string): Promise<Child> {
   c.url = `http://127.0.0.1:${port}`;
   await waitUp(`${c.url}/metrics`, name);
   return c;
-}
-
-/** Calls `fn` every `ms` (each call spread over the period by `offset`) until stop() is called. */
-function every(ms: number, fn: () => Promise<unknown>): { stop: () => void } {
-  let stopped = false;
-  const loop = async (): Promise<void> => {
-    let next = Date.now();
-    while (!stopped) {
-      next += ms;
-      try {
-        await fn();
-      } catch (err) {
-        if (!stopped) process.stderr.write(`stand-in: ${(err as Error).message}\n`);
-      }
-      await sleep(Math.max(0, next - Date.now()));
-    }
-  };
-  void loop();
-  return { stop: () => { stopped = true; } };
 }
 
 // ---------------------------------------------------------------- CPU profile
@@ -425,8 +398,8 @@ async function main(): Promise<void> {
       const r = await get(`${ref.url}/metrics`);
       refScrapes.push(r.ms);
       await Promise.all([refProf, before, httpOnly, idle, pe].flatMap((c) => (c === undefined ? [] : [get(`${c.url}/metrics`)])));
-    }),
-    every(1000, () => Promise.all([get(`${procOnly.url}/metrics`), get(`${pe1.url}/metrics`)])),
+    }, 'stand-in'),
+    every(1000, () => Promise.all([get(`${procOnly.url}/metrics`), get(`${pe1.url}/metrics`)]), 'stand-in'),
     ...Array.from({ length: 10 }, (_, slot) => every(5000, async () => {
       // 10 slots of 10 targets, 0.5 s apart: 100 probes per 5 s, as Prometheus spreads its scrapes.
       await sleep(slot * 500);
@@ -434,7 +407,7 @@ async function main(): Promise<void> {
         const r = await get(`${blackbox.url}/probe?module=http_json&target=${encodeURIComponent(t.url)}`);
         if (r.status === 200) blackboxProbes += 1;
       }));
-    })),
+    }, 'stand-in')),
   ];
 
   const measured: Child[] = [ref, ...(before ? [before] : []), pe, blackbox, procOnly, pe1, httpOnly, idle, bare];

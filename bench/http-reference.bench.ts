@@ -32,12 +32,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { fixedPort } from '../test/harness/ports';
+import { BLACKBOX, blackboxJsonArgs } from './blackbox';
 import { writeSection } from './doc';
-import { cpuMs, sleep } from './http-common';
+import { cpuMs, every, sleep } from './http-common';
 
 const ROOT = path.join(__dirname, '..');
 const SECTION = '## HTTP probing at the reference load';
-const BLACKBOX = '/usr/bin/prometheus-blackbox-exporter';
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const PROFILE = args.includes('--profile');
@@ -130,24 +130,6 @@ const load1 = (): number => os.loadavg()[0]!;
 const f2 = (v: number): string => v.toFixed(2);
 const f3 = (v: number): string => v.toFixed(3);
 
-/** Calls `fn` every `ms` until stopped. */
-function every(ms: number, fn: () => Promise<unknown>): { stop: () => void } {
-  let stopped = false;
-  void (async () => {
-    let next = Date.now();
-    while (!stopped) {
-      next += ms;
-      try {
-        await fn();
-      } catch (err) {
-        if (!stopped) process.stderr.write(`driver: ${(err as Error).message}\n`);
-      }
-      await sleep(Math.max(0, next - Date.now()));
-    }
-  })();
-  return { stop: () => { stopped = true; } };
-}
-
 // ---------------------------------------------------------------- the processes
 
 interface Measured { name: string; pid: number; probes: () => Promise<number>; url?: string; profDir?: string; started?: number }
@@ -223,16 +205,7 @@ async function startBlackbox(targetUrls: string[]): Promise<{ m: Measured; versi
   const v = spawnSync(BLACKBOX, ['--version'], { encoding: 'utf8' });
   const version = /version (\S+)/.exec(`${v.stdout}${v.stderr}`)?.[1] ?? 'unknown';
   const port = await fixedPort();
-  const file = path.join(tmp, 'blackbox.yml');
-  writeFileSync(file, stringify({
-    modules: {
-      http_json: {
-        prober: 'http', timeout: '3s',
-        http: { method: 'GET', valid_status_codes: [200], fail_if_body_not_matches_regexp: ['"status":\\s*"healthy"'], preferred_ip_protocol: 'ip4' },
-      },
-    },
-  }));
-  const child = start('blackbox', BLACKBOX, [`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+  const child = start('blackbox', BLACKBOX, blackboxJsonArgs(tmp, port));
   const url = `http://127.0.0.1:${port}`;
   await waitUp(`${url}/metrics`, 'blackbox_exporter');
   let done = 0;
