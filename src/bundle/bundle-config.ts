@@ -182,8 +182,17 @@ export interface BundleConfig {
   /** Memory-exhaustion alert: predicted time to the container's limit below this. */
   exhaustionHorizonSeconds: number;
   fds: { window: Duration; horizonSeconds: number; minUsedRatio: number };
-  /** `for:` of each alert, by alert name. */
-  for: Record<AlertName, Duration>;
+  /** The real-traffic alerts on the access logs (src/bundle/logs-rules.ts). */
+  traffic: {
+    /** Requests a route needs in the last hour before a burn-rate alert may fire (a few errors among few requests are noise). */
+    minRequestsPerHour: number;
+    /** StackwatchTrafficBadGateway: at least `count` responses 502/504 of one source within `window`. */
+    badGateway: { window: Duration; count: number };
+    /** StackwatchTrafficLatencyHigh: the 95th percentile of a route's request durations over 5 minutes above `seconds`, with at least `minRequests` requests in those 5 minutes. */
+    latency: { seconds: number; minRequests: number };
+  };
+  /** `for:` of each alert, by alert name (the real-traffic alerts' too). */
+  for: Record<AnyAlertName, Duration>;
   /**
    * Maintenance windows muted in Alertmanager (time_intervals + mute_time_intervals): the same
    * data as the exporter's `maintenance.windows`, parsed by the same schema
@@ -231,6 +240,14 @@ export const ALERT_NAMES = [
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
+/** The real-traffic alerts (src/bundle/logs-rules.ts): their own rule file, tests and runbook section. */
+export const TRAFFIC_ALERTS = ['StackwatchTrafficFastBurn', 'StackwatchTrafficSlowBurn', 'StackwatchTrafficBadGateway', 'StackwatchTrafficLatencyHigh'] as const;
+export type TrafficAlertName = (typeof TRAFFIC_ALERTS)[number];
+
+/** Every alert the bundle ships. */
+export const ALL_ALERT_NAMES = [...ALERT_NAMES, ...TRAFFIC_ALERTS] as const;
+export type AnyAlertName = AlertName | TrafficAlertName;
+
 export const bundleConfig: BundleConfig = {
   runbookBaseUrl: 'http://127.0.0.1:9967/runbook',
   // Grafana as docker-compose.yml publishes it (loopback of the Docker host).
@@ -270,6 +287,11 @@ export const bundleConfig: BundleConfig = {
   leak: { slopeWindow: '1h', quietWindow: '3h', minBytesPerHour: 1024 * 1024, minRatioPerHour: 0.02 },
   exhaustionHorizonSeconds: 4 * 3600,
   fds: { window: '1h', horizonSeconds: 4 * 3600, minUsedRatio: 0.25 },
+  traffic: {
+    minRequestsPerHour: 60,
+    badGateway: { window: '2m', count: 10 },
+    latency: { seconds: 2, minRequests: 30 },
+  },
   // A cause pages no later than the symptoms it explains (same target), so that the first message
   // of an incident already names it: causes' for: <= 45s, TargetDown 1m. Events (an OOM kill, the
   // second restart of a crash loop) page at once.
@@ -310,6 +332,11 @@ export const bundleConfig: BundleConfig = {
     StackwatchProcessGroupAmbiguous: '30m',
     StackwatchProcessMemoryLeakSuspected: '1h',
     StackwatchProcessFdLeak: '15m',
+    // Real traffic: symptoms, never before the causes that explain them.
+    StackwatchTrafficFastBurn: '2m',
+    StackwatchTrafficSlowBurn: '1h',
+    StackwatchTrafficBadGateway: '1m',
+    StackwatchTrafficLatencyHigh: '10m',
   },
   maintenance: [],
 };
@@ -328,11 +355,11 @@ export function variantConfig(opts: VariantOptions, base: BundleConfig = bundleC
   const cfg: BundleConfig = { ...base, ...opts.overrides };
   if (opts.for !== undefined) {
     const f = opts.for;
-    cfg.for = Object.fromEntries(ALERT_NAMES.map((n) => [n, n === 'StackwatchWatchdog' ? base.for[n] : f])) as Record<AlertName, Duration>;
+    cfg.for = Object.fromEntries(ALL_ALERT_NAMES.map((n) => [n, n === 'StackwatchWatchdog' ? base.for[n] : f])) as Record<AnyAlertName, Duration>;
   }
   if (opts.forDivisor !== undefined) {
     const k = opts.forDivisor;
-    cfg.for = Object.fromEntries(ALERT_NAMES.map((n) => [n, `${Math.round(durationSeconds(cfg.for[n]) / k)}s`])) as Record<AlertName, Duration>;
+    cfg.for = Object.fromEntries(ALL_ALERT_NAMES.map((n) => [n, `${Math.round(durationSeconds(cfg.for[n]) / k)}s`])) as Record<AnyAlertName, Duration>;
   }
   return cfg;
 }

@@ -14,10 +14,10 @@ import { ConfigError, ConfigErrors } from '../config/errors';
 import { FileProblem, MAX_CONFIG_BYTES, readBoundedFile } from '../config/files';
 import { issueToErrors } from '../config/load';
 import { maintenanceSchema } from '../config/maintenance';
-import type { TargetKind } from '../metrics/definitions';
+import { LOG_LATENCY_BUCKETS, M, type TargetKind } from '../metrics/definitions';
 import {
-  ALERT_NAMES, type AlertName, type BundleConfig, bundleConfig, type Duration, exporterMatchers, NOTIFICATION_ROUTES,
-  type NotificationRoute, SELECTOR_LABELS,
+  ALL_ALERT_NAMES, type AnyAlertName, type BundleConfig, bundleConfig, type Duration, exporterMatchers, NOTIFICATION_ROUTES,
+  type NotificationRoute, SELECTOR_LABELS, durationSeconds,
 } from './bundle-config';
 import type { Matcher } from './dashboards/promql';
 import { isPrometheusDuration } from '../config/duration';
@@ -52,7 +52,7 @@ const burnWindow = z.strictObject({
 const burnWindows = z.array(burnWindow, { error: 'expected a list of {long, short, factor}' }).min(1, 'expected at least one window pair');
 
 /** `for:` of any alert, by its name. */
-const forDurations = z.strictObject(Object.fromEntries(ALERT_NAMES.map((n) => [n, duration])) as Record<AlertName, typeof duration>).partial();
+const forDurations = z.strictObject(Object.fromEntries(ALL_ALERT_NAMES.map((n) => [n, duration])) as Record<AnyAlertName, typeof duration>).partial();
 
 /** Target kinds the exporter reports. */
 const TARGET_KINDS = ['http', 'mqtt', 'container', 'process'] as const satisfies readonly TargetKind[];
@@ -114,6 +114,11 @@ export const bundleYamlSchema = z.strictObject({
   leak: z.strictObject({ slope_window: duration, quiet_window: duration, min_bytes_per_hour: positive, min_ratio_per_hour: positive }).partial(),
   exhaustion_horizon_seconds: positive,
   fds: z.strictObject({ window: duration, horizon_seconds: positive, min_used_ratio: ratio }).partial(),
+  traffic: z.strictObject({
+    min_requests_per_hour: positive,
+    bad_gateway: z.strictObject({ window: duration, count }).partial(),
+    latency: z.strictObject({ seconds: positive, min_requests: positive }).partial(),
+  }).partial(),
   for: forDurations,
   /** Maintenance windows muted in Alertmanager: the exporter's own `maintenance:` section, pasted as is. */
   maintenance: maintenanceSchema,
@@ -179,6 +184,20 @@ function crossChecks(cfg: BundleConfig, file: string): ConfigError[] {
   }
   if (cfg.tlsCert.criticalDays >= cfg.tlsCert.warningDays) {
     errors.push(new ConfigError(file, 'tls_cert.critical_days', `must be below tls_cert.warning_days (${cfg.tlsCert.warningDays})`));
+  }
+  // Symptoms are muted while max_over_time(ALERTS{role="cause"}[hold-down]) finds a cause page: the
+  // window must hold samples of it, one per evaluation (every minute in the generated rule tests).
+  const hold = durationSeconds(cfg.symptomHoldDown);
+  if (hold < 120 || hold < 2 * durationSeconds(cfg.prometheus.evaluationInterval)) {
+    errors.push(new ConfigError(file, 'symptom_hold_down', `must be at least 2m and twice prometheus.evaluation_interval (${cfg.prometheus.evaluationInterval}): a cause page's samples, one per rule evaluation, must fall inside it`));
+  }
+  // The latency alert reads a quantile of the request-duration histogram: between its first and last bucket.
+  const [first, last] = [Math.min(...LOG_LATENCY_BUCKETS), Math.max(...LOG_LATENCY_BUCKETS)];
+  if (cfg.traffic.latency.seconds < first || cfg.traffic.latency.seconds >= last) {
+    errors.push(new ConfigError(file, 'traffic.latency.seconds', `must be at least ${first} and below ${last} (the buckets of ${M.logRequestDuration.name})`));
+  }
+  if (durationSeconds(cfg.traffic.badGateway.window) < 120) {
+    errors.push(new ConfigError(file, 'traffic.bad_gateway.window', 'must be at least 2m: the rule tests stackwatch bundle writes count the burst from samples a minute apart'));
   }
   if (cfg.pendingRequests.floor >= cfg.pendingRequests.ceiling) {
     errors.push(new ConfigError(file, 'pending_requests.floor', `must be below pending_requests.ceiling (${cfg.pendingRequests.ceiling})`));

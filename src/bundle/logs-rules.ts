@@ -13,10 +13,10 @@
  * Per-source alerts carry `kind="traffic"` and a `target` like every per-target alert: the
  * source's `upstream` (the backend it fronts) when its config names one, else the source; plus
  * `route` where they are per route. The burst and the fast burn are muted in Prometheus while a
- * cause page about that target fires (and for the hold-down after), as the target-down alert is.
+ * cause page about that target fires (and for the hold-down after, lengthened by the burst's window).
  */
 import { M, matcher, type TargetKind } from '../metrics/definitions';
-import type { BundleConfig, BurnWindow, Duration, Severity } from './bundle-config';
+import { type BundleConfig, type BurnWindow, type Duration, durationSeconds, type Severity, type TrafficAlertName } from './bundle-config';
 import type { AlertingRule, RecordingRule, RuleGroup } from './rules';
 import { dashboardUrlAnnotation } from './alerts';
 
@@ -37,17 +37,10 @@ export const TR = {
   latencyP95: 'source_route:stackwatch_log_request_duration_seconds:p95_5m',
 } as const;
 
-/** Tunables of the traffic alerts. */
-export const TRAFFIC = {
-  /** Requests a route needs over the long window before a burn-rate alert may fire (a few errors among few requests are noise). */
-  minRequestsPerHour: 60,
-  badGateway: { window: '2m' as Duration, count: 10, for: '1m' as Duration },
-  latency: { quantile: 0.95, seconds: 2, minRequestsPer5m: 30, for: '10m' as Duration },
-  for: { fast: '2m' as Duration, slow: '1h' as Duration },
-} as const;
+/** The quantile of request durations the latency rule records and its alert watches. */
+export const LATENCY_QUANTILE = 0.95;
 
-export const TRAFFIC_ALERTS = ['StackwatchTrafficFastBurn', 'StackwatchTrafficSlowBurn', 'StackwatchTrafficBadGateway', 'StackwatchTrafficLatencyHigh'] as const;
-export type TrafficAlertName = (typeof TRAFFIC_ALERTS)[number];
+export { TRAFFIC_ALERTS, type TrafficAlertName } from './bundle-config';
 
 const BY = 'job, instance, source, route';
 const REQ = M.logRequests.name;
@@ -78,7 +71,7 @@ export function trafficRecordingGroups(): RuleGroup<RecordingRule>[] {
       { record: TR.requestRate, expr: `sum by (${BY}) (rate(${REQ}[5m]))` },
       {
         record: TR.latencyP95,
-        expr: `histogram_quantile(${TRAFFIC.latency.quantile}, sum by (${BY}, le) (rate(${M.logRequestDuration.name}_bucket[5m])))`,
+        expr: `histogram_quantile(${LATENCY_QUANTILE}, sum by (${BY}, le) (rate(${M.logRequestDuration.name}_bucket[5m])))`,
       },
     ],
   }];
@@ -90,47 +83,54 @@ function burn(windows: readonly BurnWindow[], budget: number): string {
     .join(' or ');
 }
 
-const badGatewayExpr = `sum by (job, instance, source) (increase(${REQ}{${matcher(M.logRequests, 'code', '502', '504')}}[${TRAFFIC.badGateway.window}])) >= ${TRAFFIC.badGateway.count}`;
+const badGatewayExpr = (cfg: BundleConfig): string =>
+  `sum by (job, instance, source) (increase(${REQ}{${matcher(M.logRequests, 'code', '502', '504')}}[${cfg.traffic.badGateway.window}])) >= ${cfg.traffic.badGateway.count}`;
 
-interface Spec { name: TrafficAlertName; severity: Severity; for: Duration; expr: string; summary: string; description: string }
+interface Spec { name: TrafficAlertName; severity: Severity; expr: string; summary: string; description: string }
 
-export function trafficAlertFor(name: TrafficAlertName): Duration {
-  return { StackwatchTrafficFastBurn: TRAFFIC.for.fast, StackwatchTrafficSlowBurn: TRAFFIC.for.slow, StackwatchTrafficBadGateway: TRAFFIC.badGateway.for, StackwatchTrafficLatencyHigh: TRAFFIC.latency.for }[name];
+/**
+ * How long a cause page explains the traffic alerts after it resolved: the symptom hold-down plus
+ * the 502 burst's window, so that the 502s the proxy answered up to the hold-down after the
+ * backend came back are explained for as long as the burst counts them.
+ */
+export function trafficHoldDown(cfg: BundleConfig): Duration {
+  const s = durationSeconds(cfg.symptomHoldDown) + durationSeconds(cfg.traffic.badGateway.window);
+  return s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 }
 
 export function trafficAlertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   // A cause page about the target explains the traffic alerts, also for a while after it
   // resolves: a 502 burst counted over the last minutes must not page again once the backend is back.
-  const unexplained = ` unless on(job, instance, target) max_over_time(ALERTS{alertstate="firing", notify="page", role="cause"}[${cfg.symptomHoldDown}])`;
+  const unexplained = ` unless on(job, instance, target) max_over_time(ALERTS{alertstate="firing", notify="page", role="cause"}[${trafficHoldDown(cfg)}])`;
   const budget = 1 - cfg.slo.objective;
   const pct = `${num(cfg.slo.objective * 100)}%`;
-  const enough = `on(${BY}) sum by (${BY}) (increase(${REQ}[1h])) >= ${TRAFFIC.minRequestsPerHour}`;
+  const enough = `on(${BY}) sum by (${BY}) (increase(${REQ}[1h])) >= ${cfg.traffic.minRequestsPerHour}`;
   const R = 'route {{ $labels.route }} of {{ $labels.source }}';
   const ON = '(exporter {{ $labels.instance }})';
   const specs: Spec[] = [
     {
-      name: 'StackwatchTrafficFastBurn', severity: 'critical', for: TRAFFIC.for.fast,
-      expr: `${asTraffic(`((${burn(cfg.slo.fast, budget)}) and ${enough}) unless on(job, instance, source) (${badGatewayExpr})`)}${unexplained}`,
+      name: 'StackwatchTrafficFastBurn', severity: 'critical',
+      expr: `${asTraffic(`((${burn(cfg.slo.fast, budget)}) and ${enough}) unless on(job, instance, source) (${badGatewayExpr(cfg)})`)}${unexplained}`,
       summary: `Real users get errors on ${R}`,
       description: `${R} ${ON} answers users with 5xx at a rate that spends the 30-day error budget of a ${pct} objective in days (burn rate at least ${cfg.slo.fast.map((b) => `${b.factor}x over ${b.long}`).join(', or ')}), counted from the access log.`,
     },
     {
-      name: 'StackwatchTrafficSlowBurn', severity: 'warning', for: TRAFFIC.for.slow,
+      name: 'StackwatchTrafficSlowBurn', severity: 'warning',
       expr: asTraffic(`(${burn(cfg.slo.slow, budget)}) and ${enough}`),
       summary: `${R} is burning its error budget`,
       description: `${R} ${ON} answers users with 5xx at a rate that will spend the 30-day error budget of a ${pct} objective before the period ends (burn rate at least ${cfg.slo.slow.map((b) => `${b.factor}x over ${b.long}`).join(', or ')}), counted from the access log.`,
     },
     {
-      name: 'StackwatchTrafficBadGateway', severity: 'critical', for: TRAFFIC.badGateway.for,
-      expr: `${asTraffic(badGatewayExpr)}${unexplained}`,
+      name: 'StackwatchTrafficBadGateway', severity: 'critical',
+      expr: `${asTraffic(badGatewayExpr(cfg))}${unexplained}`,
       summary: 'The proxy of {{ $labels.source }} cannot reach its backend (502/504)',
-      description: `The access log {{ $labels.source }} ${ON} recorded at least ${TRAFFIC.badGateway.count} responses 502 Bad Gateway or 504 Gateway Timeout within ${TRAFFIC.badGateway.window}: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.`,
+      description: `The access log {{ $labels.source }} ${ON} recorded at least ${cfg.traffic.badGateway.count} responses 502 Bad Gateway or 504 Gateway Timeout within ${cfg.traffic.badGateway.window}: the backend behind the proxy is down, restarting, refusing connections or too slow. Users see these errors now.`,
     },
     {
-      name: 'StackwatchTrafficLatencyHigh', severity: 'warning', for: TRAFFIC.latency.for,
-      expr: asTraffic(`${TR.latencyP95} > ${TRAFFIC.latency.seconds} and on(${BY}) ${TR.requestRate} * 300 >= ${TRAFFIC.latency.minRequestsPer5m}`),
+      name: 'StackwatchTrafficLatencyHigh', severity: 'warning',
+      expr: asTraffic(`${TR.latencyP95} > ${num(cfg.traffic.latency.seconds)} and on(${BY}) ${TR.requestRate} * 300 >= ${cfg.traffic.latency.minRequests}`),
       summary: `${R} is slow`,
-      description: `The ${num(TRAFFIC.latency.quantile * 100)}th percentile of request durations on ${R} ${ON} has been above ${TRAFFIC.latency.seconds}s for ${TRAFFIC.latency.for}, from the request times in the access log.`,
+      description: `The ${num(LATENCY_QUANTILE * 100)}th percentile of request durations on ${R} ${ON} has been above ${num(cfg.traffic.latency.seconds)}s for ${cfg.for.StackwatchTrafficLatencyHigh}, from the request times in the access log.`,
     },
   ];
   return [{
@@ -138,7 +138,7 @@ export function trafficAlertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[]
     rules: specs.map((s) => ({
       alert: s.name,
       expr: s.expr,
-      for: s.for,
+      for: cfg.for[s.name],
       // Real-traffic alerts are symptoms: users see errors. The 502/504 burst too: it says the proxy
       // cannot reach the backend, whose own alerts (process not running, container unhealthy) are
       // the cause and mute it (same target, through `upstream`). The burst and the fast burn page

@@ -177,7 +177,7 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
   const restartTimes = Array.from({ length: restarts }, (_, i) => 6 + 4 * i);
   const lastRestart = restartTimes[restarts - 1]!;
   /** The same restarts, but the last one a window (plus 10 minutes) after the first. */
-  const spreadRestarts = [...restartTimes.slice(0, -1), restartTimes[0]! + durationSeconds(cfg.restarts.window) / 60 + 10];
+  const spreadRestarts = [...restartTimes.slice(0, -1), restartTimes[0]! + Math.ceil(durationSeconds(cfg.restarts.window) / 60) + 10];
   const spreadLast = spreadRestarts[restarts - 1]!;
   const slowRecovery = cfg.recoveryObjectiveSeconds * 2.5;
   const warnDays = cfg.tlsCert.warningDays;
@@ -260,7 +260,8 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       moreFiring: [{
         name: 'a target still down after its cause ended, once the hold-down has passed',
         input: [s(M.targetUp.name, http, '1 1 0x30'), s(M.processGroupProcesses.name, grp, '1 1 0x7 1x20')],
-        onset: m(10) + durationSeconds(cfg.symptomHoldDown),
+        // The first evaluation once the hold-down has passed.
+        onset: m(10 + Math.ceil(durationSeconds(cfg.symptomHoldDown) / 60)),
         labels: backend({ severity: 'critical' }),
         summary: 'http target backend is down',
         description: `http target backend (exporter ${EXP.instance}) has failed its checks for more than ${cfg.for.StackwatchTargetDown}. The outage is being counted in stackwatch_target_downtime_seconds_total; its length goes into the recovery histogram when it ends.`,

@@ -8,7 +8,7 @@
 import { M, matcher } from '../metrics/definitions';
 import { num } from './alerts';
 import { type BundleConfig, type BurnWindow, type Duration, durationSeconds, exporterSelector } from './bundle-config';
-import { TRAFFIC } from './logs-rules';
+import { LATENCY_QUANTILE } from './logs-rules';
 
 /** A duration for people: `45 s`, `1 minute`, `2 hours`, `1 day`. */
 export function dur(d: Duration): string {
@@ -774,7 +774,7 @@ file counts every line as \`no_match\`).
 
 **What it means.** Users get 5xx on \`{{route}}\` of \`{{target}}\` at a rate that spends the 30-day
 error budget of the availability objective in days: the 5xx ratio of real requests is above
-the budget times ${burnText(cfg.slo.fast)}, with at least ${TRAFFIC.minRequestsPerHour} requests in the last hour.
+the budget times ${burnText(cfg.slo.fast)}, with at least ${cfg.traffic.minRequestsPerHour} requests in the last hour.
 While the same source has a burst of 502/504, StackwatchTrafficBadGateway pages instead (the
 cause); this alert then stays silent.
 
@@ -805,8 +805,8 @@ uptime point at leaks (pending requests, memory, connections — see the memory 
 
 ## StackwatchTrafficBadGateway
 
-**What it means.** The access log \`{{target}}\` recorded at least ${TRAFFIC.badGateway.count} responses 502 Bad Gateway or
-504 Gateway Timeout within ${dur(TRAFFIC.badGateway.window)}: the proxy cannot reach the backend behind it (it crashed,
+**What it means.** The access log \`{{target}}\` recorded at least ${cfg.traffic.badGateway.count} responses 502 Bad Gateway or
+504 Gateway Timeout within ${dur(cfg.traffic.badGateway.window)}: the proxy cannot reach the backend behind it (it crashed,
 is restarting, refuses connections, or is too slow). This is the seeds' first incident
 (\`POST /api/chatbot/messages 502\`), as users saw it.
 
@@ -823,9 +823,9 @@ the proxy's timeouts.
 
 ## StackwatchTrafficLatencyHigh
 
-**What it means.** The ${num(TRAFFIC.latency.quantile * 100)}th percentile of request durations on \`{{route}}\` of \`{{target}}\`, from the
-access log's request times (nginx \`$request_time\`), has been above ${TRAFFIC.latency.seconds} s for ${dur(TRAFFIC.latency.for)}, with at
-least ${TRAFFIC.latency.minRequestsPer5m} requests per 5 minutes. Needs a log format with the request time (\`log_format\` with
+**What it means.** The ${num(LATENCY_QUANTILE * 100)}th percentile of request durations on \`{{route}}\` of \`{{target}}\`, from the
+access log's request times (nginx \`$request_time\`), has been above ${num(cfg.traffic.latency.seconds)} s for ${dur(cfg.for.StackwatchTrafficLatencyHigh)}, with at
+least ${cfg.traffic.latency.minRequests} requests per 5 minutes. Needs a log format with the request time (\`log_format\` with
 \`$request_time\`, or a JSON preset).
 
 **How to confirm.** The Errors dashboard's latency percentiles; upstream time

@@ -107,6 +107,11 @@ flapping: { outages: 4, window: 3h }
 tls_cert: { warning_days: 21, critical_days: 3 }
 mqtt: { roundtrip_slow_seconds: 2, sys_stale_seconds: 90, roundtrip_failures: 5 }
 restarts: { count: 3, window: 1h30m }
+symptom_hold_down: 3m
+traffic:
+  min_requests_per_hour: 600
+  bad_gateway: { window: 5m, count: 40 }
+  latency: { seconds: 0.3, min_requests: 500 }
 for:
   StackwatchTargetDown: 3m
   StackwatchMqttBrokerDown: 1m
@@ -117,6 +122,8 @@ for:
   StackwatchContainerOomKilled: 1m30s
   StackwatchTargetFlapping: 2m
   StackwatchTlsCertExpiryCritical: 10m
+  StackwatchTrafficBadGateway: 2m
+  StackwatchTrafficLatencyHigh: 5m
 `;
   const prom = path.join(out, 'prometheus');
   const ruleFiles = (): string[] => ['rules', 'alerts'].flatMap((d) => readdirSync(path.join(prom, d)).map((f) => `${d}/${f}`));
@@ -191,12 +198,21 @@ for:
     expect(byName.get('StackwatchTlsCertExpiringSoon')!.expr).toContain(`< ${21 * 86400}`);
     expect(byName.get('StackwatchTargetFlapping')!.expr).toContain('>= 4');
     expect(byName.get('StackwatchTargetDown')!.annotations!.runbook_url).toBe('https://watch.example.org/runbook#stackwatchtargetdown');
+    const badGateway = byName.get('StackwatchTrafficBadGateway')!;
+    expect(badGateway.for).toBe('2m');
+    expect(badGateway.expr).toContain(`[5m])) >= 40`);
+    // A cause page explains the burst for the hold-down plus the burst's window after it resolved.
+    expect(badGateway.expr).toContain('role="cause", job="edge-watch"}[8m])');
+    expect(byName.get('StackwatchTrafficLatencyHigh')!.expr).toContain('> 0.3 and');
+    expect(byName.get('StackwatchTrafficLatencyHigh')!.expr).toContain('* 300 >= 500');
+    expect(byName.get('StackwatchTrafficFastBurn')!.expr).toContain('[1h])) >= 600');
     const promYml = parseYaml(readFileSync(path.join(prom, 'prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
     expect(promYml.scrape_configs[0]).toEqual({ job_name: JOB, static_configs: [{ targets: ['edge-1:9967'] }] });
     const runbook = readFileSync(path.join(out, 'runbook.md'), 'utf8').replace(/\n/g, ' ');
     expect(runbook).toContain('less than 21 days');
     expect(runbook).toContain('The target went down at least 4 times in 3 hours.');
     expect(runbook).toContain(`\`up{job="${JOB}"}\` is 0`);
+    expect(runbook).toContain('recorded at least 40 responses 502 Bad Gateway or 504 Gateway Timeout within 5 minutes');
   });
 
   // promtool runs two at a time (test/harness/promtool.ts); the tests queue there, hence the long bounds.

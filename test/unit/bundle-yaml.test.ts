@@ -9,6 +9,8 @@ import { stringify } from 'yaml';
 import { bundleConfig, durationSeconds, exporterMatchers } from '../../src/bundle/bundle-config';
 import { bundleConfigAsYaml, deepMerge, loadBundleYaml, parseBundleYaml } from '../../src/bundle/bundle-yaml';
 import { ConfigErrors } from '../../src/config/errors';
+import { trafficAlertGroups } from '../../src/bundle/logs-rules';
+import { latencyBuckets } from '../../src/bundle/logs-rules-tests';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -127,6 +129,44 @@ for:
   test('cross-field checks', () => {
     expect(errorsOf('tls_cert: { critical_days: 20 }')).toEqual(['bundle.yml: tls_cert.critical_days: must be below tls_cert.warning_days (14)']);
     expect(errorsOf('pending_requests: { floor: 200 }')).toEqual(['bundle.yml: pending_requests.floor: must be below pending_requests.ceiling (100)']);
+    expect(errorsOf('symptom_hold_down: 30s')).toEqual(['bundle.yml: symptom_hold_down: must be at least 2m and twice prometheus.evaluation_interval (15s): a cause page\'s samples, one per rule evaluation, must fall inside it']);
+    expect(errorsOf('prometheus: { evaluation_interval: 2m }')[0]).toMatch(/^bundle\.yml: symptom_hold_down: must be at least 2m and twice prometheus\.evaluation_interval \(2m\)/);
+    expect(parseBundleYaml('symptom_hold_down: 3m\nprometheus: { evaluation_interval: 1m30s }', 'b.yml').symptomHoldDown).toBe('3m');
+  });
+
+  test('traffic: the real-traffic alerts\' thresholds and for:, merged over the defaults and checked', () => {
+    const cfg = parseBundleYaml('traffic: { bad_gateway: { count: 25 }, latency: { seconds: 0.75 } }\nfor: { StackwatchTrafficBadGateway: 3m }\n', 'b.yml');
+    expect(cfg.traffic).toEqual({ ...bundleConfig.traffic, badGateway: { ...bundleConfig.traffic.badGateway, count: 25 }, latency: { ...bundleConfig.traffic.latency, seconds: 0.75 } });
+    expect(cfg.for.StackwatchTrafficBadGateway).toBe('3m');
+    expect(cfg.for.StackwatchTrafficFastBurn).toBe(bundleConfig.for.StackwatchTrafficFastBurn);
+    const rules = trafficAlertGroups(cfg)[0]!.rules;
+    const burst = rules.find((r) => r.alert === 'StackwatchTrafficBadGateway')!;
+    expect(burst.for).toBe('3m');
+    expect(burst.expr).toContain('[2m])) >= 25');
+    expect(rules.find((r) => r.alert === 'StackwatchTrafficLatencyHigh')!.expr).toContain('> 0.75 and');
+    // The request-duration histogram's buckets bound the latency threshold; a burst needs two samples a minute apart.
+    expect(errorsOf('traffic: { latency: { seconds: 60 } }')).toEqual(['bundle.yml: traffic.latency.seconds: must be at least 0.005 and below 60 (the buckets of stackwatch_log_request_duration_seconds)']);
+    expect(errorsOf('traffic: { latency: { seconds: 0.001 } }')[0]).toMatch(/traffic\.latency\.seconds: must be at least 0\.005/);
+    expect(errorsOf('traffic: { bad_gateway: { window: 90s } }')).toEqual(['bundle.yml: traffic.bad_gateway.window: must be at least 2m: the rule tests stackwatch bundle writes count the burst from samples a minute apart']);
+    expect(errorsOf('traffic: { bad_gateway: { count: 2.5 } }')[0]).toMatch(/traffic\.bad_gateway\.count: expected a whole number/);
+    expect(errorsOf('traffic: { latency: { quantile: 0.99 } }')[0]).toMatch(/traffic\.latency\.quantile: unknown key/);
+  });
+
+  test.each([0.005, 0.3, 1, 2, 2.6, 29, 45, 59.9])('the latency cases\' buckets put healthy requests below %s s and slow ones above it', (seconds) => {
+    const { healthy, slow, bounds } = latencyBuckets(seconds);
+    const at = (x: string): number => (x === '+Inf' ? Infinity : Number(x));
+    expect(bounds).toEqual(expect.arrayContaining([healthy, slow, '+Inf']));
+    // Every request in the bucket ending at `le`: the quantile lies in (previous bound, le], or is the last finite bound past it.
+    const quantile = (le: string): [number, number] => {
+      const finite = bounds.filter((b) => b !== '+Inf').map(Number);
+      if (le === '+Inf') return [finite[finite.length - 1]!, finite[finite.length - 1]!];
+      const prev = finite.filter((b) => b < at(le)).pop() ?? 0;
+      return [prev, at(le)];
+    };
+    expect(quantile(healthy)[1]).toBeLessThanOrEqual(seconds);
+    const [lo, hi] = quantile(slow);
+    expect(lo).toBeGreaterThanOrEqual(seconds);
+    expect(lo + 0.95 * (hi - lo)).toBeGreaterThan(seconds);
   });
 
   test('not YAML, or not a mapping', () => {

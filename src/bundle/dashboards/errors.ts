@@ -1,6 +1,5 @@
 import { matcher } from '../../metrics/definitions';
 import type { BundleConfig, BurnWindow } from '../bundle-config';
-import { TRAFFIC } from '../logs-rules';
 import { ALERT } from './alerts-ref';
 import { boolMapping, type DashboardSpec } from './grafana';
 import { BUDGET, commonVariables, HEALTH_MAPPING, healthCode, M, R, RANGE, RATE, rsel, sel } from './query';
@@ -22,7 +21,7 @@ const lsel = (def: Parameters<typeof sel>[0], extra: readonly string[] = [], suf
 const REQ = (extra: readonly string[] = []): string => `rate(${lsel(M.logRequests, extra)}[${RATE}])`;
 
 /** Real traffic from the access logs (the logs collector), beside the synthetic checks. */
-const realTraffic = {
+const realTraffic = (cfg: BundleConfig) => ({
   row: 'Real traffic (access logs)',
   panels: [
     {
@@ -43,7 +42,7 @@ const realTraffic = {
     },
     {
       type: 'timeseries', title: '502 / 504 (backend unreachable behind the proxy)', unit: 'reqps', w: 12,
-      description: `Bad Gateway and Gateway Timeout answers per second by route. A burst of ${TRAFFIC.badGateway.count} within ${TRAFFIC.badGateway.window} pages: the backend behind the proxy is down, restarting or too slow.`,
+      description: `Bad Gateway and Gateway Timeout answers per second by route. A burst of ${cfg.traffic.badGateway.count} within ${cfg.traffic.badGateway.window} pages: the backend behind the proxy is down, restarting or too slow.`,
       // Zero rather than no line for a route without any: `or <all requests> * 0`.
       queries: ['502', '504'].map((code) => ({
         expr: `sum by (source, route) (${REQ([`code="${code}"`])}) or sum by (source, route) (${REQ()}) * 0`,
@@ -108,7 +107,7 @@ const realTraffic = {
       ],
     },
   ],
-} satisfies DashboardSpec['rows'][number];
+}) satisfies DashboardSpec['rows'][number];
 
 export const errors = (cfg: BundleConfig): DashboardSpec => ({
   uid: 'stackwatch-errors',
@@ -301,7 +300,7 @@ export const errors = (cfg: BundleConfig): DashboardSpec => ({
         },
       ],
     },
-    realTraffic,
+    realTraffic(cfg),
     {
       row: 'Error budget burn rate',
       panels: [
