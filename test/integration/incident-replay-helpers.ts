@@ -29,12 +29,12 @@ const ROOT = path.join(__dirname, '..', '..');
 
 /** The replay's variant of the bundle: halved `for:`, second-scale Alertmanager waits, short windows. */
 export function replayConfig(webhookBaseUrl: string): BundleConfig {
-  const fast = { groupWait: '5s', groupInterval: '5s', repeatInterval: '1h' } as const;
+  const fast = { groupWait: '2s', groupInterval: '2s', repeatInterval: '1h' } as const;
   const cfg = variantConfig({
     forDivisor: 2,
     overrides: {
       alertmanager: { ...bundleConfig.alertmanager, webhookBaseUrl, page: fast, ticket: fast, other: fast },
-      oomWindow: '1m',
+      oomWindow: '30s',
       symptomHoldDown: '20s',
       mqtt: { ...bundleConfig.mqtt, sysStaleSeconds: 10, roundtripRecoveryWindow: '10s' },
       pendingRequests: { ...bundleConfig.pendingRequests, growthWindow: '20s' },
