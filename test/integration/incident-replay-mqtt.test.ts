@@ -13,6 +13,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import mqtt from 'mqtt';
+import { durationSeconds } from '../../src/bundle/bundle-config';
 import { Mosquitto } from '../harness/mosquitto';
 import { sleep } from '../harness/wait';
 import { log, Replay } from './incident-replay-helpers';
@@ -108,8 +109,11 @@ describe('incident replay: MQTT broker, pending requests, silent topic', () => {
       expect(main.page.alerts.every((a) => a.labels.broker === 'main')).toBe(true);
       const queue = await r.expectPage('queue', q0, 'StackwatchPendingRequestsGrowing', 120);
       log(`queue: page after ${queue.delayS}s at ${pending} pending`);
-      // Frozen long enough for the round trips and $SYS to fail for longer than their for:.
-      await sleep(Math.max(0, t0 + 50_000 - Date.now()));
+      // Frozen long enough for the round trips and $SYS to fail for longer than their for: (the
+      // $SYS stale after sysStaleSeconds, three round trips failed within a few seconds).
+      const { cfg } = r;
+      const frozenS = Math.max(durationSeconds(cfg.for.StackwatchMqttSysStale) + cfg.mqtt.sysStaleSeconds, durationSeconds(cfg.for.StackwatchMqttRoundtripFailing) + 5) + 10;
+      await sleep(Math.max(0, t0 + frozenS * 1000 - Date.now()));
       const fired = (await r.prom.query('ALERTS{target="main",alertstate="firing"}')).map((s) => s.metric.alertname).sort();
       log(`broker: firing in Prometheus: ${fired.join(', ')}`);
     } finally {
