@@ -109,7 +109,7 @@ target, process group and container of one service share it), sent within two mi
 start, naming the cause when stackwatch knows it, and a resolved message (with \`startsAt\` and
 \`endsAt\`: the outage length) within a minute of recovery. The test
 \`test/integration/incident-replay-*.test.ts\` plays each of these against the built exporter, a
-real Prometheus and Alertmanager loading this bundle (with \`for:\` halved) and a receiver, and
+real Prometheus and Alertmanager loading this bundle (every \`for:\` a third as long) and a receiver, and
 checks the count, the cause, the delay and the silence after the resolve. Durations below are
 the shipped bundle's.
 

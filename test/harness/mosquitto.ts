@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,8 @@ import { requireBinary } from './require-binary';
 import { sleep, waitFor } from './wait';
 
 const INSTALL = 'apt-get install -y mosquitto mosquitto-clients';
+/** libfaketime, which gives a broker a wall clock of its own (`MosquittoOptions.clock`). */
+const LIBFAKETIME = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/faketime/libfaketime.so.1`;
 
 export interface MosquittoOptions {
   /** Users for a broker with `allow_anonymous false` (password file made by mosquitto_passwd). */
@@ -19,6 +21,13 @@ export interface MosquittoOptions {
   quiet?: boolean;
   /** Serve MQTT over TLS with a fresh CA and a server certificate for 127.0.0.1 (see `caFile`). */
   tls?: boolean;
+  /**
+   * Run the broker with a wall clock of its own (libfaketime), moved on by `advanceClock()`.
+   * Only the wall clock moves: mosquitto times its sys_interval, keepalives and uptime with the
+   * monotonic clock, which stays the real one; what it dates by the wall clock (the expiry of
+   * retained messages, its log's timestamps) sees the time advanced.
+   */
+  clock?: boolean;
 }
 
 /**
@@ -29,6 +38,7 @@ export interface MosquittoOptions {
 export class Mosquitto {
   private proc?: ChildProcess;
   private frozen = false;
+  private clockOffset = 0;
   /** Everything mosquitto wrote to stderr/stdout across restarts (its log). */
   log = '';
 
@@ -38,6 +48,8 @@ export class Mosquitto {
     readonly dir: string,
     readonly port: number,
     readonly configFile: string,
+    /** The file libfaketime reads the wall clock's offset from on every call (`clock` brokers). */
+    private readonly clockFile?: string,
   ) {}
 
   /** Starts a broker on a free port (on another one if that port is taken before mosquitto binds it). */
@@ -49,6 +61,7 @@ export class Mosquitto {
     const bin = requireBinary('mosquitto', INSTALL);
     requireBinary('mosquitto_sub', INSTALL);
     requireBinary('mosquitto_pub', INSTALL);
+    if (opts.clock && !existsSync(LIBFAKETIME)) throw new Error(`libfaketime is not installed (${LIBFAKETIME}); this test needs it. Install it with: apt-get install -y libfaketime`);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-mosquitto-'));
     const lines = [
       `listener ${port} 127.0.0.1`,
@@ -89,7 +102,17 @@ export class Mosquitto {
     }
     const configFile = path.join(dir, 'mosquitto.conf');
     writeFileSync(configFile, `${lines.join('\n')}\n`);
-    const m = new Mosquitto(procs, bin, dir, port, configFile);
+    let clockFile: string | undefined;
+    if (opts.clock) {
+      clockFile = path.join(dir, 'clock');
+      writeFileSync(clockFile, '+0\n');
+      // Started as root, mosquitto reads the file as its own user after dropping privileges.
+      if (process.getuid?.() === 0) {
+        chmodSync(dir, 0o755);
+        chmodSync(clockFile, 0o644);
+      }
+    }
+    const m = new Mosquitto(procs, bin, dir, port, configFile, clockFile);
     try {
       await m.run();
     } catch (err) {
@@ -118,7 +141,10 @@ export class Mosquitto {
   }
 
   private async run(): Promise<void> {
-    const p = this.procs.start(this.bin, ['-c', this.configFile]);
+    const clock = this.clockFile === undefined ? {} : {
+      LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: this.clockFile, FAKETIME_NO_CACHE: '1', DONT_FAKE_MONOTONIC: '1',
+    };
+    const p = this.procs.start(this.bin, ['-c', this.configFile], { env: { ...process.env, ...clock } });
     this.proc = p;
     p.stderr?.on('data', (d: Buffer) => {
       this.log += d.toString('utf8');
@@ -165,6 +191,19 @@ export class Mosquitto {
         await sleep(200);
       }
     }
+  }
+
+  /**
+   * Moves the broker's wall clock `seconds` further ahead (a `clock` broker; kept across
+   * restarts). E.g. past the 60 s expiry mosquitto gives its retained `$SYS` values, without
+   * waiting for it.
+   */
+  advanceClock(seconds: number): void {
+    if (this.clockFile === undefined) throw new Error('advanceClock() needs a broker started with { clock: true }');
+    this.clockOffset += seconds;
+    // Whole or not at all: libfaketime may read the file at any moment.
+    writeFileSync(`${this.clockFile}.new`, `+${this.clockOffset}\n`, { mode: 0o644 });
+    renameSync(`${this.clockFile}.new`, this.clockFile);
   }
 
   freeze(): void {

@@ -10,6 +10,7 @@
  *    it stays down, then the resolve when it is removed;
  *  - gone: a healthy container removed (docker rm -f): no page at all.
  */
+import { durationSeconds } from '../../src/bundle/bundle-config';
 import { Dockerd } from '../harness/dockerd';
 import { sleep } from '../harness/wait';
 import { log, Replay } from './incident-replay-helpers';
@@ -48,8 +49,14 @@ describe('incident replay: containers', () => {
     log(`hog: page after ${hog.delayS}s: ${JSON.stringify(hog.page.alerts.map((a) => a.labels.alertname))}`);
     expect((await d.inspect('hog')).State.OOMKilled).toBe(true);
 
-    // Both stay broken past their symptoms' for: (and the OOM window): no second page.
-    await sleep(Math.max(0, t0 + 75_000 - Date.now()));
+    // Both stay broken past their symptoms' for: (the container targets down at every scrape of
+    // TargetDown's for: and a few evaluations more) and past the OOM window (the kill came within
+    // seconds of t0) by two group intervals: no second page.
+    const { cfg } = r;
+    const downS = durationSeconds(cfg.for.StackwatchTargetDown) + 5;
+    const down = `stackwatch_target_up{kind="container",target=~"sick|hog"}[${downS}s]`;
+    await r.until(`sick and hog down for ${downS}s`, `count(max_over_time(${down}) == 0 and count_over_time(${down}) >= ${downS - 2}) == 2`, 2, 90_000);
+    await sleep(Math.max(0, t0 + (durationSeconds(cfg.oomWindow) + 2 * durationSeconds(cfg.alertmanager.page.groupInterval) + 5) * 1000 - Date.now()));
     expect(r.pages('sick').map((n) => n.status)).toEqual(['firing']);
     expect(r.pages('hog').map((n) => n.status)).toEqual(['firing']);
 

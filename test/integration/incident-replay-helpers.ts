@@ -3,7 +3,7 @@
  * targets, a real Prometheus loading the bundle's rules and alerts, a real Alertmanager with the
  * bundle's routing and template, and a loopback webhook receiver standing for the people paged.
  *
- * The bundle is generated through its variant config with every `for:` halved (their order,
+ * The bundle is generated through its variant config with every `for:` divided by 3 (their order,
  * causes before symptoms, is kept), short Alertmanager waits and a few shorter windows, so that
  * an incident plays in well under a minute. Scrape and evaluation run every second.
  *
@@ -27,14 +27,14 @@ import { sleep, waitFor } from '../harness/wait';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-/** The replay's variant of the bundle: halved `for:`, second-scale Alertmanager waits, short windows. */
+/** The replay's variant of the bundle: a third of each `for:`, second-scale Alertmanager waits, short windows. */
 export function replayConfig(webhookBaseUrl: string): BundleConfig {
-  const fast = { groupWait: '5s', groupInterval: '5s', repeatInterval: '1h' } as const;
+  const fast = { groupWait: '2s', groupInterval: '2s', repeatInterval: '1h' } as const;
   const cfg = variantConfig({
-    forDivisor: 2,
+    forDivisor: 3,
     overrides: {
       alertmanager: { ...bundleConfig.alertmanager, webhookBaseUrl, page: fast, ticket: fast, other: fast },
-      oomWindow: '1m',
+      oomWindow: '20s',
       symptomHoldDown: '20s',
       mqtt: { ...bundleConfig.mqtt, sysStaleSeconds: 10, roundtripRecoveryWindow: '10s' },
       pendingRequests: { ...bundleConfig.pendingRequests, growthWindow: '20s' },

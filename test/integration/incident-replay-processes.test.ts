@@ -10,6 +10,7 @@
  *    (StackwatchProcessRestarting), by its second restart, and nothing more while it loops.
  */
 import type { ChildProcess } from 'node:child_process';
+import { durationSeconds } from '../../src/bundle/bundle-config';
 import { fixedPort } from '../harness/ports';
 import { sleep, waitFor } from '../harness/wait';
 import { log, Replay, startBackend } from './incident-replay-helpers';
@@ -93,8 +94,10 @@ describe('incident replay: processes', () => {
     await blip;
 
     // The backend stays dead a while longer (someone is on the way), then is restarted by hand.
-    // Its endpoint has been down longer than TargetDown's for:, explained by the dead process.
-    await sleep(Math.max(0, t0 + 45_000 - Date.now()));
+    // Its endpoint has been down longer than TargetDown's for: (every probe in that time, and a
+    // few evaluations more), explained by the dead process.
+    const downS = durationSeconds(r.cfg.for.StackwatchTargetDown) + 5;
+    await r.until(`the backend's endpoint down for ${downS}s`, `max_over_time(stackwatch_target_up{kind="http",target="backend"}[${downS}s]) == 0 and count_over_time(stackwatch_target_up{kind="http",target="backend"}[${downS}s]) >= ${downS - 2}`, 0, 90_000);
     expect((await r.prom.query('stackwatch_target_up{kind="http",target="backend"}'))[0]!.value).toBe(0);
     expect(await r.prom.query('ALERTS{alertname="StackwatchTargetDown",target="backend"}')).toEqual([]);
     start('backend');
