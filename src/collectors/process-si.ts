@@ -46,6 +46,8 @@ export class SiSource implements ProcessSource {
     const next = new Map<string, Seen>();
     const out: ProcSample[] = [];
     for (const p of data.list) {
+      // An exited process its parent has not reaped runs nothing: in no group (as with /proc).
+      if (p.state === 'zombie') continue;
       const started = Date.parse(p.started.replace(' ', 'T'));
       const startTime = Number.isFinite(started) ? started / 1000 : now;
       const startTicks = Math.round(startTime * 100);

@@ -197,7 +197,10 @@ export class ProcSource implements ProcessSource {
     const pageSize = r.pageSize;
     for (const pid of r.pids()) {
       const st = r.stat(pid);
-      if (st === undefined) continue;
+      // A zombie (or dead) process has exited: only its parent has not collected its status yet. It
+      // runs nothing, so it is in no group (a supervisor that never reaps must not keep a dead
+      // backend up); its identity is forgotten with the cycle.
+      if (st === undefined || st.state === 'Z' || st.state === 'X') continue;
       const kthread = (st.flags & PF_KTHREAD) !== 0;
       const key = `${pid}:${st.startTicks}`;
       const startTime = bootTime + st.startTicks / USER_HZ;
@@ -231,7 +234,7 @@ export class ProcSource implements ProcessSource {
         rss: st.rssPages * pageSize, vms: st.vsize, threads: st.threads, matches,
       };
       if (c.exe !== undefined && c.exe !== '') sample.exe = c.exe;
-      if (!kthread && st.state !== 'Z' && (this.opts.detailsForAll || matches.length > 0)) {
+      if (!kthread && (this.opts.detailsForAll || matches.length > 0)) {
         const fds = r.fdCount(pid);
         if (fds !== undefined) sample.fds = fds;
         if (c.maxFds === undefined || (cycle + pid) % this.limitsEvery === 0) {
