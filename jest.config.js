@@ -14,5 +14,13 @@ module.exports = {
   testTimeout: 60000,
   // Every test file cleans up its own processes; a lingering handle is a bug we want to see.
   detectOpenHandles: false,
+  // How long jest waits for each worker to exit at the end of the run before it kills it and
+  // warns that the worker "failed to exit gracefully". Jest's 500 ms is too short on a loaded
+  // 2-core machine: a worker's exit after its last file tears down a heap of hundreds of MB, and
+  // with the load average at 15-20 the workers left here with nothing open but their stdio and
+  // IPC pipes (checked at the moment jest told them to end) still took longer than that. A real
+  // leak (a timer, socket or child left running) keeps a worker alive for good and is still
+  // reported, 5 s later.
+  workerGracefulExitTimeout: 5000,
   forceExit: false,
 };
