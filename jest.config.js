@@ -6,7 +6,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   // Most integration files spend their time waiting on the clock and on real services
   // (Prometheus, Alertmanager, mosquitto, dockerd) rather than on the CPU: measured on these
-  // 2-core machines, an integration file uses a core for 1/5 to 1/7 of its wall time (the promtool
+  // 2-core machines, an integration file uses a core for 1/3 to 1/7 of its wall time (the promtool
   // and unit files excepted). Four workers overlap those waits; more would only queue CPU work.
   maxWorkers: 4,
   // Longest first, from a table when jest has no timings of its own (a fresh clone).

@@ -15,7 +15,8 @@ const Sequencer = require('@jest/test-sequencer').default;
 
 /** Seconds per file in a CI run (2 workers), for the files that take 8 s or more. */
 const SECONDS = {
-  // Owned by the real-time replay and HA work: the longest files of the suite.
+  // The longest files of the suite and the Docker files: estimates, not per-file figures (together
+  // they took what the rest of a 576 s CI run leaves, the replays and the HA pair over 80 s each).
   'integration/incident-replay-docker.test.ts': 90,
   'integration/incident-replay-mqtt.test.ts': 90,
   'integration/incident-replay-processes.test.ts': 90,
@@ -26,6 +27,7 @@ const SECONDS = {
   'integration/docker-restart.test.ts': 40,
   'integration/docker-removal.test.ts': 30,
   'integration/docker-overlong.test.ts': 20,
+  // Measured.
   'integration/bundle-command.test.ts': 40,
   'integration/dashboards-live.test.ts': 31,
   'integration/rules-promtool.test.ts': 29,
