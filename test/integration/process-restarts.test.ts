@@ -13,20 +13,20 @@ import { sleep, waitFor } from '../harness/wait';
 const INTERVAL = 0.5;
 const rand = () => String(1000 + Math.floor(Math.random() * 8999));
 
+// The two cases wait on the clock and share nothing (each its own exporter, group and command
+// line), so they run side by side. Made here, not in beforeAll: jest starts concurrent tests
+// before beforeAll hooks run.
 describe('process restarts', () => {
   const procs = new ProcessSet();
   const exporters: RunningExporter[] = [];
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'stackwatch-restarts-'));
-  });
+  const dir = mkdtempSync(path.join(tmpdir(), 'stackwatch-restarts-'));
   afterAll(async () => {
     for (const e of exporters) await e.stop();
     await procs.killAll();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('kill, then start again 5 s later: restarts +1, one outage, recovery ~5 s within one interval', async () => {
+  it.concurrent('kill, then start again 5 s later: restarts +1, one outage, recovery ~5 s within one interval', async () => {
     const arg = `1000.${rand()}`;
     const target = { kind: 'process', target: 'svc' };
     const start = () => procs.start('sleep', [arg], { stdio: 'ignore' });
@@ -61,7 +61,7 @@ describe('process restarts', () => {
     expect(m.get('stackwatch_process_group_processes', { group: 'svc' })).toBe(1);
   });
 
-  it('counts a crash loop every ~2.3 s exactly', async () => {
+  it.concurrent('counts a crash loop every ~2.3 s exactly', async () => {
     const arg = `2.3${rand()}`;
     const target = { kind: 'process', target: 'loop' };
     const ex = await startExporter({ processes: [{ name: 'loop', cmdline: `^sleep ${arg.replace('.', '\\.')}$` }], process_settings: { interval: `${INTERVAL * 1000}ms` } });

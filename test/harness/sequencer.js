@@ -1,0 +1,73 @@
+/**
+ * The order jest starts test files in: files that failed last time first, then the longest first,
+ * so no worker is left running one long file while the others sit idle at the end of the run.
+ *
+ * Jest's own sequencer orders by the durations it recorded in its cache, and when it has none (a
+ * fresh clone, as in CI) runs the files without a recorded duration first, largest file first.
+ * File size says little here: the image build is one of the smallest files and the longest run.
+ * So a file without a recorded duration gets the one below, measured in CI, or else a guess by kind
+ * (an integration file waits on real services, a unit file does not). Refresh the table from
+ * `npx jest --json --outputFile=r.json` (each testResults[i].perfStats.runtime) when files are
+ * added or change much; only the order depends on it, never a result.
+ */
+const path = require('node:path');
+const Sequencer = require('@jest/test-sequencer').default;
+
+/** Seconds per file in a CI run (2 workers), for the files that take 8 s or more. */
+const SECONDS = {
+  // The longest files of the suite and the Docker files: estimates, not per-file figures (together
+  // they took what the rest of a 576 s CI run leaves, the replays and the HA pair over 80 s each).
+  'integration/incident-replay-docker.test.ts': 90,
+  'integration/incident-replay-mqtt.test.ts': 90,
+  'integration/incident-replay-processes.test.ts': 90,
+  'integration/mqtt-sys-restart.test.ts': 85,
+  'integration/ha-pair.test.ts': 85,
+  'integration/image.test.ts': 82,
+  'integration/docker.test.ts': 40,
+  'integration/docker-restart.test.ts': 40,
+  'integration/docker-removal.test.ts': 30,
+  'integration/docker-overlong.test.ts': 20,
+  // Measured.
+  'integration/bundle-command.test.ts': 40,
+  'integration/dashboards-live.test.ts': 31,
+  'integration/rules-promtool.test.ts': 29,
+  'integration/maintenance-e2e.test.ts': 28.5,
+  'integration/series-per-kind.test.ts': 28.5,
+  'integration/status-page.test.ts': 25,
+  'integration/logs-nginx.test.ts': 24,
+  'integration/process-restarts.test.ts': 24,
+  'integration/restart.test.ts': 22,
+  'integration/web-tls.test.ts': 18,
+  'integration/cli.test.ts': 17,
+  'unit/event-loop-delay.test.ts': 16,
+  'integration/storage-failures.test.ts': 16,
+  'integration/alerts-e2e.test.ts': 16,
+  'integration/process.test.ts': 15,
+  'integration/mqtt-broker.test.ts': 14,
+  'integration/reload-reconcile.test.ts': 11,
+  'integration/http-stall.test.ts': 10,
+  'integration/compose-demo.test.ts': 9.5,
+  'integration/notifications.test.ts': 9,
+  'integration/http-seed.test.ts': 9,
+};
+const GUESS = { integration: 6, unit: 1 };
+
+class LongestFirst extends Sequencer {
+  /** Seconds: jest's record from an earlier run here, else the table, else the guess. */
+  expected(test) {
+    const recorded = this.time(test);
+    if (recorded !== undefined) return recorded / 1000;
+    const rel = path.relative(path.join(test.context.config.rootDir, 'test'), test.path).split(path.sep).join('/');
+    return SECONDS[rel] ?? (rel.startsWith('integration/') ? GUESS.integration : GUESS.unit);
+  }
+
+  sort(tests) {
+    const keyed = tests.map((test) => ({ test, failed: this.hasFailed(test), seconds: this.expected(test) }));
+    keyed.sort((a, b) => (a.failed !== b.failed ? (a.failed ? -1 : 1) : b.seconds - a.seconds || (a.test.path < b.test.path ? -1 : 1)));
+    // As jest's own sort does: `duration` is what jest recorded, for its estimate and its choice
+    // to run a few known-fast files in band; the table never stands in for it there.
+    return keyed.map(({ test }) => Object.assign(test, { duration: this.time(test) }));
+  }
+}
+
+module.exports = LongestFirst;
