@@ -44,6 +44,19 @@ export function histogram<D extends Def<'histogram'>>(registry: Registry, def: D
 }
 
 /**
+ * Sets a counter's series to exactly `value` (creating it if needed), for a counter whose total is
+ * kept elsewhere and must read exactly that (an increment by the difference would drift by
+ * rounding). The caller keeps it from going down. prom-client's `inc()` reports the key of the
+ * series in its table (prom-client is pinned to an exact version in package.json).
+ */
+export function setCounter<T extends string>(c: Counter<T>, labels: Partial<Record<T, string | number>>, value: number): void {
+  const { labelHash } = (c.inc as (l: typeof labels, v: number) => unknown)(labels, 0) as { labelHash: string };
+  const entry = (c as unknown as { hashMap: Record<string, { value: number } | undefined> }).hashMap[labelHash];
+  if (entry === undefined) throw new Error(`counter ${(c as unknown as { name: string }).name} keeps its series elsewhere`);
+  entry.value = value;
+}
+
+/**
  * Removes every series of the named metrics whose labels include all of `match`
  * (e.g. `{ container: 'web' }` when a container is removed). Histograms lose all their buckets.
  */
