@@ -1,12 +1,19 @@
 import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
 import type { EnumLabelOf, LabelOf, MetricDef, ValueOf } from './definitions';
+import { trackWrites } from './exposition';
 
 /**
  * prom-client instruments made from the definitions in ./definitions.ts.
  *
  * Instruments are created once per registry and shared: a collector rebuilt by a config
- * reload gets the same counters back, so nothing already counted is lost.
+ * reload gets the same counters back, so nothing already counted is lost. Each counts its writes
+ * (see trackWrites() in ./exposition.ts), so a scrape skips the ones nothing wrote to.
  */
+
+function tracked<T extends object>(m: T): T {
+  trackWrites(m);
+  return m;
+}
 
 type Def<T extends MetricDef['type']> = MetricDef & { type: T };
 
@@ -24,23 +31,23 @@ function existing<T>(registry: Registry, def: MetricDef, ctor: abstract new (...
 
 export function gauge<D extends Def<'gauge'>>(registry: Registry, def: D): GaugeOf<D> {
   return existing<GaugeOf<D>>(registry, def, Gauge)
-    ?? new Gauge<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
+    ?? tracked(new Gauge<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] }));
 }
 
 export function counter<D extends Def<'counter'>>(registry: Registry, def: D): CounterOf<D> {
   return existing<CounterOf<D>>(registry, def, Counter)
-    ?? new Counter<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
+    ?? tracked(new Counter<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] }));
 }
 
 export function histogram<D extends Def<'histogram'>>(registry: Registry, def: D): HistogramOf<D> {
   return existing<HistogramOf<D>>(registry, def, Histogram)
-    ?? new Histogram<LabelOf<D>>({
+    ?? tracked(new Histogram<LabelOf<D>>({
       name: def.name,
       help: def.help,
       labelNames: [...def.labels],
       buckets: [...(def.buckets ?? [])],
       registers: [registry],
-    });
+    }));
 }
 
 /**
