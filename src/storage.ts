@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import type { Clock } from './clock';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
 import { counter, gauge, type CounterOf, type GaugeOf } from './metrics/instruments';
+import { makeDirectory } from './make-dir';
 
 /**
  * The data directory (--storage.path): a snapshot of the availability tracker (states, outages
@@ -331,7 +332,7 @@ export class Storage {
     // Both operations exist from the start, so the first failure is an increase() too.
     for (const operation of ['write', 'read']) this.failures?.inc({ operation }, 0);
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      makeDirectory(this.dir, 0o700);
       this.usable = true;
     } catch (err) {
       this.failures?.inc({ operation: 'read' });
@@ -428,7 +429,7 @@ export class Storage {
     if (this.usable) {
       if (existsSync(this.dir)) return;
     }
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makeDirectory(this.dir, 0o700);
     this.usable = true;
   }
 
