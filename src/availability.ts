@@ -407,6 +407,17 @@ export class AvailabilityTracker {
     }
   }
 
+  /** Calls `fn` for every target with the labels of its series and whether it is inside a maintenance window now. */
+  forEachMaintenance(fn: (k: string, labels: { kind: TargetKind; target: string }, inWindow: boolean) => void): void {
+    const t = this.clock();
+    for (const [k, r] of this.records) fn(k, r.labels, this.maintenance(r.kind, r.target, t));
+  }
+
+  /** How many targets are declared. */
+  get size(): number {
+    return this.records.size;
+  }
+
   has(kind: TargetKind, target: string): boolean {
     return this.records.has(key(kind, target));
   }
