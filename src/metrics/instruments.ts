@@ -66,25 +66,43 @@ export function setCounter<T extends string>(c: Counter<T>, labels: Partial<Reco
 /**
  * Removes every series of the named metrics whose labels include all of `match`
  * (e.g. `{ container: 'web' }` when a container is removed). Histograms lose all their buckets.
+ * The series are found in the instrument's own table (prom-client, pinned, keeps one entry per
+ * series with its labels), not through `get()`, which builds a value object per series and, for a
+ * histogram, per bucket: removing a container walked all 50 containers' buckets of each metric.
  */
 export async function dropSeries(registry: Registry, names: readonly string[], match: Record<string, string>): Promise<void> {
+  const wanted = Object.entries(match);
+  const matches = (labels: Record<string, string | number | undefined>): boolean => wanted.every(([k, val]) => labels[k] !== undefined && String(labels[k]) === val);
   for (const name of names) {
-    const metric: (Metric & { remove?: (labels: Record<string, string>) => void }) | undefined = registry.getSingleMetric(name);
+    type Removable = Metric & { remove?: (labels: Record<string, string>) => void; hashMap?: Record<string, { labels?: Record<string, string | number | undefined> }> };
+    const metric: Removable | undefined = registry.getSingleMetric(name);
     if (metric?.remove === undefined) continue;
-    const got = await metric.get();
-    const seen = new Set<string>();
-    for (const v of got.values) {
-      const labels: Record<string, string> = {};
-      for (const [k, val] of Object.entries(v.labels)) {
-        if (k !== 'le' && val !== undefined) labels[k] = String(val);
+    const found: Record<string, string>[] = [];
+    if (metric.hashMap !== null && typeof metric.hashMap === 'object') {
+      for (const entry of Object.values(metric.hashMap)) {
+        const labels = entry.labels ?? {};
+        if (matches(labels)) found.push(stringLabels(labels));
       }
-      if (!Object.entries(match).every(([k, val]) => labels[k] === val)) continue;
-      const key = JSON.stringify(labels);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      metric.remove(labels);
+    } else {
+      const seen = new Set<string>();
+      for (const v of (await metric.get()).values) {
+        const labels = stringLabels(v.labels, 'le');
+        const key = JSON.stringify(labels);
+        if (!matches(labels) || seen.has(key)) continue;
+        seen.add(key);
+        found.push(labels);
+      }
     }
+    for (const labels of found) metric.remove(labels);
   }
+}
+
+function stringLabels(labels: Record<string, string | number | undefined>, skip?: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(labels)) {
+    if (k !== skip && val !== undefined) out[k] = String(val);
+  }
+  return out;
 }
 
 /**
