@@ -392,7 +392,11 @@ export class Storage {
     const state = this.tracker.snapshot();
     const empty = state.live.length + state.pending.length === 0;
     const gaps = empty ? JSON.stringify(state.gaps) : undefined;
-    if (empty && gaps === this.emptyWritten && !this.failing && existsSync(this.file)) return false;
+    if (empty && gaps === this.emptyWritten && !this.failing && existsSync(this.file)) {
+      // The file holds all there is: as good as written now (an alert on its age stays quiet).
+      this.lastSuccess?.set({ operation: 'write' }, this.clock());
+      return false;
+    }
     const ok = await this.saveAsync(state);
     this.emptyWritten = ok ? gaps : undefined;
     return ok;

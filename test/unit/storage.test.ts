@@ -172,13 +172,15 @@ describe('periodic snapshot', () => {
     let now = 5000;
     const registry = new Registry();
     const tracker = new AvailabilityTracker(registry, () => now);
-    const s = new Storage(dir, tracker, () => now, capture().log);
+    const s = new Storage(dir, tracker, () => now, capture().log, undefined, registry);
     s.load();
     const file = path.join(dir, SNAPSHOT_FILE);
     await expect(s.periodicSave()).resolves.toBe(true);
     for (const step of [5, 50, 5, 3600]) {
       now += step;
       await expect(s.periodicSave()).resolves.toBe(false);
+      // Not written, but current on disk: an alert on the last success's age stays quiet.
+      expect(Metrics.parse(await registry.metrics()).get('stackwatch_storage_snapshot_last_success_timestamp_seconds', { operation: 'write' })).toBe(now);
     }
     expect(decodeSnapshot(readFileSync(file)).savedAt).toBe(5000);
     // The file removed behind its back: written again.
