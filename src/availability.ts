@@ -407,7 +407,11 @@ export class AvailabilityTracker {
     }
   }
 
-  /** Calls `fn` for every target with the labels of its series and whether it is inside a maintenance window now. */
+  /**
+   * Calls `fn` for every target with a key unique to it (the same while it stays declared, and
+   * again if it is declared anew), the labels of its series and whether it is inside a maintenance
+   * window now.
+   */
   forEachMaintenance(fn: (k: string, labels: { kind: TargetKind; target: string }, inWindow: boolean) => void): void {
     const t = this.clock();
     for (const [k, r] of this.records) fn(k, r.labels, this.maintenance(r.kind, r.target, t));

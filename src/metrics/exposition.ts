@@ -137,6 +137,7 @@ export function trackWrites(metric: object): void {
   }
   writeCounts.set(metric, w);
 }
+
 const EMPTY = Buffer.alloc(0);
 const LINE_END = Buffer.from('\n');
 
