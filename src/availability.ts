@@ -3,7 +3,7 @@ import type { Clock } from './clock';
 import { capText } from './error-text';
 import { TargetHistory, type HistoryState, type Interval } from './history';
 import { M, type TargetKind } from './metrics/definitions';
-import { gauge, counter, histogram, type CounterOf, type GaugeOf, type HistogramOf } from './metrics/instruments';
+import { gauge, counter, histogram, setCounter, type CounterOf, type GaugeOf, type HistogramOf } from './metrics/instruments';
 
 /**
  * The shared availability tracker.
@@ -151,6 +151,8 @@ export class AvailabilityTracker {
   /** Targets restored from a snapshot that no collector has declared (yet). */
   private readonly pending = new Map<string, SavedTarget>();
   private readonly gapList: Interval[] = [];
+  /** Targets with an outage in progress (`downSince` set): their downtime grows between scrapes. */
+  private readonly inOutage = new Set<TargetRecord>();
   private maintenance: MaintenanceCheck = () => false;
 
   constructor(registry: Registry, private readonly clock: Clock) {
@@ -162,8 +164,9 @@ export class AvailabilityTracker {
     this.outages = counter(registry, M.targetOutages);
     this.recovery = histogram(registry, M.targetRecovery);
     this.recoveryBounds = [...(M.targetRecovery.buckets ?? [])];
-    // Downtime includes the outage in progress, so it is computed when scraped (no I/O here).
-    const records = this.records;
+    // Downtime includes the outage in progress: the series of targets in an outage are brought up
+    // to date when scraped; every other one changes only when an outage ends (see goUp()).
+    const inOutage = this.inOutage;
     const now = (): number => this.clock();
     this.downtime = new Counter({
       name: M.targetDowntime.name,
@@ -171,9 +174,9 @@ export class AvailabilityTracker {
       labelNames: [...M.targetDowntime.labels],
       registers: [registry],
       collect(this: Counter) {
-        this.reset();
+        if (inOutage.size === 0) return;
         const t = now();
-        for (const r of records.values()) this.inc(r.labels, downtimeOf(r, t));
+        for (const r of inOutage) setCounter(this, r.labels, downtimeOf(r, t));
       },
     });
   }
@@ -213,6 +216,8 @@ export class AvailabilityTracker {
     this.checks.inc(labels, r.checks);
     this.failures.inc(labels, r.failures);
     this.outages.inc(labels, r.outages);
+    if (r.downSince !== undefined) this.inOutage.add(r);
+    setCounter(this.downtime, labels, downtimeOf(r, this.clock()));
     return r;
   }
 
@@ -301,6 +306,7 @@ export class AvailabilityTracker {
     }
     r.planned = false;
     r.downSince = since;
+    this.inOutage.add(r);
     r.outages += 1;
     r.lastTransition = since;
     r.history.known(since);
@@ -325,6 +331,7 @@ export class AvailabilityTracker {
     r.history.known(at);
     r.state = 'up';
     r.downSince = undefined;
+    if (this.inOutage.delete(r)) setCounter(this.downtime, labels, r.closedDowntime);
     r.lastTransition = at;
     this.up.set(labels, 1);
     this.lastTransition.set(labels, at);
@@ -332,7 +339,10 @@ export class AvailabilityTracker {
 
   /** Drops a target and all its series (a container removed, a target gone from config). */
   forget(kind: TargetKind, target: string): void {
-    if (!this.records.delete(key(kind, target))) return;
+    const r = this.records.get(key(kind, target));
+    if (r === undefined) return;
+    this.records.delete(key(kind, target));
+    this.inOutage.delete(r);
     const labels = { kind, target };
     for (const m of [this.up, this.checks, this.failures, this.lastCheck, this.lastTransition, this.outages, this.downtime, this.recovery]) {
       m.remove(labels);
@@ -395,6 +405,21 @@ export class AvailabilityTracker {
       if (this.records.has(k)) continue;
       this.pending.set(k, t);
     }
+  }
+
+  /**
+   * Calls `fn` for every target with a key unique to it (the same while it stays declared, and
+   * again if it is declared anew), the labels of its series and whether it is inside a maintenance
+   * window now.
+   */
+  forEachMaintenance(fn: (k: string, labels: { kind: TargetKind; target: string }, inWindow: boolean) => void): void {
+    const t = this.clock();
+    for (const [k, r] of this.records) fn(k, r.labels, this.maintenance(r.kind, r.target, t));
+  }
+
+  /** How many targets are declared. */
+  get size(): number {
+    return this.records.size;
   }
 
   has(kind: TargetKind, target: string): boolean {

@@ -1,10 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleConfig, type BundleConfig } from './bundle/bundle-config';
 import { loadBundleYaml } from './bundle/bundle-yaml';
 import { bundleFiles } from './bundle/files';
 import { ConfigErrors } from './config/errors';
+import { makeDirectory } from './make-dir';
 
 /**
  * `stackwatch bundle [--config bundle.yml] --out DIR`: writes the monitoring bundle (Prometheus
@@ -41,7 +42,7 @@ Options:
 export function writeBundle(dir: string, files: Readonly<Record<string, string>>): void {
   for (const [rel, content] of Object.entries(files)) {
     const file = path.join(dir, rel);
-    mkdirSync(path.dirname(file), { recursive: true });
+    makeDirectory(path.dirname(file));
     writeFileSync(file, content);
   }
 }

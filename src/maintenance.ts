@@ -155,14 +155,32 @@ export class Maintenance {
     tracker.setMaintenance((kind, target, at) => schedule.size > 0 && schedule.inMaintenance(kind, target, at));
     if (registry.getSingleMetric(M.targetInMaintenance.name) !== undefined) registry.removeSingleMetric(M.targetInMaintenance.name);
     // Computed when scraped, for every target the tracker knows: no timer, exact at any instant.
+    // Only what changed is written: a value that flipped, a target added, a target gone.
+    const shown = new Map<string, { value: number; seen: number; labels: { kind: TargetKind; target: string } }>();
+    let generation = 0;
     new Gauge({
       name: M.targetInMaintenance.name,
       help: M.targetInMaintenance.help,
       labelNames: [...M.targetInMaintenance.labels],
       registers: [registry],
       collect(this: Gauge) {
-        this.reset();
-        for (const v of tracker.views()) this.set({ kind: v.kind, target: v.target }, v.maintenance ? 1 : 0);
+        const g = ++generation;
+        tracker.forEachMaintenance((k, labels, inWindow) => {
+          const value = inWindow ? 1 : 0;
+          const s = shown.get(k);
+          if (s === undefined || s.value !== value) {
+            this.set(labels, value);
+            shown.set(k, { value, seen: g, labels });
+          } else {
+            s.seen = g;
+          }
+        });
+        if (shown.size === tracker.size) return;
+        for (const [k, s] of shown) {
+          if (s.seen === g) continue;
+          shown.delete(k);
+          this.remove(s.labels);
+        }
       },
     });
   }

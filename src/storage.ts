@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import type { Clock } from './clock';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
 import { counter, gauge, type CounterOf, type GaugeOf } from './metrics/instruments';
+import { makeDirectory } from './make-dir';
 
 /**
  * The data directory (--storage.path): a snapshot of the availability tracker (states, outages
@@ -30,12 +31,6 @@ export const SNAPSHOT_FILE = 'snapshot.json.gz';
 export const SNAPSHOT_FORMAT = 'stackwatch-snapshot';
 export const SNAPSHOT_VERSION = 1;
 export const SAVE_INTERVAL_SECONDS = 5;
-/**
- * With no target at all, a periodic snapshot changes nothing but its time: it is then written at
- * most this often (a graceful stop still writes one). An idle exporter otherwise spent most of
- * its CPU on an fsync every 5 s.
- */
-export const EMPTY_SAVE_INTERVAL_SECONDS = 60;
 
 interface SnapshotFile {
   format: string;
@@ -300,8 +295,11 @@ export class Storage {
   private timer?: NodeJS.Timeout;
   private usable = false;
   private failing = false;
-  /** When the last periodic snapshot without any target was written (tracker clock). */
-  private emptySavedAt: number | undefined;
+  /**
+   * The gaps of the last snapshot written without any target, as JSON; undefined when the last
+   * one written had targets (or none was written yet).
+   */
+  private emptyWritten: string | undefined;
   /** The periodic save in progress, if any (saves never overlap). */
   private pending: Promise<unknown> | undefined;
   private readonly encoder = new SnapshotEncoder();
@@ -334,7 +332,7 @@ export class Storage {
     // Both operations exist from the start, so the first failure is an increase() too.
     for (const operation of ['write', 'read']) this.failures?.inc({ operation }, 0);
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      makeDirectory(this.dir, 0o700);
       this.usable = true;
     } catch (err) {
       this.failures?.inc({ operation: 'read' });
@@ -383,15 +381,24 @@ export class Storage {
   }
 
   /**
-   * One turn of the periodic save: skipped while there is no target and an empty snapshot was
-   * written less than EMPTY_SAVE_INTERVAL_SECONDS ago. Resolves with whether it wrote.
+   * One turn of the periodic save. Without any target a snapshot holds nothing but its time and
+   * the gaps (time nobody watched): it is written only when the gaps differ from those of the last
+   * one written, or the file is gone, so an idle exporter does not open, write and fsync a file
+   * every minute. A graceful stop still writes one, so a restart continues from the stop's time.
+   * After a crash the gap recorded then starts at the last write instead of the last turn; with no
+   * target, no figure covers that time. Resolves with whether it wrote.
    */
   async periodicSave(): Promise<boolean> {
     const state = this.tracker.snapshot();
     const empty = state.live.length + state.pending.length === 0;
-    if (empty && this.emptySavedAt !== undefined && state.savedAt - this.emptySavedAt < EMPTY_SAVE_INTERVAL_SECONDS && !this.failing) return false;
+    const gaps = empty ? JSON.stringify(state.gaps) : undefined;
+    if (empty && gaps === this.emptyWritten && !this.failing && existsSync(this.file)) {
+      // The file holds all there is: as good as written now (an alert on its age stays quiet).
+      this.lastSuccess?.set({ operation: 'write' }, this.clock());
+      return false;
+    }
     const ok = await this.saveAsync(state);
-    this.emptySavedAt = ok && empty ? state.savedAt : undefined;
+    this.emptyWritten = ok ? gaps : undefined;
     return ok;
   }
 
@@ -426,7 +433,7 @@ export class Storage {
     if (this.usable) {
       if (existsSync(this.dir)) return;
     }
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makeDirectory(this.dir, 0o700);
     this.usable = true;
   }
 

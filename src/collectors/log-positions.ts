@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Position } from './log-tail';
+import { makeDirectory } from '../make-dir';
 
 /**
  * Where each log source has read up to, by file (device + inode + offset).
@@ -76,7 +77,7 @@ export class PositionStore {
       this.dirty = false;
       return;
     }
-    mkdirSync(path.dirname(file), { recursive: true });
+    makeDirectory(path.dirname(file));
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ version: 1, sources: Object.fromEntries(this.bySource) })}\n`);
     renameSync(tmp, file);

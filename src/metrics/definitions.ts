@@ -409,7 +409,7 @@ export const M = {
   storageSnapshotFailures: def('stackwatch_storage_snapshot_failures_total', 'counter', 'exporter', { operation: STORAGE_OPERATIONS },
     'Snapshots of the data directory (--storage.path) that could not be written or read, by operation. The exporter keeps running; history made since the last good write is lost at the next restart.'),
   storageSnapshotLastSuccess: def('stackwatch_storage_snapshot_last_success_timestamp_seconds', 'gauge', 'exporter', { operation: STORAGE_OPERATIONS },
-    'Unix time of the last snapshot written or read, by operation.'),
+    'Unix time of the last snapshot written (or, with no target, found current on disk) or read, by operation.'),
   buildInfo: def('stackwatch_build_info', 'gauge', 'exporter', { version: BUILD, nodejs: BUILD },
     'Build facts; the value is always 1.'),
 } as const;

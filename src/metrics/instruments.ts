@@ -1,12 +1,19 @@
 import { Counter, Gauge, Histogram, type Metric, type Registry } from 'prom-client';
 import type { EnumLabelOf, LabelOf, MetricDef, ValueOf } from './definitions';
+import { trackWrites } from './exposition';
 
 /**
  * prom-client instruments made from the definitions in ./definitions.ts.
  *
  * Instruments are created once per registry and shared: a collector rebuilt by a config
- * reload gets the same counters back, so nothing already counted is lost.
+ * reload gets the same counters back, so nothing already counted is lost. Each counts its writes
+ * (see trackWrites() in ./exposition.ts), so a scrape skips the ones nothing wrote to.
  */
+
+function tracked<T extends object>(m: T): T {
+  trackWrites(m);
+  return m;
+}
 
 type Def<T extends MetricDef['type']> = MetricDef & { type: T };
 
@@ -24,47 +31,78 @@ function existing<T>(registry: Registry, def: MetricDef, ctor: abstract new (...
 
 export function gauge<D extends Def<'gauge'>>(registry: Registry, def: D): GaugeOf<D> {
   return existing<GaugeOf<D>>(registry, def, Gauge)
-    ?? new Gauge<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
+    ?? tracked(new Gauge<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] }));
 }
 
 export function counter<D extends Def<'counter'>>(registry: Registry, def: D): CounterOf<D> {
   return existing<CounterOf<D>>(registry, def, Counter)
-    ?? new Counter<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
+    ?? tracked(new Counter<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] }));
 }
 
 export function histogram<D extends Def<'histogram'>>(registry: Registry, def: D): HistogramOf<D> {
   return existing<HistogramOf<D>>(registry, def, Histogram)
-    ?? new Histogram<LabelOf<D>>({
+    ?? tracked(new Histogram<LabelOf<D>>({
       name: def.name,
       help: def.help,
       labelNames: [...def.labels],
       buckets: [...(def.buckets ?? [])],
       registers: [registry],
-    });
+    }));
+}
+
+/**
+ * Sets a counter's series to exactly `value` (creating it if needed), for a counter whose total is
+ * kept elsewhere and must read exactly that (an increment by the difference would drift by
+ * rounding). The caller keeps it from going down. prom-client's `inc()` reports the key of the
+ * series in its table (prom-client is pinned to an exact version in package.json).
+ */
+export function setCounter<T extends string>(c: Counter<T>, labels: Partial<Record<T, string | number>>, value: number): void {
+  const { labelHash } = (c.inc as (l: typeof labels, v: number) => unknown)(labels, 0) as { labelHash: string };
+  const entry = (c as unknown as { hashMap: Record<string, { value: number } | undefined> }).hashMap[labelHash];
+  if (entry === undefined) throw new Error(`counter ${(c as unknown as { name: string }).name} keeps its series elsewhere`);
+  entry.value = value;
 }
 
 /**
  * Removes every series of the named metrics whose labels include all of `match`
  * (e.g. `{ container: 'web' }` when a container is removed). Histograms lose all their buckets.
+ * The series are found in the instrument's own table (prom-client, pinned, keeps one entry per
+ * series with its labels), not through `get()`, which builds a value object per series and, for a
+ * histogram, per bucket: removing a container walked all 50 containers' buckets of each metric.
  */
 export async function dropSeries(registry: Registry, names: readonly string[], match: Record<string, string>): Promise<void> {
+  const wanted = Object.entries(match);
+  const matches = (labels: Record<string, string | number | undefined>): boolean => wanted.every(([k, val]) => labels[k] !== undefined && String(labels[k]) === val);
   for (const name of names) {
-    const metric: (Metric & { remove?: (labels: Record<string, string>) => void }) | undefined = registry.getSingleMetric(name);
+    type Removable = Metric & { remove?: (labels: Record<string, string>) => void; hashMap?: Record<string, { labels?: Record<string, string | number | undefined> }> };
+    const metric: Removable | undefined = registry.getSingleMetric(name);
     if (metric?.remove === undefined) continue;
-    const got = await metric.get();
-    const seen = new Set<string>();
-    for (const v of got.values) {
-      const labels: Record<string, string> = {};
-      for (const [k, val] of Object.entries(v.labels)) {
-        if (k !== 'le' && val !== undefined) labels[k] = String(val);
+    const found: Record<string, string>[] = [];
+    if (metric.hashMap !== null && typeof metric.hashMap === 'object') {
+      for (const entry of Object.values(metric.hashMap)) {
+        const labels = entry.labels ?? {};
+        if (matches(labels)) found.push(stringLabels(labels));
       }
-      if (!Object.entries(match).every(([k, val]) => labels[k] === val)) continue;
-      const key = JSON.stringify(labels);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      metric.remove(labels);
+    } else {
+      const seen = new Set<string>();
+      for (const v of (await metric.get()).values) {
+        const labels = stringLabels(v.labels, 'le');
+        const key = JSON.stringify(labels);
+        if (!matches(labels) || seen.has(key)) continue;
+        seen.add(key);
+        found.push(labels);
+      }
     }
+    for (const labels of found) metric.remove(labels);
   }
+}
+
+function stringLabels(labels: Record<string, string | number | undefined>, skip?: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(labels)) {
+    if (k !== skip && val !== undefined) out[k] = String(val);
+  }
+  return out;
 }
 
 /**

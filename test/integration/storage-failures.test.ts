@@ -59,6 +59,24 @@ describe('snapshot failures are measured and survived', () => {
     expect(d.log()).toContain('snapshot written again');
   });
 
+  it('a data directory that cannot be created (under /proc) fails fast: it says so naming the path, and runs without storage', async () => {
+    // Node's own recursive mkdir never returns for such a path (the daemon hung at start).
+    const data = `/proc/stackwatch-test-${process.pid}/data`;
+    const t0 = Date.now();
+    const d = await start(data);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const m = await scrape(d.base);
+    expect(m.get('stackwatch_storage_snapshot_failures_total', { operation: 'read' })).toBe(1);
+    const line = d.log().split('\n').find((l) => l.includes('storage directory unusable'));
+    expect(line).toBeDefined();
+    const rec = JSON.parse(line!) as { dir: string; err: { message: string } };
+    expect(rec.dir).toBe(data);
+    expect(rec.err.message).toContain(`cannot create directory ${data}`);
+    expect(rec.err.message).toContain(`/proc/stackwatch-test-${process.pid}`);
+    // Each periodic save tries again and counts its failure, quickly.
+    await waitFor('a failed write counted', async () => ((await scrape(d.base)).get('stackwatch_storage_snapshot_failures_total', { operation: 'write' }) ?? 0) >= 1, 20_000, 250);
+  });
+
   it('an unreadable snapshot at start counts as a failed read; the exporter starts', async () => {
     const data = path.join(dir, 'read');
     mkdirSync(data, { recursive: true });

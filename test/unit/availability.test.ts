@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { AvailabilityTracker } from '../../src/availability';
 import { Metrics } from '../harness/prom-text';
+import { renderMetrics } from '../../src/metrics/exposition';
 
 function setup() {
   let now = 1000;
@@ -43,6 +44,51 @@ describe('availability tracker', () => {
     expect(m.get('stackwatch_target_check_failures_total', labels)).toBe(2);
     expect(m.get('stackwatch_target_last_transition_timestamp_seconds', labels)).toBe(1015);
     expect(m.get('stackwatch_target_last_check_timestamp_seconds', labels)).toBe(1015);
+  });
+
+  it('reports the growing downtime of an outage in progress at every scrape, and only what changed', async () => {
+    const labels = { kind: 'http', target: 'api' };
+    const registry = new Registry();
+    let now2 = 1000;
+    const t2 = new AvailabilityTracker(registry, () => now2);
+    const kept = async () => Metrics.parse(await renderMetrics(registry));
+    const client = async () => Metrics.parse(await registry.metrics());
+    const other = { kind: 'http', target: 'other' };
+    t2.declare('http', 'api');
+    t2.declare('http', 'other');
+    t2.observe('http', 'other', true);
+    now2 = 1005; t2.observe('http', 'api', false);
+    for (const [t, want] of [[1006, 1], [1030, 25], [1030.5, 25.5], [1100, 95]] as const) {
+      now2 = t;
+      // Both renderers, scrape after scrape: each must see the outage's downtime grow.
+      expect((await kept()).get('stackwatch_target_downtime_seconds_total', labels)).toBe(want);
+      expect((await client()).get('stackwatch_target_downtime_seconds_total', labels)).toBe(want);
+      expect((await kept()).get('stackwatch_target_downtime_seconds_total', other)).toBe(0);
+    }
+    now2 = 1105; t2.observe('http', 'api', true);
+    now2 = 2000;
+    expect((await kept()).get('stackwatch_target_downtime_seconds_total', labels)).toBe(100);
+    // A second outage adds to the first, exactly.
+    now2 = 2000.1; t2.observe('http', 'api', false);
+    now2 = 2000.4;
+    expect((await kept()).get('stackwatch_target_downtime_seconds_total', labels)).toBe(100 + (2000.4 - 2000.1));
+    now2 = 2000.7; t2.observe('http', 'api', true);
+    now2 = 3000;
+    expect((await client()).get('stackwatch_target_downtime_seconds_total', labels)).toBe(100 + (2000.7 - 2000.1));
+    // Restored in an outage: it keeps growing after the restart; a forgotten target's series is gone.
+    now2 = 3010; t2.observe('http', 'api', false);
+    const state = t2.exportState();
+    const r3 = new Registry();
+    let now3 = 3020;
+    const t3 = new AvailabilityTracker(r3, () => now3);
+    t3.importState(state);
+    t3.declare('http', 'api');
+    expect(Metrics.parse(await renderMetrics(r3)).get('stackwatch_target_downtime_seconds_total', labels)).toBe(100 + (2000.7 - 2000.1) + 10);
+    now3 = 3050;
+    expect(Metrics.parse(await renderMetrics(r3)).get('stackwatch_target_downtime_seconds_total', labels)).toBe(100 + (2000.7 - 2000.1) + 40);
+    t3.forget('http', 'api');
+    now3 = 3060;
+    expect(Metrics.parse(await renderMetrics(r3)).get('stackwatch_target_downtime_seconds_total', labels)).toBeUndefined();
   });
 
   it('counts a target that is down at its first observation as an outage', async () => {

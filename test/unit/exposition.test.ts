@@ -2,7 +2,8 @@ import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import { AvailabilityTracker } from '../../src/availability';
 import { silentLogger } from '../../src/log';
-import { renderExposition, renderMetrics } from '../../src/metrics/exposition';
+import { renderExposition, renderMetrics, trackWrites } from '../../src/metrics/exposition';
+import { setCounter } from '../../src/metrics/instruments';
 import { Server } from '../../src/server';
 import { plainWebState, WebSurface } from '../../src/web/surface';
 
@@ -83,6 +84,54 @@ describe('renderMetrics', () => {
     g.set({ t: 'nan-then-number' }, 1);
     expect(await same()).toMatch(/^g\{t="nan-then-number"\} 1$/m);
     expect(collected).toBeGreaterThan(0);
+  });
+
+  it('follows every way of writing to a metric that counts its writes, and reads it only after one', async () => {
+    const registry = new Registry();
+    const g = new Gauge({ name: 'g', help: 'g', labelNames: ['t'], registers: [registry] });
+    const c = new Counter({ name: 'c_total', help: 'c', labelNames: ['t'], registers: [registry] });
+    const h = new Histogram({ name: 'h_seconds', help: 'h', labelNames: ['t'], buckets: [0.1, 1], registers: [registry] });
+    const still = new Gauge({ name: 'still', help: 'written once', labelNames: ['t'], registers: [registry] });
+    for (const m of [g, c, h, still]) trackWrites(m);
+    still.set({ t: 'x' }, 1);
+    const steps: (() => void)[] = [
+      () => g.set({ t: 'a' }, 1),
+      () => g.inc({ t: 'a' }, 2),
+      () => g.dec({ t: 'a' }),
+      () => g.labels({ t: 'b' }).set(7),
+      () => g.labels('b').inc(),
+      () => { const child = g.labels({ t: 'c' }); child.dec(3); },
+      () => g.startTimer({ t: 'timer' })(),
+      () => g.labels({ t: 'timer2' }).startTimer()(),
+      () => g.setToCurrentTime({ t: 'now' }),
+      () => g.remove({ t: 'b' }),
+      () => g.reset(),
+      () => c.inc({ t: 'a' }),
+      () => c.labels({ t: 'b' }).inc(3),
+      () => setCounter(c, { t: 'a' }, 41.5),
+      () => c.remove({ t: 'b' }),
+      () => c.reset(),
+      () => h.observe({ t: 'a' }, 0.5),
+      () => h.labels({ t: 'b' }).observe(0.05),
+      () => h.startTimer({ t: 'c' })(),
+      () => h.labels({ t: 'd' }).startTimer()(),
+      () => h.zero({ t: 'e' }),
+      () => h.remove({ t: 'a' }),
+      () => h.reset(),
+      () => registry.resetMetrics(),
+    ];
+    for (const step of steps) {
+      step();
+      expect(await renderMetrics(registry)).toBe(await registry.metrics());
+    }
+    // A table changed behind the methods' back is not looked at until the metric is written again.
+    still.set({ t: 'x' }, 2);
+    expect(await renderMetrics(registry)).toMatch(/^still\{t="x"\} 2$/m);
+    const table = (still as unknown as { hashMap: Record<string, { value: number; labels: { t: string } }> }).hashMap;
+    Object.values(table).find((e) => e.labels.t === 'x')!.value = 3;
+    expect(await renderMetrics(registry)).toMatch(/^still\{t="x"\} 2$/m);
+    still.set({ t: 'y' }, 0);
+    expect(await renderMetrics(registry)).toMatch(/^still\{t="x"\} 3$/m);
   });
 
   it('writes the labels in the order of the labels object prom-client keeps, also when only the order changed', async () => {

@@ -322,6 +322,34 @@ describe('the tracker leaves maintenance out of its figures', () => {
     expect(b.tracker.history('http', 'api')!.maintenance.length).toBeGreaterThan(0);
   });
 
+  test('follows windows opening and closing, targets added, forgotten and added again, scrape after scrape', async () => {
+    const both = (start: number, end: number): MaintenanceWindow[] => [{ name: 'w', targets: [{ kind: 'http', name: 'api' }, { kind: 'http', name: 'other' }], start: iso(start), end: iso(end) }];
+    const t = setup(both(2000, 3000));
+    const other = { kind: 'http', target: 'other' };
+    /** Scrapes and returns stackwatch_target_in_maintenance of api and other (undefined: no series). */
+    const scrape = async (): Promise<[number | undefined, number | undefined]> => {
+      const m = await t.metrics();
+      return [m.get('stackwatch_target_in_maintenance', labels), m.get('stackwatch_target_in_maintenance', other)];
+    };
+    t.at(1000);
+    t.tracker.declare('http', 'api');
+    expect(await scrape()).toEqual([0, undefined]);
+    t.tracker.declare('http', 'other');
+    t.at(2500);
+    expect(await scrape()).toEqual([1, 1]);
+    t.tracker.forget('http', 'other');
+    expect(await scrape()).toEqual([1, undefined]);
+    t.tracker.declare('http', 'other');
+    t.at(3500);
+    expect(await scrape()).toEqual([0, 0]);
+    // Forgotten and declared again between two scrapes: still there, and following a new window.
+    t.tracker.forget('http', 'other');
+    t.tracker.declare('http', 'other');
+    t.maintenance.configure(both(3000, 4000));
+    expect(await scrape()).toEqual([1, 1]);
+    expect((await t.metrics()).all('stackwatch_target_in_maintenance')).toHaveLength(2);
+  });
+
   test('a window added by a reload applies from then on; other targets are untouched', async () => {
     const t = setup([]);
     t.tracker.declare('http', 'other');

@@ -168,29 +168,54 @@ describe('storage directory', () => {
 });
 
 describe('periodic snapshot', () => {
-  it('without any target writes once a minute; with one, every turn', async () => {
+  it('without any target writes only what changed (gaps, a lost file); with one, every turn', async () => {
     let now = 5000;
     const registry = new Registry();
     const tracker = new AvailabilityTracker(registry, () => now);
-    const s = new Storage(dir, tracker, () => now, capture().log);
+    const s = new Storage(dir, tracker, () => now, capture().log, undefined, registry);
     s.load();
     const file = path.join(dir, SNAPSHOT_FILE);
     await expect(s.periodicSave()).resolves.toBe(true);
-    now += 5;
-    await expect(s.periodicSave()).resolves.toBe(false);
-    now += 50;
-    await expect(s.periodicSave()).resolves.toBe(false);
+    for (const step of [5, 50, 5, 3600]) {
+      now += step;
+      await expect(s.periodicSave()).resolves.toBe(false);
+      // Not written, but current on disk: an alert on the last success's age stays quiet.
+      expect(Metrics.parse(await registry.metrics()).get('stackwatch_storage_snapshot_last_success_timestamp_seconds', { operation: 'write' })).toBe(now);
+    }
     expect(decodeSnapshot(readFileSync(file)).savedAt).toBe(5000);
+    // The file removed behind its back: written again.
+    rmSync(file);
     now += 5;
     await expect(s.periodicSave()).resolves.toBe(true);
-    expect(decodeSnapshot(readFileSync(file)).savedAt).toBe(5060);
-    tracker.declare('http', 'api');
-    tracker.observe('http', 'api', true);
+    expect(decodeSnapshot(readFileSync(file)).savedAt).toBe(now);
+    // A graceful stop writes the stop's time; a restart's gap then starts there.
+    now += 100;
+    await s.stop();
+    expect(decodeSnapshot(readFileSync(file)).savedAt).toBe(now);
+    const stoppedAt = now;
+    now += 1000;
+    const tracker2 = new AvailabilityTracker(new Registry(), () => now);
+    const s2 = new Storage(dir, tracker2, () => now, capture().log);
+    s2.load();
+    expect(tracker2.gaps()).toEqual([{ start: stoppedAt, end: now }]);
+    // The new gap is written once, then nothing until something changes.
+    now += 5;
+    await expect(s2.periodicSave()).resolves.toBe(true);
+    expect(decodeSnapshot(readFileSync(file)).gaps).toEqual([{ start: stoppedAt, end: now - 5 }]);
+    now += 5;
+    await expect(s2.periodicSave()).resolves.toBe(false);
+    tracker2.declare('http', 'api');
+    tracker2.observe('http', 'api', true);
     for (let i = 0; i < 3; i++) {
       now += 5;
-      await expect(s.periodicSave()).resolves.toBe(true);
+      await expect(s2.periodicSave()).resolves.toBe(true);
       expect(decodeSnapshot(readFileSync(file)).savedAt).toBe(now);
     }
+    tracker2.forget('http', 'api');
+    now += 5;
+    await expect(s2.periodicSave()).resolves.toBe(true); // the target's removal is a change
+    now += 5;
+    await expect(s2.periodicSave()).resolves.toBe(false);
   });
 });
 
