@@ -32,6 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { fixedPort } from '../test/harness/ports';
+import { startCommand, type StartCommand } from '../test/harness/start-command';
 import { BLACKBOX, blackboxJsonArgs } from './blackbox';
 import { writeSection } from './doc';
 import { cpuMs, every, sleep } from './http-common';
@@ -56,8 +57,8 @@ const children = new Set<ChildProcess>();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-bench-http-ref-'));
 let stopping = false;
 
-function start(name: string, cmd: string, argv: string[], cwd = ROOT): ChildProcess {
-  const child = spawn(cmd, argv, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+function start(name: string, cmd: string, argv: string[], cwd = ROOT, env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(cmd, argv, { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.add(child);
   let tail = '';
   child.stderr?.on('data', (d: Buffer) => { tail = (tail + d.toString()).slice(-2000); });
@@ -151,15 +152,19 @@ async function startDaemon(name: string, dir: string, targets: object[], profile
   const port = await fixedPort();
   const file = path.join(tmp, `${name}.yml`);
   writeFileSync(file, stringify({ server: { listen: `127.0.0.1:${port}` }, http: targets, docker: { enabled: false } }));
-  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = pkg.scripts.start.trim().split(/\s+/);
-  if (words[0] !== 'node') fail(`${dir}: the start script does not run node: ${pkg.scripts.start}`);
+  // As `npm start` runs it: its allocator settings and node flags.
+  let cmd: StartCommand;
+  try {
+    cmd = startCommand(dir);
+  } catch (err) {
+    fail(`${dir}: ${(err as Error).message}`);
+  }
   const profDir = path.join(tmp, `${name}-profile`);
   const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const argv = [...flags, ...words.slice(1).map((w) => (w.endsWith('.js') ? path.join(dir, w) : w)),
+  const argv = [...flags, ...cmd.nodeArgs, cmd.script,
     '--config', file, '--storage.path', path.join(tmp, `${name}-data`), '--log-level', 'warn'];
   const started = Date.now();
-  const child = start(name, process.execPath, argv, tmp);
+  const child = start(name, process.execPath, argv, tmp, cmd.env);
   const url = `http://127.0.0.1:${port}`;
   await waitUp(`${url}/-/ready`, name);
   const probes = async (): Promise<number> => sumOf((await get(`${url}/metrics`)).body, 'stackwatch_target_checks_total', 'kind="http"');
