@@ -370,6 +370,7 @@ function sendOnce(url: URL, method: string, configured: Headers, req: ProbeReque
     const reused = origin.open;
     const headers: Record<string, string> = { 'user-agent': 'stackwatch', accept: 'application/json, */*;q=0.5', ...configured };
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    if (url.username !== '' || url.password !== '') basicAuth(url, headers);
     let settled = false;
     let controller: import('undici').Dispatcher.DispatchController | undefined;
     let status = 0;
@@ -438,6 +439,16 @@ function sendOnce(url: URL, method: string, configured: Headers, req: ProbeReque
       fail(err as Error);
     }
   });
+}
+
+/**
+ * Credentials in the URL (`http://user:pass@host/`) become Basic authentication, unless an
+ * Authorization header is configured, as node:http did: undici leaves the URL's user info unused.
+ */
+function basicAuth(url: URL, headers: Record<string, string>): void {
+  if (Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) return;
+  const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  headers.authorization = `Basic ${Buffer.from(user).toString('base64')}`;
 }
 
 function certExpiryOf(socket: unknown): number | undefined {

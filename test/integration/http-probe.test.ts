@@ -153,6 +153,22 @@ describe('hostile responses fail the probe as connect, and the next probe works'
   });
 });
 
+describe('credentials', () => {
+  test('user info in the URL is sent as Basic authentication; a configured Authorization header wins', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = http.createServer((q, res) => {
+      seen.push(q.headers.authorization);
+      res.end('{}');
+    });
+    const port = await listen(server);
+    const a = agents();
+    expect((await probe(req(`http://us%40er:p%3Ass@127.0.0.1:${port}/`), a)).reason).toBeUndefined();
+    expect((await probe(req(`http://user:pass@127.0.0.1:${port}/`, { headers: { Authorization: 'Bearer t' } }), a)).reason).toBeUndefined();
+    expect((await probe(req(`http://127.0.0.1:${port}/`), a)).reason).toBeUndefined();
+    expect(seen).toEqual([`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`, 'Bearer t', undefined]);
+  });
+});
+
 describe('TLS', () => {
   test('a TLS handshake that never completes times out, and its connection is closed', async () => {
     let closed = 0;
