@@ -63,6 +63,16 @@ const MAX_ORIGINS = 4;
  */
 const IDLE_KEEP_MS = 600_000;
 
+/**
+ * How long past the server's `Keep-Alive: timeout=` hint an idle connection is still used. A
+ * probe whose interval equals the hint (Node's default 5 s, the README's interval) arrives at
+ * the hint give or take its timer's lateness; Node's server keeps the connection 1 s past its
+ * hint for such clients. A server that closes at its hint exactly has sent its FIN by then:
+ * the connection is seen closed and the probe makes a new one (or, FIN crossing the request,
+ * retries once), as it would have anyway.
+ */
+const KEEP_PAST_HINT_MS = 1000;
+
 /** One origin's connection (a Client keeps one) and what is known about it. */
 interface Origin {
   client: import('undici').Client;
@@ -131,9 +141,10 @@ export class ProbeAgents {
         // The probe's own deadline covers connect, headers and body.
         headersTimeout: 0,
         bodyTimeout: 0,
-        // Keep the connection as long as the server's Keep-Alive hint says, not 2 s less (undici's
-        // default): against a Node backend (5 s) probed every 5 s that reconnected on every probe.
-        keepAliveTimeoutThreshold: 0,
+        // Keep an idle connection up to KEEP_PAST_HINT_MS past the server's Keep-Alive hint, not
+        // 2 s short of it (undici's default): against a Node backend (hint 5 s) probed every 5 s
+        // that reconnected on every probe.
+        keepAliveTimeoutThreshold: -KEEP_PAST_HINT_MS,
         keepAliveTimeout: IDLE_KEEP_MS,
         keepAliveMaxTimeout: IDLE_KEEP_MS,
       }),

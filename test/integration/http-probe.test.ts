@@ -109,9 +109,10 @@ describe('kept-alive connections', () => {
     expect(s.connections()).toBe(1);
   });
 
-  test('a steady target keeps one connection up to its Keep-Alive hint (Node server, hint = interval)', async () => {
-    // Node's server advertises `Keep-Alive: timeout=2` and closes 2 s (+ its buffer) after the
-    // last response; a probe every 2 s must keep using the one connection, not reconnect each time.
+  test('a steady target keeps one connection when its interval equals its Keep-Alive hint (Node server)', async () => {
+    // Node's server advertises `Keep-Alive: timeout=2` and closes 2 s (+ its 1 s buffer) after
+    // the last response; a probe every 2 s, its timer a little late, must keep using the one
+    // connection, not reconnect each time.
     const server = http.createServer((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
     server.keepAliveTimeout = 2000;
     let connections = 0;
@@ -121,9 +122,24 @@ describe('kept-alive connections', () => {
     for (let i = 0; i < 4; i++) {
       const started = Date.now();
       expect((await probe(req(`http://127.0.0.1:${port}/`), a)).reason).toBeUndefined();
-      if (i < 3) await sleep(1950 - (Date.now() - started));
+      if (i < 3) await sleep(2050 - (Date.now() - started));
     }
     expect(connections).toBe(1);
+  });
+
+  test('a server that closes an idle connection exactly at its hint: every probe succeeds, on a new connection', async () => {
+    const s = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=1\r\n\r\n{}');
+      socket.setTimeout(1000, () => socket.end());
+    });
+    const a = agents();
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const r = await probe(req(`${s.url}/`), a);
+      expect({ i, reason: r.reason, status: r.status }).toEqual({ i, reason: undefined, status: 200 });
+      if (i < 2) await sleep(1050 - (Date.now() - started));
+    }
+    expect(s.connections()).toBe(3);
   });
 });
 
