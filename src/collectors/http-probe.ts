@@ -87,8 +87,9 @@ interface Origin {
 /**
  * The keep-alive connections of one target: an undici Client (one connection) per origin the
  * probe visits, its own origin and up to MAX_ORIGINS - 1 redirect targets, with the target's TLS
- * options for every https origin. undici's dispatch with a handler costs 0.65x node:http's
- * request per probe (docs/benchmarks.md, "HTTP probing at the reference load").
+ * options for every https origin. undici's dispatch with a handler, not node:http: it made the
+ * HTTP-only daemon 0.88x as costly per probe (docs/benchmarks.md, "HTTP probing at the
+ * reference load").
  */
 export class ProbeAgents {
   private readonly origins = new Map<string, Origin>();
