@@ -169,12 +169,14 @@ ${WARMUP_MS / 1000} s of warm-up / the probes completed in it; the variants' win
 ${table}
 
 What it shows: Node ${process.version.split('.')[0]}'s server waits a second past its advertised \`Keep-Alive: timeout=5\` before closing an idle socket, so
-a probe every 5 s reuses its connection (new connections per probe above). Against a server whose keep-alive is shorter than
-the interval, the agent drops the idle socket by the server's hint before the server closes it, so no probe meets a socket
-closed under it (failures above): each probe connects anew, and sending \`Connection: close\` ourselves made it
+the probe's client (undici), which keeps an idle connection up to 1 s past the server's hint, reuses it on a probe every
+5 s (new connections per probe above; undici's default, 2 s short of the hint, reconnected on every probe). Against a server
+whose keep-alive is shorter than the interval, the server has closed the idle connection before the next probe and the
+client has seen it close, so no probe meets a connection closed under it (failures above): each probe connects anew, and
+sending \`Connection: close\` ourselves made it
 ${med('short+close') < med('short') ? 'cheaper' : 'no cheaper'} (\`short+close\` ${(med('short+close') / med('short')).toFixed(2)}× \`short\`). Closing after every probe where the
 connection could be reused costs ${(med('close') / base).toFixed(2)}× the CPU per probe (the \`close\` row), so the collector keeps its
-keep-alive agents unchanged. The CPU per probe moves with the machine's
+connections alive. The CPU per probe moves with the machine's
 other load (the load averages); compare the rows of one run, not runs.
 `);
   } finally {

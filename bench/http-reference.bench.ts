@@ -32,6 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { fixedPort } from '../test/harness/ports';
+import { startCommand, type StartCommand } from '../test/harness/start-command';
 import { BLACKBOX, blackboxJsonArgs } from './blackbox';
 import { writeSection } from './doc';
 import { cpuMs, every, sleep } from './http-common';
@@ -56,8 +57,8 @@ const children = new Set<ChildProcess>();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-bench-http-ref-'));
 let stopping = false;
 
-function start(name: string, cmd: string, argv: string[], cwd = ROOT): ChildProcess {
-  const child = spawn(cmd, argv, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+function start(name: string, cmd: string, argv: string[], cwd = ROOT, env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(cmd, argv, { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.add(child);
   let tail = '';
   child.stderr?.on('data', (d: Buffer) => { tail = (tail + d.toString()).slice(-2000); });
@@ -151,15 +152,19 @@ async function startDaemon(name: string, dir: string, targets: object[], profile
   const port = await fixedPort();
   const file = path.join(tmp, `${name}.yml`);
   writeFileSync(file, stringify({ server: { listen: `127.0.0.1:${port}` }, http: targets, docker: { enabled: false } }));
-  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const words = pkg.scripts.start.trim().split(/\s+/);
-  if (words[0] !== 'node') fail(`${dir}: the start script does not run node: ${pkg.scripts.start}`);
+  // As `npm start` runs it: its allocator settings and node flags.
+  let cmd: StartCommand;
+  try {
+    cmd = startCommand(dir);
+  } catch (err) {
+    fail(`${dir}: ${(err as Error).message}`);
+  }
   const profDir = path.join(tmp, `${name}-profile`);
   const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const argv = [...flags, ...words.slice(1).map((w) => (w.endsWith('.js') ? path.join(dir, w) : w)),
+  const argv = [...flags, ...cmd.nodeArgs, cmd.script,
     '--config', file, '--storage.path', path.join(tmp, `${name}-data`), '--log-level', 'warn'];
   const started = Date.now();
-  const child = start(name, process.execPath, argv, tmp);
+  const child = start(name, process.execPath, argv, tmp, cmd.env);
   const url = `http://127.0.0.1:${port}`;
   await waitUp(`${url}/-/ready`, name);
   const probes = async (): Promise<number> => sumOf((await get(`${url}/metrics`)).body, 'stackwatch_target_checks_total', 'kind="http"');
@@ -399,24 +404,17 @@ async function main(): Promise<void> {
     '',
     'What was changed (the A/B above, `before` being the previous build):',
     '',
-    '- A probe no longer makes an AbortController and hands http.request its signal (Node then wraps every request in',
-    '  abort listeners of its own); a deadline or a cancelled target fails the request in flight directly.',
-    '- The plain-HTTP agent is given an empty TLS server name: Node\'s agent otherwise works one out from the Host header',
-    '  on every request, and a plain connection has none.',
-    '- Each target keeps its request, its label sets and the last values it wrote; a gauge (status code, health state',
-    '  set, fields, certificate expiry) is written only when its value changed, as most probes find what the last one did.',
+    '- The probe\'s HTTP client is undici\'s `Client.dispatch` with a handler (one Client per target and origin, no',
+    '  request/response streams) instead of node:http\'s `http.request` and its agents; every guard is kept and',
+    '  re-tested on it (test/integration/http-probe.test.ts, http-faults, http-stall, http-hardening, fd-exhaustion).',
+    '- An idle connection is kept up to 1 s past the server\'s `Keep-Alive: timeout=` (undici\'s default drops it 2 s',
+    '  before, which at an interval equal to the hint reconnects on every probe; see "HTTP keep-alive at a 5 s interval").',
+    '- The certificate expiry is read once per TLS connection instead of on every probe.',
     '',
-    `What remains: the bare prober (Node's HTTP client and JSON.parse, nothing else) costs ${f3(med((w) => w.perProbe.floor!))} ms per probe,`,
-    `${f2(ratio('floor'))}× blackbox_exporter's: the goal of 0.25× is about what Node's client alone costs. Above it the daemon adds its`,
-    'running costs (the idle daemon) and, per probe, the deadline timer, the availability tracker and its history,',
-    'the metrics, the periodic snapshot of the history (storage.js, zlib), the 15 s scrapes, and the garbage of all',
-    'of them (the profile). The one client found cheaper than node:http: undici 7\'s `Client.dispatch` (the handler API,',
-    'no streams), 0.475 ms per probe against bare node:http\'s 0.725 ms (0.65×) in a one-off A/B with the same schedule in',
-    'the same windows (1-min load 5 to 9); undici\'s stream API (`request()`) was no cheaper than node:http. It is not',
-    'adopted yet: every hostile-server behaviour (stalls, body caps, redirects, reused-socket retries, TLS and the',
-    'certificate expiry, the error reasons) would have to be re-verified on it, and by default it drops an idle',
-    'connection at the server\'s keep-alive hint less 2 s, which against a Node backend (5 s) probed every 5 s',
-    'reconnects on every probe.',
+    `What remains: \`after\` is ${f2(med((w) => w.perProbe.after!) / med((w) => w.perProbe.floor!))}× the bare node:http prober (${f3(med((w) => w.perProbe.floor!))} ms per probe, ${f2(ratio('floor'))}× blackbox_exporter's),`,
+    'so the client is no longer most of the cost: above it the daemon adds its running costs (the idle daemon) and, per',
+    'probe, the deadline timer, the availability tracker and its history, the metrics, the periodic snapshot of the',
+    'history (storage.js, zlib), the 15 s scrapes, and the garbage of all of them (the profile).',
     '',
     ...profile,
   ];

@@ -1,7 +1,5 @@
 import dns from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
-import type { LookupFunction, Socket } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { readTlsFile } from '../config/files';
 import { HTTP_FAILURE_REASONS, type HttpFailureReason } from '../metrics/definitions';
@@ -51,21 +49,61 @@ export interface TlsOptions {
   insecureSkipVerify: boolean;
 }
 
-/** Keep-alive agents for one target (one per protocol, since redirects may switch). */
+type Undici = typeof import('undici');
+let undici: Undici | undefined;
+/** undici is loaded with the first HTTP target: a config without one never loads it. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, as the collectors are
+const loadUndici = (): Undici => (undici ??= require('undici') as Undici);
+
+/** At most this many origins' connections per target (a redirect chain may visit several). */
+const MAX_ORIGINS = 4;
+/**
+ * How long an idle connection is kept when the server does not say (Node's agent kept it until
+ * the server closed it). A connection the server closed meanwhile is retried once (send()).
+ */
+const IDLE_KEEP_MS = 600_000;
+
+/**
+ * How long past the server's `Keep-Alive: timeout=` hint an idle connection is still used. A
+ * probe whose interval equals the hint (Node's default 5 s, the README's interval) arrives at
+ * the hint give or take its timer's lateness; Node's server keeps the connection 1 s past its
+ * hint for such clients. A server that closes at its hint exactly has sent its FIN by then:
+ * the connection is seen closed and the probe makes a new one (or, FIN crossing the request,
+ * retries once), as it would have anyway.
+ */
+const KEEP_PAST_HINT_MS = 1000;
+
+/** One origin's connection (a Client keeps one) and what is known about it. */
+interface Origin {
+  client: import('undici').Client;
+  /** A connection is open: the next request reuses it (a reset before its response is retried once). */
+  open: boolean;
+  /** The current TLS connection's certificate expiry, read once per connection. */
+  certExpiry?: number;
+  /** The latest socket made: closing the Client alone leaves one still connecting (no connect timer) open. */
+  socket?: { destroy(): void };
+}
+
+/**
+ * The keep-alive connections of one target: an undici Client (one connection) per origin the
+ * probe visits, its own origin and up to MAX_ORIGINS - 1 redirect targets, with the target's TLS
+ * options for every https origin. undici's dispatch with a handler, not node:http: it made the
+ * HTTP-only daemon 0.88x as costly per probe (docs/benchmarks.md, "HTTP probing at the
+ * reference load").
+ */
 export class ProbeAgents {
-  readonly http: http.Agent;
-  readonly https: https.Agent;
+  private readonly origins = new Map<string, Origin>();
+  private readonly connector: import('undici').buildConnector.connector;
+  /** The configured TLS server name: it wins over a configured Host header's, as it did with node:https. */
+  readonly serverName?: string;
 
   constructor(tls: TlsOptions) {
-    // A plain connection has no TLS server name: saying so spares Node's agent working one out
-    // from the Host header on every request.
-    // (The agent passes its options to every request; `servername` is one of them, untyped here.)
-    const plain: http.AgentOptions & { servername: string } = { keepAlive: true, maxSockets: 2, maxFreeSockets: 1, servername: '' };
-    this.http = new http.Agent(plain);
-    this.https = new https.Agent({
-      keepAlive: true,
-      maxSockets: 2,
-      maxFreeSockets: 1,
+    if (tls.serverName !== undefined) this.serverName = tls.serverName;
+    this.connector = loadUndici().buildConnector({
+      // HTTP/1.1 only, as the probe always spoke; no connect timer: the probe's deadline covers it.
+      allowH2: false,
+      timeout: 0,
+      lookup,
       rejectUnauthorized: !tls.insecureSkipVerify,
       // Read and checked as the config loader does: a file that became unusable throws here.
       ...(tls.caFile !== undefined ? { ca: readTlsFile(tls.caFile, 'ca') } : {}),
@@ -75,9 +113,63 @@ export class ProbeAgents {
     });
   }
 
+  /** The connection of `url`'s origin, made on first use. */
+  origin(url: URL): Origin {
+    const key = url.origin;
+    let o = this.origins.get(key);
+    if (o !== undefined && !o.client.destroyed) return o;
+    if (this.origins.size >= MAX_ORIGINS) {
+      const [oldest] = this.origins.keys();
+      this.drop(oldest!);
+    }
+    const connect = this.connector;
+    const made: Origin = {
+      client: new (loadUndici().Client)(key, {
+        connect: (opts, callback) => {
+          // buildConnector's connector returns the socket it is connecting.
+          made.socket = connect(opts, (err, socket) => {
+            if (err !== null || socket === null) {
+              callback(err ?? new Error('no socket'), null);
+              return;
+            }
+            made.open = true;
+            const expiry = certExpiryOf(socket);
+            if (expiry === undefined) delete made.certExpiry;
+            else made.certExpiry = expiry;
+            callback(null, socket);
+          }) as unknown as Origin['socket'];
+        },
+        // The probe's own deadline covers connect, headers and body.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        // Keep an idle connection up to KEEP_PAST_HINT_MS past the server's Keep-Alive hint, not
+        // 2 s short of it (undici's default): against a Node backend (hint 5 s) probed every 5 s
+        // that reconnected on every probe.
+        keepAliveTimeoutThreshold: -KEEP_PAST_HINT_MS,
+        keepAliveTimeout: IDLE_KEEP_MS,
+        keepAliveMaxTimeout: IDLE_KEEP_MS,
+      }),
+      open: false,
+    };
+    made.client.on('disconnect', () => {
+      made.open = false;
+    });
+    o = made;
+    this.origins.set(key, o);
+    return o;
+  }
+
+  /** Closes an origin's connection at once (a request stuck in its queue or connecting goes with it). */
+  drop(key: string): void {
+    const o = this.origins.get(key);
+    if (o === undefined) return;
+    this.origins.delete(key);
+    o.socket?.destroy();
+    o.client.destroy().catch(() => undefined);
+  }
+
   destroy(): void {
-    this.http.destroy();
-    this.https.destroy();
+    for (const key of [...this.origins.keys()]) this.drop(key);
   }
 }
 
@@ -184,8 +276,8 @@ export class Deadline {
 
 /**
  * Ends a probe early (its deadline, or the caller's signal): the request in flight is failed and
- * destroyed at once, and no later hop starts. Cheaper per probe than an AbortController handed
- * to http.request, which wraps every request in abort-signal listeners of its own.
+ * aborted at once, and no later hop starts. Cheaper per probe than an AbortController and its
+ * listeners for every request.
  */
 class Cancel {
   failure?: ProbeFailure;
@@ -264,7 +356,8 @@ async function send(url: URL, method: string, headers: Headers, req: ProbeReques
   try {
     return await sendOnce(url, method, headers, req, body, agents, cancel);
   } catch (err) {
-    // A kept-alive socket the server closed in the meantime: Node's documented advice is to retry.
+    // A kept-alive connection the server closed in the meantime (its FIN crossed our request):
+    // retried once on a new connection, as Node's documentation advises for its own client.
     if (err instanceof ReusedSocketReset && cancel.failure === undefined) return sendOnce(url, method, headers, req, body, agents, cancel);
     throw err instanceof ReusedSocketReset ? err.cause : err;
   }
@@ -276,69 +369,103 @@ class ReusedSocketReset extends Error {
   }
 }
 
+/** The errors of a connection that closed (or was reset) under a request. */
+const CLOSED_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
+
 function sendOnce(url: URL, method: string, configured: Headers, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, cancel: Cancel): Promise<Sent> {
   return new Promise<Sent>((resolve, reject) => {
     if (cancel.failure !== undefined) {
       reject(cancel.failure);
       return;
     }
-    const isHttps = url.protocol === 'https:';
+    const origin = agents.origin(url);
+    const reused = origin.open;
     const headers: Record<string, string> = { 'user-agent': 'stackwatch', accept: 'application/json, */*;q=0.5', ...configured };
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-    const options: http.RequestOptions = { method, headers, agent: isHttps ? agents.https : agents.http, lookup };
-    const r = (isHttps ? https : http).request(url, options);
+    if (url.username !== '' || url.password !== '') basicAuth(url, headers);
     let settled = false;
+    let controller: import('undici').Dispatcher.DispatchController | undefined;
+    let status = 0;
+    let location: string | undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
       cancel.inFlight = undefined;
-      r.destroy();
+      if (controller !== undefined) controller.abort(err);
+      // Not started yet (queued, or its connection still being made): closing the origin's
+      // connection is the only way to end it; the next probe makes a new one.
+      else agents.drop(url.origin);
       reject(err);
     };
     cancel.inFlight = fail;
-    r.on('error', (err: NodeJS.ErrnoException) => {
-      if (r.reusedSocket && err.code === 'ECONNRESET') fail(new ReusedSocketReset(err));
-      else fail(err);
-    });
-    r.on('response', (res) => {
-      const status = res.statusCode ?? 0;
-      const certExpiry = isHttps ? certExpiryOf(res.socket) : undefined;
-      const location = typeof res.headers.location === 'string' ? res.headers.location : undefined;
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > req.maxBodyBytes) {
-        fail(new ProbeFailure('body_too_large', `Content-Length ${declared} is over the ${req.maxBodyBytes}-byte limit`, status));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
+    const handler: import('undici').Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (settled) c.abort(cancel.failure ?? new Error('probe ended'));
+      },
+      onResponseStart(_c, statusCode, resHeaders) {
+        if (settled) return;
+        status = statusCode;
+        const loc = resHeaders.location;
+        if (typeof loc === 'string') location = loc;
+        const declared = Number(resHeaders['content-length']);
+        if (Number.isFinite(declared) && declared > req.maxBodyBytes) {
+          fail(new ProbeFailure('body_too_large', `Content-Length ${declared} is over the ${req.maxBodyBytes}-byte limit`, status));
+        }
+      },
+      onResponseData(_c, chunk) {
+        if (settled) return;
         size += chunk.length;
         if (size > req.maxBodyBytes) {
           fail(new ProbeFailure('body_too_large', `body is over the ${req.maxBodyBytes}-byte limit`, status));
           return;
         }
         if (req.readBody) chunks.push(chunk);
-      });
-      res.on('error', fail);
-      res.on('aborted', () => fail(Object.assign(new Error('connection closed mid-body'), { code: 'ECONNRESET' })));
-      res.on('end', () => {
+      },
+      onResponseEnd() {
         if (settled) return;
         settled = true;
         cancel.inFlight = undefined;
         const out: Sent = { status };
         if (location !== undefined) out.location = location;
         if (req.readBody) out.body = Buffer.concat(chunks, size);
-        if (certExpiry !== undefined) out.certExpiry = certExpiry;
+        if (origin.certExpiry !== undefined) out.certExpiry = origin.certExpiry;
         resolve(out);
-      });
-    });
-    r.end(body);
+      },
+      onResponseError(_c, err: NodeJS.ErrnoException) {
+        if (settled) return;
+        settled = true;
+        cancel.inFlight = undefined;
+        reject(reused && status === 0 && CLOSED_CODES.has(err.code ?? '') ? new ReusedSocketReset(err) : err);
+      },
+    };
+    try {
+      origin.client.dispatch({
+        origin: url.origin, path: url.pathname + url.search, method, headers,
+        ...(body !== undefined ? { body } : {}),
+        ...(agents.serverName !== undefined && url.protocol === 'https:' ? { servername: agents.serverName } : {}),
+      }, handler);
+    } catch (err) {
+      fail(err as Error);
+    }
   });
 }
 
-function certExpiryOf(socket: Socket): number | undefined {
+/**
+ * Credentials in the URL (`http://user:pass@host/`) become Basic authentication, unless an
+ * Authorization header is configured, as node:http did: undici leaves the URL's user info unused.
+ */
+function basicAuth(url: URL, headers: Record<string, string>): void {
+  if (Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) return;
+  const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  headers.authorization = `Basic ${Buffer.from(user).toString('base64')}`;
+}
+
+function certExpiryOf(socket: unknown): number | undefined {
   const tls = socket as TLSSocket;
-  if (typeof tls.getPeerCertificate !== 'function') return undefined;
+  if (typeof tls?.getPeerCertificate !== 'function') return undefined;
   const cert = tls.getPeerCertificate();
   if (cert === null || typeof cert.valid_to !== 'string') return undefined;
   const t = Date.parse(cert.valid_to);

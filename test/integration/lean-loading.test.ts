@@ -39,7 +39,7 @@ const has = (files: readonly string[], pkg: string): boolean =>
 test('an empty config loads no collector, no collector library and no unused library part', async () => {
   const files = await loadedModules('empty', { docker: { enabled: false } });
   expect(has(files, 'prom-client')).toBe(true); // the dump itself works
-  for (const pkg of ['dockerode', 'docker-modem', 'mqtt', 'systeminformation', 'ssh2', '@opentelemetry/api',
+  for (const pkg of ['dockerode', 'docker-modem', 'mqtt', 'systeminformation', 'ssh2', '@opentelemetry/api', 'undici',
     'collectors/http.js', 'collectors/docker.js', 'collectors/mqtt.js', 'collectors/process.js', 'collectors/logs.js']) {
     expect({ pkg, loaded: has(files, pkg) }).toEqual({ pkg, loaded: false });
   }
@@ -63,4 +63,14 @@ test('a section that asks for a collector loads its library, without the parts s
   expect(has(files, '@grpc/grpc-js')).toBe(false);
   expect(has(files, 'systeminformation')).toBe(false);
   expect(has(files, 'collectors/http.js')).toBe(false);
+  // docker and mqtt share the probe module's URL redaction, not its HTTP client.
+  expect(has(files, 'undici')).toBe(false);
+});
+
+test('an HTTP target loads the HTTP collector and undici, and no other collector library', async () => {
+  const port = await closedPort();
+  const files = await loadedModules('http', { docker: { enabled: false }, http: [{ name: 'api', url: `http://127.0.0.1:${port}/health` }] });
+  expect(has(files, 'collectors/http.js')).toBe(true);
+  expect(has(files, 'undici')).toBe(true);
+  for (const pkg of ['dockerode', 'mqtt', 'systeminformation']) expect({ pkg, loaded: has(files, pkg) }).toEqual({ pkg, loaded: false });
 });
