@@ -455,7 +455,8 @@ export function alertGroups(cfg: BundleConfig): RuleGroup<AlertingRule>[] {
   ];
 }
 
-function humanBytes(n: number): string {
+/** Bytes as the alerts' texts write them: 1 MiB, 512 KiB. */
+export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) {

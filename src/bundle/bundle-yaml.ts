@@ -199,6 +199,19 @@ function crossChecks(cfg: BundleConfig, file: string): ConfigError[] {
   if (durationSeconds(cfg.traffic.badGateway.window) < 120) {
     errors.push(new ConfigError(file, 'traffic.bad_gateway.window', 'must be at least 2m: the rule tests stackwatch bundle writes count the burst from samples a minute apart'));
   }
+  // Windows the rules read with increase(), changes() or deriv(): the generated rule tests sample
+  // every minute, and a window needs two samples (Prometheus 2 ranges include both ends).
+  const sampledWindows: [string, Duration][] = [
+    ['restarts.window', cfg.restarts.window], ['flapping.window', cfg.flapping.window], ['oom_window', cfg.oomWindow],
+    ['mqtt.roundtrip_failure_window', cfg.mqtt.roundtripFailureWindow], ['mqtt.auth_failure_window', cfg.mqtt.authFailureWindow],
+    ['mqtt.roundtrip_recovery_window', cfg.mqtt.roundtripRecoveryWindow], ['pending_requests.growth_window', cfg.pendingRequests.growthWindow],
+    ['leak.slope_window', cfg.leak.slopeWindow], ['leak.quiet_window', cfg.leak.quietWindow], ['fds.window', cfg.fds.window],
+  ];
+  for (const [field, w] of sampledWindows) {
+    if (durationSeconds(w) < 60) {
+      errors.push(new ConfigError(file, field, `must be at least 1m: the rule tests stackwatch bundle writes sample every minute, and a window needs two samples to see a change (got ${w})`));
+    }
+  }
   if (cfg.pendingRequests.floor >= cfg.pendingRequests.ceiling) {
     errors.push(new ConfigError(file, 'pending_requests.floor', `must be below pending_requests.ceiling (${cfg.pendingRequests.ceiling})`));
   }

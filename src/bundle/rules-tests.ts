@@ -6,7 +6,7 @@
  * `for:` in the config, so the cases follow the config.
  */
 import { checkSeriesLabels, M } from '../metrics/definitions';
-import { ALERT_DASHBOARD, allAlerts, alertGroups, dashboardUrlFor, MTTR_NONE, num, runbookAnchor } from './alerts';
+import { ALERT_DASHBOARD, allAlerts, alertGroups, dashboardUrlFor, humanBytes, MTTR_NONE, num, runbookAnchor } from './alerts';
 import { type AlertName, type BundleConfig, type Duration, durationSeconds, exporterMatchers, exporterSelector } from './bundle-config';
 import { R } from './names';
 import { EXPORTER_START, recordingGroups } from './rules';
@@ -86,6 +86,52 @@ function stepsAt(times: readonly number[], end: number): string {
     if (n > 0) parts.push(n === 1 ? `${i}` : `${i}x${n - 1}`);
   }
   return parts.join(' ');
+}
+
+/**
+ * Samples a window of `windowS` seconds holds at an evaluation on the minute, besides the newest:
+ * promtool 2 samples every minute and its ranges include both ends, so a window spans
+ * floor(window / 1m) one-minute steps. bundle.yml windows read by increase() are at least 1m.
+ */
+export const windowSteps = (windowS: number): number => Math.floor(windowS / TEST_INTERVAL_SECONDS);
+
+/**
+ * When `count` events (restarts, outages) a counter counts over a window happen, so that
+ * `increase(counter[window]) >= count` becomes true at `onset` (minutes) and holds through the
+ * alert's `for:`. The events are `gap` minutes apart from minute `start` when they all fit in the
+ * window until the alert fires; otherwise a loop that goes on: ceil(count / steps) events every
+ * minute from `start` (several restarts between two one-minute samples, as Prometheus' real
+ * 15-second scrapes see a short window). `healthy`: one event too few, all at the start.
+ */
+export interface EventPlan {
+  /** Minute of each event (a minute repeats for several events in it). */
+  firing: number[];
+  onset: number;
+  /** Last minute of the cases' series. */
+  end: number;
+  healthy: number[];
+}
+export function eventPlan(windowS: number, count: number, forS: number, start: number, gap: number): EventPlan {
+  const steps = windowSteps(windowS);
+  const forMin = Math.ceil(forS / TEST_INTERVAL_SECONDS);
+  const spaced = Array.from({ length: count }, (_, i) => start + gap * i);
+  const last = spaced[count - 1]!;
+  // The first event must stay in the window (after the sample before it) until the alert fires.
+  if (last + forMin <= start - 1 + steps) return { firing: spaced, onset: last, end: last + 60, healthy: spaced.slice(0, -1) };
+  const perStep = Math.ceil(count / steps);
+  const onset = start + Math.ceil(count / perStep) - 1;
+  const end = onset + forMin + 60;
+  const firing = Array.from({ length: end - start + 1 }, (_, i) => Array<number>(perStep).fill(start + i)).flat();
+  return { firing, onset, end, healthy: Array<number>(count - 1).fill(start) };
+}
+
+/**
+ * A firing case of a counter born (at minute 10) with its events already counted: the birth is
+ * seen for one window, so the alert fires only when its for: is shorter than the window; with a
+ * longer for:, no case (the alert rightly stays silent).
+ */
+function bornFires<T>(window: Duration, forText: Duration, c: T): T[] {
+  return durationSeconds(forText) < durationSeconds(window) ? [c] : [];
 }
 
 /** Minutes -> values, one per TEST_INTERVAL (1m). */
@@ -170,15 +216,30 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
   const slowBurn = Math.max(...cfg.slo.slow.map((b) => b.factor)) * 5 / 3;
   const withinBudget = Math.min(...cfg.slo.slow.map((b) => b.factor)) / 2;
   const flaps = cfg.flapping.outages;
-  /** Outages every 2 minutes: the n-th at minute 2n. */
-  const flapTimes = Array.from({ length: flaps }, (_, i) => 2 * (i + 1));
+  /** Outages every 2 minutes from minute 2 (or a loop, in a short window). */
+  const flap = eventPlan(durationSeconds(cfg.flapping.window), flaps, durationSeconds(cfg.for.StackwatchTargetFlapping), 2, 2);
   const restarts = cfg.restarts.count;
-  /** Restarts every 4 minutes from minute 6. */
-  const restartTimes = Array.from({ length: restarts }, (_, i) => 6 + 4 * i);
-  const lastRestart = restartTimes[restarts - 1]!;
-  /** The same restarts, but the last one a window (plus 10 minutes) after the first. */
-  const spreadRestarts = [...restartTimes.slice(0, -1), restartTimes[0]! + Math.ceil(durationSeconds(cfg.restarts.window) / 60) + 10];
-  const spreadLast = spreadRestarts[restarts - 1]!;
+  /** Restarts every 4 minutes from minute 6 (or a loop, in a short window), for both restart alerts' for:. */
+  const restartFor = Math.max(durationSeconds(cfg.for.StackwatchContainerCrashLooping), durationSeconds(cfg.for.StackwatchProcessRestarting));
+  const restart = eventPlan(durationSeconds(cfg.restarts.window), restarts, restartFor, 6, 4);
+  const lastRestart = restart.onset;
+  /** The restarts before the last, then the last a window (plus 10 minutes) after the first. */
+  const spreadRestarts = [...restart.healthy, 6 + Math.ceil(durationSeconds(cfg.restarts.window) / 60) + 10];
+  const spreadLast = spreadRestarts[spreadRestarts.length - 1]!;
+  /** Roundtrip probe failures a minute: enough that roundtrip_failures of them fit in the window. */
+  const rtFails = cfg.mqtt.roundtripFailures;
+  const rtPerMin = Math.ceil(rtFails / windowSteps(durationSeconds(cfg.mqtt.roundtripFailureWindow)));
+  /** Failing from minute 5: enough failures, and no round trip back within the recovery window. */
+  const rtOnset = 4 + Math.max(Math.ceil(rtFails / rtPerMin), windowSteps(durationSeconds(cfg.mqtt.roundtripRecoveryWindow)));
+  const rtLen = Math.max(20, rtOnset + Math.ceil(durationSeconds(cfg.for.StackwatchMqttRoundtripFailing) / 60) + 2);
+  /** A leak well above leak.min_bytes_per_hour: the floor grows 10 MiB/h (or 4 times the threshold). */
+  const leakPerHour = Math.max(10 * MiB, 4 * cfg.leak.minBytesPerHour);
+  /**
+   * The container/process started leak.quiet_window before 3h (a negative time when that is
+   * longer): the warm-up guard ends at 3h, when the floor has grown for hours.
+   */
+  const leakStart = h(3) - durationSeconds(cfg.leak.quietWindow);
+  const leakText = `${humanBytes(cfg.leak.minBytesPerHour)} and ${num(cfg.leak.minRatioPerHour * 100)}%`;
   const slowRecovery = cfg.recoveryObjectiveSeconds * 2.5;
   const warnDays = cfg.tlsCert.warningDays;
   const critDays = cfg.tlsCert.criticalDays;
@@ -269,24 +330,24 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchTargetFlapping',
-      firing: [s(M.targetOutages.name, http, stepsAt(flapTimes, 2 * flaps + 60)), up(2 * flaps + 60), started],
-      onset: m(2 * flaps),
+      firing: [s(M.targetOutages.name, http, stepsAt(flap.firing, flap.end)), up(flap.end), started],
+      onset: m(flap.onset),
       labels: backend({ severity: 'warning' }),
       summary: 'http target backend is flapping',
       description: `http target backend (exporter ${EXP.instance}) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
-      healthy: [s(M.targetOutages.name, http, stepsAt(flapTimes.slice(0, -1), 2 * flaps + 60)), up(2 * flaps + 60), started],
+      healthy: [s(M.targetOutages.name, http, stepsAt(flap.healthy, flap.end)), up(flap.end), started],
       silent: [
-        { name: 'a removed target: its series are gone', input: [s(M.targetOutages.name, http, `${stepsAt(flapTimes, 2 * flaps)} stale`), s(M.targetUp.name, http, `1x${2 * flaps} stale`), started], at: [m(2 * flaps + 2), m(2 * flaps + 24)] },
+        { name: 'a removed target: its series are gone', input: [s(M.targetOutages.name, http, `${stepsAt(flap.firing.filter((t) => t <= flap.onset), flap.onset)} stale`), s(M.targetUp.name, http, `1x${flap.onset} stale`), started], at: [m(flap.onset + 2), m(flap.onset + 24)] },
         { name: 'series born with their history when the exporter starts are no new outages', input: [s(M.targetOutages.name, http, `_x10 ${flaps + 2}x60`), up(70), startedAt(10)], at: [m(11), m(20)] },
       ],
-      moreFiring: [{
+      moreFiring: bornFires(cfg.flapping.window, cfg.for.StackwatchTargetFlapping, {
         name: `a counter born at ${flaps} while the exporter runs (outages before the first scrape that saw it)`,
         input: [s(M.targetOutages.name, http, `_x10 ${flaps}x60`), up(70), started],
         onset: m(10),
         labels: backend({ severity: 'warning' }),
         summary: 'http target backend is flapping',
         description: `http target backend (exporter ${EXP.instance}) went down at least ${cfg.flapping.outages} times in the last ${cfg.flapping.window}: something keeps killing or restarting it (a crash loop, a reload watcher, an external health-check script).`,
-      }],
+      }),
     },
     {
       alert: 'StackwatchTargetInMaintenance',
@@ -480,9 +541,10 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchMqttRoundtripFailing',
-      // Probes succeed until minute 4, then every probe fails: roundtrip_failures of them by minute 4 + that.
-      firing: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 4x20'), s(M.mqttConnected.name, broker, '1x25'), started],
-      onset: m(4 + cfg.mqtt.roundtripFailures),
+      // Probes succeed until minute 4, then every probe fails (rtPerMin a minute): enough of them
+      // in the failure window, and none back in the recovery window, from rtOnset.
+      firing: [s(M.mqttRoundtripFailures.name, broker, `0x4 ${rtPerMin}+${rtPerMin}x${rtLen}`), s(`${M.mqttRoundtrip.name}_count`, broker, `0+1x4 4x${rtLen}`), s(M.mqttConnected.name, broker, `1x${rtLen + 5}`), started],
+      onset: m(rtOnset),
       labels: { ...brokerAlert, severity: 'critical' },
       summary: 'MQTT round trips through main fail',
       description: `At least ${cfg.mqtt.roundtripFailures} probe messages published to broker main (exporter ${EXP.instance}) did not come back in the last ${cfg.mqtt.roundtripFailureWindow}, and none came back in the last ${cfg.mqtt.roundtripRecoveryWindow}: the broker accepts connections but does not deliver.`,
@@ -491,17 +553,17 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
         {
           // Failing from minute 5 to 13, round trips back from minute 14: the failures stay in the window for minutes more.
           name: 'it ends with the first probe that comes back (it does not outlast recovery)',
-          input: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x8 9x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 5x8 6+1x20'), s(M.mqttConnected.name, broker, '1x33'), started],
+          input: [s(M.mqttRoundtripFailures.name, broker, `0x4 ${rtPerMin}+${rtPerMin}x8 ${9 * rtPerMin}x20`), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 5x8 6+1x20'), s(M.mqttConnected.name, broker, '1x33'), started],
           at: [m(15), m(16), m(18)],
         },
         {
           name: 'explained by StackwatchMqttBrokerDown (the exporter not connected), during the outage and just after it',
-          input: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x8 9x20'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 4x8 5+1x20'), s(M.mqttConnected.name, broker, '1x4 0x8 1x20'), started],
+          input: [s(M.mqttRoundtripFailures.name, broker, `0x4 ${rtPerMin}+${rtPerMin}x8 ${9 * rtPerMin}x20`), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 4x8 5+1x20'), s(M.mqttConnected.name, broker, '1x4 0x8 1x20'), started],
           at: [m(8), m(10), m(13), m(14)],
         },
         {
           name: 'a removed broker: its series are gone',
-          input: [s(M.mqttRoundtripFailures.name, broker, '0x4 1+1x5 stale'), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 5x5 stale'), s(M.mqttConnected.name, broker, '1x9 stale'), started],
+          input: [s(M.mqttRoundtripFailures.name, broker, `0x4 ${rtPerMin}+${rtPerMin}x5 stale`), s(`${M.mqttRoundtrip.name}_count`, broker, '0+1x4 5x5 stale'), s(M.mqttConnected.name, broker, '1x9 stale'), started],
           at: [m(11), m(13)],
         },
       ],
@@ -573,29 +635,30 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     {
       alert: 'StackwatchContainerCrashLooping',
       // Pages at the restarts.count-th restart.
-      firing: [s(M.containerRestarts.name, ctr, stepsAt(restartTimes, lastRestart + 60)), running(`1x${lastRestart + 60}`), started],
+      firing: [s(M.containerRestarts.name, ctr, stepsAt(restart.firing, restart.end)), running(`1x${restart.end}`), started],
       onset: m(lastRestart),
       labels: { ...ctrAlert, severity: 'critical' },
       summary: 'Container backend is crash-looping',
       description: `Container backend (exporter ${EXP.instance}) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
-      healthy: [s(M.containerRestarts.name, ctr, stepsAt(restartTimes.slice(0, -1), lastRestart + 60)), running(`1x${lastRestart + 60}`), started],
+      healthy: [s(M.containerRestarts.name, ctr, stepsAt(restart.healthy, restart.end)), running(`1x${restart.end}`), started],
       silent: [
-        { name: `${restarts} restarts spread over more than ${cfg.restarts.window} are not a loop`, input: [s(M.containerRestarts.name, ctr, stepsAt(spreadRestarts, spreadLast + 34)), running(`1x${spreadLast + 34}`), started], at: [m(spreadLast + 4), m(spreadLast + 14)] },
-        { name: 'a removed container pages nobody', input: [s(M.containerRestarts.name, ctr, `${stepsAt(restartTimes, lastRestart)} stale`), running(`1x${lastRestart} stale`), started], at: [m(lastRestart + 1), m(lastRestart + 2), m(lastRestart + 20)] },
+        // (With restarts.count 1, every restart is a loop.)
+        ...(restarts > 1 ? [{ name: `${restarts} restarts spread over more than ${cfg.restarts.window} are not a loop`, input: [s(M.containerRestarts.name, ctr, stepsAt(spreadRestarts, spreadLast + 34)), running(`1x${spreadLast + 34}`), started], at: [m(spreadLast + 4), m(spreadLast + 14)] }] : []),
+        { name: 'a removed container pages nobody', input: [s(M.containerRestarts.name, ctr, `${stepsAt(restart.firing.filter((t) => t <= lastRestart), lastRestart)} stale`), running(`1x${lastRestart} stale`), started], at: [m(lastRestart + 1), m(lastRestart + 2), m(lastRestart + 20)] },
         {
           name: `a container found with its history (RestartCount ${restarts + 3}) when the exporter starts is no crash loop`,
           input: [s(M.containerRestarts.name, ctr, `_x10 ${restarts + 3}x60`), running('_x10 1x60'), startedAt(10)],
           at: [m(10), m(11), m(30)],
         },
       ],
-      moreFiring: [{
+      moreFiring: bornFires(cfg.restarts.window, cfg.for.StackwatchContainerCrashLooping, {
         name: `a counter born at ${restarts} while the exporter runs (restarts before the first scrape that saw the container)`,
         input: [s(M.containerRestarts.name, ctr, `_x10 ${restarts}x60`), running('_x10 1x60'), started],
         onset: m(10),
         labels: { ...ctrAlert, severity: 'critical' },
         summary: 'Container backend is crash-looping',
         description: `Container backend (exporter ${EXP.instance}) restarted at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}.`,
-      }],
+      }),
     },
     {
       alert: 'StackwatchContainerOomKilled',
@@ -635,17 +698,17 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     },
     {
       alert: 'StackwatchContainerMemoryLeakSuspected',
-      // Slow leak under the GC sawtooth: the floor grows 10 MiB/h.
+      // Slow leak under the GC sawtooth: the floor grows leakPerHour (10 MiB/h by default).
       firing: [
-        s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + (10 * MiB * t) / 60 + saw(t))),
-        s(M.containerStartedAt.name, ctr, '0x400'),
+        s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + (leakPerHour * t) / 60 + saw(t))),
+        s(M.containerStartedAt.name, ctr, `${leakStart}x400`),
         running('1x400'),
         s(M.containerRestarts.name, ctr, '0x400'),
       ],
-      onset: h(3), // the warm-up guard (quiet window) ends 3h after the start
+      onset: h(3), // the warm-up guard (quiet window) ends at 3h (leakStart)
       labels: { ...ctrAlert, severity: 'warning' },
       summary: 'Container backend may be leaking memory',
-      description: `The memory floor (minimum over 30m, so GC sawtooth does not count) of container backend (exporter ${EXP.instance}) has grown by more than 1 MiB and 2% per hour for more than ${cfg.for.StackwatchContainerMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
+      description: `The memory floor (minimum over 30m, so GC sawtooth does not count) of container backend (exporter ${EXP.instance}) has grown by more than ${leakText} per hour for more than ${cfg.for.StackwatchContainerMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
       // Flat GC sawtooth: big teeth, no growth of the floor.
       healthy: [
         s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + saw(t))),
@@ -661,13 +724,14 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
       firing: [
         s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + t * MiB)),
         s(M.containerMemLimit.name, ctr, `${400 * MiB}x400`),
-        s(M.containerStartedAt.name, ctr, '0x400'),
+        s(M.containerStartedAt.name, ctr, `${leakStart}x400`),
         running('1x400'),
       ],
       onset: h(3),
       labels: { ...ctrAlert, severity: 'warning' },
       summary: 'Container backend will reach its memory limit soon',
-      description: `At the current growth of its memory floor, container backend (exporter ${EXP.instance}) reaches its memory limit in 2h 0m 0s, then gets OOM-killed.`,
+      // The floor (the usage 30 minutes before) grows 60 MiB/h: it meets the 400 MiB limit at minute 330.
+      description: `At the current growth of its memory floor, container backend (exporter ${EXP.instance}) reaches its memory limit in ${humanizeDuration(m(330) - firesAtTime(h(3), durationSeconds(cfg.for.StackwatchContainerMemoryExhaustion)))}, then gets OOM-killed.`,
       healthy: [
         s(M.containerMemUsage.name, ctr, perMinute(400, (t) => 100 * MiB + saw(t))),
         s(M.containerMemLimit.name, ctr, `${400 * MiB}x400`),
@@ -699,23 +763,23 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     {
       alert: 'StackwatchProcessRestarting',
       // The seeds' crash loop: a reload watcher restarting the server every ~5 minutes here.
-      firing: [s(M.processRestarts.name, grp, stepsAt(restartTimes, lastRestart + 60)), procs(`1x${lastRestart + 60}`), started],
+      firing: [s(M.processRestarts.name, grp, stepsAt(restart.firing, restart.end)), procs(`1x${restart.end}`), started],
       onset: m(lastRestart),
       labels: { ...grpAlert, severity: 'critical' },
       summary: 'Processes of group backend keep restarting',
       description: `Processes of group backend (exporter ${EXP.instance}) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
-      healthy: [s(M.processRestarts.name, grp, stepsAt(restartTimes.slice(0, -1), lastRestart + 60)), procs(`1x${lastRestart + 60}`), started],
+      healthy: [s(M.processRestarts.name, grp, stepsAt(restart.healthy, restart.end)), procs(`1x${restart.end}`), started],
       silent: [
-        { name: 'a group removed from the config pages nobody', input: [s(M.processRestarts.name, grp, `${stepsAt(restartTimes, lastRestart)} stale`), procs(`1x${lastRestart} stale`), started], at: [m(lastRestart + 1), m(lastRestart + 2), m(lastRestart + 20)] },
+        { name: 'a group removed from the config pages nobody', input: [s(M.processRestarts.name, grp, `${stepsAt(restart.firing.filter((t) => t <= lastRestart), lastRestart)} stale`), procs(`1x${lastRestart} stale`), started], at: [m(lastRestart + 1), m(lastRestart + 2), m(lastRestart + 20)] },
       ],
-      moreFiring: [{
+      moreFiring: bornFires(cfg.restarts.window, cfg.for.StackwatchProcessRestarting, {
         name: `a counter born at ${restarts} while the exporter runs`,
         input: [s(M.processRestarts.name, grp, `_x10 ${restarts}x60`), procs('_x10 1x60'), started],
         onset: m(10),
         labels: { ...grpAlert, severity: 'critical' },
         summary: 'Processes of group backend keep restarting',
         description: `Processes of group backend (exporter ${EXP.instance}) were replaced at least ${cfg.restarts.count} times in the last ${cfg.restarts.window}: a crash loop, or a development reload flag in production.`,
-      }],
+      }),
     },
     {
       alert: 'StackwatchProcessGroupAmbiguous',
@@ -730,15 +794,15 @@ function cases(cfg: BundleConfig): AlertCaseSpec[] {
     {
       alert: 'StackwatchProcessMemoryLeakSuspected',
       firing: [
-        s(M.processRss.name, grp, perMinute(400, (t) => 100 * MiB + (10 * MiB * t) / 60 + saw(t))),
-        s(M.processOldestStart.name, grp, '0x400'),
+        s(M.processRss.name, grp, perMinute(400, (t) => 100 * MiB + (leakPerHour * t) / 60 + saw(t))),
+        s(M.processOldestStart.name, grp, `${leakStart}x400`),
         procs('1x400'),
         s(M.processRestarts.name, grp, '0x400'),
       ],
       onset: h(3),
       labels: { ...grpAlert, severity: 'warning' },
       summary: 'Process group backend may be leaking memory',
-      description: `The resident-memory floor (minimum over 30m, so GC sawtooth does not count) of group backend (exporter ${EXP.instance}) has grown by more than 1 MiB and 2% per hour for more than ${cfg.for.StackwatchProcessMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
+      description: `The resident-memory floor (minimum over 30m, so GC sawtooth does not count) of group backend (exporter ${EXP.instance}) has grown by more than ${leakText} per hour for more than ${cfg.for.StackwatchProcessMemoryLeakSuspected}, with no restart in the last ${cfg.leak.quietWindow}.`,
       healthy: [
         s(M.processRss.name, grp, perMinute(400, (t) => 100 * MiB + saw(t))),
         s(M.processOldestStart.name, grp, '0x400'),

@@ -169,6 +169,21 @@ for:
     expect(lo + 0.95 * (hi - lo)).toBeGreaterThan(seconds);
   });
 
+  test('a window the rules read with increase(), changes() or deriv() holds two one-minute samples: 1m and longer load, shorter is refused by its path', () => {
+    const cfg = parseBundleYaml('restarts: { window: 1m }\nflapping: { window: 90s }\nmqtt: { roundtrip_recovery_window: 1m }\n', 'bundle.yml');
+    expect(cfg.restarts.window).toBe('1m');
+    expect(cfg.flapping.window).toBe('90s');
+    const why = 'must be at least 1m: the rule tests stackwatch bundle writes sample every minute, and a window needs two samples to see a change';
+    expect(errorsOf('mqtt: { roundtrip_recovery_window: 30s }')).toEqual([`bundle.yml: mqtt.roundtrip_recovery_window: ${why} (got 30s)`]);
+    const fields: [string, string][] = [
+      ['restarts: { window: 59s }', 'restarts.window'], ['flapping: { window: 30s }', 'flapping.window'], ['oom_window: 15s', 'oom_window'],
+      ['mqtt: { roundtrip_failure_window: 45s }', 'mqtt.roundtrip_failure_window'], ['mqtt: { auth_failure_window: 10s }', 'mqtt.auth_failure_window'],
+      ['pending_requests: { growth_window: 30s }', 'pending_requests.growth_window'], ['leak: { slope_window: 30s }', 'leak.slope_window'],
+      ['leak: { quiet_window: 30s }', 'leak.quiet_window'], ['fds: { window: 30s }', 'fds.window'],
+    ];
+    for (const [yml, field] of fields) expect(errorsOf(yml)).toEqual([expect.stringContaining(`bundle.yml: ${field}: must be at least 1m`)]);
+  });
+
   test('not YAML, or not a mapping', () => {
     expect(errorsOf('exporter: { job: [ }')[0]).toMatch(/^bundle\.yml: line \d+, column \d+: not valid YAML/);
     expect(errorsOf('- a\n- b\n')).toEqual(['bundle.yml: expected a mapping of settings (exporter:, slo:, for:, ...)']);

@@ -15,7 +15,8 @@ import { TRAFFIC_ALERTS } from '../../src/bundle/logs-rules';
 import { R } from '../../src/bundle/names';
 import { grafanaFiles } from '../../src/bundle/grafana-files';
 import { EXPORTER_START, recordedNames, recordingGroups } from '../../src/bundle/rules';
-import { alertCases, evalTime, firesAtTime, ruleTestFiles } from '../../src/bundle/rules-tests';
+import fc from 'fast-check';
+import { alertCases, evalTime, eventPlan, firesAtTime, ruleTestFiles, windowSteps } from '../../src/bundle/rules-tests';
 
 const cfg = bundleConfig;
 const alerts = allAlerts(cfg);
@@ -259,6 +260,21 @@ const EXPORTER_LEVEL_ALERTS: string[] = [
 ];
 
 describe('promtool test cases', () => {
+  test('event plans (restarts, outages): count events in the window from the onset through for:, fewer before it, one too few in the healthy plan', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 60, max: 4 * 3600 }), fc.integer({ min: 1, max: 10 }), fc.integer({ min: 0, max: 1800 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 4 }),
+      (windowS, count, forS, start, gap) => {
+        const plan = eventPlan(windowS, count, forS, start, gap);
+        // Events a window ending at minute t sees between its samples (promtool: one a minute, both ends included).
+        const seen = (events: number[], t: number): number => events.filter((e) => e > t - windowSteps(windowS) && e <= t).length;
+        for (let t = 0; t < plan.onset; t++) expect(seen(plan.firing, t)).toBeLessThan(count);
+        for (let t = plan.onset; t <= plan.onset + Math.ceil(forS / 60); t++) expect(seen(plan.firing, t)).toBeGreaterThanOrEqual(count);
+        expect(plan.healthy).toHaveLength(count - 1);
+        expect(Math.max(...plan.firing)).toBeLessThanOrEqual(plan.end);
+      },
+    ), { seed: 1126, numRuns: 300 });
+  });
+
   const files = ruleTestFiles(cfg);
   type T = { name: string; alert_rule_test?: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string> }[] }[] };
   const tests: T[] = Object.values(files).flatMap((c) => (parse(c) as { tests: T[] }).tests);
