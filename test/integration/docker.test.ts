@@ -96,10 +96,13 @@ test('crash loop under --restart on-failure:3: restarts_total equals RestartCoun
     const i = await d.inspect('loop');
     return i.State.Status === 'exited' && i.RestartCount === 3 ? i : false;
   }, 30_000, 200);
+  // (The last exit, not followed by a restart, is an outage once the collector's grace for a
+  // removal is over, up to 5 s after the die.)
   const m = await waitFor('exporter to see the loop end', async () => {
     const s = await exp.scrape();
-    return stateOf(s, 'loop') === 'exited' && s.get('stackwatch_container_restarts_total', { container: 'loop' }) === final.RestartCount ? s : false;
-  }, 10_000, 200);
+    return stateOf(s, 'loop') === 'exited' && s.get('stackwatch_container_restarts_total', { container: 'loop' }) === final.RestartCount
+      && s.get('stackwatch_target_up', { kind: 'container', target: 'loop' }) === 0 ? s : false;
+  }, 15_000, 200);
   expect(m.get('stackwatch_container_restarts_total', { container: 'loop' })).toBe(3);
   expect(m.get('stackwatch_container_last_exit_code', { container: 'loop' })).toBe(3);
   expect(m.get('stackwatch_target_up', { kind: 'container', target: 'loop' })).toBe(0);
