@@ -121,6 +121,12 @@ class FakeEngine implements Engine {
     return now / 1000;
   }
 
+  /** The container's process exits (no removal under way): its die; returns the die's time. */
+  exit(c: FakeContainer, exitCode: number): number {
+    c.status = 'exited';
+    return this.event(c, 'die', { exitCode });
+  }
+
   /** `docker rm -f` of a running container: die (while removal is in progress), then gone. */
   rmDie(c: FakeContainer, opts: { lost?: boolean } = {}): void {
     c.status = 'removing';
@@ -336,14 +342,21 @@ test('a plain stop is still an outage, dated at the die; the start ends it', asy
 
 const view = (name: string) => tracker.view('container', name);
 
+/** The collector started with one running container, seen up. */
+async function startWithOne(name: string): Promise<FakeContainer> {
+  const c = engine.add(name);
+  await start();
+  await until(`${name} up`, () => view(name)?.state === 'up');
+  return c;
+}
+
 describe('a die whose removal comes late (under load, compose down, --rm)', () => {
   test('the die\'s inspect says "exited" (the removal not visible yet); the destroy comes within the grace: no outage', async () => {
     const c = engine.add('late');
     engine.add('bystander');
     await start();
     await until('up', () => view('late')?.state === 'up');
-    c.status = 'exited';
-    engine.event(c, 'die', { exitCode: 137 });
+    engine.exit(c, 137);
     // Asked and answered "exited" (and rechecked by resources cycles) while the grace runs.
     await sleep(REMOVAL_MS / 2);
     expect(view('late')?.state).toBe('up');
@@ -353,11 +366,8 @@ describe('a die whose removal comes late (under load, compose down, --rm)', () =
   });
 
   test('a stop (exit 0) then the removal (compose down, --rm): no outage', async () => {
-    const c = engine.add('down');
-    await start();
-    await until('up', () => view('down')?.state === 'up');
-    c.status = 'exited';
-    engine.event(c, 'die', { exitCode: 0 });
+    const c = await startWithOne('down');
+    engine.exit(c, 0);
     await sleep(REMOVAL_MS / 3);
     c.status = 'removing';
     await sleep(REMOVAL_MS / 3);
@@ -366,9 +376,7 @@ describe('a die whose removal comes late (under load, compose down, --rm)', () =
   });
 
   test('removal in progress past the grace: still no outage; a lost destroy is found by a recheck (404)', async () => {
-    const c = engine.add('slow');
-    await start();
-    await until('up', () => view('slow')?.state === 'up');
+    const c = await startWithOne('slow');
     engine.rmDie(c);
     await sleep(REMOVAL_MS * 2);
     expect(view('slow')?.outages).toBe(0);
@@ -380,12 +388,9 @@ describe('a die whose removal comes late (under load, compose down, --rm)', () =
   });
 
   test('the events stream reconnects between the die and the destroy: no outage', async () => {
-    const c = engine.add('cut');
-    await start();
-    await until('up', () => view('cut')?.state === 'up');
+    const c = await startWithOne('cut');
     await sleep(PAST_GRACE_MS);
-    c.status = 'exited';
-    engine.event(c, 'die', { exitCode: 137 });
+    engine.exit(c, 137);
     await until('the die\'s inspect', () => engine.inspects >= 2);
     engine.stream.destroy();
     await until('a new stream', () => engine.streams.length === 2);
@@ -396,14 +401,11 @@ describe('a die whose removal comes late (under load, compose down, --rm)', () =
   });
 
   test('a resync that no longer finds the container (die seen, destroy lost): no outage', async () => {
-    const c = engine.add('vanished');
-    await start();
-    await until('up', () => view('vanished')?.state === 'up');
+    const c = await startWithOne('vanished');
     await sleep(PAST_GRACE_MS);
     // The die's inspect is answered only after the container is gone from the list.
     engine.hold(c.id);
-    c.status = 'exited';
-    engine.event(c, 'die', { exitCode: 137 });
+    engine.exit(c, 137);
     await sleep(30);
     engine.rmDestroy(c, { lost: true });
     engine.stream.destroy();
@@ -428,11 +430,8 @@ describe('a die whose removal comes late (under load, compose down, --rm)', () =
 
 describe('a real exit is still one outage, dated at the die', () => {
   test('a crash that stays down: one outage once the grace ends, starting at the die, not at the grace\'s end', async () => {
-    const c = engine.add('crashed');
-    await start();
-    await until('up', () => view('crashed')?.state === 'up');
-    c.status = 'exited';
-    const dieAt = engine.event(c, 'die', { exitCode: 1 });
+    const c = await startWithOne('crashed');
+    const dieAt = engine.exit(c, 1);
     await until('down', () => view('crashed')?.state === 'down', REMOVAL_MS + 3000);
     const seenAt = Date.now() / 1000;
     const v = view('crashed')!;
@@ -454,13 +453,10 @@ describe('a real exit is still one outage, dated at the die', () => {
   });
 
   test('restart policy: die then start within the grace is one outage from the die to the start, and one restart', async () => {
-    const c = engine.add('restarted');
-    await start();
-    await until('up', () => view('restarted')?.state === 'up');
+    const c = await startWithOne('restarted');
     // The die's inspect is answered late, after the start: it says running.
     engine.hold(c.id);
-    c.status = 'exited';
-    const dieAt = engine.event(c, 'die', { exitCode: 3 });
+    const dieAt = engine.exit(c, 3);
     await sleep(80);
     c.status = 'running';
     const startAt = engine.event(c, 'start');
@@ -478,9 +474,7 @@ describe('a real exit is still one outage, dated at the die', () => {
   });
 
   test('restart policy: the die\'s inspect says "restarting": the outage is known at once, from the die', async () => {
-    const c = engine.add('looping');
-    await start();
-    await until('up', () => view('looping')?.state === 'up');
+    const c = await startWithOne('looping');
     c.status = 'restarting';
     const dieAt = engine.event(c, 'die', { exitCode: 3 });
     // Well inside the grace.
