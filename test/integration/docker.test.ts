@@ -242,7 +242,7 @@ test('a reload changing the filters keeps the engine connection and the counters
 
 /** Parses docker's human sizes: "19.53MiB", "256MiB", "1.5GiB", "512KiB", "0B". */
 function parseSize(text: string): number {
-  const m = /^([\rig.d.]+)\s*([KMGT]?i?B)$/.exec(text.trim());
+  const m = /^([\d.]+)\s*([KMGT]?i?B)$/.exec(text.trim());
   if (m === null) throw new Error(`cannot parse size ${text}`);
   const units: Record<string, number> = {
     B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12,
