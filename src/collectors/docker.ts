@@ -12,7 +12,7 @@ import type { Resources } from './docker-cgroup';
 import { connectEngine, engineReachable, isOurBug, MAX_EVENT_LINE_BYTES, readEventLines, type Engine, type EngineFactory, type ListedContainer } from './docker-engine';
 import { CgroupFiles, ContainerCgroup, resourcesFromStats } from './docker-resources';
 import {
-  applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, createdRecord,
+  applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, createdRecord, exitSignal,
   matches, parseEventLine, recordFromInspect, type ContainerRecord, type DockerEvent, type Filters, type InspectInfo,
 } from './docker-state';
 
@@ -512,7 +512,14 @@ export class DockerCollector implements Collector<DockerConfig> {
       this.ignored.delete(ev.id);
       const rec = ev.action === 'create' ? createdRecord(info) : recordFromInspect(info);
       if (ev.action === 'create') applyInspect(rec, info, 'refresh', this.pending.has(ev.id));
+      // First seen by its die, exited: as for a known one, a removal may follow.
+      if (ev.action === 'die' && exitSignal(info) === 'unsure') {
+        rec.exitUnconfirmed = true;
+        rec.dieAt = ev.time;
+      }
       await this.adoptIfWatched(rec);
+      const adopted = this.byId.get(ev.id);
+      if (adopted?.rec === rec && rec.exitUnconfirmed) this.holdExit(adopted);
       return;
     }
     const held = t.rec.exitUnconfirmed;

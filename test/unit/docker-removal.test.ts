@@ -426,6 +426,16 @@ describe('a die whose removal comes late (under load, compose down, --rm)', () =
     engine.rmDestroy(b);
     await expectForgotten('never-started', 'die-lost');
   });
+  test('a container first seen by its die (its create lost), exited, then removed: no outage', async () => {
+    await start();
+    await sleep(PAST_GRACE_MS);
+    const c = engine.add('unseen', 'running');
+    engine.exit(c, 137);
+    await until('adopted', () => tracker.has('container', 'unseen') || engine.inspects >= 1);
+    await sleep(REMOVAL_MS / 2);
+    engine.rmDestroy(c);
+    await expectForgotten('unseen');
+  });
 });
 
 describe('a real exit is still one outage, dated at the die', () => {
