@@ -727,7 +727,9 @@ export class DockerCollector implements Collector<DockerConfig> {
     for (const t of this.byId.values()) {
       try {
         // While the engine is unreachable nothing is known about its containers: no observation.
-        const ok = this.connected ? available(t.rec) : undefined;
+        // Nor while events of the container wait to be applied: its state is about to change (an
+        // "up" observed now would date the outage its queued die starts after now).
+        const ok = this.connected && !this.pending.has(t.rec.id) ? available(t.rec) : undefined;
         if (ok !== undefined) this.ctx.tracker.observe('container', t.rec.name, ok, ok ? { at: now } : { at: now, error: downReason(t.rec) });
         if (this.connected && !this.pending.has(t.rec.id) && (t.rec.state === 'removing' || t.rec.exitUnconfirmed)) this.recheck(t);
         if (t.rec.state !== 'running' && t.rec.state !== 'paused') continue;

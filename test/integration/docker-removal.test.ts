@@ -116,8 +116,10 @@ test('stop then rm (compose down) and --rm after an exit: no outage; a container
   expect({ ...seenOutages, stays: undefined }).toEqual({ killed: 1, stays: undefined });
   const m = await rig.exp.scrape();
   const exitedAt = Date.parse((await d.inspect('killed')).State.FinishedAt) / 1000;
-  // Down from the die (a few ms after Docker's FinishedAt), not from the end of the removal grace.
+  // Down from the die (just after Docker's FinishedAt; on a loaded machine up to a second or two
+  // later), not from the end of the removal grace, 5 s after the die.
   const downAt = m.get('stackwatch_target_last_transition_timestamp_seconds', { kind: 'container', target: 'killed' })!;
-  expect(Math.abs(downAt - exitedAt)).toBeLessThan(1);
+  expect({ exitedAt, downAt, after: downAt - exitedAt > -0.5, wellBeforeGraceEnd: downAt - exitedAt < 3.5 })
+    .toEqual({ exitedAt, downAt, after: true, wellBeforeGraceEnd: true });
   expect(m.get('stackwatch_container_last_exit_code', { container: 'killed' })).toBe(137);
 });
