@@ -109,10 +109,14 @@ export interface ContainerRecord {
   /** A die was seen since the last start (the next start is a restart). */
   sawDie: boolean;
   /**
-   * A die was seen and no inspect has said yet whether the container is being removed
-   * (`docker rm -f` kills it first): until one does, its exit is no verdict.
+   * A die was seen and it is not known yet whether the container is being removed (`docker rm
+   * -f` kills it first, `compose down` stops then removes it, `--rm` removes it once it exited):
+   * until a start, an inspect (see exitSignal) or the end of the collector's grace settles it,
+   * the exit is no verdict.
    */
   exitUnconfirmed: boolean;
+  /** Time of that die (unix seconds): a confirmed exit's outage starts there. */
+  dieAt?: number;
   /** An oom event was counted since the last start (State.OOMKilled must not count it again). */
   oomSinceStart: boolean;
   /** Time of the last oom event (a burst of them counts once). */
@@ -241,6 +245,7 @@ export function applyEvent(rec: ContainerRecord, ev: DockerEvent): EventEffect {
         rec.eventRestartsSinceSync += 1;
       }
       rec.sawDie = false;
+      // Started again: it is not being removed (a removal cannot be undone).
       rec.exitUnconfirmed = false;
       rec.oomSinceStart = false;
       rec.state = 'running';
@@ -249,6 +254,8 @@ export function applyEvent(rec: ContainerRecord, ev: DockerEvent): EventEffect {
       return { remove: false, refresh: true };
     case 'die': {
       rec.sawDie = true;
+      // (A second die before any start: the outage still starts at the first.)
+      if (!rec.exitUnconfirmed) rec.dieAt = ev.time;
       rec.exitUnconfirmed = true;
       rec.state = 'exited';
       rec.pid = 0;
@@ -284,6 +291,22 @@ export function applyEvent(rec: ContainerRecord, ev: DockerEvent): EventEffect {
 }
 
 /**
+ * What an inspect says about a die whose verdict is held:
+ * - `removal`: the container is being removed (Docker says "removing" while the removal is in
+ *   progress and "dead" while it tears the container down, or when tearing down failed);
+ * - `exit`: it runs again, or Docker is restarting it: the die was an exit;
+ * - `unsure`: exited (or created) — a removal may still follow (`compose down` and `--rm` remove
+ *   only after the exit, and under load a `docker rm -f` can be answered so too).
+ * (An inspect that finds no container at all is a removal too; the collector sees that itself.)
+ */
+export function exitSignal(info: InspectInfo): 'removal' | 'exit' | 'unsure' {
+  const s = stateOf(info);
+  if (s === 'removing' || s === 'dead') return 'removal';
+  if (s === 'exited' || s === 'created') return 'unsure';
+  return 'exit';
+}
+
+/**
  * Applies an inspect result to a known container.
  * - `refresh` (after an event): takes state, health, pid and times; when more events of this
  *   container are already queued (`eventsPending`), the state is left to them. Counters are
@@ -291,14 +314,17 @@ export function applyEvent(rec: ContainerRecord, ev: DockerEvent): EventEffect {
  * - `sync` (at start-up and after every reconnect, with no events in flight): also reconciles
  *   the counters with what happened while the events stream was down: restarts Docker counted
  *   in RestartCount beyond those seen as events, and an OOM kill not seen as an event.
+ * A held die (exitUnconfirmed) is confirmed by an inspect saying `exit`, or `unsure` once the
+ * collector's grace for it is over (`graceOver`); a `removal` keeps it held.
  */
-export function applyInspect(rec: ContainerRecord, info: InspectInfo, mode: 'refresh' | 'sync', eventsPending = false): void {
+export function applyInspect(rec: ContainerRecord, info: InspectInfo, mode: 'refresh' | 'sync', eventsPending = false, graceOver = false): void {
   rec.name = nameOf(info.Name, info.Id);
   rec.image = info.Config?.Image ?? rec.image;
   rec.labels = { ...(info.Config?.Labels ?? {}) };
   rec.hasHealthcheck = hasHealthcheck(info);
   // Whether the container is being removed is known now, whatever events are still queued.
-  if (stateOf(info) !== 'removing') rec.exitUnconfirmed = false;
+  const signal = exitSignal(info);
+  if (signal === 'exit' || (signal === 'unsure' && graceOver)) rec.exitUnconfirmed = false;
   if (!(mode === 'refresh' && eventsPending)) {
     rec.state = stateOf(info);
     rec.health = healthOf(info);

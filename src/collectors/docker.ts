@@ -12,7 +12,7 @@ import type { Resources } from './docker-cgroup';
 import { connectEngine, engineReachable, isOurBug, MAX_EVENT_LINE_BYTES, readEventLines, type Engine, type EngineFactory, type ListedContainer } from './docker-engine';
 import { CgroupFiles, ContainerCgroup, resourcesFromStats } from './docker-resources';
 import {
-  applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, createdRecord,
+  applyEvent, applyInspect, available, COMPOSE_PROJECT, COMPOSE_SERVICE, createdRecord, exitSignal,
   matches, parseEventLine, recordFromInspect, type ContainerRecord, type DockerEvent, type Filters, type InspectInfo,
 } from './docker-state';
 
@@ -43,6 +43,15 @@ const SYNC_CONCURRENCY = 8;
  * is lost. A second list this long after the stream opened finds what such an event changed.
  */
 export const SUBSCRIBE_GRACE_MS = 2000;
+/**
+ * How long the verdict of a die is held while nothing says yet whether the container is being
+ * removed (a removal is no outage: `docker rm -f`, `compose down`, `--rm`, a recreate). Its
+ * destroy follows within a second, under load within a few. A start, or an inspect that says
+ * running, restarting, removing or not found, settles it sooner; a container still exited when
+ * it ends is down from the die's time on.
+ */
+export const REMOVAL_GRACE_MS = 5000;
+
 interface Published {
   restarts: number;
   oomKills: number;
@@ -54,6 +63,9 @@ interface Tracked {
   rec: ContainerRecord;
   pub: Published;
   cgroup: ContainerCgroup;
+  /** While a die's verdict is held: when the grace ends (Date.now() ms), and its timer. */
+  holdUntil?: number;
+  holdTimer?: NodeJS.Timeout;
 }
 
 interface Instruments {
@@ -133,12 +145,19 @@ export class DockerCollector implements Collector<DockerConfig> {
   private config?: DockerConfig;
   /** Containers being removed (or whose die may be a removal) with an inspect queued to see whether they are gone. */
   private readonly rechecking = new Set<string>();
+  /** Of those, the ones whose grace ended while that inspect was in flight: one more follows. */
+  private readonly recheckAgain = new Set<string>();
 
   /**
    * `connect` makes the engine connection (a fake engine in the unit tests); `subscribeGraceMs`
-   * is SUBSCRIBE_GRACE_MS, shorter in those tests.
+   * is SUBSCRIBE_GRACE_MS and `removalGraceMs` REMOVAL_GRACE_MS, shorter in those tests.
    */
-  constructor(private readonly ctx: CollectorContext, private readonly connect: EngineFactory = connectEngine, private readonly subscribeGraceMs = SUBSCRIBE_GRACE_MS) {}
+  constructor(
+    private readonly ctx: CollectorContext,
+    private readonly connect: EngineFactory = connectEngine,
+    private readonly subscribeGraceMs = SUBSCRIBE_GRACE_MS,
+    private readonly removalGraceMs = REMOVAL_GRACE_MS,
+  ) {}
 
   /**
    * Same engine: filters, thresholds and intervals change in place (a filter change resyncs from
@@ -240,6 +259,7 @@ export class DockerCollector implements Collector<DockerConfig> {
     this.active = false;
     this.abort.abort();
     clearInterval(this.resourcesTimer);
+    for (const t of this.byId.values()) clearTimeout(t.holdTimer);
     this.events?.destroy();
     this.wakeSleep?.();
     const settle = (p: Promise<unknown> | undefined): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, 800).unref())]);
@@ -428,9 +448,10 @@ export class DockerCollector implements Collector<DockerConfig> {
           await this.adopt(recordFromInspect(info), now);
         } else {
           const oldName = known.rec.name;
-          applyInspect(known.rec, info, 'sync');
+          const held = known.rec.exitUnconfirmed;
+          applyInspect(known.rec, info, 'sync', false, this.graceOver(known));
           if (known.rec.name !== oldName || !matches(this.filters!, known.rec.name, known.rec.labels)) await this.renamed(known, oldName);
-          else this.publish(known, now);
+          else this.publishSettled(known, held, now);
         }
       } catch (err) {
         // One container we cannot handle (a bug of ours) must not stop the sync of the others,
@@ -467,8 +488,9 @@ export class DockerCollector implements Collector<DockerConfig> {
       if (t === undefined) await this.adoptIfWatched(recordFromInspect(info));
       else if (this.byId.get(c.Id) === t) {
         // (Unless it was destroyed while being inspected.)
-        applyInspect(t.rec, info, 'refresh', this.pending.has(c.Id));
-        this.publish(t, this.ctx.clock());
+        const held = t.rec.exitUnconfirmed;
+        applyInspect(t.rec, info, 'refresh', this.pending.has(c.Id), this.graceOver(t));
+        this.publishSettled(t, held, this.ctx.clock());
       }
     }
   }
@@ -490,17 +512,28 @@ export class DockerCollector implements Collector<DockerConfig> {
       this.ignored.delete(ev.id);
       const rec = ev.action === 'create' ? createdRecord(info) : recordFromInspect(info);
       if (ev.action === 'create') applyInspect(rec, info, 'refresh', this.pending.has(ev.id));
+      // First seen by its die, exited: as for a known one, a removal may follow.
+      if (ev.action === 'die' && exitSignal(info) === 'unsure') {
+        rec.exitUnconfirmed = true;
+        rec.dieAt = ev.time;
+      }
       await this.adoptIfWatched(rec);
+      const adopted = this.byId.get(ev.id);
+      if (adopted?.rec === rec && rec.exitUnconfirmed) this.holdExit(adopted);
       return;
     }
+    const held = t.rec.exitUnconfirmed;
     const effect = applyEvent(t.rec, ev);
     if (effect.remove) {
+      // Also a die held until now: the container was removed, it did not fail.
       await this.dropContainer(t);
       return;
     }
     if (ev.action === 'start') t.cgroup.forget();
-    // (A die is no verdict yet: the inspect below tells an exit from a `docker rm -f`.)
-    this.publish(t, ev.time);
+    // A die is no verdict yet (the inspect below, or the end of the grace, tells an exit from a
+    // removal); a start after one settles it: an exit, down from the die to this start.
+    if (t.rec.exitUnconfirmed && !held) this.holdExit(t);
+    this.publishSettled(t, held, ev.time);
     if (!effect.refresh) return;
     const info = await this.inspect(ev.id);
     if (this.byId.get(ev.id) !== t) return;
@@ -511,15 +544,50 @@ export class DockerCollector implements Collector<DockerConfig> {
     }
     const oldName = t.rec.name;
     const oldPid = t.rec.pid;
-    applyInspect(t.rec, info, 'refresh', this.pending.has(ev.id));
+    const heldBefore = t.rec.exitUnconfirmed;
+    applyInspect(t.rec, info, 'refresh', this.pending.has(ev.id), this.graceOver(t));
     if (t.rec.name !== oldName || !matches(this.filters!, t.rec.name, t.rec.labels)) {
       // Re-adopted under its new name (or dropped): the new record is published there.
       await this.renamed(t, oldName);
       return;
     }
     if (t.rec.pid !== oldPid) t.cgroup.forget();
-    // A confirmed exit dates from the die.
-    this.publish(t, ev.action === 'die' ? ev.time : this.ctx.clock());
+    this.publishSettled(t, heldBefore, this.ctx.clock());
+  }
+
+  /** A die's verdict is held: at the end of the grace, an inspect settles it (see REMOVAL_GRACE_MS). */
+  private holdExit(t: Tracked): void {
+    clearTimeout(t.holdTimer);
+    t.holdUntil = Date.now() + this.removalGraceMs;
+    t.holdTimer = setTimeout(() => {
+      t.holdTimer = undefined;
+      if (this.byId.get(t.rec.id) === t && t.rec.exitUnconfirmed) this.recheck(t);
+    }, this.removalGraceMs);
+    t.holdTimer.unref();
+  }
+
+  private graceOver(t: Tracked): boolean {
+    return t.holdUntil === undefined || Date.now() >= t.holdUntil;
+  }
+
+  /**
+   * Publishes the record at `at`. When it held a die's verdict (`wasHeld`) that is now settled
+   * as an exit, the outage is dated from the die: the down is observed at the die's time, then,
+   * if it has been started again since, the current state at `at`.
+   */
+  private publishSettled(t: Tracked, wasHeld: boolean, at: number): void {
+    if (wasHeld && !t.rec.exitUnconfirmed) {
+      clearTimeout(t.holdTimer);
+      t.holdTimer = undefined;
+      t.holdUntil = undefined;
+      const dieAt = t.rec.dieAt ?? at;
+      if (available(t.rec) === false) {
+        this.publish(t, dieAt);
+        return;
+      }
+      this.ctx.tracker.observe('container', t.rec.name, false, { at: dieAt, error: 'container exited' });
+    }
+    this.publish(t, at);
   }
 
   private async adoptIfWatched(rec: ContainerRecord): Promise<void> {
@@ -556,6 +624,7 @@ export class DockerCollector implements Collector<DockerConfig> {
   /** The container's name changed, or it no longer matches the filters: its old series go. */
   private async renamed(t: Tracked, oldName: string): Promise<void> {
     const newRec = t.rec;
+    clearTimeout(t.holdTimer);
     await this.removeSeries(oldName);
     this.byId.delete(newRec.id);
     const fresh: ContainerRecord = { ...newRec };
@@ -564,6 +633,9 @@ export class DockerCollector implements Collector<DockerConfig> {
       return;
     }
     await this.adopt(fresh, this.ctx.clock());
+    // A die still held under the old name is held under the new one.
+    const next = this.byId.get(fresh.id);
+    if (next !== undefined && fresh.exitUnconfirmed) this.holdExit(next);
   }
 
   /** The engine no longer has the container (ids are never reused): it leaves for good. */
@@ -579,7 +651,11 @@ export class DockerCollector implements Collector<DockerConfig> {
    */
   private recheck(t: Tracked): void {
     const id = t.rec.id;
-    if (this.rechecking.has(id)) return;
+    if (this.rechecking.has(id)) {
+      // The one in flight may have been asked before the grace ended: ask once more after it.
+      if (t.rec.exitUnconfirmed && this.graceOver(t)) this.recheckAgain.add(id);
+      return;
+    }
     this.rechecking.add(id);
     void this.enqueue(async () => {
       if (this.byId.get(id) !== t || this.abort.signal.aborted) return;
@@ -587,15 +663,21 @@ export class DockerCollector implements Collector<DockerConfig> {
       if (this.byId.get(id) !== t) return;
       if (info === undefined) await this.containerGone(t);
       else {
-        applyInspect(t.rec, info, 'refresh', this.pending.has(id));
-        this.publish(t, this.ctx.clock());
+        const held = t.rec.exitUnconfirmed;
+        applyInspect(t.rec, info, 'refresh', this.pending.has(id), this.graceOver(t));
+        this.publishSettled(t, held, this.ctx.clock());
       }
     }).catch((err: unknown) => {
       if (!this.abort.signal.aborted) this.ctx.log.debug({ err, container: t.rec.name }, 'docker recheck of a container being removed failed');
-    }).finally(() => this.rechecking.delete(id));
+    }).finally(() => {
+      this.rechecking.delete(id);
+      if (this.recheckAgain.delete(id) && this.byId.get(id) === t && t.rec.exitUnconfirmed && !this.abort.signal.aborted) this.recheck(t);
+    });
   }
 
   private async dropContainer(t: Tracked): Promise<void> {
+    clearTimeout(t.holdTimer);
+    t.holdTimer = undefined;
     if (this.byId.get(t.rec.id) === t) this.byId.delete(t.rec.id);
     await this.removeSeries(t.rec.name);
     this.ctx.log.debug({ container: t.rec.name }, 'docker container gone');
@@ -645,7 +727,9 @@ export class DockerCollector implements Collector<DockerConfig> {
     for (const t of this.byId.values()) {
       try {
         // While the engine is unreachable nothing is known about its containers: no observation.
-        const ok = this.connected ? available(t.rec) : undefined;
+        // Nor while events of the container wait to be applied: its state is about to change (an
+        // "up" observed now would date the outage its queued die starts after now).
+        const ok = this.connected && !this.pending.has(t.rec.id) ? available(t.rec) : undefined;
         if (ok !== undefined) this.ctx.tracker.observe('container', t.rec.name, ok, ok ? { at: now } : { at: now, error: downReason(t.rec) });
         if (this.connected && !this.pending.has(t.rec.id) && (t.rec.state === 'removing' || t.rec.exitUnconfirmed)) this.recheck(t);
         if (t.rec.state !== 'running' && t.rec.state !== 'paused') continue;

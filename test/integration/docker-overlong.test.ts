@@ -6,31 +6,25 @@
  * A real dockerd started by the harness.
  */
 import http from 'node:http';
-import { Dockerd, IMAGE } from '../harness/dockerd';
-import { startExporter, type RunningExporter } from '../harness/exporter';
-import type { Metrics } from '../harness/prom-text';
+import { IMAGE } from '../harness/dockerd';
+import { DockerRig, containerState as stateOf } from '../harness/docker-rig';
 import { waitFor } from '../harness/wait';
 
 jest.setTimeout(120_000);
 
-let d: Dockerd;
-let exp: RunningExporter;
+let rig: DockerRig;
 
 beforeAll(async () => {
-  d = await Dockerd.start();
-  exp = await startExporter({ docker: { enabled: true, host: d.host, resources_interval: '1s', reconnect_max_backoff: '1s' } });
+  rig = await DockerRig.start();
 }, 120_000);
 
-afterAll(async () => {
-  await exp?.stop();
-  await d?.stop();
-}, 60_000);
+afterAll(() => rig?.stop(), 60_000);
 
 /** POST /containers/create with a body the docker CLI cannot send (its label files cap lines at 64 KiB). */
 function createWithHugeLabel(name: string, labelBytes: number): Promise<void> {
   const body = JSON.stringify({ Image: IMAGE, Cmd: ['sleep', '1000'], Labels: { 'test.huge': 'x'.repeat(labelBytes) }, HostConfig: { NetworkMode: 'none' } });
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: d.socket, method: 'POST', path: `/containers/create?name=${name}`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = http.request({ socketPath: rig.d.socket, method: 'POST', path: `/containers/create?name=${name}`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => { text += c.toString(); });
       res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`create answered ${res.statusCode}: ${text.slice(0, 300)}`))));
@@ -40,29 +34,27 @@ function createWithHugeLabel(name: string, labelBytes: number): Promise<void> {
   });
 }
 
-const stateOf = (m: Metrics, name: string): string | undefined => m.all('stackwatch_container_state', { container: name }).find((s) => s.value === 1)?.labels.state;
-
 test('start, kill and rm of a container whose event lines exceed 1 MB are reflected through resyncs', async () => {
-  await waitFor('events stream open', async () => (await exp.scrape()).get('stackwatch_docker_events_stream_up') === 1, 20_000);
+  await waitFor('events stream open', async () => (await rig.exp.scrape()).get('stackwatch_docker_events_stream_up') === 1, 20_000);
   await createWithHugeLabel('huge', 1100 * 1024);
-  await d.ok(['start', 'huge']);
+  await rig.d.ok(['start', 'huge']);
   const m = await waitFor('huge running and up', async () => {
-    const s = await exp.scrape();
+    const s = await rig.exp.scrape();
     return stateOf(s, 'huge') === 'running' && s.get('stackwatch_target_up', { kind: 'container', target: 'huge' }) === 1 ? s : undefined;
   }, 30_000, 200);
   expect(m.get('stackwatch_docker_event_errors_total')).toBeGreaterThanOrEqual(1);
 
-  await d.ok(['kill', 'huge']);
+  await rig.d.ok(['kill', 'huge']);
   await waitFor('huge exited and down', async () => {
-    const s = await exp.scrape();
+    const s = await rig.exp.scrape();
     return stateOf(s, 'huge') === 'exited' && s.get('stackwatch_target_up', { kind: 'container', target: 'huge' }) === 0;
   }, 30_000, 200);
 
-  await d.ok(['rm', 'huge']);
+  await rig.d.ok(['rm', 'huge']);
   await waitFor('huge gone from the output', async () => {
-    const s = await exp.scrape();
+    const s = await rig.exp.scrape();
     return s.all('stackwatch_container_state', { container: 'huge' }).length === 0 && s.get('stackwatch_target_up', { kind: 'container', target: 'huge' }) === undefined;
   }, 30_000, 200);
   // The stream came back after each resync.
-  await waitFor('events stream open again', async () => (await exp.scrape()).get('stackwatch_docker_events_stream_up') === 1, 20_000);
+  await waitFor('events stream open again', async () => (await rig.exp.scrape()).get('stackwatch_docker_events_stream_up') === 1, 20_000);
 });

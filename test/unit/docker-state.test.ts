@@ -1,5 +1,5 @@
 import {
-  applyEvent, applyInspect, available, createdRecord, dockerTime, matches, parseEventLine, recordFromInspect,
+  applyEvent, applyInspect, available, createdRecord, dockerTime, exitSignal, matches, parseEventLine, recordFromInspect,
   type ContainerRecord, type DockerEvent, type InspectInfo,
 } from '../../src/collectors/docker-state';
 
@@ -85,9 +85,13 @@ describe('events → state', () => {
     applyEvent(rec, ev('die', { exitCode: '3' }));
     expect(rec.state).toBe('exited');
     expect(rec.exitCode).toBe(3);
-    // A die alone is no verdict (`docker rm -f` kills first); the inspect after it decides.
+    // A die alone is no verdict (`docker rm -f` kills first, `compose down` removes after the
+    // exit): an inspect saying "exited" decides only once the collector's grace is over.
     expect(available(rec)).toBeUndefined();
+    expect(rec.dieAt).toBe(t);
     applyInspect(rec, info({ Status: 'exited', Running: false, ExitCode: 3, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh');
+    expect(available(rec)).toBeUndefined();
+    applyInspect(rec, info({ Status: 'exited', Running: false, ExitCode: 3, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh', false, true);
     expect(available(rec)).toBe(false);
     applyEvent(rec, ev('start'));
     expect(rec.restarts).toBe(1);
@@ -123,10 +127,44 @@ describe('events → state', () => {
     applyInspect(rec, info({ Status: 'removing', Running: false, ExitCode: 137, FinishedAt: '2026-01-01T00:01:00Z' }), 'sync');
     expect(rec.state).toBe('removing');
     expect(available(rec)).toBeUndefined();
+    // Past the grace too: a removal stays no verdict.
+    applyInspect(rec, info({ Status: 'removing', Running: false, ExitCode: 137, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh', false, true);
+    expect(available(rec)).toBeUndefined();
+    // "dead": Docker tearing the container down (or having failed to): a removal as well.
+    applyInspect(rec, info({ Status: 'dead', Running: false, Dead: true, ExitCode: 137, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh', false, true);
+    expect(available(rec)).toBeUndefined();
     const other = recordFromInspect(info());
     applyEvent(other, ev('die', { exitCode: '137' }));
     applyInspect(other, info({ Status: 'exited', Running: false, ExitCode: 137, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh', true);
+    expect(available(other)).toBeUndefined();
+    applyInspect(other, info({ Status: 'exited', Running: false, ExitCode: 137, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh', true, true);
     expect(available(other)).toBe(false);
+  });
+
+  test('a held die: restarting or running again settles it as an exit at once; a second die keeps the first one\'s time', () => {
+    expect(exitSignal(info({ Status: 'restarting', Running: true, Restarting: true }))).toBe('exit');
+    expect(exitSignal(info({ Status: 'running', Running: true }))).toBe('exit');
+    expect(exitSignal(info({ Status: 'paused', Running: true, Paused: true }))).toBe('exit');
+    expect(exitSignal(info({ Status: 'exited', Running: false }))).toBe('unsure');
+    expect(exitSignal(info({ Status: 'created', Running: false }))).toBe('unsure');
+    expect(exitSignal(info({ Status: 'removing', Running: false }))).toBe('removal');
+    expect(exitSignal(info({ Status: 'dead', Running: false, Dead: true }))).toBe('removal');
+    // Older engines without Status: the flags say the same.
+    expect(exitSignal(info({ Status: undefined, Running: false, Dead: true }))).toBe('removal');
+    applyEvent(rec, ev('die', { exitCode: '1' }));
+    applyInspect(rec, info({ Status: 'restarting', Running: true, Restarting: true, ExitCode: 1, FinishedAt: '2026-01-01T00:01:00Z' }), 'refresh', true);
+    expect(rec.exitUnconfirmed).toBe(false);
+    expect(available(rec)).toBe(false);
+    applyEvent(rec, ev('start'));
+    const first = ev('die', { exitCode: '1' });
+    applyEvent(rec, first);
+    applyEvent(rec, ev('die', { exitCode: '1' }));
+    expect(rec.dieAt).toBe(first.time);
+    expect(t).toBeGreaterThan(first.time);
+    // A start settles it (a container being removed is never started again).
+    applyEvent(rec, ev('start'));
+    expect(rec.exitUnconfirmed).toBe(false);
+    expect(available(rec)).toBe(true);
   });
 
   test('pause/unpause, destroy', () => {
