@@ -459,8 +459,17 @@ function sendOnce(url: URL, method: string, configured: Headers, req: ProbeReque
  */
 function basicAuth(url: URL, headers: Record<string, string>): void {
   if (Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) return;
-  const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  const user = `${decoded(url.username)}:${decoded(url.password)}`;
   headers.authorization = `Basic ${Buffer.from(user).toString('base64')}`;
+}
+
+/** Percent-decoded user info; a malformed escape (`%zz`, kept as typed by the URL parser) is sent as typed. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 function certExpiryOf(socket: unknown): number | undefined {

@@ -181,7 +181,9 @@ describe('credentials', () => {
     expect((await probe(req(`http://us%40er:p%3Ass@127.0.0.1:${port}/`), a)).reason).toBeUndefined();
     expect((await probe(req(`http://user:pass@127.0.0.1:${port}/`, { headers: { Authorization: 'Bearer t' } }), a)).reason).toBeUndefined();
     expect((await probe(req(`http://127.0.0.1:${port}/`), a)).reason).toBeUndefined();
-    expect(seen).toEqual([`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`, 'Bearer t', undefined]);
+    // A malformed escape is sent as typed, not a probe that throws.
+    expect((await probe(req(`http://u%zz:p@127.0.0.1:${port}/`), a)).reason).toBeUndefined();
+    expect(seen).toEqual([`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`, 'Bearer t', undefined, `Basic ${Buffer.from('u%zz:p').toString('base64')}`]);
   });
 });
 
