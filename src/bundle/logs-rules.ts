@@ -93,7 +93,7 @@ interface Spec { name: TrafficAlertName; severity: Severity; expr: string; summa
  * the 502 burst's window, so that the 502s the proxy answered up to the hold-down after the
  * backend came back are explained for as long as the burst counts them.
  */
-export function trafficHoldDown(cfg: BundleConfig): Duration {
+function trafficHoldDown(cfg: BundleConfig): Duration {
   const s = durationSeconds(cfg.symptomHoldDown) + durationSeconds(cfg.traffic.badGateway.window);
   return s % 60 === 0 ? `${s / 60}m` : `${s}s`;
 }
