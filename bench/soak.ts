@@ -20,8 +20,13 @@
  * event-loop lag p99 (per scrape) below 50 ms at every scrape; and
  * each target's outage count (stackwatch_target_outages_total) equal to the churn's ground truth,
  * zero for targets that never churned. Writes the "## Soak" section of docs/benchmarks.md.
+ *
+ * `--cpu-prof` runs the daemon under V8's CPU profiler and, at the end, lists its long tasks (runs of
+ * 30 ms or more without an idle sample) with their times and what ran in them: to find what held
+ * the event loop when a scrape's lag was high. The profile is kept in the temporary directory.
+ * Ctrl-C ends the churn early: the verdict is printed but not written to the docs.
  */
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +36,9 @@ import { Dockerd } from '../test/harness/dockerd';
 import { Mosquitto } from '../test/harness/mosquitto';
 import type { Metrics } from '../test/harness/prom-text';
 import { ProcessSet } from '../test/harness/processes';
+import { startCommand } from '../test/harness/start-command';
 import { sleep, waitFor } from '../test/harness/wait';
+import { longTasks, readProfile } from './cpu-profile';
 import { soakConfig, startHealthTargets, stopLoad } from './soak-load';
 
 const ROOT = path.join(__dirname, '..');
@@ -52,6 +59,9 @@ const MINUTES = flag('minutes', 30);
 const N_HTTP = flag('http', 100);
 const N_CONTAINERS = flag('containers', 50);
 const N_PROCESSES = flag('processes', 600);
+const CPU_PROF = process.argv.includes('--cpu-prof');
+/** Long tasks listed from the profile: shorter than the lag limit, to show the near misses too. */
+const LONG_TASK_MS = 30;
 const N_GROUPS = 10;
 const FLAPPY = 5;
 const CHURN_GROUPS = 2;
@@ -78,6 +88,34 @@ interface Snapshot {
   fds: number;
   lagP99: number;
   lagMax: number;
+  /** prom-client's GC histogram by kind: collections in all, and those of 10 ms or more. */
+  gc: Map<string, { count: number; over10ms: number; seconds: number }>;
+}
+
+/** `nodejs_gc_duration_seconds` by kind (its buckets are 1 ms, 10 ms, 100 ms, ...). */
+function gcByKind(m: Metrics): Snapshot['gc'] {
+  const out: Snapshot['gc'] = new Map();
+  const of = (kind: string) => out.get(kind) ?? out.set(kind, { count: 0, over10ms: 0, seconds: 0 }).get(kind)!;
+  for (const s of m.samples) {
+    const kind = s.labels.kind;
+    if (kind === undefined) continue;
+    if (s.name === 'nodejs_gc_duration_seconds_count') of(kind).count += s.value;
+    else if (s.name === 'nodejs_gc_duration_seconds_sum') of(kind).seconds += s.value;
+    else if (s.name === 'nodejs_gc_duration_seconds_bucket' && s.labels.le === '0.01') of(kind).over10ms -= s.value;
+  }
+  for (const g of out.values()) g.over10ms += g.count;
+  return out;
+}
+
+/** The collections between two scrapes, for a log line: `major 3 (1 >= 10 ms, 42.0 ms in all)`. */
+function gcBetween(before: Snapshot | undefined, after: Snapshot): string {
+  const parts: string[] = [];
+  for (const [kind, a] of after.gc) {
+    const b = before?.gc.get(kind) ?? { count: 0, over10ms: 0, seconds: 0 };
+    if (a.count === b.count) continue;
+    parts.push(`${kind} ${a.count - b.count} (${a.over10ms - b.over10ms} >= 10 ms, ${((a.seconds - b.seconds) * 1000).toFixed(1)} ms in all)`);
+  }
+  return parts.join(', ') || 'none';
 }
 
 function procStatus(pid: number): { rssBytes: number; fds: number } {
@@ -94,6 +132,13 @@ async function main(): Promise<void> {
   let daemon: BuiltDaemon | undefined;
   let server: http.Server | undefined;
   let running = true;
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    log('interrupted: ending the churn after this cycle (the docs are not written)');
+  });
+  const profDir = path.join(dir, 'prof');
+  let spawnedAt = 0;
   const background: Promise<void>[] = [];
   try {
     // HTTP targets: one server, one path per target; a failing target answers 503.
@@ -128,7 +173,11 @@ async function main(): Promise<void> {
       routes: { health: '^/api/health', chatbot: '^/api/chatbot/' },
     });
     // As `npm start` runs it (the harness' default: its node flags and allocator settings).
-    daemon = await startBuiltDaemon(procs, config(false), { args: ['--web.enable-lifecycle'] });
+    spawnedAt = Date.now();
+    daemon = await startBuiltDaemon(procs, config(false), {
+      args: ['--web.enable-lifecycle'],
+      ...(CPU_PROF ? { nodeArgs: [...startCommand().nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+    });
     const d = daemon;
     const pid = d.child.pid!;
     log(`daemon pid ${pid} on ${d.url}`);
@@ -163,15 +212,18 @@ async function main(): Promise<void> {
         allSeries: m.samples.length,
         lagP99: m.get('nodejs_eventloop_lag_p99_seconds') ?? NaN,
         lagMax: m.get('nodejs_eventloop_lag_max_seconds') ?? NaN,
+        gc: gcByKind(m),
       };
     };
     background.push((async () => {
       while (running) {
         try {
           const s = await snap();
+          const before = scrapes.at(-1);
           scrapes.push(s);
-          // When the loop was late, and by how much at most: to match with the churn's steps.
-          if (s.lagP99 >= LAG_LIMIT_S) log(`scrape: lag p99 ${(s.lagP99 * 1000).toFixed(1)} ms, max ${(s.lagMax * 1000).toFixed(1)} ms`);
+          // When the loop was late, by how much at most, and the garbage collections since the
+          // scrape before: to match with the churn's steps, or with a long collection.
+          if (s.lagP99 >= LAG_LIMIT_S) log(`scrape: lag p99 ${(s.lagP99 * 1000).toFixed(1)} ms, max ${(s.lagMax * 1000).toFixed(1)} ms; GC since the last scrape: ${gcBetween(before, s)}`);
         } catch (err) {
           log(`scrape failed: ${String(err)}`);
         }
@@ -251,7 +303,7 @@ async function main(): Promise<void> {
     log(`start: ${start.series} stackwatch series, RSS ${(start.rssBytes / 1e6).toFixed(1)} MB, ${start.fds} fds`);
 
     let cycle = 0;
-    while (Date.now() + 60_000 <= deadline) {
+    while (Date.now() + 60_000 <= deadline && !interrupted) {
       const c = cycle++;
       const at = Date.now();
       const steps: Promise<void>[] = [];
@@ -328,14 +380,35 @@ async function main(): Promise<void> {
       '',
     ].join('\n');
     console.log(`\n${body}`);
-    writeSection(body);
-    log('wrote the "## Soak" section of docs/benchmarks.md');
+    if (interrupted) log('interrupted: the docs are left as they were');
+    else {
+      writeSection(body);
+      log('wrote the "## Soak" section of docs/benchmarks.md');
+    }
     if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
   } finally {
     running = false;
     await Promise.all(background).catch(() => undefined);
     await daemon?.stop().catch(() => undefined);
+    if (CPU_PROF) reportLongTasks(profDir, spawnedAt);
     await stopLoad({ server, broker, docker, procs, dir });
+  }
+}
+
+/** The daemon's long tasks, from the profile it wrote at exit, at their wall-clock times. */
+function reportLongTasks(profDir: string, spawnedAt: number): void {
+  const file = existsSync(profDir) ? readdirSync(profDir).find((f) => f.endsWith('.cpuprofile')) : undefined;
+  if (file === undefined) {
+    log('--cpu-prof: the daemon wrote no profile');
+    return;
+  }
+  const kept = path.join(os.tmpdir(), `stackwatch-soak-${new Date(spawnedAt).toISOString().replace(/[:.]/g, '')}.cpuprofile`);
+  copyFileSync(path.join(profDir, file), kept);
+  const tasks = longTasks(readProfile(kept), LONG_TASK_MS);
+  log(`--cpu-prof: ${tasks.length} long tasks of ${LONG_TASK_MS} ms or more (profile kept in ${kept}; times from the daemon's start)`);
+  for (const t of tasks) {
+    log(`  ${new Date(spawnedAt + t.atMs).toISOString().slice(11, 23)}: ${t.ms.toFixed(1)} ms`);
+    for (const w of t.where) log(`      ${w.ms.toFixed(1).padStart(6)} ms  ${w.stack}`);
   }
 }
 
