@@ -148,7 +148,7 @@ function runOursAndFloor(marker: string, floorBin: string): { ours: { cpu: numbe
   const src = new ProcSource({ procPath: '/proc', groups: config.processes, detailsForAll: true });
   src.init();
   const groups = new GroupTracker({ declared: [{ name: 'sleepers', includeChildren: false }], discoveryTop: TOP, forgetAfter: 300 });
-  const cycle = () => groups.update(Date.now() / 1000, src.snapshot(Date.now() / 1000));
+  const cycle = () => groups.update(Date.now() / 1000, src.snapshotNow(Date.now() / 1000));
   const t0 = process.hrtime.bigint();
   cycle(); // the first cycle also reads every cmdline and limits
   const first = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -421,7 +421,7 @@ async function main(): Promise<void> {
     'then each reader runs alone, one after the other, on the same processes and grouping: a declared',
     `group \`sleepers\` (cmdline regex) and every other process grouped by name (stackwatch: discovery, top ${TOP}`,
     'plus `other`; process-exporter: a `{{.Comm}}` group matching every cmdline).',
-    '- stackwatch: the collector\'s cycle in-process (ProcSource.snapshot + GroupTracker.update: list /proc,',
+    '- stackwatch: the collector\'s cycle in-process (ProcSource.snapshotNow + GroupTracker.update: list /proc,',
     '  read every stat through its file kept open, count every process\'s fds with fstat() of its',
     '  /proc/PID/fd kept open, limits every 12th cycle per process as at the default 5 s interval),',
     `  after ${WARMUP_CYCLES + 1} warm-up cycles; CPU = process.cpuUsage() (all threads, GC`,

@@ -45,7 +45,7 @@ export async function processesReport(groups: readonly ProcessGroupConfig[], pro
   if (linux) {
     const src = new ProcSource({ procPath, groups, detailsForAll: false });
     src.init();
-    samples = src.snapshot(Date.now() / 1000);
+    samples = src.snapshotNow(Date.now() / 1000);
   } else {
     samples = await new SiSource(groups).snapshot(Date.now() / 1000);
   }

@@ -1,12 +1,14 @@
 import type { ProcessGroupConfig } from '../config/processes';
 import { errorMessage } from '../error-text';
+import { runAtOnce, runInSlices, SLICE_MS } from '../loop-turn';
 import { compileUserRegex, type UserRegex } from '../user-regex';
 import { PF_KTHREAD, ProcReader, USER_HZ } from './proc-reader';
 import type { ProcSample } from './process-groups';
 
 /**
- * Where the process collector's snapshots come from. On Linux, /proc read synchronously
- * (ProcSource); elsewhere systeminformation (./process-si.ts).
+ * Where the process collector's snapshots come from. On Linux, /proc read synchronously, in
+ * slices between which the event loop runs (ProcSource); elsewhere systeminformation
+ * (./process-si.ts).
  */
 export interface ProcessSource {
   /** One snapshot of every process, each with the declared groups matching it directly. */
@@ -133,6 +135,8 @@ export interface ProcSourceOptions {
   detailsForAll: boolean;
   /** Seconds between snapshots (5 when absent): sets how many cycles apart limits are re-read. */
   interval?: number;
+  /** Milliseconds of reading between two turns of the event loop (SLICE_MS when absent). */
+  sliceMs?: number;
 }
 
 /**
@@ -152,6 +156,7 @@ export class ProcSource implements ProcessSource {
   private bootTime: number | undefined;
   /** Cycles between two reads of a process's limits. */
   private readonly limitsEvery: number;
+  private closed = false;
 
   constructor(private readonly opts: ProcSourceOptions) {
     this.limitsEvery = Math.max(1, Math.round(LIMITS_EVERY_SECONDS / (opts.interval ?? 5)));
@@ -166,15 +171,35 @@ export class ProcSource implements ProcessSource {
   }
 
   init(): void {
+    this.closed = false;
     this.reader.init();
   }
 
-  /** Closes the /proc files the reader keeps open between snapshots. */
+  /**
+   * Closes the /proc files the reader keeps open between snapshots. A snapshot paused between
+   * slices stops there (its caller has moved on to another source or is stopping).
+   */
   close(): void {
+    this.closed = true;
     this.reader.close();
   }
 
-  snapshot(now: number): ProcSample[] {
+  /**
+   * One snapshot, read in slices of a few milliseconds with the event loop let through between
+   * them: 600 processes take ~25 ms, which would otherwise delay every timer and request by as
+   * much. Empty when the source was closed meanwhile.
+   */
+  async snapshot(now: number): Promise<ProcSample[]> {
+    return (await runInSlices(this.walk(now), () => this.closed, this.opts.sliceMs ?? SLICE_MS)) ?? [];
+  }
+
+  /** The same snapshot in one go (the `processes` command, benchmarks, tests). */
+  snapshotNow(now: number): ProcSample[] {
+    return runAtOnce(this.walk(now));
+  }
+
+  /** Reads the snapshot, one process per step. */
+  private *walk(now: number): Generator<undefined, ProcSample[]> {
     const cycle = ++this.cycle;
     const r = this.reader;
     // Boot time from /proc/uptime (10 ms) rather than btime (whole seconds); kept stable unless
@@ -244,6 +269,7 @@ export class ProcSource implements ProcessSource {
         if (c.maxFds !== undefined) sample.maxFds = c.maxFds;
       }
       out.push(sample);
+      yield;
     }
     for (const [key, c] of this.cache) if (c.cycle !== cycle) this.cache.delete(key);
     return out;

@@ -217,8 +217,9 @@ export class ProcessCollector implements Collector<ProcessSection> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    // A /proc cycle is synchronous and short; the systeminformation fallback and the host facts
-    // run commands: do not let them hold a shutdown up (their results are dropped once stopped).
+    // A /proc cycle pauses between slices (closing its source ends it there); the systeminformation
+    // fallback and the host facts run commands: do not let them hold a shutdown up (their results
+    // are dropped once stopped).
     await Promise.race([
       Promise.allSettled([this.running, this.hostInfo]),
       new Promise((r) => setTimeout(r, 1000).unref()),

@@ -230,9 +230,9 @@ describe('ProcSource re-reading limits', () => {
     limits(1024);
     const src = new ProcSource({ procPath: dir, groups: [], detailsForAll: true, ...(interval === undefined ? {} : { interval }) });
     src.init();
-    expect(src.snapshot(1000)[0]?.maxFds).toBe(1024);
+    expect(src.snapshotNow(1000)[0]?.maxFds).toBe(1024);
     limits(2048);
-    for (let cycle = 1; cycle <= 100; cycle++) if (src.snapshot(1000 + cycle)[0]?.maxFds === 2048) return cycle;
+    for (let cycle = 1; cycle <= 100; cycle++) if (src.snapshotNow(1000 + cycle)[0]?.maxFds === 2048) return cycle;
     return Infinity;
   };
 
@@ -263,5 +263,54 @@ describe('pidfiles', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('ProcSource snapshots in slices', () => {
+  const N = 40;
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'stackwatch-proc-slices-'));
+    for (let pid = 100; pid < 100 + N; pid++) {
+      mkdirSync(path.join(dir, String(pid), 'fd'), { recursive: true });
+      writeFileSync(path.join(dir, String(pid), 'stat'), line(pid % 2 === 0 ? 'app' : 'other').replace(/^4242/, String(pid)));
+      writeFileSync(path.join(dir, String(pid), 'limits'), 'Max open files            1024                 1024                 files\n');
+    }
+    writeFileSync(path.join(dir, 'uptime'), '100.25 180.00\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const source = () => {
+    const src = new ProcSource({ procPath: dir, groups: [{ name: 'app', comm: '^app$' } as never], detailsForAll: true, sliceMs: 0 });
+    src.init();
+    return src;
+  };
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  it('reads what a snapshot in one go reads, letting the event loop through between processes', async () => {
+    const whole = source().snapshotNow(1000);
+    let turns = 0;
+    let counting = true;
+    const count = (): void => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const sliced = await source().snapshot(1000);
+    counting = false;
+    expect(sliced).toEqual(whole);
+    expect(sliced).toHaveLength(N);
+    expect(sliced.filter((s) => s.matches.includes('app'))).toHaveLength(N / 2);
+    // With a slice of 0 ms the loop turns after every process.
+    expect(turns).toBeGreaterThanOrEqual(N - 1);
+  });
+
+  it('stops where it paused when closed meanwhile, and keeps no file open', async () => {
+    const before = openFds();
+    const src = source();
+    const pending = src.snapshot(1000);
+    await new Promise((r) => setImmediate(r));
+    src.close();
+    await expect(pending).resolves.toEqual([]);
+    expect(openFds()).toBe(before);
   });
 });
