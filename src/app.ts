@@ -35,7 +35,7 @@ export interface AppOptions {
   /** Where the configuration came from (a file path or the built-in default). */
   configSource: string;
   /** Re-reads the configuration on reload; absent for the built-in default. */
-  loadConfig?: () => Config;
+  loadConfig?: () => Config | Promise<Config>;
   /** Overrides server.listen (the --listen flag). */
   listen?: string;
   log: Logger;
@@ -166,7 +166,7 @@ export class App {
     if (this.stopping) return 'the exporter is stopping';
     let next: Config;
     try {
-      next = this.opts.loadConfig ? this.opts.loadConfig() : this.config;
+      next = this.opts.loadConfig ? await this.opts.loadConfig() : this.config;
     } catch (err) {
       this.reloadOk.set(0);
       const message = err instanceof ConfigErrors ? err.message : String(err);

@@ -10,7 +10,7 @@ import { App } from './app';
 import { configSummary, parseCli, USAGE, type CliOptions } from './cli';
 import { builtinConfig, BUILTIN_SOURCE } from './config/defaults';
 import { ConfigErrors } from './config/errors';
-import { loadConfigFile, validate } from './config/load';
+import { loadConfigFile, loadConfigFileAsync, validate } from './config/load';
 import type { Config } from './config/schema';
 import type { BundleConfig } from './bundle/bundle-config';
 import { createLogger } from './log';
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const app = new App({
     config,
     configSource: source,
-    ...(configFile !== undefined ? { loadConfig: () => loadConfigFile(configFile) } : {}),
+    ...(configFile !== undefined ? { loadConfig: () => loadConfigFileAsync(configFile) } : {}),
     ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
     ...(opts.webConfigFile !== undefined ? { webConfigFile: opts.webConfigFile } : {}),
     webState,

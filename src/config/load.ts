@@ -1,6 +1,7 @@
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { nextTurn } from '../loop-turn';
 import { ConfigError, ConfigErrors, formatPath } from './errors';
 import { FileProblem, MAX_CONFIG_BYTES, MAX_SECRET_BYTES, readBoundedFile } from './files';
 import { configSchema, type Config } from './schema';
@@ -28,18 +29,38 @@ export function isSecretPath(at: readonly PropertyKey[]): boolean {
 }
 
 export function loadConfigFile(file: string, env: Env = process.env): Config {
-  let text: string;
+  return parseConfig(readConfigText(file), file, env);
+}
+
+/**
+ * loadConfigFile for a running daemon (a reload): the same steps, with the event loop let through
+ * between reading, parsing and validating. Each takes tens of milliseconds for a config of a
+ * hundred targets, which probes, scrapes and timers would otherwise wait for all at once.
+ */
+export async function loadConfigFileAsync(file: string, env: Env = process.env): Promise<Config> {
+  const text = readConfigText(file);
+  await nextTurn();
+  const resolved = resolveConfig(parseYaml(text, file), file, env);
+  await nextTurn();
+  return validate(resolved, file);
+}
+
+/** A regular file of bounded size, opened without blocking (a FIFO or /dev/zero is refused). */
+function readConfigText(file: string): string {
   try {
-    // A regular file of bounded size, opened without blocking (a FIFO or /dev/zero is refused).
-    text = readBoundedFile(file, MAX_CONFIG_BYTES).toString('utf8');
+    return readBoundedFile(file, MAX_CONFIG_BYTES).toString('utf8');
   } catch (err) {
     const why = err instanceof FileProblem ? err.message : 'cannot read';
     throw new ConfigErrors([new ConfigError(file, '', `cannot read the configuration file: ${why}`)]);
   }
-  return parseConfig(text, file, env);
 }
 
 export function parseConfig(text: string, file: string, env: Env = process.env): Config {
+  return validate(resolveConfig(parseYaml(text, file), file, env), file);
+}
+
+/** The YAML document as plain data; syntax errors name their line and column, never a value. */
+function parseYaml(text: string, file: string): unknown {
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigErrors(doc.errors.map((e) => {
@@ -49,9 +70,8 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
       return new ConfigError(file, where, `not valid YAML: ${msg}`);
     }));
   }
-  let raw: unknown;
   try {
-    raw = doc.toJS() ?? {};
+    return doc.toJS() ?? {};
   } catch (err) {
     // The yaml library refuses documents whose aliases expand without bound ("billion laughs").
     const m = (err as Error).message;
@@ -59,11 +79,15 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
       : /unresolved alias/i.test(m) ? 'an alias (*name) refers to no anchor (&name) before it' : 'cannot be converted to data';
     throw new ConfigErrors([new ConfigError(file, '', `not valid YAML: ${why}`)]);
   }
+}
+
+/** `${ENV}` interpolation and `*_file` secrets, over the parsed document. */
+function resolveConfig(raw: unknown, file: string, env: Env): unknown {
   const errors: ConfigError[] = [];
   const baseDir = path.dirname(path.resolve(file));
   const resolved = resolveValues(raw, [], { file, env, baseDir, errors });
   if (errors.length > 0) throw new ConfigErrors(errors);
-  return validate(resolved, file);
+  return resolved;
 }
 
 /** Validates an already-parsed object (also used for the built-in default config). */

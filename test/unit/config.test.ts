@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { builtinConfig } from '../../src/config/defaults';
 import { ConfigErrors } from '../../src/config/errors';
-import { loadConfigFile, parseConfig } from '../../src/config/load';
+import { loadConfigFile, loadConfigFileAsync, parseConfig } from '../../src/config/load';
 
 function errorsOf(text: string, env: Record<string, string> = {}): string[] {
   try {
@@ -132,5 +132,47 @@ processes:
     expect(c.docker.enabled).toBe('auto');
     expect(c.http).toEqual([]);
     expect(c.mqtt).toEqual([]);
+  });
+});
+
+describe('loading a config for a reload', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-config-async-'));
+  const file = (name: string, text: string): string => {
+    const p = path.join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const targets = Array.from({ length: 50 }, (_, i) => `  - name: t${i}\n    url: http://127.0.0.1:9/${i}\n`).join('');
+
+  it('gives what the one-go load gives, letting the event loop through between its steps', async () => {
+    const p = file('good.yml', `http:\n${targets}`);
+    let turns = 0;
+    let counting = true;
+    const count = (): void => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const loaded = await loadConfigFileAsync(p, {});
+    counting = false;
+    expect(loaded).toEqual(loadConfigFile(p, {}));
+    expect(loaded.http).toHaveLength(50);
+    expect(turns).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rejects with the same errors as the one-go load', async () => {
+    const bad: [string, string][] = [['syntax.yml', 'http: [\n'], ['schema.yml', 'http:\n  - nam: a\n'], ['env.yml', 'http:\n  - name: a\n    url: ${NOPE\n']];
+    for (const [name, text] of bad) {
+      const p = file(name, text);
+      let sync: unknown;
+      try {
+        loadConfigFile(p, {});
+      } catch (err) {
+        sync = err;
+      }
+      expect(sync).toBeInstanceOf(ConfigErrors);
+      await expect(loadConfigFileAsync(p, {})).rejects.toThrow((sync as Error).message);
+    }
+    await expect(loadConfigFileAsync(path.join(dir, 'missing.yml'), {})).rejects.toThrow(/cannot read the configuration file/);
   });
 });
