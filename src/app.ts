@@ -15,6 +15,7 @@ import { splitListen, type Config } from './config/schema';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
 import { EVENT_LOOP_METRICS, EventLoopDelay } from './metrics/event-loop-delay';
+import { OPEN_FDS, registerOpenFds } from './metrics/open-fds';
 import { gauge, type GaugeOf } from './metrics/instruments';
 import { tapLatency } from './latency-tap';
 import { Maintenance } from './maintenance';
@@ -134,6 +135,9 @@ export class App {
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total', ...EVENT_LOOP_METRICS]) {
       this.registry.removeSingleMetric(name);
     }
+    // prom-client lists /proc/self/fd on every scrape; ours counts it with one stat.
+    this.registry.removeSingleMetric(OPEN_FDS);
+    registerOpenFds(this.registry);
     this.eventLoop.start();
     gauge(this.registry, M.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
     this.reloadOk.set(1);
