@@ -31,7 +31,10 @@ export interface LongTask {
 
 /**
  * Every run of busy samples lasting at least `minMs`. Garbage collection and "(program)" count as
- * busy: the loop waits for them too.
+ * busy: the loop waits for them too. A run is an upper bound on how long the loop was held: work
+ * queued back to back (slices of one job continued by setImmediate, callbacks of I/O that was
+ * already done) leaves no idle sample between its turns although timers ran between them; the
+ * lag gauges tell whether they ran late.
  */
 export function longTasks(p: CpuProfile, minMs: number): LongTask[] {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
