@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { AvailabilityTracker, replayValues } from '../../src/availability';
 import { HOUR } from '../../src/history';
 import { M } from '../../src/metrics/definitions';
-import { crc32Combine, decodeSnapshot, encodeSnapshot, SNAPSHOT_FILE, SnapshotEncoder, Storage } from '../../src/storage';
+import { crc32Combine, decodeSnapshot, encodeSnapshot, SNAPSHOT_FILE, SnapshotEncoder, Storage, type Plan } from '../../src/storage';
 import { Metrics } from '../harness/prom-text';
 
 function setup(start: number) {
@@ -260,13 +260,16 @@ describe('snapshot encoder', () => {
     const a = setup(1_790_000_000);
     for (let i = 0; i < 20; i++) a.tracker.observe('http', `t${i}`, true, { latencySeconds: 0.01 });
     const encoder = new SnapshotEncoder();
-    for (const encode of [(p: ReturnType<SnapshotEncoder['plan']>) => encoder.encode(p), (p: ReturnType<SnapshotEncoder['plan']>) => Promise.resolve(encoder.encodeSync(p))]) {
-      a.at(1_790_000_000 + 3600);
+    for (const [n, encode] of [(p: Plan) => encoder.encode(p), (p: Plan) => Promise.resolve(encoder.encodeSync(p))].entries()) {
+      a.at(1_790_000_000 + 3600 * (n + 1));
       for (let i = 0; i < 20; i++) a.tracker.observe('http', `t${i}`, i % 3 > 0, { error: 'refused', latencySeconds: 0.01 });
       const parts = encoder.plan(a.tracker.snapshot());
       await encode(parts);
-      const kept = parts.flatMap((p) => (Buffer.isBuffer(p) || p.segment === undefined ? [] : [p.segment.deflated]));
-      expect(kept.length).toBe(40);
+      // Per target: its closed minutes in 7 compressed texts around the 6 stored ones of the
+      // minutes' current hour, its incidents, its closed hours; and all of them joined.
+      const pieces = parts.runs.flatMap((r) => (r.items ?? []).flatMap((i) => (Array.isArray(i) ? [i[0].segments![i[1]]!.deflated] : [])));
+      expect(pieces.length).toBe(20 * 15);
+      const kept = [...pieces, ...parts.runs.map((r) => r.joined!.deflated)];
       // A piece is a few hundred bytes; one that still viewed zlib's output chunk, or a slab of
       // Buffer's pool (64 kB on Node 24), would keep all of it alive.
       const held = [...new Set(kept.map((d) => d.buffer))].reduce((n, b) => n + b.byteLength, 0);
