@@ -317,6 +317,42 @@ describe('snapshot encoder', () => {
     }), { numRuns: 60 });
   });
 
+  it('never reuses a kept piece whose content changed, and restores what it wrote (property)', async () => {
+    // One encoder for a whole history, saving often: every file must hold the state as it was,
+    // though most of it comes from pieces kept since earlier saves. Steps cross minutes, hours of
+    // the minute ring, hours, and days; outages end and put down time into older slots.
+    const op = fc.record({
+      target: fc.integer({ min: 0, max: 3 }),
+      ok: fc.boolean(),
+      dt: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 4 * HOUR }), fc.integer({ min: 0, max: 60 * HOUR })),
+      error: fc.constantFrom('refused', 'timeout', 'exited'),
+      latency: fc.option(fc.double({ min: 0, max: 3, noNaN: true })),
+      save: fc.constantFrom('none', 'async', 'sync'),
+    });
+    const targets = [['http', 'api'], ['http', 'web'], ['container', 'db'], ['mqtt', 'broker']] as const;
+    await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 120 }), async (ops) => {
+      let now = 1_790_000_000;
+      const tracker = new AvailabilityTracker(new Registry(), () => now);
+      const encoder = new SnapshotEncoder();
+      let last: Buffer | undefined;
+      for (const o of ops) {
+        now += o.dt;
+        const [kind, name] = targets[o.target]!;
+        tracker.observe(kind, name, o.ok, { error: o.error, ...(o.latency === null ? {} : { latencySeconds: o.latency }) });
+        if (o.save === 'none') continue;
+        last = o.save === 'sync' ? encoder.encodeSync(encoder.plan(tracker.snapshot())) : await encoder.encode(encoder.plan(tracker.snapshot()));
+        expect(decodeSnapshot(last)).toEqual(asRead(tracker.exportState()));
+      }
+      if (last === undefined) return;
+      // A restart from the last file continues with the same state and history.
+      const saved = decodeSnapshot(last);
+      const b = new AvailabilityTracker(new Registry(), () => saved.savedAt); // restarted at once
+      b.importState(saved);
+      for (const t of saved.targets) b.declare(t.kind, t.target);
+      expect(asRead({ ...b.exportState(), gaps: [] })).toEqual(asRead({ ...saved, gaps: [] }));
+    }), { numRuns: 80 });
+  });
+
   it('combines CRC-32s as zlib does', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 70_000 }), (x, y) => {
       expect(crc32Combine(crc32(x), crc32(y), y.length)).toBe(crc32(Buffer.concat([x, y])));
