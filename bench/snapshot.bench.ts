@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   const size = (v: Variant): number => statSync(v.storage.file).size;
   const rows: [string, (v: Variant) => number, string][] = [
     ['event-loop time at the start of a save (state + encoding up to the first await), median', (v) => median(v.loop), 'ms'],
-    ['CPU per save, all threads (encoding, compression in the thread pool, write, fsync), median', (v) => median(v.cpu), 'ms'],
+    ['CPU per save, all threads (encoding, compression, write, fsync), median', (v) => median(v.cpu), 'ms'],
     ['CPU per save, mean (includes what happens once a minute and once an hour)', (v) => sum(v.cpu) / v.cpu.length, 'ms'],
     ['CPU per save, 95th percentile', (v) => quantile(v.cpu, 0.95), 'ms'],
     ['CPU per save, the dearest (once an hour)', (v) => Math.max(...v.cpu), 'ms'],
