@@ -395,6 +395,7 @@ export class SnapshotEncoder {
       length += j.length;
     }
     at += FINAL_BLOCK.copy(out, at);
+    if (at + 8 !== size) throw new Error(`snapshot encoder: ${at + 8} bytes written where ${size} were counted`);
     out.writeUInt32LE(crc >>> 0, at);
     out.writeUInt32LE(length % 2 ** 32, at + 4);
     return out;
