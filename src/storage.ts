@@ -217,14 +217,18 @@ const INCIDENTS_TO_HOURS = storedSegment(',"hours":{');
  *
  *   {…its fields…,"history":{…,"minutes":{"open":…,  CLOSED MINUTES},"incidents":INCIDENTS,"hours":{CLOSED HOURS  ,"open":…}}}
  *
- * where the three pieces in capitals are compressed on their own (raw deflate blocks ending on a
- * byte boundary, so that they can follow each other and the rest) and kept until they change: the
- * closed minute slots once a minute, the incidents when an outage starts or ends, the closed hour
- * slots once an hour or when an outage ends. Together with the two fixed texts between them they
- * form one run per target, whose CRC-32 is kept too; the rest (the target's counters, the slots in
- * progress) is small, is made anew for every save as one text, and goes into stored (uncompressed)
- * blocks. The file's CRC-32 is the text's, combined with each run's by one multiplication. A save at
- * 5 s thus makes one small text, compresses only what changed and never builds the whole text.
+ * where the pieces in capitals are kept, as raw deflate blocks ending on a byte boundary (so that
+ * they can follow each other and the rest), until they change. The closed minute slots change every
+ * minute, but only within the hour of the ring the open minute is in: that hour of each slot array
+ * is stored (uncompressed, 80-160 bytes) and redone every minute, and the texts around it are
+ * compressed again only when the open minute moves into the next hour of the ring or an older
+ * slot changes (see Ring.hotTexts). The incidents change when an outage starts or ends, the closed
+ * hour slots once an hour or when an outage ends. With the fixed texts between them they form one
+ * run per target, kept joined with its CRC-32 while none of them changes; the rest (the target's
+ * counters, the slots in progress) is small, is made anew for every save as one text, and goes
+ * into stored blocks. The file's CRC-32 is the text's, combined with each run's by one
+ * multiplication. A save at 5 s thus makes one small text, copies the runs, compresses only what
+ * changed and never builds the whole text.
  */
 export class SnapshotEncoder {
   private readonly kept = new WeakMap<object, Map<string, Kept>>();
@@ -413,7 +417,6 @@ function* stale(plan: Plan): Generator<Piece> {
     }
   }
 }
-
 
 /** Decodes a snapshot; throws with a reason when it is damaged or of another format or version. */
 export function decodeSnapshot(data: Buffer): TrackerState {
