@@ -25,7 +25,7 @@ export const MINUTE = 60;
 export const HOUR = 3600;
 export const DAY = 86_400;
 export const MINUTE_SLOTS = 48 * 60;
-/** Minute slots per chunk of the minute ring's saved text (see Ring.closedTextsLater). */
+/** Minute slots per chunk of the minute ring's saved text (see Ring.hotTexts). */
 export const MINUTE_CHUNK = 60;
 export const HOUR_SLOTS = 90 * 24;
 export const MAX_INCIDENTS = 100;
@@ -116,12 +116,12 @@ export class Ring {
   closedRevision = 0;
   /**
    * Grows whenever a closed slot outside the open slot's chunk changes, and when the open slot
-   * moves to another chunk: the cold texts of closedTextsLater() made at the same revision still
+   * moves to another chunk: the texts of coldTextsLater() made at the same revision still
    * hold (see there).
    */
   coldRevision = 0;
 
-  /** `chunk`: slots per chunk of closedTextsLater() (a multiple of 3 that divides `size`). */
+  /** `chunk`: slots per chunk of hotTexts() (a multiple of 3 that divides `size`). */
   constructor(readonly width: number, readonly size: number, latency: boolean, readonly chunk: number = size) {
     if (size % chunk !== 0 || chunk % 3 !== 0) throw new Error(`chunk of ${chunk} slots does not divide a ring of ${size} into base64-aligned parts`);
     const wide = width > MINUTE;
@@ -162,7 +162,7 @@ export class Ring {
     this.closedRevision += 1;
   }
 
-  /** The chunk of closedTextsLater() that a slot number's place in the ring falls into. */
+  /** The chunk of hotTexts() that a slot number's place in the ring falls into. */
   private chunkOf(slot: number): number {
     return Math.floor((slot % this.size) / this.chunk);
   }
