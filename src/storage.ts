@@ -340,7 +340,9 @@ export class SnapshotEncoder {
 
   /**
    * A run as it goes into the file: kept as planned, else its segments joined into memory of its
-   * own (and kept: once a minute, the minutes' hot texts change; other saves reuse it whole).
+   * own (and kept: once a minute, the minutes' hot texts change; other saves reuse it whole). The
+   * segments of its pieces become views of it: a run's bytes are held once, and the run it
+   * replaces is freed.
    */
   private join(run: Run): Joined {
     if (run.joined !== undefined) return run.joined;
@@ -357,7 +359,13 @@ export class SnapshotEncoder {
     }
     const deflated = Buffer.allocUnsafeSlow(bytes);
     let at = 0;
-    for (const seg of segments) at += seg.deflated.copy(deflated, at);
+    for (const [k, seg] of segments.entries()) {
+      const end = at + seg.deflated.copy(deflated, at);
+      // The run's own pieces are kept as views of the joined bytes, so that they are held once
+      // (the fixed texts are shared by every run and keep their own).
+      if (Array.isArray(run.items![k])) seg.deflated = deflated.subarray(at, end);
+      at = end;
+    }
     const joined: Joined = { deflated, crc, length, shift, stamps: run.stamps };
     this.joined.set(run.key, joined);
     run.joined = joined;
