@@ -25,6 +25,8 @@ export const MINUTE = 60;
 export const HOUR = 3600;
 export const DAY = 86_400;
 export const MINUTE_SLOTS = 48 * 60;
+/** Minute slots per chunk of the minute ring's saved text (see Ring.hotTexts). */
+export const MINUTE_CHUNK = 60;
 export const HOUR_SLOTS = 90 * 24;
 export const MAX_INCIDENTS = 100;
 /** Maintenance intervals kept per target (the oldest go first), and for how long. */
@@ -112,8 +114,16 @@ export class Ring {
    * loaded): the text of closedJsonLater() made at the same revision still holds.
    */
   closedRevision = 0;
+  /**
+   * Grows whenever a closed slot outside the open slot's chunk changes, and when the open slot
+   * moves to another chunk: the texts of coldTextsLater() made at the same revision still
+   * hold (see there).
+   */
+  coldRevision = 0;
 
-  constructor(readonly width: number, readonly size: number, latency: boolean) {
+  /** `chunk`: slots per chunk of hotTexts() (a multiple of 3 that divides `size`). */
+  constructor(readonly width: number, readonly size: number, latency: boolean, readonly chunk: number = size) {
+    if (size % chunk !== 0 || chunk % 3 !== 0) throw new Error(`chunk of ${chunk} slots does not divide a ring of ${size} into base64-aligned parts`);
     const wide = width > MINUTE;
     this.checks = wide ? new Uint16Array(size) : new Uint8Array(size);
     this.failures = wide ? new Uint16Array(size) : new Uint8Array(size);
@@ -145,8 +155,22 @@ export class Ring {
       for (let s = from; s < slot; s++) this.clear(s % this.size);
     }
     this.clear(slot % this.size);
+    // Every slot passed over lies in the open slot's chunk unless the open slot left it (or
+    // went round the ring to it again).
+    if (o.slot < 0 || this.chunkOf(slot) !== this.chunkOf(o.slot) || slot - o.slot >= this.chunk) this.coldRevision += 1;
     this.open = emptyOpen(slot);
     this.closedRevision += 1;
+  }
+
+  /** The chunk of hotTexts() that a slot number's place in the ring falls into. */
+  private chunkOf(slot: number): number {
+    return Math.floor((slot % this.size) / this.chunk);
+  }
+
+  /** Counts a change of the closed slot `slot` (not the open one). */
+  private changed(slot: number): void {
+    this.closedRevision += 1;
+    if (this.chunkOf(slot) !== this.chunkOf(Math.max(0, this.open.slot))) this.coldRevision += 1;
   }
 
   addCheck(t: number, ok: boolean): void {
@@ -175,7 +199,7 @@ export class Ring {
     else if (this.holds(slot)) {
       const i = slot % this.size;
       this.outages[i] = Math.min(0xff, this.outages[i]! + 1);
-      this.closedRevision += 1;
+      this.changed(slot);
     }
   }
 
@@ -192,7 +216,7 @@ export class Ring {
       else if (this.holds(s)) {
         const i = s % this.size;
         this.down[i] = Math.min(this.downMax, this.down[i]! + Math.round((b - a) * this.downUnit));
-        this.closedRevision += 1;
+        this.changed(s);
       }
     }
   }
@@ -294,6 +318,47 @@ export class Ring {
     return () => closedJson(this.width, this.size, copy);
   }
 
+  /**
+   * The same text as closedJsonLater()'s, cut around the chunk of `chunk` slots that the open
+   * slot is in, which changes every time the open slot moves. hotTexts() holds that chunk of each
+   * slot array (one text per array; they change only when closedRevision does); coldTextsLater()
+   * the texts before, between and after them (one more; they change only when coldRevision does).
+   * Joined in turn, cold[0] hot[0] cold[1] … hot[n-1] cold[n] are closedJsonLater()'s text.
+   */
+  hotTexts(): string[] {
+    const c = this.chunkOf(Math.max(0, this.open.slot));
+    return this.named().map(([, a]) => b64(a.subarray(c * this.chunk, (c + 1) * this.chunk)));
+  }
+
+  /** See hotTexts(): the slot arrays are copied now, the texts made when the function is called. */
+  coldTextsLater(): () => string[] {
+    const c = this.chunkOf(Math.max(0, this.open.slot));
+    const copies = this.named().map(([name, a]) => [name, a.slice()] as const);
+    return () => {
+      const cold: string[] = [];
+      let text = `"width":${this.width},"size":${this.size}`;
+      for (const [name, a] of copies) {
+        cold.push(`${text},${JSON.stringify(name)}:"${b64(a.subarray(0, c * this.chunk))}`);
+        text = `${b64(a.subarray((c + 1) * this.chunk))}"`;
+      }
+      cold.push(text);
+      return cold;
+    };
+  }
+
+  /** How many slot arrays the ring has (texts of hotTexts()). */
+  get arrayCount(): number {
+    return 3 + (this.outages ? 1 : 0) + (this.latAvg ? 3 : 0);
+  }
+
+  /** The slot arrays with their names in the snapshot, in closedState()'s order. */
+  private named(): [string, Uint8Array | Uint16Array][] {
+    const out: [string, Uint8Array | Uint16Array][] = [['checks', this.checks], ['failures', this.failures], ['down', this.down]];
+    if (this.outages) out.push(['outages', this.outages]);
+    if (this.latAvg) out.push(['latAvg', this.latAvg], ['latMin', this.latMin!], ['latMax', this.latMax!]);
+    return out;
+  }
+
   private arrays(): RingArrays {
     return { checks: this.checks, failures: this.failures, down: this.down, outages: this.outages, latAvg: this.latAvg, latMin: this.latMin, latMax: this.latMax };
   }
@@ -320,6 +385,7 @@ export class Ring {
     if (!nums.every((n) => typeof n === 'number' && Number.isFinite(n))) throw new Error('ring open slot is not numeric');
     this.open = { ...o, latMin: typeof o.latMin === 'number' ? o.latMin : Infinity };
     this.closedRevision += 1;
+    this.coldRevision += 1;
   }
 }
 
@@ -333,13 +399,14 @@ interface RingArrays {
   latMax: Uint8Array | undefined;
 }
 
+/** The bytes of a slot array in base64, as saved. */
+const b64 = (v: ArrayBufferView): string => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+
 function closedState(width: number, size: number, a: RingArrays): Omit<RingState, 'open'> {
-  const b64 = (v: ArrayBufferView | undefined): string | undefined =>
-    v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
   return {
-    width, size, checks: b64(a.checks)!, failures: b64(a.failures)!, down: b64(a.down)!,
+    width, size, checks: b64(a.checks), failures: b64(a.failures), down: b64(a.down),
     ...(a.outages ? { outages: b64(a.outages) } : {}),
-    ...(a.latAvg ? { latAvg: b64(a.latAvg), latMin: b64(a.latMin), latMax: b64(a.latMax) } : {}),
+    ...(a.latAvg ? { latAvg: b64(a.latAvg), latMin: b64(a.latMin!), latMax: b64(a.latMax!) } : {}),
   };
 }
 
@@ -436,7 +503,7 @@ export class TargetHistory {
   readonly maintenance: Interval[] = [];
 
   constructor(readonly latency: boolean) {
-    this.minutes = new Ring(MINUTE, MINUTE_SLOTS, latency);
+    this.minutes = new Ring(MINUTE, MINUTE_SLOTS, latency, MINUTE_CHUNK);
     this.hours = new Ring(HOUR, HOUR_SLOTS, latency);
   }
 

@@ -1,8 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { AvailabilityTracker, TrackerSnapshot, TrackerState } from './availability';
 import type { Clock } from './clock';
@@ -43,161 +42,10 @@ export function encodeSnapshot(state: TrackerState): Buffer {
   return gzipSync(JSON.stringify({ format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, tracker: state } satisfies SnapshotFile), { level: 1 });
 }
 
-/** Text compressed on its own: raw deflate blocks, none final, ending on a byte boundary. */
-interface Segment {
-  deflated: Buffer;
-  /** CRC-32 and length in bytes of the text. */
-  crc: number;
-  length: number;
-}
-
-/** A part of the snapshot's text that is kept compressed while `stamp` stays the same. */
-interface Cached {
-  key: object;
-  stamp: string;
-  /** The kept segment when it is current; else what makes the text of the state as planned. */
-  segment?: Segment;
-  make?: () => string;
-}
-
-type Part = Buffer | Cached;
-
-const SEGMENT_LEVEL = 1;
-const deflateRawAsync = promisify(deflateRaw);
-const segmentOptions = { level: SEGMENT_LEVEL, finishFlush: constants.Z_SYNC_FLUSH };
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
-/** An empty final block with fixed codes: ends the deflate stream. */
-const FINAL_BLOCK = Buffer.from([3, 0]);
-const MAX_STORED = 0xffff;
-
-/**
- * Encodes snapshots of one tracker, reusing what did not change since the last one.
- *
- * The file is one ordinary gzip stream of the same JSON as encodeSnapshot's (JSON does not care
- * about the order of an object's members, so each ring's closed slots are written after its slot
- * in progress), so any version reads it. Inside, the deflate stream is a sequence of pieces that
- * are each complete on their own: the closed slots of each target's minute ring, and of its hour
- * ring together with its incidents, are compressed once and kept until they change (a minute
- * ring once a minute, an hour ring once an hour or when an outage ends); the rest (counters,
- * the slots in progress, maintenance) is small and goes in stored (uncompressed) blocks. The
- * CRC-32 of the whole is combined from the pieces' CRCs. A snapshot at 5 s thus compresses only
- * what changed and never builds the whole text.
- */
-export class SnapshotEncoder {
-  private readonly kept = new WeakMap<object, { stamp: string; segment: Segment }>();
-
-  /** The parts of a snapshot, taken at once (the state may change as soon as this returns). */
-  plan(s: TrackerSnapshot): Part[] {
-    const parts: Part[] = [];
-    let text = `{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"version":${SNAPSHOT_VERSION},"tracker":{"savedAt":${JSON.stringify(s.savedAt)},"gaps":${JSON.stringify(s.gaps)},"targets":[`;
-    const cached = (key: object, stamp: string, later: () => () => string): void => {
-      parts.push(Buffer.from(text));
-      text = '';
-      const part: Cached = { key, stamp };
-      const kept = this.kept.get(key);
-      if (kept?.stamp === stamp) part.segment = kept.segment;
-      else part.make = later();
-      parts.push(part);
-    };
-    let first = true;
-    for (const { fields, history: h } of s.live) {
-      text += `${first ? '' : ','}{${JSON.stringify(fields).slice(1, -1)},"history":{${JSON.stringify(h.headState()).slice(1, -1)},"minutes":{"open":${JSON.stringify(h.minutes.openState())},`;
-      cached(h.minutes, String(h.minutes.closedRevision), () => h.minutes.closedJsonLater());
-      text += `},"hours":{"open":${JSON.stringify(h.hours.openState())},`;
-      cached(h.hours, `${h.hours.closedRevision}:${h.revision}`, () => {
-        const hours = h.hours.closedJsonLater();
-        const incidents = JSON.stringify(h.incidentsState());
-        return () => `${hours()}},"incidents":${incidents}`;
-      });
-      text += '}}';
-      first = false;
-    }
-    for (const p of s.pending) {
-      text += first ? '' : ',';
-      cached(p, '', () => () => JSON.stringify(p));
-      first = false;
-    }
-    parts.push(Buffer.from(`${text}]}}`));
-    return parts;
-  }
-
-  /** The file: the parts' stale segments compressed here (the stop's last save). */
-  encodeSync(parts: Part[]): Buffer {
-    for (const p of parts) {
-      if (Buffer.isBuffer(p) || p.make === undefined) continue;
-      const text = Buffer.from(p.make());
-      this.keep(p, segment(text, deflateRawSync(text, segmentOptions)));
-    }
-    return this.assemble(parts);
-  }
-
-  /**
-   * The file, with stale segments compressed in the thread pool, one at a time: the event loop
-   * is free while each is compressed, and only one segment's text and one zlib state (~270 kB of
-   * C memory) exist at once. Once a minute every target's minute ring is stale; compressing them
-   * all at once held one text and one zlib state per target together (~40 MB of C memory at 150
-   * targets), and the C allocator kept that peak: the daemon's RSS grew by it and stayed up.
-   */
-  async encode(parts: Part[]): Promise<Buffer> {
-    for (const p of parts) {
-      if (Buffer.isBuffer(p) || p.make === undefined) continue;
-      const text = Buffer.from(p.make());
-      this.keep(p, segment(text, await deflateRawAsync(text, segmentOptions)));
-    }
-    return this.assemble(parts);
-  }
-
-  private keep(p: Cached, seg: Segment): void {
-    this.kept.set(p.key, { stamp: p.stamp, segment: seg });
-    p.segment = seg;
-    delete p.make;
-  }
-
-  private assemble(parts: Part[]): Buffer {
-    const out: Buffer[] = [GZIP_HEADER];
-    let crc = 0;
-    let length = 0;
-    for (const p of parts) {
-      if (Buffer.isBuffer(p)) {
-        for (let off = 0; off < p.length; off += MAX_STORED) {
-          const block = p.subarray(off, off + MAX_STORED);
-          const head = Buffer.alloc(5);
-          head.writeUInt16LE(block.length, 1);
-          head.writeUInt16LE(~block.length & 0xffff, 3);
-          out.push(head, block);
-        }
-        crc = crc32(p, crc);
-        length += p.length;
-      } else {
-        const seg = p.segment!;
-        out.push(seg.deflated);
-        crc = crc32Combine(crc, seg.crc, seg.length);
-        length += seg.length;
-      }
-    }
-    const trailer = Buffer.alloc(8);
-    trailer.writeUInt32LE(crc >>> 0, 0);
-    trailer.writeUInt32LE(length % 2 ** 32, 4);
-    out.push(FINAL_BLOCK, trailer);
-    return Buffer.concat(out);
-  }
-}
-
-/**
- * A kept segment. zlib hands its output back as a view of its output chunk; kept as is, each
- * segment of a few hundred bytes would hold a whole chunk for as long as it is kept (two per
- * target: ~5 MB at 150 targets). Its bytes are copied into memory of their own size: a copy by
- * Buffer.from lands in Buffer's shared pool, whose slab (64 kB on Node 24) the segment would then
- * keep alive just the same once the rest of it is garbage.
- */
-function segment(text: Buffer, deflated: Buffer): Segment {
-  const own = Buffer.allocUnsafeSlow(deflated.length);
-  deflated.copy(own);
-  return { deflated: own, crc: crc32(text), length: text.length };
-}
-
 // CRC-32 of two pieces joined, from theirs (zlib's crc32_combine, by polynomial arithmetic mod p).
 const CRC_POLY = 0xedb88320;
+/** The polynomial 1 (x^0), bit-reflected. */
+const X0 = 0x80000000;
 /** a * b modulo the CRC polynomial (bit-reflected). */
 function multModP(a: number, b: number): number {
   let m = 0x80000000;
@@ -218,13 +66,364 @@ for (let k = 0, p = 0x40000000; k < 32; k++) {
   X2N.push(p);
   p = multModP(p, p);
 }
-export function crc32Combine(crc1: number, crc2: number, length2: number): number {
-  // x^(8 * length2) mod p, times crc1.
-  let x = 0x80000000;
-  for (let n = length2, k = 3; n > 0; n = Math.floor(n / 2), k++) {
+/** crcShift of the lengths asked for most: those of small texts, which repeat (a ring's hot texts). */
+const SHIFTS = new Map<number, number>();
+/** x^(8 * length) mod p. */
+function crcShift(length: number): number {
+  if (length > 4096) return shiftOf(length);
+  let x = SHIFTS.get(length);
+  if (x === undefined) SHIFTS.set(length, (x = shiftOf(length)));
+  return x;
+}
+function shiftOf(length: number): number {
+  let x = X0;
+  for (let n = length, k = 3; n > 0; n = Math.floor(n / 2), k++) {
     if (n % 2 === 1) x = multModP(X2N[k % 32]!, x);
   }
-  return (multModP(x, crc1) ^ crc2) >>> 0;
+  return x;
+}
+export function crc32Combine(crc1: number, crc2: number, length2: number): number {
+  return (multModP(crcShift(length2), crc1) ^ crc2) >>> 0;
+}
+
+/** Text compressed on its own: raw deflate blocks, none final, ending on a byte boundary. */
+interface Segment {
+  deflated: Buffer;
+  /** CRC-32 and length in bytes of the text. */
+  crc: number;
+  length: number;
+  /** x^(8 * length) modulo the CRC polynomial: joining this text after another multiplies the other's CRC by it. */
+  shift: number;
+}
+
+/**
+ * A part of the snapshot's text, in one or more texts, kept as segments while `stamp` stays the
+ * same. `key` and `name` say which part (a ring has two: its hot and its cold texts).
+ */
+interface Piece {
+  key: object;
+  name: string;
+  stamp: number;
+  /** The kept segments when they are current; else what makes the texts of the state as planned. */
+  segments?: Segment[];
+  make?: () => string[];
+}
+
+/** A piece's segments, with the stamp they were made at. */
+interface Kept {
+  stamp: number;
+  segments: Segment[];
+}
+
+/**
+ * Pieces' texts and fixed text that follow each other in the file (one target's closed history):
+ * their compressed bytes go one after the other, and the CRC-32 and length of their text together
+ * are kept while each piece stays the same. A piece's text is named by the piece and its index.
+ */
+interface Run {
+  key: object;
+  /** What the pieces' stamps were when planned: the run is kept while they stay the same. */
+  stamps: number[];
+  /** The run as kept when its stamps are the same; else its items, to be joined once encoded. */
+  joined?: Joined;
+  items?: (Segment | [Piece, number])[];
+}
+
+/** A run as it goes into the file: its segments joined (bytes one after the other, CRC-32s combined). */
+interface Joined extends Segment {
+  stamps: number[];
+}
+
+/**
+ * A snapshot as planned: `texts[i]` (small, made anew for every save) comes before `runs[i]`, and
+ * one more text ends the file.
+ */
+export interface Plan {
+  texts: string[];
+  runs: Run[];
+}
+
+const SEGMENT_LEVEL = 1;
+const segmentOptions = { level: SEGMENT_LEVEL, finishFlush: constants.Z_SYNC_FLUSH };
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+/** An empty final block with fixed codes: ends the deflate stream. */
+const FINAL_BLOCK = Buffer.from([3, 0]);
+const MAX_STORED = 0xffff;
+
+/** Bytes that `n` bytes take in stored (uncompressed) deflate blocks. */
+const storedSize = (n: number): number => n + 5 * Math.ceil(n / MAX_STORED);
+
+/** Copies `text` into `out` at `at` as stored blocks; returns the offset after them. */
+function putStored(out: Buffer, at: number, text: Buffer, from: number, to: number): number {
+  for (let off = from; off < to; off += MAX_STORED) {
+    const n = Math.min(MAX_STORED, to - off);
+    out[at] = 0;
+    out.writeUInt16LE(n, at + 1);
+    out.writeUInt16LE(~n & 0xffff, at + 3);
+    text.copy(out, at + 5, off, off + n);
+    at += 5 + n;
+  }
+  return at;
+}
+
+/** Texts as segments in stored blocks, in memory of their own (one allocation for all). */
+function storedSegments(texts: string[]): Segment[] {
+  const bufs = texts.map((t) => Buffer.from(t));
+  const all = Buffer.allocUnsafeSlow(bufs.reduce((n, b) => n + storedSize(b.length), 0));
+  let at = 0;
+  return bufs.map((t) => {
+    const end = putStored(all, at, t, 0, t.length);
+    const seg = { deflated: all.subarray(at, end), crc: crc32(t), length: t.length, shift: crcShift(t.length) };
+    at = end;
+    return seg;
+  });
+}
+const storedSegment = (text: string): Segment => storedSegments([text])[0]!;
+
+/**
+ * Texts shorter than this are kept in stored blocks: compressing them saves a few hundred bytes
+ * at most and costs a zlib state each time they change.
+ */
+const SMALL_TEXT = 256;
+
+/** Longest run of compressing between two turns of the event loop. */
+const YIELD_MS = 4;
+
+/**
+ * A text compressed (or stored, when small) on its own. zlib hands its output back as a view of
+ * its output chunk; kept as is, each segment of a few hundred bytes would hold a whole chunk for as
+ * long as it is kept. Its bytes are copied into memory of their own size: a copy by Buffer.from
+ * lands in Buffer's shared pool, whose slab (64 kB on Node 24) the segment would then keep alive
+ * just the same once the rest of it is garbage.
+ */
+function compress(t: string): Segment {
+  const text = Buffer.from(t);
+  if (text.length < SMALL_TEXT) return storedSegments([t])[0]!;
+  const deflated = deflateRawSync(text, segmentOptions);
+  const own = Buffer.allocUnsafeSlow(deflated.length);
+  deflated.copy(own);
+  return { deflated: own, crc: crc32(text), length: text.length, shift: crcShift(text.length) };
+}
+
+/** What comes between the closed minutes, the incidents and the closed hours of a target. */
+const MINUTES_TO_INCIDENTS = storedSegment('},"incidents":');
+const INCIDENTS_TO_HOURS = storedSegment(',"hours":{');
+
+/**
+ * Encodes snapshots of one tracker, reusing what did not change since the last one.
+ *
+ * The file is one ordinary gzip stream of the same JSON as encodeSnapshot's (JSON does not care
+ * about the order of an object's members), so any version reads it. Each target is written as
+ *
+ *   {…its fields…,"history":{…,"minutes":{"open":…,  CLOSED MINUTES},"incidents":INCIDENTS,"hours":{CLOSED HOURS  ,"open":…}}}
+ *
+ * where the pieces in capitals are kept, as raw deflate blocks ending on a byte boundary (so that
+ * they can follow each other and the rest), until they change. The closed minute slots change every
+ * minute, but only within the hour of the ring the open minute is in: that hour of each slot array
+ * is stored (uncompressed, 80-160 bytes) and redone every minute, and the texts around it are
+ * compressed again only when the open minute moves into the next hour of the ring or an older
+ * slot changes (see Ring.hotTexts). The incidents change when an outage starts or ends, the closed
+ * hour slots once an hour or when an outage ends. With the fixed texts between them they form one
+ * run per target, kept joined with its CRC-32 while none of them changes; the rest (the target's
+ * counters, the slots in progress) is small, is made anew for every save as one text, and goes
+ * into stored blocks. The file's CRC-32 is the text's, combined with each run's by one
+ * multiplication. A save at 5 s thus makes one small text, copies the runs, compresses only what
+ * changed and never builds the whole text.
+ */
+export class SnapshotEncoder {
+  private readonly kept = new WeakMap<object, Map<string, Kept>>();
+  private readonly joined = new WeakMap<object, Joined>();
+
+  /** The parts of a snapshot, taken at once (the state may change as soon as this returns). */
+  plan(s: TrackerSnapshot): Plan {
+    const texts: string[] = [];
+    const runs: Run[] = [];
+    let text = `{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"version":${SNAPSHOT_VERSION},"tracker":{"savedAt":${JSON.stringify(s.savedAt)},"gaps":${JSON.stringify(s.gaps)},"targets":[`;
+    let sep = '';
+    for (const { fields, history: h } of s.live) {
+      const f = JSON.stringify(fields);
+      const head = JSON.stringify(h.headState());
+      texts.push(`${text}${sep}{${f.slice(1, -1)},"history":{${head.slice(1, -1)},"minutes":{"open":${JSON.stringify(h.minutes.openState())},`);
+      const m = h.minutes;
+      const stamps = [m.coldRevision, m.closedRevision, h.revision, h.hours.closedRevision];
+      const joined = this.current(h, stamps);
+      text = `,"open":${JSON.stringify(h.hours.openState())}}}}`;
+      sep = ',';
+      if (joined !== undefined) {
+        runs.push({ key: h, stamps, joined });
+        continue;
+      }
+      const cold = this.piece(m, 'cold', m.coldRevision, () => m.coldTextsLater());
+      const hot = this.storedPiece(m, 'hot', m.closedRevision, () => m.hotTexts());
+      const items: Run['items'] = [];
+      for (let i = 0; i < m.arrayCount; i++) items.push([cold, i], [hot, i]);
+      items.push(
+        [cold, m.arrayCount],
+        MINUTES_TO_INCIDENTS,
+        [this.piece(h.incidents, 'incidents', h.revision, () => {
+          const incidents = JSON.stringify(h.incidentsState());
+          return () => [incidents];
+        }), 0],
+        INCIDENTS_TO_HOURS,
+        [this.piece(h.hours, 'closed', h.hours.closedRevision, () => {
+          const closed = h.hours.closedJsonLater();
+          return () => [closed()];
+        }), 0],
+      );
+      runs.push({ key: h, stamps, items });
+    }
+    for (const p of s.pending) {
+      texts.push(`${text}${sep}`);
+      const joined = this.current(p, [0]);
+      runs.push(joined !== undefined ? { key: p, stamps: [0], joined } : { key: p, stamps: [0], items: [[this.piece(p, 'pending', 0, () => () => [JSON.stringify(p)]), 0]] });
+      text = '';
+      sep = ',';
+    }
+    texts.push(`${text}]}}`);
+    return { texts, runs };
+  }
+
+  /** The run of `key` as kept, if its stamps are still `stamps`. */
+  private current(key: object, stamps: number[]): Joined | undefined {
+    const was = this.joined.get(key);
+    return was !== undefined && was.stamps.length === stamps.length && was.stamps.every((x, i) => x === stamps[i]) ? was : undefined;
+  }
+
+  /** A piece compressed when the plan is encoded, unless it is kept. */
+  private piece(key: object, name: string, stamp: number, later: () => () => string[]): Piece {
+    const kept = this.kept.get(key)?.get(name);
+    return kept?.stamp === stamp ? { key, name, stamp, segments: kept.segments } : { key, name, stamp, make: later() };
+  }
+
+  /** A piece in stored blocks (texts of a few hundred bytes that change every minute), made now unless kept. */
+  private storedPiece(key: object, name: string, stamp: number, now: () => string[]): Piece {
+    const kept = this.kept.get(key)?.get(name);
+    if (kept?.stamp === stamp) return { key, name, stamp, segments: kept.segments };
+    const p: Piece = { key, name, stamp };
+    this.keep(p, storedSegments(now()));
+    return p;
+  }
+
+  /** The file: the plan's stale pieces compressed here (the stop's last save). */
+  encodeSync(plan: Plan): Buffer {
+    for (const p of stale(plan)) this.keep(p, p.make!().map(compress));
+    return this.assemble(plan);
+  }
+
+  /**
+   * The file, with the event loop let go between stale pieces after every few milliseconds of
+   * compressing. In a steady state a save compresses nothing: the minutes' texts of their current
+   * hour are stored, and the rest of a ring is compressed again once an hour, when the open
+   * minute moves to the next hour of the ring (every target at once: ~1,000 texts of ~4 kB at 150
+   * targets, ~100 ms in all). One zlib state (~270 kB of C memory) exists at a time: compressing
+   * many at once (in the thread pool) held one per target together (~40 MB of C memory at 150
+   * targets), and the C allocator kept that peak: the daemon's RSS grew by it and stayed up.
+   */
+  async encode(plan: Plan): Promise<Buffer> {
+    let since = performance.now();
+    for (const p of stale(plan)) {
+      this.keep(p, p.make!().map(compress));
+      if (performance.now() - since < YIELD_MS) continue;
+      await new Promise(setImmediate);
+      since = performance.now();
+    }
+    return this.assemble(plan);
+  }
+
+  private keep(p: Piece, segments: Segment[]): void {
+    let byName = this.kept.get(p.key);
+    if (byName === undefined) this.kept.set(p.key, (byName = new Map<string, Kept>()));
+    byName.set(p.name, { stamp: p.stamp, segments });
+    p.segments = segments;
+    delete p.make;
+  }
+
+  /**
+   * A run as it goes into the file: kept as planned, else its segments joined into memory of its
+   * own (and kept: once a minute, the minutes' hot texts change; other saves reuse it whole). The
+   * segments of its pieces become views of it: a run's bytes are held once, and the run it
+   * replaces is freed.
+   */
+  private join(run: Run): Joined {
+    if (run.joined !== undefined) return run.joined;
+    const segments = run.items!.map((i) => (Array.isArray(i) ? i[0].segments![i[1]]! : i));
+    let crc = 0;
+    let length = 0;
+    let shift = X0;
+    let bytes = 0;
+    for (const seg of segments) {
+      crc = (multModP(seg.shift, crc) ^ seg.crc) >>> 0;
+      length += seg.length;
+      shift = multModP(seg.shift, shift);
+      bytes += seg.deflated.length;
+    }
+    const deflated = Buffer.allocUnsafeSlow(bytes);
+    let at = 0;
+    for (const [k, seg] of segments.entries()) {
+      const end = at + seg.deflated.copy(deflated, at);
+      // The run's own pieces are kept as views of the joined bytes, so that they are held once
+      // (the fixed texts are shared by every run and keep their own).
+      if (Array.isArray(run.items![k])) seg.deflated = deflated.subarray(at, end);
+      at = end;
+    }
+    const joined: Joined = { deflated, crc, length, shift, stamps: run.stamps };
+    this.joined.set(run.key, joined);
+    run.joined = joined;
+    return joined;
+  }
+
+  private assemble(plan: Plan): Buffer {
+    const { texts, runs } = plan;
+    const all = texts.join('');
+    const text = Buffer.from(all);
+    // Where each text ends in `text` (characters are bytes unless one is not ASCII).
+    const ends: number[] = [];
+    let end = 0;
+    for (const t of texts) ends.push((end += text.length === all.length ? t.length : Buffer.byteLength(t)));
+    const joined = runs.map((r) => this.join(r));
+    let size = GZIP_HEADER.length + FINAL_BLOCK.length + 8;
+    let from = 0;
+    for (const e of ends) {
+      size += storedSize(e - from);
+      from = e;
+    }
+    for (const j of joined) size += j.deflated.length;
+
+    const out = Buffer.allocUnsafe(size);
+    let at = GZIP_HEADER.copy(out, 0);
+    let crc = 0;
+    let length = 0;
+    from = 0;
+    for (let i = 0; i < texts.length; i++) {
+      const e = ends[i]!;
+      at = putStored(out, at, text, from, e);
+      crc = crc32(text.subarray(from, e), crc);
+      length += e - from;
+      from = e;
+      const j = joined[i];
+      if (j === undefined) continue;
+      at += j.deflated.copy(out, at);
+      crc = (multModP(j.shift, crc) ^ j.crc) >>> 0;
+      length += j.length;
+    }
+    at += FINAL_BLOCK.copy(out, at);
+    if (at + 8 !== size) throw new Error(`snapshot encoder: ${at + 8} bytes written where ${size} were counted`);
+    out.writeUInt32LE(crc >>> 0, at);
+    out.writeUInt32LE(length % 2 ** 32, at + 4);
+    return out;
+  }
+}
+
+/** The pieces of a plan that need compressing. */
+function* stale(plan: Plan): Generator<Piece> {
+  const seen = new Set<Piece>();
+  for (const run of plan.runs) {
+    for (const i of run.items ?? []) {
+      if (!Array.isArray(i) || i[0].make === undefined || seen.has(i[0])) continue;
+      seen.add(i[0]);
+      yield i[0];
+    }
+  }
 }
 
 /** Decodes a snapshot; throws with a reason when it is damaged or of another format or version. */

@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { AvailabilityTracker } from '../../src/availability';
 import {
-  dec16, dec8, DAY, enc16, enc8, HOUR, MAX_INCIDENTS, MINUTE, TargetHistory, subtract, uncovered, type HistoryState,
+  dec16, dec8, DAY, enc16, enc8, HOUR, MAX_INCIDENTS, MINUTE, Ring, TargetHistory, subtract, uncovered, type HistoryState,
 } from '../../src/history';
 
 const T0 = 1_700_000_000 - (1_700_000_000 % DAY); // a midnight, so slots line up with the arithmetic below
@@ -124,6 +125,69 @@ describe('target history', () => {
       expect(copy.aggregate(T0, now, now, [], res)).toEqual(h.aggregate(T0, now, now, [], res));
     }
     expect(copy.incidents).toEqual(h.incidents);
+  });
+});
+
+describe('saved text of a ring', () => {
+  // What the snapshot keeps between saves rests on these: a text made at a revision holds for as
+  // long as that revision does. Each step's texts are compared with those first made at the same
+  // revisions, so a change that did not move its revision fails here.
+  it('hot and cold texts join into the closed text, and hold while their revisions do (property)', () => {
+    const step = fc.record({
+      dt: fc.oneof(fc.integer({ min: 0, max: 90 }), fc.integer({ min: 0, max: 5 * HOUR }), fc.integer({ min: 0, max: 3 * DAY })),
+      what: fc.constantFrom('check', 'latency', 'outage', 'down', 'down-old'),
+      ok: fc.boolean(),
+      back: fc.integer({ min: 0, max: 2 * DAY }),
+      length: fc.integer({ min: 1, max: 3 * HOUR }),
+      seconds: fc.double({ min: 0, max: 5, noNaN: true }),
+    });
+    fc.assert(fc.property(fc.boolean(), fc.array(step, { minLength: 1, maxLength: 80 }), (latency, steps) => {
+      const ring = new Ring(MINUTE, 48 * 60, latency, 60);
+      const cold = new Map<number, string[]>();
+      const hot = new Map<number, string[]>();
+      let t = T0 + 7 * MINUTE;
+      for (const s of steps) {
+        t += s.dt;
+        if (s.what === 'check') ring.addCheck(t, s.ok);
+        else if (s.what === 'latency') ring.addLatency(t, s.seconds);
+        else if (s.what === 'outage') ring.addOutageStart(t - s.back);
+        else if (s.what === 'down') ring.addDown(t - s.length, t);
+        else ring.addDown(t - s.back - s.length, t - s.back);
+        const h = ring.hotTexts();
+        const c = ring.coldTextsLater()();
+        expect(h.length).toBe(ring.arrayCount);
+        expect(c.length).toBe(ring.arrayCount + 1);
+        expect(c.map((x, i) => x + (h[i] ?? '')).join('')).toBe(ring.closedJsonLater()());
+        if (!cold.has(ring.coldRevision)) cold.set(ring.coldRevision, c);
+        if (!hot.has(ring.closedRevision)) hot.set(ring.closedRevision, h);
+        expect(c).toEqual(cold.get(ring.coldRevision));
+        expect(h).toEqual(hot.get(ring.closedRevision));
+      }
+    }), { numRuns: 300 });
+  });
+
+  it('cold texts change only when the open minute moves to another hour of the ring, or an older slot changes', () => {
+    const ring = new Ring(MINUTE, 48 * 60, true, 60);
+    let t = T0 + 5;
+    ring.addCheck(t, true);
+    const at = (): number => ring.coldRevision;
+    let rev = at();
+    for (let m = 1; m < 55; m++) {
+      t += MINUTE;
+      ring.addCheck(t, m % 7 > 0);
+      ring.addLatency(t, 0.01 * m);
+    }
+    expect(at()).toBe(rev); // 54 minutes into the same hour
+    ring.addDown(t - 10 * MINUTE, t - 9 * MINUTE); // inside the open minute's hour
+    expect(at()).toBe(rev);
+    ring.addDown(T0 - 2 * HOUR, T0 - 2 * HOUR + 30); // an hour before it
+    expect(at()).toBe((rev += 1));
+    t += 6 * MINUTE; // into the next hour
+    ring.addCheck(t, true);
+    expect(at()).toBe((rev += 1));
+    t += 48 * HOUR; // round the ring to the same hour
+    ring.addCheck(t, true);
+    expect(at()).toBe(rev + 1);
   });
 });
 
