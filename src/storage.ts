@@ -8,6 +8,7 @@ import type { Clock } from './clock';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
 import { counter, gauge, type CounterOf, type GaugeOf } from './metrics/instruments';
+import { runAtOnce, runInSlices } from './loop-turn';
 import { makeDirectory } from './make-dir';
 
 /**
@@ -186,9 +187,6 @@ const storedSegment = (text: string): Segment => storedSegments([text])[0]!;
  */
 const SMALL_TEXT = 256;
 
-/** Longest run of compressing between two turns of the event loop. */
-const YIELD_MS = 4;
-
 /**
  * A text compressed (or stored, when small) on its own. zlib hands its output back as a view of
  * its output chunk; kept as is, each segment of a few hundred bytes would hold a whole chunk for as
@@ -306,7 +304,7 @@ export class SnapshotEncoder {
 
   /** The file: the plan's stale pieces compressed here (the stop's last save). */
   encodeSync(plan: Plan): Buffer {
-    for (const p of stale(plan)) this.keep(p, p.make!().map(compress));
+    runAtOnce(this.compressStale(plan));
     return this.assemble(plan);
   }
 
@@ -320,14 +318,16 @@ export class SnapshotEncoder {
    * targets), and the C allocator kept that peak: the daemon's RSS grew by it and stayed up.
    */
   async encode(plan: Plan): Promise<Buffer> {
-    let since = performance.now();
+    await runInSlices(this.compressStale(plan), () => false);
+    return this.assemble(plan);
+  }
+
+  /** Compresses the plan's stale pieces, one per step. */
+  private *compressStale(plan: Plan): Generator<undefined, void> {
     for (const p of stale(plan)) {
       this.keep(p, p.make!().map(compress));
-      if (performance.now() - since < YIELD_MS) continue;
-      await new Promise(setImmediate);
-      since = performance.now();
+      yield;
     }
-    return this.assemble(plan);
   }
 
   private keep(p: Piece, segments: Segment[]): void {
