@@ -96,6 +96,17 @@ describe('event-loop delay gauges', () => {
     expect(delay.samples - before).toBeGreaterThanOrEqual(4);
   });
 
+  test('while its period holds, the sampler re-arms one timer instead of making one per sample', async () => {
+    const timer = (): unknown => (delay as unknown as { timer: unknown }).timer;
+    await sleep(1500);
+    const before = delay.samples;
+    const first = timer();
+    await sleep(2500);
+    // Idle throughout: the period stayed 1 s, and the samples came from the same Timeout.
+    expect(delay.samples - before).toBeGreaterThanOrEqual(1);
+    expect(timer()).toBe(first);
+  });
+
   test('stop() ends the sampling', async () => {
     delay.stop();
     const before = delay.samples;
