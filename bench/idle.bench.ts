@@ -8,7 +8,7 @@
  * and the 1-minute load average at the window's start and end; the CPU is also split by thread
  * (the main thread, V8's worker threads — GC marking and sweeping, JIT compiles — and the rest,
  * from /proc/PID/task/TID/schedstat). --warm=SECONDS (default 30) sets the warm-up: V8's memory
- * reducer makes one to three full GCs 1.5-4 minutes after start (0.3-0.5 s of CPU in all), which a
+ * reducer makes one to three full GCs 1.5-4 minutes after start (about 0.6 s of CPU in one run), which a
  * window that early counts. Without --before, only this build
  * runs. With --profile one more copy of this build runs under --cpu-prof and its functions with the
  * most self time are listed. Prints its table; the figures are recorded by hand in
@@ -105,9 +105,9 @@ async function main(): Promise<void> {
     const secs = (performance.now() - t0) / 1000;
     const rows = copies.map((c, i) => {
       const t = threadCpuMs(c.pid);
-      const t0 = threads0[i]!;
+      const was = threads0[i]!;
       return { build: c.build, cpu: (cpuMs(c.pid) - cpu0[i]!) / secs, rss: rssMb(c.pid),
-        main: (t.main - t0.main) / secs, v8: (t.v8 - t0.v8) / secs, other: (t.other - t0.other) / secs };
+        main: (t.main - was.main) / secs, v8: (t.v8 - was.v8) / secs, other: (t.other - was.other) / secs };
     });
     const load1 = os.loadavg()[0]!;
     running = false;
