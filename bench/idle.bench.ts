@@ -1,11 +1,15 @@
 /**
- * `npm run bench idle -- --before DIR [--minutes=N] [--copies=N] [--profile]`: the idle daemon
+ * `npm run bench idle -- --before DIR [--minutes=N] [--copies=N] [--warm=S] [--profile]`: the idle daemon
  * (empty config, docker off) of this build against another build (DIR: a checkout with dist/ built
  * and node_modules, e.g. main's), COPIES of each running side by side for the same minutes, each
  * started as `npm start` starts it (test/harness/start-command.ts) with its own storage directory
  * and scraped every 15 s as Prometheus would. Reported per build: CPU in ms per second over the
  * window (utime+stime from /proc/PID/stat, all threads), RSS at its end, each copy and the mean,
- * and the 1-minute load average at the window's start and end. Without --before, only this build
+ * and the 1-minute load average at the window's start and end; the CPU is also split by thread
+ * (the main thread, V8's worker threads — GC marking and sweeping, JIT compiles — and the rest,
+ * from /proc/PID/task/TID/schedstat). --warm=SECONDS (default 30) sets the warm-up: V8's memory
+ * reducer makes one to three full GCs 1.5-4 minutes after start (about 0.6 s of CPU in one run), which a
+ * window that early counts. Without --before, only this build
  * runs. With --profile one more copy of this build runs under --cpu-prof and its functions with the
  * most self time are listed. Prints its table; the figures are recorded by hand in
  * docs/benchmarks.md (the machine's load decides whether a run is worth keeping).
@@ -33,13 +37,30 @@ const BEFORE = args.includes('--before') ? path.resolve(opt('before', '')) : und
 const MINUTES = Number(opt('minutes', args.includes('--quick') ? '2' : '5'));
 const COPIES = Number(opt('copies', '2'));
 const PROFILE = args.includes('--profile');
-const WARM_S = 30;
+/** Seconds of warm-up before the window: V8's memory reducer runs its full GCs 1.5-4 min after start. */
+const WARM_S = Number(opt('warm', '30'));
 
 const CLK_TCK = 100;
 const cpuMs = (pid: number): number => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+};
+/** CPU in ms by thread kind: the main thread, V8's worker threads, the others (schedstat, ns). */
+const threadCpuMs = (pid: number): { main: number; v8: number; other: number } => {
+  const out = { main: 0, v8: 0, other: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ms = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      if (tid === String(pid)) out.main += ms;
+      else if (comm === 'V8Worker') out.v8 += ms;
+      else out.other += ms;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
 };
 const rssMb = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
@@ -79,23 +100,30 @@ async function main(): Promise<void> {
     const load0 = os.loadavg()[0]!;
     const t0 = performance.now();
     const cpu0 = copies.map((c) => cpuMs(c.pid));
+    const threads0 = copies.map((c) => threadCpuMs(c.pid));
     await sleep(MINUTES * 60_000);
     const secs = (performance.now() - t0) / 1000;
-    const rows = copies.map((c, i) => ({ build: c.build, cpu: (cpuMs(c.pid) - cpu0[i]!) / secs, rss: rssMb(c.pid) }));
+    const rows = copies.map((c, i) => {
+      const t = threadCpuMs(c.pid);
+      const was = threads0[i]!;
+      return { build: c.build, cpu: (cpuMs(c.pid) - cpu0[i]!) / secs, rss: rssMb(c.pid),
+        main: (t.main - was.main) / secs, v8: (t.v8 - was.v8) / secs, other: (t.other - was.other) / secs };
+    });
     const load1 = os.loadavg()[0]!;
     running = false;
     await scraper;
     const out: string[] = [
-      `Command: \`npm run bench idle -- --before DIR --minutes=${MINUTES}${PROFILE ? ' --profile' : ''}\` (bench/idle.bench.ts). ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, 2 cores shared with other work.`,
+      `Command: \`npm run bench idle -- --before DIR --minutes=${MINUTES} --warm=${WARM_S}${PROFILE ? ' --profile' : ''}\` (bench/idle.bench.ts). ${new Date().toISOString().slice(0, 16)}Z, Node ${process.version}, 2 cores shared with other work.`,
       `${COPIES} copies of each build side by side, empty config (docker off), scraped every 15 s; ${WARM_S} s warm-up, then ${MINUTES} min measured. 1-min load average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end.`,
       '',
-      '| build | CPU per copy (ms/s) | mean CPU | RSS per copy (MB) | mean RSS |',
-      '|---|---|---|---|---|',
+      '| build | CPU per copy (ms/s) | mean CPU | main thread / V8 workers / other (mean, ms/s) | RSS per copy (MB) | mean RSS |',
+      '|---|---|---|---|---|---|',
     ];
     for (const build of [...new Set(rows.map((r) => r.build))]) {
       const rs = rows.filter((r) => r.build === build);
       const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-      out.push(`| ${build} | ${rs.map((r) => r.cpu.toFixed(2)).join(', ')} | ${mean(rs.map((r) => r.cpu)).toFixed(2)} ms/s | ${rs.map((r) => r.rss.toFixed(1)).join(', ')} | ${mean(rs.map((r) => r.rss)).toFixed(1)} MB |`);
+      const split = [mean(rs.map((r) => r.main)), mean(rs.map((r) => r.v8)), mean(rs.map((r) => r.other))].map((x) => x.toFixed(2)).join(' / ');
+      out.push(`| ${build} | ${rs.map((r) => r.cpu.toFixed(2)).join(', ')} | ${mean(rs.map((r) => r.cpu)).toFixed(2)} ms/s | ${split} | ${rs.map((r) => r.rss.toFixed(1)).join(', ')} | ${mean(rs.map((r) => r.rss)).toFixed(1)} MB |`);
     }
     const prof = copies.find((c) => c.profileDir !== undefined);
     if (prof !== undefined) {

@@ -97,6 +97,8 @@ export class EventLoopDelay {
   private windowElu: EventLoopUtilization = performance.eventLoopUtilization();
   /** The sampling period until the current window ends: fineMs or coarseMs. */
   private period = 0;
+  /** The period the current Timeout was made with (refresh() keeps it). */
+  private armedPeriod = 0;
   /** Samples taken since start (tests read how often the sampler wakes). */
   private taken = 0;
   private registered = false;
@@ -122,8 +124,19 @@ export class EventLoopDelay {
     this.timer = undefined;
   }
 
+  /**
+   * Arms the timer for the next sample. While the period holds, the one Timeout is re-armed with
+   * refresh() rather than a new one made: an idle daemon then allocates nothing per sample, so its
+   * young generation fills (and the garbage collector wakes) only for work it does.
+   */
   private schedule(): void {
     this.due = performance.now() + this.period;
+    if (this.timer !== undefined && this.armedPeriod === this.period) {
+      this.timer.refresh();
+      return;
+    }
+    clearTimeout(this.timer);
+    this.armedPeriod = this.period;
     this.timer = setTimeout(this.sample, this.period);
     this.timer.unref();
   }

@@ -96,6 +96,26 @@ describe('event-loop delay gauges', () => {
     expect(delay.samples - before).toBeGreaterThanOrEqual(4);
   });
 
+  test('while its period holds, the sampler re-arms one timer instead of making one per sample', async () => {
+    const inner = delay as unknown as { timer: unknown; period: number };
+    await sleep(1500);
+    const before = delay.samples;
+    let seen = { timer: inner.timer, period: inner.period, samples: delay.samples };
+    let compared = 0;
+    for (let i = 0; i < 50; i++) {
+      await sleep(50);
+      const now = { timer: inner.timer, period: inner.period, samples: delay.samples };
+      // A change of period (a busy second on a loaded machine) may make a new one; nothing else.
+      if (now.period === seen.period && now.samples > seen.samples) {
+        expect(now.timer).toBe(seen.timer);
+        compared += 1;
+      }
+      seen = now;
+    }
+    expect(delay.samples - before).toBeGreaterThanOrEqual(1);
+    expect(compared).toBeGreaterThanOrEqual(1);
+  });
+
   test('stop() ends the sampling', async () => {
     delay.stop();
     const before = delay.samples;
