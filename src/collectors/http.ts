@@ -278,12 +278,14 @@ export class HttpCollector implements Collector<HttpSection> {
     if (last.status !== r.status) m.statusCode.set(labels, (last.status = r.status));
     if (r.certExpiry !== undefined && last.cert !== r.certExpiry) m.cert.set(labels, (last.cert = r.certExpiry));
     if (o.health !== undefined && last.health !== o.health) setStateSet(m.health, M.healthStatus, labels, 'status', (last.health = o.health));
-    for (const [f, kept] of t.fields) {
+    // Keys, not [key, value] pairs: destructuring a Map's entries made an array per field per probe.
+    for (const f of t.fields.keys()) {
       if (o.fields.has(f)) continue;
-      m.field.remove(kept.labels);
+      m.field.remove(t.fields.get(f)!.labels);
       t.fields.delete(f);
     }
-    for (const [f, v] of o.fields) {
+    for (const f of o.fields.keys()) {
+      const v = o.fields.get(f)!;
       let kept = t.fields.get(f);
       if (kept === undefined) t.fields.set(f, (kept = { labels: { target: name, field: f }, value: NaN }));
       else if (Object.is(kept.value, v)) continue;
