@@ -354,7 +354,8 @@ function heapRanking(file: string): { byFile: Map<string, number>; byFunction: M
       const theirs = nearest((u) => u !== '');
       add(byFile, ours !== undefined ? shortUrl(ours.callFrame.url) : theirs !== undefined ? shortUrl(theirs.callFrame.url) : '(native)', node.selfSize);
       const f = node.callFrame;
-      add(byFunction, `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}${f.url !== '' ? `:${f.lineNumber + 1}` : ''}`, node.selfSize);
+      // No line numbers: the two builds' would differ.
+      add(byFunction, `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}`, node.selfSize);
     }
     for (const c of node.children) walk(c);
     stack.pop();
@@ -364,7 +365,7 @@ function heapRanking(file: string): { byFile: Map<string, number>; byFunction: M
 }
 
 /** The `## HTTP probing: garbage per probe` section from the --heap daemons' profiles. */
-function heapSection(runs: { label: string; file: string; probes: number }[], seconds: number, load: string): string[] {
+function heapSection(runs: { label: string; file: string; probes: number }[], seconds: number, load: string, command: string): string[] {
   const ranked = runs.map((r) => ({ ...r, ...heapRanking(r.file) }));
   const total = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
   const table = (pick: (r: (typeof ranked)[number]) => Map<string, number>, n: number): string[] => {
@@ -378,7 +379,7 @@ function heapSection(runs: { label: string; file: string; probes: number }[], se
   return [
     HEAP_SECTION,
     '',
-    'Command: `npm run bench http-reference -- --before DIR --heap` (bench/http-reference.bench.ts), in the same run as the',
+    `Command: \`${command}\` (bench/http-reference.bench.ts), in the same run as the`,
     `section above: one more daemon of each build under V8's sampling heap profiler (\`HeapProfiler.startSampling\`, every 4 KiB on`,
     `average, objects the garbage collector took included) over its ${f2(seconds)} s of windows; 1-min load average ${load}.`,
     'Bytes allocated per probe (all the daemon allocated in the windows / the probes it made in them):',
@@ -489,12 +490,13 @@ async function main(): Promise<void> {
   const row = (name: string, what: string): string =>
     `| ${what} | ${windows.map((w) => f3(w.perProbe[name]!)).join(' / ')} ms | **${f3(med((w) => w.perProbe[name]!))} ms** | ${name === 'blackbox' ? '1' : `**${f2(ratio(name))}**`} | ${f2(med((w) => w.cpu[name]!))} ms/s |`;
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const options = [...(BEFORE !== undefined ? ['--before DIR'] : []), ...(PROFILE ? ['--profile'] : []), ...(QUICK ? ['--quick'] : [])];
+  const options = [...(BEFORE !== undefined ? ['--before DIR'] : []), ...(PROFILE ? ['--profile'] : []), ...(HEAP ? ['--heap'] : []), ...(QUICK ? ['--quick'] : [])];
+  const command = `npm run bench http-reference${options.length > 0 ? ` -- ${options.join(' ')}` : ''}`;
   const idleShare = med((w) => (w.cpu.idle! * w.seconds) / w.probes.after!);
   const lines = [
     SECTION,
     '',
-    `Command: \`npm run bench http-reference${options.length > 0 ? ` -- ${options.join(' ')}` : ''}\` (bench/http-reference.bench.ts). Date: ${date}.`,
+    `Command: \`${command}\` (bench/http-reference.bench.ts). Date: ${date}.`,
     `Machine: nproc ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()}, Node ${process.version}, blackbox_exporter ${bb.version} (Debian); shared with other work (the load averages).`,
     `${TARGETS} loopback JSON targets, each probed every 5 s (20 probes/s) by every prober at once; ${WINDOWS} windows of ${WINDOW_S} s after ${WARMUP_S} s of warm-up;`,
     'CPU = utime+stime (/proc/PID/stat, all threads) over the window / the probes completed in it.',
@@ -503,6 +505,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|',
     row('after', 'stackwatch, this build (the daemon bench\'s `http` variant)'),
     ...(before ? [row('before', `stackwatch, the build in --before (${path.basename(BEFORE!)})`)] : []),
+    ...(before ? [`| this build / --before, CPU per probe in the same window | ${windows.map((w) => f2(w.perProbe.after! / w.perProbe.before!)).join(' / ')} | **${f2(med((w) => w.perProbe.after! / w.perProbe.before!))}** | | |`] : []),
     row('floor', 'bare Node http.request + JSON.parse, same schedule (the client\'s floor)'),
     row('blackbox', 'blackbox_exporter via /probe'),
     '',
@@ -545,7 +548,7 @@ async function main(): Promise<void> {
     const heapLines = heapSection(heaps.map((h) => ({
       label: h.name === 'heap-after' ? 'this build' : `--before (${path.basename(BEFORE!)})`,
       file: h.heapOut!, probes: windows.reduce((a, w) => a + w.probes[h.name]!, 0),
-    })), (windowsEnded - windowsStarted) / 1000, heapLoad);
+    })), (windowsEnded - windowsStarted) / 1000, heapLoad, command);
     writeSection(heapLines.join('\n'));
     console.log(heapLines.join('\n'));
   }
