@@ -379,6 +379,8 @@ function heapSection(runs: { label: string; file: string; probes: number }[], se
   };
   const head = `| ${ranked.map((r) => `${r.label}, bytes per probe`).join(' | ')} |`;
   const rule = `|---|${ranked.map(() => '---').join('|')}|`;
+  const ranking = (title: string, column: string, pick: (r: (typeof ranked)[number]) => Map<string, number>, n: number): string[] =>
+    [title, '', `| ${column} ${head}`, rule, ...table(pick, n), ''];
   return [
     HEAP_SECTION,
     '',
@@ -393,18 +395,8 @@ function heapSection(runs: { label: string; file: string; probes: number }[], se
     `| total, KB/s | ${ranked.map((r) => (total(r.byFile) / seconds / 1024).toFixed(1)).join(' | ')} |`,
     `| probes | ${ranked.map((r) => String(r.probes)).join(' | ')} |`,
     '',
-    'By the nearest stackwatch file on the allocating stack (else the nearest module):',
-    '',
-    `| where ${head}`,
-    rule,
-    ...table((r) => r.byFile, 14),
-    '',
-    'By allocating function:',
-    '',
-    `| function ${head}`,
-    rule,
-    ...table((r) => r.byFunction, 16),
-    '',
+    ...ranking('By the nearest stackwatch file on the allocating stack (else the nearest module):', 'where', (r) => r.byFile, 14),
+    ...ranking('By allocating function:', 'function', (r) => r.byFunction, 16),
   ];
 }
 
