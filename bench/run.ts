@@ -1,7 +1,7 @@
 /**
  * `npm run bench [name...] [-- --option...]`: runs bench/<name>.bench.ts (all of them without
  * names), one after the other so they do not disturb each other. Each writes its own section of
- * docs/benchmarks.md. Arguments starting with `--` (and the value after `--before`) are passed
+ * docs/benchmarks.md. Arguments starting with `--` (and the value after `--before` or `--windows`) are passed
  * to every bench run (e.g. `npm run bench daemon -- --quick`).
  */
 import { spawnSync } from 'node:child_process';
@@ -17,7 +17,7 @@ for (let i = 0; i < argv.length; i++) {
   const a = argv[i]!;
   if (a.startsWith('--')) {
     options.push(a);
-    if (a === '--before' && argv[i + 1] !== undefined) options.push(argv[++i]!);
+    if ((a === '--before' || a === '--windows') && argv[i + 1] !== undefined) options.push(argv[++i]!);
   } else {
     wanted.push(a);
   }

@@ -21,10 +21,10 @@ export function tapLatency(registry: Registry, tracker: AvailabilityTracker): vo
     const h = registry.getSingleMetric(s.name);
     if (!(h instanceof Histogram) || tapped.has(h)) continue;
     tapped.add(h);
-    const observe = h.observe.bind(h) as (...a: unknown[]) => void;
-    h.observe = ((...args: unknown[]): void => {
-      observe(...args);
-      const [labels, value] = args;
+    const observe = h.observe.bind(h) as (labels: unknown, value: unknown) => void;
+    // observe() takes (labels, value) or (value): passed on as they are, no arguments array per call.
+    h.observe = ((labels: unknown, value?: unknown): void => {
+      observe(labels, value);
       if (typeof value !== 'number' || typeof labels !== 'object' || labels === null) return;
       const name = (labels as Record<string, unknown>)[s.label];
       if (typeof name === 'string') tracker.noteLatency(s.kind, name, value);

@@ -46,15 +46,27 @@ export function lookup(value: unknown, segs: readonly string[]): unknown {
   return cur;
 }
 
+/** Each status map's words, lower-cased, to their status (made on the map's first use; a map is not changed once used). */
+const lowered = new WeakMap<StatusMap, ReadonlyMap<string, HealthStatus>>();
+
+function wordsOf(map: StatusMap): ReadonlyMap<string, HealthStatus> {
+  let words = lowered.get(map);
+  if (words === undefined) {
+    const m = new Map<string, HealthStatus>();
+    // In reverse, so that a word listed under two statuses maps to the first (healthy, degraded, unhealthy).
+    for (const status of ['unhealthy', 'degraded', 'healthy'] as const) {
+      for (const v of map[status]) m.set(v.toLowerCase(), status);
+    }
+    lowered.set(map, (words = m));
+  }
+  return words;
+}
+
 /** Maps the body's status string (case-insensitive) to the tri-state status. */
 export function mapStatus(raw: unknown, map: StatusMap): HealthStatus {
   if (typeof raw === 'boolean') raw = String(raw);
   if (typeof raw !== 'string') return 'unknown';
-  const s = raw.trim().toLowerCase();
-  for (const status of ['healthy', 'degraded', 'unhealthy'] as const) {
-    if (map[status].some((v) => v.toLowerCase() === s)) return status;
-  }
-  return 'unknown';
+  return wordsOf(map).get(raw.trim().toLowerCase()) ?? 'unknown';
 }
 
 /**

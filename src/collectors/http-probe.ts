@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { Dispatcher } from 'undici';
 import { readTlsFile } from '../config/files';
 import { HTTP_FAILURE_REASONS, type HttpFailureReason } from '../metrics/definitions';
 import { isResourceExhaustion } from './collector-stats';
@@ -14,16 +15,20 @@ import { isResourceExhaustion } from './collector-stats';
 export type FailureReason = HttpFailureReason;
 export const FAILURE_REASONS: readonly FailureReason[] = HTTP_FAILURE_REASONS.values;
 
+/**
+ * A probe's request. Not changed once probed: its first hop (URL parsed, headers merged) is
+ * worked out on its first probe with an agents object and reused by the probes after it.
+ */
 export interface ProbeRequest {
-  url: string;
-  method: string;
-  headers: Readonly<Record<string, string>>;
-  body?: string;
-  timeoutSeconds: number;
-  maxBodyBytes: number;
-  maxRedirects: number;
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly timeoutSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly maxRedirects: number;
   /** Whether the body is wanted (JSON parsing); otherwise it is drained and discarded. */
-  readBody: boolean;
+  readonly readBody: boolean;
 }
 
 export interface ProbeResult {
@@ -96,6 +101,8 @@ export class ProbeAgents {
   private readonly connector: import('undici').buildConnector.connector;
   /** The configured TLS server name: it wins over a configured Host header's, as it did with node:https. */
   readonly serverName?: string;
+  /** The first hop of the request last probed with these agents (a target probes one request for its life). */
+  private first?: { req: ProbeRequest; hop: Hop };
 
   constructor(tls: TlsOptions) {
     if (tls.serverName !== undefined) this.serverName = tls.serverName;
@@ -113,9 +120,16 @@ export class ProbeAgents {
     });
   }
 
-  /** The connection of `url`'s origin, made on first use. */
-  origin(url: URL): Origin {
-    const key = url.origin;
+  /** `req`'s first hop, worked out on its first probe with these agents. */
+  firstHop(req: ProbeRequest): Hop {
+    if (this.first?.req === req) return this.first.hop;
+    const hop = makeHop(new URL(req.url), req.method, req.headers, req.body, this);
+    this.first = { req, hop };
+    return hop;
+  }
+
+  /** The connection of an origin (`url.origin`), made on first use. */
+  origin(key: string): Origin {
     let o = this.origins.get(key);
     if (o !== undefined && !o.client.destroyed) return o;
     if (this.origins.size >= MAX_ORIGINS) {
@@ -209,7 +223,10 @@ export function classifyError(err: NodeJS.ErrnoException): FailureReason {
 }
 
 export function statusMatches(status: number, expect: readonly (number | string)[]): boolean {
-  return expect.some((e) => (typeof e === 'number' ? e === status : Math.floor(status / 100) === Number(e[0])));
+  for (const e of expect) {
+    if (typeof e === 'number' ? e === status : Math.floor(status / 100) === Number(e[0])) return true;
+  }
+  return false;
 }
 
 const now = (): number => performance.now() / 1000;
@@ -281,22 +298,42 @@ export class Deadline {
  */
 class Cancel {
   failure?: ProbeFailure;
-  /** Fails the request in flight, if any (set by sendOnce for the request's lifetime). */
-  inFlight?: (failure: ProbeFailure) => void;
+  /** The request in flight, if any (set by sendOnce for the request's lifetime). */
+  inFlight?: Exchange;
 
   fire(failure: ProbeFailure): void {
     if (this.failure !== undefined) return;
     this.failure = failure;
-    this.inFlight?.(failure);
+    this.inFlight?.fail(failure);
   }
+}
+
+/**
+ * The probes running under each caller's signal. A signal gets one listener for its life, which
+ * cancels whichever of its probes are running: adding and removing a listener on every probe
+ * allocated several objects per probe (a collector passes the same signal to every probe of a target).
+ */
+const underSignal = new WeakMap<AbortSignal, Set<Cancel>>();
+
+function watch(signal: AbortSignal, cancel: Cancel): Set<Cancel> {
+  let running = underSignal.get(signal);
+  if (running === undefined) {
+    const probes = (running = new Set<Cancel>());
+    underSignal.set(signal, probes);
+    signal.addEventListener('abort', () => {
+      for (const c of probes) c.fire(new ProbeFailure('timeout', 'probe cancelled'));
+    }, { once: true });
+  }
+  running.add(cancel);
+  return running;
 }
 
 export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: AbortSignal): Promise<ProbeResult> {
   const started = now();
   const cancel = new Cancel();
-  const onAbort = (): void => cancel.fire(new ProbeFailure('timeout', 'probe cancelled'));
-  if (signal?.aborted === true) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
+  let running: Set<Cancel> | undefined;
+  if (signal?.aborted === true) cancel.fire(new ProbeFailure('timeout', 'probe cancelled'));
+  else if (signal !== undefined) running = watch(signal, cancel);
   const deadline = new Deadline(req.timeoutSeconds * 1000, () => {
     const stalled = deadline.movedMs >= 1 ? ` (plus ${Math.round(deadline.movedMs)}ms the exporter was stalled)` : '';
     cancel.fire(new ProbeFailure('timeout', `no complete response within ${req.timeoutSeconds}s${stalled}`));
@@ -304,19 +341,30 @@ export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: Abo
   deadline.start();
   const finish = (r: Omit<ProbeResult, 'durationSeconds'>): ProbeResult => ({ ...r, durationSeconds: now() - started });
   try {
-    let url = new URL(req.url);
-    const origin = url.origin;
+    let hop = agents.firstHop(req);
+    const origin = hop.origin;
     let method = req.method;
     let body = req.body;
-    let headers = req.headers;
     for (let redirects = 0; ; redirects++) {
-      const res = await send(url, method, headers, req, body, agents, cancel);
+      let res: Sent;
+      try {
+        res = await sendOnce(hop, req, agents, cancel);
+      } catch (err) {
+        // A kept-alive connection the server closed in the meantime (its FIN crossed our request):
+        // retried once on a new connection, as Node's documentation advises for its own client.
+        if (!(err instanceof ReusedSocketReset)) throw err;
+        if (cancel.failure !== undefined) throw err.cause;
+        res = await sendOnce(hop, req, agents, cancel);
+      }
       const location = res.status >= 300 && res.status < 400 ? res.location : undefined;
-      if (location === undefined || req.maxRedirects === 0) return finish(res);
+      if (location === undefined || req.maxRedirects === 0) {
+        res.durationSeconds = now() - started;
+        return res;
+      }
       if (redirects >= req.maxRedirects) {
         return finish({ ...res, body: undefined, reason: 'status', error: `more than ${req.maxRedirects} redirects (last to ${redactUrl(location)})` });
       }
-      url = new URL(location, url);
+      const url = new URL(location, hop.url);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         return finish({ ...res, reason: 'status', error: `redirect to unsupported protocol ${url.protocol}` });
       }
@@ -327,7 +375,7 @@ export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: Abo
       // As curl does: credentials go only to the origin they were configured for. A redirect to
       // another scheme, host or port drops the configured headers (Authorization, Cookie, API
       // keys, ...) for the rest of the chain, even if a later hop leads back.
-      if (url.origin !== origin) headers = {};
+      hop = makeHop(url, method, url.origin !== origin || hop.configured !== req.headers ? {} : req.headers, body, agents);
     }
   } catch (err) {
     const e = cancel.failure ?? err;
@@ -339,28 +387,46 @@ export async function probe(req: ProbeRequest, agents: ProbeAgents, signal?: Abo
     return finish({ reason: classifyError(ne), error: ne.code !== undefined ? `${ne.code}: ${ne.message}` : ne.message, status: 0 });
   } finally {
     deadline.clear();
-    signal?.removeEventListener('abort', onAbort);
+    running?.delete(cancel);
   }
 }
 
+/** A response, as probe() returns it when it is the last hop's (durationSeconds set then). */
 interface Sent {
   status: number;
   location?: string;
   body?: Buffer;
   certExpiry?: number;
+  durationSeconds: number;
 }
 
 type Headers = Readonly<Record<string, string>>;
 
-async function send(url: URL, method: string, headers: Headers, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, cancel: Cancel): Promise<Sent> {
-  try {
-    return await sendOnce(url, method, headers, req, body, agents, cancel);
-  } catch (err) {
-    // A kept-alive connection the server closed in the meantime (its FIN crossed our request):
-    // retried once on a new connection, as Node's documentation advises for its own client.
-    if (err instanceof ReusedSocketReset && cancel.failure === undefined) return sendOnce(url, method, headers, req, body, agents, cancel);
-    throw err instanceof ReusedSocketReset ? err.cause : err;
-  }
+/** One hop's request: its URL, the headers configured for it, and what undici is given. */
+interface Hop {
+  url: URL;
+  /** `url.origin`, read once (the getter makes a new string on every read). */
+  origin: string;
+  https: boolean;
+  /** The configured headers this hop carries (none past a redirect to another origin). */
+  configured: Headers;
+  options: Dispatcher.DispatchOptions;
+}
+
+function makeHop(url: URL, method: string, configured: Headers, body: string | undefined, agents: ProbeAgents): Hop {
+  const headers: Record<string, string> = { 'user-agent': 'stackwatch', accept: 'application/json, */*;q=0.5', ...configured };
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  if (url.username !== '' || url.password !== '') basicAuth(url, headers);
+  const origin = url.origin;
+  const https = url.protocol === 'https:';
+  return {
+    url, origin, https, configured,
+    options: {
+      origin, path: url.pathname + url.search, method, headers,
+      ...(body !== undefined ? { body } : {}),
+      ...(agents.serverName !== undefined && https ? { servername: agents.serverName } : {}),
+    },
+  };
 }
 
 class ReusedSocketReset extends Error {
@@ -372,85 +438,101 @@ class ReusedSocketReset extends Error {
 /** The errors of a connection that closed (or was reset) under a request. */
 const CLOSED_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
 
-function sendOnce(url: URL, method: string, configured: Headers, req: ProbeRequest, body: string | undefined, agents: ProbeAgents, cancel: Cancel): Promise<Sent> {
+function sendOnce(hop: Hop, req: ProbeRequest, agents: ProbeAgents, cancel: Cancel): Promise<Sent> {
   return new Promise<Sent>((resolve, reject) => {
     if (cancel.failure !== undefined) {
       reject(cancel.failure);
       return;
     }
-    const origin = agents.origin(url);
-    const reused = origin.open;
-    const headers: Record<string, string> = { 'user-agent': 'stackwatch', accept: 'application/json, */*;q=0.5', ...configured };
-    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-    if (url.username !== '' || url.password !== '') basicAuth(url, headers);
-    let settled = false;
-    let controller: import('undici').Dispatcher.DispatchController | undefined;
-    let status = 0;
-    let location: string | undefined;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const fail = (err: Error): void => {
-      if (settled) return;
-      settled = true;
-      cancel.inFlight = undefined;
-      if (controller !== undefined) controller.abort(err);
-      // Not started yet (queued, or its connection still being made): closing the origin's
-      // connection is the only way to end it; the next probe makes a new one.
-      else agents.drop(url.origin);
-      reject(err);
-    };
-    cancel.inFlight = fail;
-    const handler: import('undici').Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (settled) c.abort(cancel.failure ?? new Error('probe ended'));
-      },
-      onResponseStart(_c, statusCode, resHeaders) {
-        if (settled) return;
-        status = statusCode;
-        const loc = resHeaders.location;
-        if (typeof loc === 'string') location = loc;
-        const declared = Number(resHeaders['content-length']);
-        if (Number.isFinite(declared) && declared > req.maxBodyBytes) {
-          fail(new ProbeFailure('body_too_large', `Content-Length ${declared} is over the ${req.maxBodyBytes}-byte limit`, status));
-        }
-      },
-      onResponseData(_c, chunk) {
-        if (settled) return;
-        size += chunk.length;
-        if (size > req.maxBodyBytes) {
-          fail(new ProbeFailure('body_too_large', `body is over the ${req.maxBodyBytes}-byte limit`, status));
-          return;
-        }
-        if (req.readBody) chunks.push(chunk);
-      },
-      onResponseEnd() {
-        if (settled) return;
-        settled = true;
-        cancel.inFlight = undefined;
-        const out: Sent = { status };
-        if (location !== undefined) out.location = location;
-        if (req.readBody) out.body = Buffer.concat(chunks, size);
-        if (origin.certExpiry !== undefined) out.certExpiry = origin.certExpiry;
-        resolve(out);
-      },
-      onResponseError(_c, err: NodeJS.ErrnoException) {
-        if (settled) return;
-        settled = true;
-        cancel.inFlight = undefined;
-        reject(reused && status === 0 && CLOSED_CODES.has(err.code ?? '') ? new ReusedSocketReset(err) : err);
-      },
-    };
+    const exchange = new Exchange(hop, req, agents, cancel, resolve, reject);
+    cancel.inFlight = exchange;
     try {
-      origin.client.dispatch({
-        origin: url.origin, path: url.pathname + url.search, method, headers,
-        ...(body !== undefined ? { body } : {}),
-        ...(agents.serverName !== undefined && url.protocol === 'https:' ? { servername: agents.serverName } : {}),
-      }, handler);
+      exchange.origin.client.dispatch(hop.options, exchange);
     } catch (err) {
-      fail(err as Error);
+      exchange.fail(err as Error);
     }
   });
+}
+
+/** One request and its response: undici's handler, one object per request (no closures). */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly origin: Origin;
+  /** The connection was open before this request (a reset before its response is retried once). */
+  private readonly reused: boolean;
+  private settled = false;
+  private controller?: Dispatcher.DispatchController;
+  private status = 0;
+  private location?: string;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly hop: Hop,
+    private readonly req: ProbeRequest,
+    private readonly agents: ProbeAgents,
+    private readonly cancel: Cancel,
+    private readonly resolve: (sent: Sent) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    this.origin = agents.origin(hop.origin);
+    this.reused = this.origin.open;
+  }
+
+  fail(err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.cancel.inFlight = undefined;
+    if (this.controller !== undefined) this.controller.abort(err);
+    // Not started yet (queued, or its connection still being made): closing the origin's
+    // connection is the only way to end it; the next probe makes a new one.
+    else this.agents.drop(this.hop.origin);
+    this.reject(err);
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.settled) c.abort(this.cancel.failure ?? new Error('probe ended'));
+  }
+
+  onResponseStart(_c: unknown, statusCode: number, resHeaders: Record<string, string | string[] | undefined>): void {
+    if (this.settled) return;
+    this.status = statusCode;
+    const loc = resHeaders.location;
+    if (typeof loc === 'string') this.location = loc;
+    const declared = Number(resHeaders['content-length']);
+    const max = this.req.maxBodyBytes;
+    if (Number.isFinite(declared) && declared > max) {
+      this.fail(new ProbeFailure('body_too_large', `Content-Length ${declared} is over the ${max}-byte limit`, statusCode));
+    }
+  }
+
+  onResponseData(_c: unknown, chunk: Buffer): void {
+    if (this.settled) return;
+    this.size += chunk.length;
+    if (this.size > this.req.maxBodyBytes) {
+      this.fail(new ProbeFailure('body_too_large', `body is over the ${this.req.maxBodyBytes}-byte limit`, this.status));
+      return;
+    }
+    if (this.req.readBody) this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.cancel.inFlight = undefined;
+    const out: Sent = { status: this.status, durationSeconds: 0 };
+    if (this.location !== undefined) out.location = this.location;
+    if (this.req.readBody) out.body = Buffer.concat(this.chunks, this.size);
+    if (this.origin.certExpiry !== undefined) out.certExpiry = this.origin.certExpiry;
+    this.resolve(out);
+  }
+
+  onResponseError(_c: unknown, err: NodeJS.ErrnoException): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.cancel.inFlight = undefined;
+    this.reject(this.reused && this.status === 0 && CLOSED_CODES.has(err.code ?? '') ? new ReusedSocketReset(err) : err);
+  }
 }
 
 /**

@@ -55,7 +55,11 @@ export function judge(t: HttpTargetConfig, r: ProbeResult): Outcome {
     }
     if (t.json?.status) health = parsed ? mapStatus(lookup(doc, t.json.status.segs), t.json.status_map) : 'unknown';
     if (parsed) {
-      for (const [name, f] of Object.entries(t.json?.fields ?? {})) {
+      const wanted = t.json?.fields;
+      // for-in with own keys only is Object.keys() without its array (one per probe).
+      for (const name in wanted) {
+        if (!Object.hasOwn(wanted, name)) continue;
+        const f = wanted[name]!;
         const v = fieldNumber(lookup(doc, f.path.segs), f.map);
         if (v !== undefined) fields.set(name, v);
       }
@@ -91,6 +95,8 @@ interface Target {
   agents?: ProbeAgents;
   setupError?: string;
   timer?: NodeJS.Timeout;
+  /** Starts the probe when its timer fires (made once: no closure per turn). */
+  fire: () => void;
   running?: Promise<void>;
   /** The request every probe sends (headers with the bearer token folded in). */
   request: ProbeRequest;
@@ -177,7 +183,12 @@ export class HttpCollector implements Collector<HttpSection> {
       maxBodyBytes: config.max_body_bytes, maxRedirects: config.max_redirects, readBody: needsBody(config),
       ...(config.body !== undefined ? { body: config.body } : {}),
     };
-    const target: Target = { config, key: fingerprint(config), abort: new AbortController(), request, labels: { target: config.name }, last: {}, fields: new Map(), due };
+    const target: Target = {
+      config, key: fingerprint(config), abort: new AbortController(), request, labels: { target: config.name }, last: {}, fields: new Map(), due,
+      fire: () => {
+        target.running = this.runOnce(target);
+      },
+    };
     // One target's bad setup (an unusable TLS file) fails that target alone, on every turn.
     try {
       target.agents = new ProbeAgents(tlsOf(config));
@@ -203,9 +214,7 @@ export class HttpCollector implements Collector<HttpSection> {
 
   private schedule(t: Target): void {
     if (t.abort.signal.aborted) return;
-    t.timer = setTimeout(() => {
-      t.running = this.runOnce(t);
-    }, Math.max(0, t.due - Date.now()));
+    t.timer = setTimeout(t.fire, Math.max(0, t.due - Date.now()));
   }
 
   private async runOnce(t: Target): Promise<void> {
@@ -269,12 +278,14 @@ export class HttpCollector implements Collector<HttpSection> {
     if (last.status !== r.status) m.statusCode.set(labels, (last.status = r.status));
     if (r.certExpiry !== undefined && last.cert !== r.certExpiry) m.cert.set(labels, (last.cert = r.certExpiry));
     if (o.health !== undefined && last.health !== o.health) setStateSet(m.health, M.healthStatus, labels, 'status', (last.health = o.health));
-    for (const [f, kept] of t.fields) {
+    // Keys, not [key, value] pairs: destructuring a Map's entries made an array per field per probe.
+    for (const f of t.fields.keys()) {
       if (o.fields.has(f)) continue;
-      m.field.remove(kept.labels);
+      m.field.remove(t.fields.get(f)!.labels);
       t.fields.delete(f);
     }
-    for (const [f, v] of o.fields) {
+    for (const f of o.fields.keys()) {
+      const v = o.fields.get(f)!;
       let kept = t.fields.get(f);
       if (kept === undefined) t.fields.set(f, (kept = { labels: { target: name, field: f }, value: NaN }));
       else if (Object.is(kept.value, v)) continue;
@@ -283,7 +294,7 @@ export class HttpCollector implements Collector<HttpSection> {
     }
     if (o.reason !== undefined) m.failures.inc({ target: name, reason: o.reason });
     const error = o.error === undefined ? undefined : capText(o.error.replaceAll(t.config.url, redactUrl(t.config.url)));
-    this.ctx.tracker.observe('http', name, o.ok, error !== undefined ? { error } : {});
+    this.ctx.tracker.observe('http', name, o.ok, error !== undefined ? { error } : undefined);
     if (!o.ok) this.ctx.log.debug({ target: name, reason: o.reason, error }, 'http check failed');
   }
 }

@@ -91,10 +91,17 @@ function countCalls(target: Record<string, unknown>, names: readonly string[], w
   for (const name of names) {
     const f = target[name];
     if (typeof f !== 'function') continue;
-    target[name] = function (this: unknown, ...args: unknown[]): unknown {
-      w.n++;
-      return (f as Fn).apply(this, args);
-    };
+    // remove() also takes label values as its arguments; the others take at most (labels, value),
+    // passed on as they are: no arguments array on every write (several per probe).
+    target[name] = name === 'remove'
+      ? function (this: unknown, ...args: unknown[]): unknown {
+        w.n++;
+        return (f as Fn).apply(this, args);
+      }
+      : function (this: unknown, a: unknown, b: unknown): unknown {
+        w.n++;
+        return (f as Fn).call(this, a, b);
+      };
   }
 }
 

@@ -31,7 +31,53 @@ function existing<T>(registry: Registry, def: MetricDef, ctor: abstract new (...
 
 export function gauge<D extends Def<'gauge'>>(registry: Registry, def: D): GaugeOf<D> {
   return existing<GaugeOf<D>>(registry, def, Gauge)
-    ?? tracked(new Gauge<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] }));
+    ?? tracked(keyedOnce(new Gauge<LabelOf<D>>({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] })));
+}
+
+/** A gauge as prom-client (pinned) keeps it: its table and its label names, sorted once. */
+interface GaugeTable {
+  hashMap: Record<string, { value: number; labels: object }>;
+  labelNames: readonly string[];
+  sortedLabelNames: readonly string[];
+}
+
+/**
+ * prom-client's `Gauge.set(labels, value)` keys the series by sorting the labels' names anew
+ * (`Object.keys` and `sort` on every call) and replaces the series' entry with a new object;
+ * its `inc()` keys the series with the names it sorted once. This `set()` does what prom-client's
+ * does (the same checks, the same key, an entry holding the value and the latest labels object)
+ * but keys the series as `inc()` does and updates an existing entry in place: a gauge written on
+ * every probe made about 0.9 KB of garbage per write. Anything else (no labels, a value that is
+ * not a number, a label not declared) goes to prom-client's own `set()`, which throws as it did.
+ */
+function keyedOnce<T extends string>(g: Gauge<T>): Gauge<T> {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the gauge as `this`
+  const original = g.set as (this: Gauge<T>, labels: unknown, value: unknown) => void;
+  g.set = function (this: Gauge<T> & GaugeTable, labels: unknown, value?: unknown): void {
+    if (labels === null || typeof labels !== 'object' || typeof value !== 'number') {
+      original.call(this, labels, value);
+      return;
+    }
+    const given = labels as Record<string, string | number | undefined>;
+    for (const name in given) {
+      if (!this.labelNames.includes(name)) {
+        original.call(this, labels, value);
+        return;
+      }
+    }
+    let key = '';
+    for (const name of this.sortedLabelNames) {
+      const v = given[name];
+      if (v !== undefined) key += `${name}:${v},`;
+    }
+    const entry = this.hashMap[key];
+    if (entry === undefined) this.hashMap[key] = { value, labels };
+    else {
+      entry.value = value;
+      entry.labels = labels;
+    }
+  };
+  return g;
 }
 
 export function counter<D extends Def<'counter'>>(registry: Registry, def: D): CounterOf<D> {

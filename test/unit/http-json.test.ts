@@ -1,4 +1,5 @@
-import { DEFAULT_STATUS_MAP, evaluate, fieldNumber, lookup, mapStatus, parseCondition, parsePath, type Condition } from '../../src/collectors/http-json';
+import fc from 'fast-check';
+import { DEFAULT_STATUS_MAP, evaluate, fieldNumber, lookup, mapStatus, parseCondition, parsePath, type Condition, type StatusMap } from '../../src/collectors/http-json';
 import { parseDuration, formatDuration } from '../../src/config/duration';
 
 const cond = (t: string): Condition => {
@@ -29,6 +30,23 @@ describe('health body reading', () => {
     expect(mapStatus('weird', DEFAULT_STATUS_MAP)).toBe('unknown');
     expect(mapStatus(undefined, DEFAULT_STATUS_MAP)).toBe('unknown');
     expect(mapStatus('amber', { healthy: ['green'], degraded: ['amber'], unhealthy: ['red'] })).toBe('degraded');
+  });
+
+  it('maps status words as the configured lists read, whatever their case, first list first', () => {
+    // The lists' words are looked up in a map made once per status map: it must answer as reading them in order does.
+    const reference = (raw: unknown, map: StatusMap): string => {
+      if (typeof raw === 'boolean') raw = String(raw);
+      if (typeof raw !== 'string') return 'unknown';
+      const s = raw.trim().toLowerCase();
+      for (const status of ['healthy', 'degraded', 'unhealthy'] as const) if (map[status].some((v) => v.toLowerCase() === s)) return status;
+      return 'unknown';
+    };
+    const word = fc.constantFrom('ok', 'OK', 'Ok', ' ok ', 'down', 'DOWN', 'amber', 'true', 'False', '', 'ß', 'İ');
+    const map = fc.record({ healthy: fc.array(word, { maxLength: 4 }), degraded: fc.array(word, { maxLength: 4 }), unhealthy: fc.array(word, { maxLength: 4 }) });
+    fc.assert(fc.property(map, fc.oneof(word, fc.boolean(), fc.constant(7), fc.constant(null)), (m, raw) => {
+      expect(mapStatus(raw, m)).toBe(reference(raw, m));
+    }), { numRuns: 2000 });
+    expect(mapStatus('GREEN', { healthy: ['Green'], degraded: ['green'], unhealthy: [] })).toBe('healthy');
   });
 
   it('turns fields into numbers', () => {
