@@ -1115,6 +1115,38 @@ export function groupsNeeded(all: readonly LoadableGroup[], tests: readonly Prom
   return all.filter((g) => need.has(g));
 }
 
+/**
+ * The rules whose results a promtool test can see, group by group in evaluation order (each
+ * group's seen rules in their order in it): the alerts it checks, the recording rules their
+ * expressions, labels and annotation templates (and its promql_expr_test expressions) read, and
+ * the alerts an `ALERTS` selector in those could select, walked until nothing new is needed. Any
+ * other rule, of the same groups or not, cannot change the test's result: the test suite uses
+ * this to run again only the cases whose rules a setting changed.
+ */
+export function rulesSeen(all: readonly LoadableGroup[], tests: readonly PromtoolTest[]): { group: LoadableGroup; rules: LoadableGroup['rules'] }[] {
+  type Rule = LoadableGroup['rules'][number];
+  const seen = new Set<Rule>();
+  const texts: string[] = [];
+  const add = (r: Rule): void => {
+    if (seen.has(r)) return;
+    seen.add(r);
+    texts.push(r.expr, ...Object.values(r.labels ?? {}), ...Object.values(r.annotations ?? {}));
+  };
+  const rules = all.flatMap((g) => g.rules);
+  const checked = new Set(tests.flatMap((t) => (t.alert_rule_test ?? []).map((a) => a.alertname)));
+  for (const r of rules) if (r.alert !== undefined && checked.has(r.alert)) add(r);
+  texts.push(...tests.flatMap((t) => (t.promql_expr_test ?? []).map((e) => e.expr)));
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i]!;
+    const selectors = alertsSelectors(text);
+    for (const r of rules) {
+      if (seen.has(r)) continue;
+      if ((r.record !== undefined && nameRe(r.record).test(text)) || (r.alert !== undefined && selectors.some((sel) => selectsAlert(sel, r)))) add(r);
+    }
+  }
+  return all.map((group) => ({ group, rules: group.rules.filter((r) => seen.has(r)) })).filter((g) => g.rules.length > 0);
+}
+
 /** A test file's name: `<base>.yml`, or `<base>-<step>.yml` for tests evaluated less often. */
 const testFileName = (base: string, step: number): string => (step === TEST_INTERVAL_SECONDS ? `${base}.yml` : `${base}-${evalTime(step)}.yml`);
 
