@@ -15,7 +15,7 @@
  *   const runs = changedRuleTests(path.join(out, 'prometheus'), (t) => t.replaceAll('edge-watch', 'stackwatch'));
  *   for (const { file } of runs) await promtool(['test', 'rules', file], path.join(out, 'prometheus'));
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { type LoadableGroup, type PromtoolTest, rulesSeen } from '../../src/bundle/rules-tests';
@@ -40,6 +40,9 @@ function groupsOf(dir: string): Map<string, LoadableGroup> {
   return out;
 }
 
+/** Where the cases to run go, in the generated prometheus/ directory (its tests/ stays as generated). */
+const CHANGED = 'changed-tests';
+
 export interface ChangedRun {
   /** The file to pass to `promtool test rules`, relative to the generated prometheus/ directory. */
   file: string;
@@ -50,8 +53,8 @@ export interface ChangedRun {
 
 /**
  * For each test file of the generated prometheus/ directory `dir` holding a case the committed
- * bundle does not, writes `tests/<name>.changed.yml` next to it: only those cases, the same
- * evaluation interval, and as rules (`<name>.changed-rules.yml`) the rules they can see, in their
+ * bundle does not, writes `changed-tests/<name>.yml`: only those cases, the same evaluation
+ * interval, and as rules (`changed-tests/<name>.rules.yml`) the rules they can see, in their
  * groups with the groups' settings, in the file's group order. Returns them; an empty list when
  * the settings change nothing the committed run did not already check.
  */
@@ -86,12 +89,13 @@ export function changedRuleTests(dir: string, rename: (text: string) => string =
     // rule at every step, and the rules no case reads cannot change a result.
     const base = f.replace(/\.yml$/, '');
     const kept = seen(loaded, changed);
-    writeFileSync(path.join(dir, 'tests', `${base}.changed-rules.yml`), stringify({ groups: kept }));
+    mkdirSync(path.join(dir, CHANGED), { recursive: true });
+    writeFileSync(path.join(dir, CHANGED, `${base}.rules.yml`), stringify({ groups: kept }));
     const order = new Set(kept.map((g) => g.name));
-    const file = `tests/${base}.changed.yml`;
+    const file = `${CHANGED}/${base}.yml`;
     writeFileSync(path.join(dir, file), stringify({
       ...doc,
-      rule_files: [`${base}.changed-rules.yml`],
+      rule_files: [`${base}.rules.yml`],
       ...(doc.group_eval_order === undefined ? {} : { group_eval_order: doc.group_eval_order.filter((g) => order.has(g)) }),
       tests: changed,
     }));
