@@ -10,22 +10,21 @@
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# --- modules: every dependency, installed once from the lock file ---------------------------------
-FROM ${NODE_IMAGE} AS modules
+# --- build: all dependencies, TypeScript -> dist/ ---------------------------------------------------
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # No dependency needs its install script; skipping them avoids native builds.
 RUN npm ci --ignore-scripts --no-audit --no-fund
-
-# --- build: TypeScript -> dist/ -----------------------------------------------------------------------
-FROM modules AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# --- deps: production dependencies only (the same tree, the development ones removed) ---------------
-FROM modules AS deps
-RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+# --- deps: production dependencies only -------------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # --- runtime ------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -38,7 +37,7 @@ ENV NODE_ENV=production
 # growth (docs/benchmarks.md, "Memory: where the RSS goes").
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
-COPY --from=deps /src/node_modules ./node_modules
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 # The data directory (--storage.path): history and counters kept across restarts. A named volume
