@@ -13,7 +13,7 @@
  * renamed label values is evaluated as the committed one was.
  *
  *   const runs = changedRuleTests(path.join(out, 'prometheus'), (t) => t.replaceAll('edge-watch', 'stackwatch'));
- *   for (const { file } of runs) await promtool(['test', 'rules', file], path.join(out, 'prometheus'));
+ *   for (const file of runs) await promtool(['test', 'rules', file], path.join(out, 'prometheus'));
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,22 +43,15 @@ function groupsOf(dir: string): Map<string, LoadableGroup> {
 /** Where the cases to run go, in the generated prometheus/ directory (its tests/ stays as generated). */
 const CHANGED = 'changed-tests';
 
-export interface ChangedRun {
-  /** The file to pass to `promtool test rules`, relative to the generated prometheus/ directory. */
-  file: string;
-  /** The names of the cases it holds, and how many cases the generated file has in all. */
-  names: string[];
-  total: number;
-}
-
 /**
  * For each test file of the generated prometheus/ directory `dir` holding a case the committed
  * bundle does not, writes `changed-tests/<name>.yml`: only those cases, the same evaluation
  * interval, and as rules (`changed-tests/<name>.rules.yml`) the rules they can see, in their
- * groups with the groups' settings, in the file's group order. Returns them; an empty list when
- * the settings change nothing the committed run did not already check.
+ * groups with the groups' settings, in the file's group order. Returns those files, relative to
+ * `dir` (for `promtool test rules` run there); none when the settings change nothing the
+ * committed run did not already check.
  */
-export function changedRuleTests(dir: string, rename: (text: string) => string = (t) => t): ChangedRun[] {
+export function changedRuleTests(dir: string, rename: (text: string) => string = (t) => t): string[] {
   const committedGroups = groupsOf(PROMETHEUS_DIR);
   const groups = groupsOf(dir);
   const key = (v: unknown): string => rename(JSON.stringify(v));
@@ -66,7 +59,7 @@ export function changedRuleTests(dir: string, rename: (text: string) => string =
   const seen = (loaded: LoadableGroup[], tests: PromtoolTest[]): Omit<LoadableGroup, 'file'>[] =>
     rulesSeen(loaded, tests).map(({ group: { file: _file, ...group }, rules }) => ({ ...group, rules }));
   const loadedBy = (all: Map<string, LoadableGroup>, doc: TestFile): LoadableGroup[] => doc.rule_files.flatMap((rf) => [...all.values()].filter((g) => g.file === rf));
-  const runs: ChangedRun[] = [];
+  const runs: string[] = [];
   for (const f of readdirSync(path.join(dir, 'tests')).filter((n) => /^[^.]+\.yml$/.test(n)).sort()) {
     const doc = parse(readFileSync(path.join(dir, 'tests', f), 'utf8')) as TestFile;
     let committed: TestFile | undefined;
@@ -99,7 +92,7 @@ export function changedRuleTests(dir: string, rename: (text: string) => string =
       ...(doc.group_eval_order === undefined ? {} : { group_eval_order: doc.group_eval_order.filter((g) => order.has(g)) }),
       tests: changed,
     }));
-    runs.push({ file, names: changed.map((t) => t.name), total: doc.tests.length });
+    runs.push(file);
   }
   return runs;
 }

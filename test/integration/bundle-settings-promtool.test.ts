@@ -3,7 +3,7 @@
  * bundle.yml files drawn (fast-check, fixed seed) across the windows, counts, thresholds and for:
  * durations the generated cases derive from (short windows down to 1m included), generated with
  * the built CLI, then `promtool test rules` on every generated case the drawn settings change:
- * its own text, or a rule group it can see (changed-rule-tests.ts). A case identical to the
+ * its own text, or a rule it can see (changed-rule-tests.ts). A case identical to the
  * committed bundle's, seeing identical rules, is rules-promtool.test.ts's run over again.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,7 +87,7 @@ describe(`generated rule tests pass for drawn bundle.yml settings (seed ${SEED})
     // The drawn settings reach the alerts the cases are derived from: every config changes some.
     expect(runs.length).toBeGreaterThan(0);
     const failures: string[] = [];
-    await Promise.all(runs.map(async ({ file: f }) => {
+    await Promise.all(runs.map(async (f) => {
       const r = await promtool(['test', 'rules', f], prom);
       if (r.code !== 0) failures.push(`${f}:\n${r.out.split('\n').filter((l) => !/^\s*SUCCESS/.test(l)).join('\n')}`);
     }));
