@@ -1092,27 +1092,52 @@ function selectsAlert(matchers: { label: string; op: string; value: string }[], 
  * is evaluated as in the full set; promtool evaluates no rule the tests cannot see.
  */
 export function groupsNeeded(all: readonly LoadableGroup[], tests: readonly PromtoolTest[]): LoadableGroup[] {
-  const need = new Set<LoadableGroup>();
+  const need = reached(all, (g) => g.rules, tests);
+  return all.filter((g) => need.has(g));
+}
+
+/**
+ * The rules whose results a promtool test can see, group by group in evaluation order (each
+ * group's seen rules in their order in it): the alerts it checks, the recording rules their
+ * expressions, labels and annotation templates (and its promql_expr_test expressions) read, and
+ * the alerts an `ALERTS` selector in those could select, walked until nothing new is needed. Any
+ * other rule, of the same groups or not, cannot change the test's result: the test suite uses
+ * this to run again only the cases whose rules a setting changed.
+ */
+export function rulesSeen(all: readonly LoadableGroup[], tests: readonly PromtoolTest[]): { group: LoadableGroup; rules: LoadableGroup['rules'] }[] {
+  const seen = reached(all.flatMap((g) => g.rules), (r) => [r], tests);
+  return all.map((group) => ({ group, rules: group.rules.filter((r) => seen.has(r)) })).filter((g) => g.rules.length > 0);
+}
+
+type Rule = LoadableGroup['rules'][number];
+
+/**
+ * The units (groups, or single rules) whose rules the tests' results depend on: those holding a
+ * checked alert, then every unit with a recording rule a reached rule's expression, labels or
+ * annotations (or a promql_expr_test expression) name, or an alert an `ALERTS` selector in them
+ * could select, until nothing new is reached.
+ */
+function reached<U>(units: readonly U[], rulesOf: (u: U) => readonly Rule[], tests: readonly PromtoolTest[]): Set<U> {
+  const need = new Set<U>();
   const texts: string[] = [];
-  const add = (g: LoadableGroup): void => {
-    if (need.has(g)) return;
-    need.add(g);
-    for (const r of g.rules) texts.push(r.expr, ...Object.values(r.annotations ?? {}));
+  const add = (u: U): void => {
+    if (need.has(u)) return;
+    need.add(u);
+    for (const r of rulesOf(u)) texts.push(r.expr, ...Object.values(r.labels ?? {}), ...Object.values(r.annotations ?? {}));
   };
   const checked = new Set(tests.flatMap((t) => (t.alert_rule_test ?? []).map((a) => a.alertname)));
-  for (const g of all) if (g.rules.some((r) => r.alert !== undefined && checked.has(r.alert))) add(g);
+  for (const u of units) if (rulesOf(u).some((r) => r.alert !== undefined && checked.has(r.alert))) add(u);
   texts.push(...tests.flatMap((t) => (t.promql_expr_test ?? []).map((e) => e.expr)));
   for (let i = 0; i < texts.length; i++) {
     const text = texts[i]!;
     const selectors = alertsSelectors(text);
-    for (const g of all) {
-      if (need.has(g)) continue;
-      const recorded = g.rules.some((r) => r.record !== undefined && nameRe(r.record).test(text));
-      const alerted = g.rules.some((r) => r.alert !== undefined && selectors.some((sel) => selectsAlert(sel, r)));
-      if (recorded || alerted) add(g);
+    for (const u of units) {
+      if (need.has(u)) continue;
+      const reads = (r: Rule): boolean => (r.record !== undefined && nameRe(r.record).test(text)) || (r.alert !== undefined && selectors.some((sel) => selectsAlert(sel, r)));
+      if (rulesOf(u).some(reads)) add(u);
     }
   }
-  return all.filter((g) => need.has(g));
+  return need;
 }
 
 /** A test file's name: `<base>.yml`, or `<base>-<step>.yml` for tests evaluated less often. */

@@ -2,10 +2,11 @@
  * `stackwatch bundle`, the built CLI (node dist/main.js bundle), as a user runs it:
  * - without --config it writes exactly the committed bundle (what `npm run bundle` writes);
  * - with a bundle.yml of a non-default job, thresholds, SLO objective and `for:` durations, the
- *   output passes `promtool check rules` and `promtool test rules` (the generated cases follow
- *   the settings), every selector of every rule, alert, dashboard query and dashboard variable
- *   carries the configured exporter selector (read with Prometheus' own grammar,
- *   @prometheus-io/lezer-promql), and the settings reach the alerts and the runbook;
+ *   output passes `promtool check rules`, and `promtool test rules` on every generated case the
+ *   settings change beyond the job's name (the generated cases follow the settings); every
+ *   selector of every rule, alert, dashboard query and dashboard variable carries the configured
+ *   exporter selector (read with Prometheus' own grammar, @prometheus-io/lezer-promql), and the
+ *   settings reach the alerts and the runbook;
  * - a bad bundle.yml exits 2 naming the key;
  * - the daemon serves the runbook at /runbook, with the thresholds of --bundle.config.
  */
@@ -18,6 +19,7 @@ import { boundPort } from '../harness/built-daemon';
 import { ProcessSet } from '../harness/processes';
 import { waitFor } from '../harness/wait';
 import { expand, type LDashboard, parse, selectors } from '../harness/dashboard-lint';
+import { changedRuleTests } from '../harness/changed-rule-tests';
 import { promtool as promtoolRun } from '../harness/promtool';
 
 const root = path.join(__dirname, '..', '..');
@@ -236,12 +238,22 @@ for:
     expect(tests).not.toContain('job="stackwatch"');
   });
 
-  // One promtool per file: the SLO cases evaluate days of series at one-minute steps.
-  test.concurrent.each(readdirSync(path.join(root, 'prometheus', 'tests')).sort())('promtool test rules tests/%s passes', async (file) => {
+  // The cases the settings change beyond the job, address and URL (changed-rule-tests.ts): the
+  // others are the committed cases with those renamed, which rules-promtool.test.ts runs. One
+  // promtool per file: the SLO cases evaluate days of series at one-minute steps.
+  const DEFAULT_URL = 'http://127.0.0.1:9967';
+  const rename = (text: string): string => text.replaceAll(JOB, 'stackwatch').replaceAll('edge-1:9967', 'stackwatch:9967').replaceAll('https://watch.example.org', DEFAULT_URL);
+  test.concurrent('promtool test rules passes on every case the settings change', async () => {
     write();
-    const r = await promtoolRun(['test', 'rules', `tests/${file}`], prom);
-    if (r.code !== 0) throw new Error(r.out);
-    expect(r.out).toContain('SUCCESS');
+    const runs = changedRuleTests(prom, rename);
+    // Thresholds, windows and for: durations reach every file with alerts; the job alone does not count.
+    expect([...runs].sort()).toEqual(['availability', 'availability-5m', 'docker', 'exporter', 'health', 'mqtt', 'processes', 'traffic'].map((f) => `changed-tests/${f}.yml`).sort());
+    const failures: string[] = [];
+    await Promise.all(runs.map(async (file) => {
+      const r = await promtoolRun(['test', 'rules', file], prom);
+      if (r.code !== 0 || !r.out.includes('SUCCESS')) failures.push(`${file}:\n${r.out}`);
+    }));
+    if (failures.length > 0) throw new Error(failures.join('\n'));
   }, 900_000);
 });
 

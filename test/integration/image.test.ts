@@ -57,6 +57,10 @@ it('builds, runs read-only and unprivileged as compose does, turns healthy and s
   // History survives restarts: the snapshot lands in the volume, written by uid 10001.
   await waitFor('the first snapshot in the data volume', async () =>
     (await dockerd.docker(['exec', 'sw', 'ls', '/var/lib/stackwatch'])).stdout.includes('snapshot.json.gz'), 30_000, 500);
+  // Production dependencies only: the runtime's, none of the build's or the tests'.
+  const modules = (await dockerd.ok(['exec', 'sw', 'ls', '/app/node_modules'])).split('\n');
+  expect(modules).toEqual(expect.arrayContaining(['prom-client', 'mqtt', 'express']));
+  for (const dev of ['typescript', 'jest', 'eslint', 'fast-check']) expect(modules).not.toContain(dev);
   // Read-only root: nothing can be written outside what compose mounts.
   const write = await dockerd.docker(['exec', 'sw', 'node', '-e', "require('fs').writeFileSync('/app/x','x')"]);
   expect(write.code).not.toBe(0);

@@ -1,11 +1,12 @@
 /**
  * Which rule groups a promtool test file loads (groupsNeeded): the checked alerts' groups, the
  * recording rules their expressions and annotation templates use (transitively), and the alert
- * groups an `ALERTS` selector could select; nothing else.
+ * groups an `ALERTS` selector could select; nothing else. And which rules of them a case can see
+ * (rulesSeen), what the suite compares to decide which generated cases to run again.
  */
 import { parse } from 'yaml';
 import { bundleConfig } from '../../src/bundle/bundle-config';
-import { groupsNeeded, ruleTestFiles, type LoadableGroup, type PromtoolTest } from '../../src/bundle/rules-tests';
+import { groupsNeeded, ruleTestFiles, rulesSeen, type LoadableGroup, type PromtoolTest } from '../../src/bundle/rules-tests';
 
 const rec = (file: string, rules: [string, string][]): LoadableGroup => ({ file, name: file, rules: rules.map(([record, expr]) => ({ record, expr })) });
 const alerting = (file: string, rules: { alert: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> }[]): LoadableGroup => ({ file, name: file, rules });
@@ -58,5 +59,27 @@ describe('groupsNeeded', () => {
       expect(doc.rule_files.length).toBeGreaterThan(0);
       if (!['availability.yml', 'health.yml'].includes(file)) expect(doc.rule_files.length).toBeLessThan(10);
     }
+  });
+});
+
+describe('rulesSeen', () => {
+  const seen = (groups: LoadableGroup[], t: PromtoolTest): [string, string[]][] =>
+    rulesSeen(groups, [t]).map(({ group, rules }) => [group.name, rules.map((r) => r.record ?? r.alert ?? '')]);
+
+  test('an alert sees its recording rules transitively, the ones its annotations query, and the alerts its ALERTS selector can select, not their neighbours', () => {
+    const crowded = [
+      rec('base', [['job:a:rate5m', 'rate(a_total[5m])'], ['job:b:rate5m', 'rate(b_total[5m])']]),
+      derived, unused, mttr,
+      alerting('causes', [{ alert: 'Down', expr: 'up == 0', labels: { notify: 'page', role: 'cause' } }, { alert: 'Quiet', expr: 'x == 0', labels: { notify: 'ticket', role: 'cause' } }]),
+      tickets, symptoms,
+    ];
+    expect(seen(crowded, checking('Errors'))).toEqual([['base', ['job:a:rate5m']], ['derived', ['job:a:ratio']], ['mttr', ['job:mttr:mean7d']], ['causes', ['Down']], ['symptoms', ['Errors']]]);
+    expect(seen(crowded, checking('Down'))).toEqual([['causes', ['Down']]]);
+  });
+
+  test('an expression test sees the rules it reads and nothing else; an alert sees rules in exactly the groups groupsNeeded loads', () => {
+    const t: PromtoolTest = { name: 't', interval: '1m', input_series: [], promql_expr_test: [{ expr: 'job:a:ratio', eval_time: '1m', exp_samples: [] }] };
+    expect(seen([...all, rec('more', [['job:c:rate5m', 'rate(c_total[5m])']])], t)).toEqual([['base', ['job:a:rate5m']], ['derived', ['job:a:ratio']]]);
+    expect(seen(all, checking('Errors')).map(([g]) => g)).toEqual(names(groupsNeeded(all, [checking('Errors')])));
   });
 });
