@@ -9,7 +9,7 @@
  *
  * Variants (ALL below): `base` is this build with `--max-semi-space-size=1` and no malloc
  * settings; `arena2mmap` is it as `npm start` runs it; `nostore` has no usable storage directory
- * (no snapshots); `nosemi*` drop the node flag. `old:NAME` runs NAME from the build in --old DIR.
+ * (no snapshots), `nostore2mmap` the same as `npm start` runs it; `nosemi*` drop the node flag. `old:NAME` runs NAME from the build in --old DIR.
  */
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -47,6 +47,7 @@ const ALL: Record<string, Omit<Variant, 'name' | 'main'>> = {
   arena2: { nodeArgs: ['--max-semi-space-size=1'], env: { MALLOC_ARENA_MAX: '2' }, args: [] },
   arena1: { nodeArgs: ['--max-semi-space-size=1'], env: { MALLOC_ARENA_MAX: '1' }, args: [] },
   nostore: { nodeArgs: ['--max-semi-space-size=1'], env: {}, args: ['--storage.path', '/dev/null/stackwatch-none'] },
+  nostore2mmap: { nodeArgs: ['--max-semi-space-size=1'], env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }, args: ['--storage.path', '/dev/null/stackwatch-none'] },
   nosemi: { nodeArgs: [], env: {}, args: [] },
   nosemi2: { nodeArgs: [], env: { MALLOC_ARENA_MAX: '2' }, args: [] },
   arena2mmap: { nodeArgs: ['--max-semi-space-size=1'], env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }, args: [] },
