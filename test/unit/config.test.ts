@@ -4,6 +4,7 @@ import path from 'node:path';
 import { builtinConfig } from '../../src/config/defaults';
 import { ConfigErrors } from '../../src/config/errors';
 import { loadConfigFile, loadConfigFileAsync, parseConfig } from '../../src/config/load';
+import { turnsDuring } from '../harness/loop-turns';
 
 function errorsOf(text: string, env: Record<string, string> = {}): string[] {
   try {
@@ -146,15 +147,7 @@ describe('loading a config for a reload', () => {
 
   it('gives what the one-go load gives, letting the event loop through between its steps', async () => {
     const p = file('good.yml', `http:\n${targets}`);
-    let turns = 0;
-    let counting = true;
-    const count = (): void => {
-      turns++;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
-    const loaded = await loadConfigFileAsync(p, {});
-    counting = false;
+    const { result: loaded, turns } = await turnsDuring(() => loadConfigFileAsync(p, {}));
     expect(loaded).toEqual(loadConfigFile(p, {}));
     expect(loaded.http).toHaveLength(50);
     expect(turns).toBeGreaterThanOrEqual(2);

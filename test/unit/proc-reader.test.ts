@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { classifyError, parseCmdline, parseMaxOpenFiles, parseStat, PF_KTHREAD, ProcReader } from '../../src/collectors/proc-reader';
 import { ProcSource } from '../../src/collectors/process-source';
+import { turnsDuring } from '../harness/loop-turns';
 import { ProcessSet } from '../harness/processes';
 import { waitFor } from '../harness/wait';
 
@@ -288,15 +289,7 @@ describe('ProcSource snapshots in slices', () => {
 
   it('reads what a snapshot in one go reads, letting the event loop through between processes', async () => {
     const whole = source().snapshotNow(1000);
-    let turns = 0;
-    let counting = true;
-    const count = (): void => {
-      turns++;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
-    const sliced = await source().snapshot(1000);
-    counting = false;
+    const { result: sliced, turns } = await turnsDuring(() => source().snapshot(1000));
     expect(sliced).toEqual(whole);
     expect(sliced).toHaveLength(N);
     expect(sliced.filter((s) => s.matches.includes('app'))).toHaveLength(N / 2);
