@@ -1,7 +1,7 @@
 /**
- * Long synchronous work (reading /proc for hundreds of processes, cgroup files for every
- * container, a large configuration) done in slices, with the event loop let through between
- * them: probes, scrapes and timers wait for one slice at most, not for the whole job.
+ * Long synchronous work (reading /proc for hundreds of processes, compressing a snapshot's texts,
+ * loading a large configuration) done in slices, with the event loop let through between them:
+ * probes, scrapes and timers wait for one slice at most, not for the whole job.
  */
 
 /** Resolves after the event loop has run its timers and I/O once more. */
