@@ -130,8 +130,16 @@ interface Run {
   items?: (Segment | [Piece, number])[];
 }
 
-/** A run as it goes into the file: its segments joined (bytes one after the other, CRC-32s combined). */
-interface Joined extends Segment {
+/**
+ * A run as it goes into the file: its segments' bytes, to be copied one after the other, with the
+ * CRC-32, length and shift of their texts combined.
+ */
+interface Joined {
+  parts: Buffer[];
+  bytes: number;
+  crc: number;
+  length: number;
+  shift: number;
   stamps: number[];
 }
 
@@ -145,7 +153,14 @@ export interface Plan {
 }
 
 const SEGMENT_LEVEL = 1;
-const segmentOptions = { level: SEGMENT_LEVEL, finishFlush: constants.Z_SYNC_FLUSH };
+/**
+ * A 4 kB window and a small hash table: the texts are ~4 kB each, so a larger window finds almost
+ * nothing more, and zlib's state for one text is ~34 kB in four allocations of 8 kB instead of
+ * ~270 kB in four of 64 kB. Allocations of 64 kB are made from the main heap (below the daemon's
+ * mmap threshold of 128 kB), and the daemon's own allocations between two compressions landed
+ * between them: the heap kept their peak (+12 MB of RSS at 150 targets).
+ */
+const segmentOptions = { level: SEGMENT_LEVEL, windowBits: 12, memLevel: 4, finishFlush: constants.Z_SYNC_FLUSH };
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
 /** An empty final block with fixed codes: ends the deflate stream. */
 const FINAL_BLOCK = Buffer.from([3, 0]);
@@ -167,19 +182,13 @@ function putStored(out: Buffer, at: number, text: Buffer, from: number, to: numb
   return at;
 }
 
-/** Texts as segments in stored blocks, in memory of their own (one allocation for all). */
-function storedSegments(texts: string[]): Segment[] {
-  const bufs = texts.map((t) => Buffer.from(t));
-  const all = Buffer.allocUnsafeSlow(bufs.reduce((n, b) => n + storedSize(b.length), 0));
-  let at = 0;
-  return bufs.map((t) => {
-    const end = putStored(all, at, t, 0, t.length);
-    const seg = { deflated: all.subarray(at, end), crc: crc32(t), length: t.length, shift: crcShift(t.length) };
-    at = end;
-    return seg;
-  });
+/** A text as a segment in stored blocks (its bytes in Buffer's shared pool until owned). */
+function stored(t: string): Segment {
+  const text = Buffer.from(t);
+  const deflated = Buffer.allocUnsafe(storedSize(text.length));
+  putStored(deflated, 0, text, 0, text.length);
+  return { deflated, crc: crc32(text), length: text.length, shift: crcShift(text.length) };
 }
-const storedSegment = (text: string): Segment => storedSegments([text])[0]!;
 
 /**
  * Texts shorter than this are kept in stored blocks: compressing them saves a few hundred bytes
@@ -187,21 +196,31 @@ const storedSegment = (text: string): Segment => storedSegments([text])[0]!;
  */
 const SMALL_TEXT = 256;
 
-/**
- * A text compressed (or stored, when small) on its own. zlib hands its output back as a view of
- * its output chunk; kept as is, each segment of a few hundred bytes would hold a whole chunk for as
- * long as it is kept. Its bytes are copied into memory of their own size: a copy by Buffer.from
- * lands in Buffer's shared pool, whose slab (64 kB on Node 24) the segment would then keep alive
- * just the same once the rest of it is garbage.
- */
+/** A text compressed (or stored, when small) on its own; its bytes are zlib's until owned. */
 function compress(t: string): Segment {
   const text = Buffer.from(t);
-  if (text.length < SMALL_TEXT) return storedSegments([t])[0]!;
-  const deflated = deflateRawSync(text, segmentOptions);
-  const own = Buffer.allocUnsafeSlow(deflated.length);
-  deflated.copy(own);
-  return { deflated: own, crc: crc32(text), length: text.length, shift: crcShift(text.length) };
+  if (text.length < SMALL_TEXT) return stored(t);
+  return { deflated: deflateRawSync(text, segmentOptions), crc: crc32(text), length: text.length, shift: crcShift(text.length) };
 }
+
+/**
+ * Segments whose bytes are copied into one allocation of their own size, as views of it: the
+ * texts of a piece are kept, and freed, together. zlib hands its output back as a view of a 16 kB
+ * output chunk and Buffer.from copies into the shared pool's 64 kB slab; kept as is, each segment
+ * would keep a whole chunk or slab alive for as long as it is kept.
+ */
+function owned(segments: Segment[]): Segment[] {
+  const all = Buffer.allocUnsafeSlow(segments.reduce((n, s) => n + s.deflated.length, 0));
+  let at = 0;
+  for (const s of segments) {
+    const end = at + s.deflated.copy(all, at);
+    s.deflated = all.subarray(at, end);
+    at = end;
+  }
+  return segments;
+}
+const storedSegments = (texts: string[]): Segment[] => owned(texts.map(stored));
+const storedSegment = (text: string): Segment => storedSegments([text])[0]!;
 
 /** What comes between the closed minutes, the incidents and the closed hours of a target. */
 const MINUTES_TO_INCIDENTS = storedSegment('},"incidents":');
@@ -313,7 +332,7 @@ export class SnapshotEncoder {
    * compressing. In a steady state a save compresses nothing: the minutes' texts of their current
    * hour are stored, and the rest of a ring is compressed again once an hour, when the open
    * minute moves to the next hour of the ring (every target at once: ~1,000 texts of ~4 kB at 150
-   * targets, ~100 ms in all). One zlib state (~270 kB of C memory) exists at a time: compressing
+   * targets, ~100 ms in all). One zlib state (~30 kB of C memory) exists at a time: compressing
    * many at once (in the thread pool) held one per target together (~40 MB of C memory at 150
    * targets), and the C allocator kept that peak: the daemon's RSS grew by it and stayed up.
    */
@@ -322,11 +341,15 @@ export class SnapshotEncoder {
     return this.assemble(plan);
   }
 
-  /** Compresses the plan's stale pieces, one per step. */
+  /** Compresses the plan's stale pieces, one text per step. */
   private *compressStale(plan: Plan): Generator<undefined, void> {
     for (const p of stale(plan)) {
-      this.keep(p, p.make!().map(compress));
-      yield;
+      const segments: Segment[] = [];
+      for (const t of p.make!()) {
+        segments.push(compress(t));
+        yield;
+      }
+      this.keep(p, owned(segments));
     }
   }
 
@@ -339,34 +362,26 @@ export class SnapshotEncoder {
   }
 
   /**
-   * A run as it goes into the file: kept as planned, else its segments joined into memory of its
-   * own (and kept: once a minute, the minutes' hot texts change; other saves reuse it whole). The
-   * segments of its pieces become views of it: a run's bytes are held once, and the run it
-   * replaces is freed.
+   * A run as it goes into the file: kept as planned, else its segments' CRC-32s combined (and kept:
+   * once a minute, the minutes' hot texts change; other saves reuse it whole). Its bytes stay
+   * where its pieces keep them: nothing is copied until the file is assembled.
    */
   private join(run: Run): Joined {
     if (run.joined !== undefined) return run.joined;
-    const segments = run.items!.map((i) => (Array.isArray(i) ? i[0].segments![i[1]]! : i));
+    const parts: Buffer[] = [];
     let crc = 0;
     let length = 0;
     let shift = X0;
     let bytes = 0;
-    for (const seg of segments) {
+    for (const i of run.items!) {
+      const seg = Array.isArray(i) ? i[0].segments![i[1]]! : i;
+      parts.push(seg.deflated);
       crc = (multModP(seg.shift, crc) ^ seg.crc) >>> 0;
       length += seg.length;
       shift = multModP(seg.shift, shift);
       bytes += seg.deflated.length;
     }
-    const deflated = Buffer.allocUnsafeSlow(bytes);
-    let at = 0;
-    for (const [k, seg] of segments.entries()) {
-      const end = at + seg.deflated.copy(deflated, at);
-      // The run's own pieces are kept as views of the joined bytes, so that they are held once
-      // (the fixed texts are shared by every run and keep their own).
-      if (Array.isArray(run.items![k])) seg.deflated = deflated.subarray(at, end);
-      at = end;
-    }
-    const joined: Joined = { deflated, crc, length, shift, stamps: run.stamps };
+    const joined: Joined = { parts, bytes, crc, length, shift, stamps: run.stamps };
     this.joined.set(run.key, joined);
     run.joined = joined;
     return joined;
@@ -387,7 +402,7 @@ export class SnapshotEncoder {
       size += storedSize(e - from);
       from = e;
     }
-    for (const j of joined) size += j.deflated.length;
+    for (const j of joined) size += j.bytes;
 
     const out = Buffer.allocUnsafe(size);
     let at = GZIP_HEADER.copy(out, 0);
@@ -402,7 +417,7 @@ export class SnapshotEncoder {
       from = e;
       const j = joined[i];
       if (j === undefined) continue;
-      at += j.deflated.copy(out, at);
+      for (const part of j.parts) at += part.copy(out, at);
       crc = (multModP(j.shift, crc) ^ j.crc) >>> 0;
       length += j.length;
     }
