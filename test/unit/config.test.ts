@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { builtinConfig } from '../../src/config/defaults';
 import { ConfigErrors } from '../../src/config/errors';
-import { loadConfigFile, loadConfigFileAsync, parseConfig } from '../../src/config/load';
+import fc from 'fast-check';
+import YAML from 'yaml';
+import { loadConfigFile, loadConfigFileAsync, parseConfig, parseYaml, yamlSteps } from '../../src/config/load';
 import { turnsDuring } from '../harness/loop-turns';
 
 function errorsOf(text: string, env: Record<string, string> = {}): string[] {
@@ -167,5 +169,57 @@ describe('loading a config for a reload', () => {
       await expect(loadConfigFileAsync(p, {})).rejects.toThrow((sync as Error).message);
     }
     await expect(loadConfigFileAsync(path.join(dir, 'missing.yml'), {})).rejects.toThrow(/cannot read the configuration file/);
+  });
+});
+
+describe('reading the YAML in steps', () => {
+  /** What the yaml library's one-go parseDocument makes of a text, as the loader reports it. */
+  function oneGo(text: string): { data?: unknown; errors?: string[] } {
+    const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      return {
+        errors: doc.errors.map((e) => {
+          const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+          const msg = e.code === 'MULTIPLE_DOCS' ? 'MULTIPLE_DOCS' : e.message.split('\n')[0]!.replace(/:? "[^"\n]*"/g, '').replace(/ at line \d+, column \d+:?$/, '');
+          return `${where}: ${msg}`;
+        }),
+      };
+    }
+    try {
+      return { data: (doc.toJS() as unknown) ?? {} };
+    } catch {
+      return { errors: ['toJS'] };
+    }
+  }
+  function stepped(text: string): { data?: unknown; errors?: string[] } {
+    try {
+      return { data: parseYaml(text, 'c.yml') };
+    } catch (err) {
+      if (!(err instanceof ConfigErrors)) throw err;
+      return {
+        errors: err.errors.map((e) => (/more than one YAML document/.test(e.problem) ? `${e.path}: MULTIPLE_DOCS`
+          : /alias|cannot be converted/.test(e.problem) && e.path === '' ? 'toJS' : `${e.path}: ${e.problem.replace(/^not valid YAML: /, '')}`)),
+      };
+    }
+  }
+  // Texts made of YAML's own tokens, so that most parse and many fail in every way the grammar allows.
+  const piece = fc.constantFrom('a', 'b: 1', 'c:', '- x', '  ', '    ', '\n', ': ', '- ', '"q"', "'s", '[', ']', '{', '}', ',', '#c', '&x ', '*x', '!!str ', '? ', '---\n', '...', '|\n', '>-\n', '\t', 'k: "v', 'url: http://u:p@h/', '%YAML 1.2\n');
+  const yamlish = fc.array(piece, { maxLength: 40 }).map((xs) => xs.join(''));
+
+  it('gives what the one-go parse gives, data or errors, for any text (property)', () => {
+    fc.assert(fc.property(fc.oneof(yamlish, fc.string({ maxLength: 80 })), (text) => {
+      expect(stepped(text)).toEqual(oneGo(text));
+    }), { numRuns: 3000 });
+  });
+
+  it('reads a large config in many small steps', () => {
+    const text = `http:\n${Array.from({ length: 300 }, (_, i) => `  - name: t${i}\n    url: http://127.0.0.1:9/${i}\n    interval: 5s\n`).join('')}`;
+    let steps = 0;
+    const it = yamlSteps(text, 'c.yml');
+    let r = it.next();
+    for (; r.done !== true; r = it.next()) steps += 1;
+    expect((r.value as { http: unknown[] }).http).toHaveLength(300);
+    // ~4,800 lexemes, 64 per step: the parse is not one long piece of work.
+    expect(steps).toBeGreaterThan(50);
   });
 });
