@@ -101,7 +101,7 @@ export function* yamlSteps(text: string, file: string): Generator<undefined, unk
       doc = d;
       continue;
     }
-    doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'the file holds more than one YAML document (a second "---" line)'));
+    doc.errors.push(new YAMLParseError([d.range[0], d.range[1]], 'MULTIPLE_DOCS', 'the file holds more than one YAML document (a second --- line)'));
     break;
   }
   // compose(…, forceDoc) always ends with a document, if only an empty one.

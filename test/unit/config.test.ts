@@ -212,6 +212,10 @@ describe('reading the YAML in steps', () => {
     }), { numRuns: 3000 });
   });
 
+  it('says so when a file holds two documents', () => {
+    expect(() => parseYaml('a: 1\n---\nb: 2\n', 'c.yml')).toThrow('c.yml: line 2, column 1: not valid YAML: the file holds more than one YAML document (a second --- line)');
+  });
+
   it('reads a large config in many small steps', () => {
     const text = `http:\n${Array.from({ length: 300 }, (_, i) => `  - name: t${i}\n    url: http://127.0.0.1:9/${i}\n    interval: 5s\n`).join('')}`;
     let steps = 0;
