@@ -8,13 +8,20 @@ import { Gauge, type Registry } from 'prom-client';
  *
  * The period adapts to the loop's work, so that an idle daemon does not wake ten times a second
  * to measure nothing (that timer was most of an idle daemon's CPU):
- *  - every `fineMs` (100 ms) after a second in which the loop worked (BUSY_UTILIZATION): any
+ *  - every `fineMs` (100 ms) after a window in which the loop worked (BUSY_UTILIZATION): any
  *    block longer than 100 ms then shows by at least its length less 100 ms;
- *  - every `coarseMs` (1 s) after a second in which it did not. A block starting after such a
- *    quiet second shows by how late the next sample ran (a block longer than 1 s always shows, by
- *    at least its length less 1 s), and the block itself makes the next second sampled at 100 ms.
+ *  - every `coarseMs` (5 s) after a window in which it did not. A block starting in such a quiet
+ *    window shows by how late the next sample ran (a block longer than 5 s always shows, by at
+ *    least its length less 5 s; a shorter one when a sample falls due inside it), and the block
+ *    itself makes the next window sampled at 100 ms.
  * The loop's work is read from the event-loop utilization (time outside the poll for I/O) over
  * the last `coarseMs` at least, which costs no wake-up of its own.
+ *
+ * Why 5 s and not 1 s when quiet: each wake-up of an idle process costs far more than the
+ * sample's own JavaScript (the epoll return, the timer lists, two context switches); at 1 s the
+ * sampler was ~0.2 of an idle daemon's ~0.6 ms/s (docs/benchmarks.md, "The idle daemon's
+ * wake-ups"). A quiet loop has nothing waiting for it, so a short block there delays nothing; a
+ * daemon with work to do samples every 100 ms, as before.
  */
 
 /** prom-client's names for what the samples give. */
@@ -81,8 +88,8 @@ export class DelaySamples {
 }
 
 /**
- * The share of a second that the loop spent outside its poll for I/O from which on it counts as
- * working: 20 ms. A sample's own callback takes under 0.1 ms; over a whole second, being
+ * The share of a window that the loop spent outside its poll for I/O from which on it counts as
+ * working: 20 ms a second. A sample's own callback takes under 0.1 ms; over a whole window, being
  * descheduled now and then on a loaded machine stays well under it.
  */
 const BUSY_UTILIZATION = 0.02;
@@ -103,7 +110,7 @@ export class EventLoopDelay {
   private taken = 0;
   private registered = false;
 
-  constructor(private readonly registry: Registry, private readonly fineMs = 100, private readonly coarseMs = 1000) {}
+  constructor(private readonly registry: Registry, private readonly fineMs = 100, private readonly coarseMs = 5000) {}
 
   get samples(): number {
     return this.taken;
