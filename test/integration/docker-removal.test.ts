@@ -5,6 +5,10 @@
  * none of its series; the containers that stay are untouched, and one killed and left in place
  * counts exactly one outage, dated at its exit.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { DockerRig } from '../harness/docker-rig';
 import type { Metrics } from '../harness/prom-text';
 import { sleep, waitFor } from '../harness/wait';
@@ -65,7 +69,7 @@ test('rm -f of running containers, several rounds: no outage counted, no series 
   try {
     for (let round = 0; round < 4; round++) {
       const names = Array.from({ length: 5 }, (_, i) => `rmf-${round}-${i}`);
-      for (const n of names) await d.runContainer(n, [], ['sleep', '100000']);
+      await Promise.all(names.map((n) => d.runContainer(n, [], ['sleep', '100000'])));
       await upAll(`round ${round}'s containers up`, names);
       // Half in one command, the rest each in its own, all at once.
       await Promise.all([d.ok(['rm', '-f', ...names.slice(0, 2)]), ...names.slice(2).map((n) => d.ok(['rm', '-f', n]))]);
@@ -91,11 +95,20 @@ test('rm -f of running containers, several rounds: no outage counted, no series 
 test('stop then rm (compose down) and --rm after an exit: no outage; a container killed and left in place: one outage, from its exit', async () => {
   const { d } = rig;
   const downs = ['down-0', 'down-1', 'down-2'];
-  for (const n of downs) await d.runContainer(n, [], ['sleep', '100000']);
-  // (Long enough to be seen up on a loaded machine.)
-  await d.runContainer('autorm', ['--rm'], ['sh', '-c', 'sleep 15; exit 3']);
-  await d.runContainer('killed', [], ['sleep', '100000']);
-  await upAll('all up', [...downs, 'autorm', 'killed']);
+  // autorm exits by itself (code 3) once the test writes its cue into a directory mounted from
+  // the host: seen up first however loaded the machine, and no docker command touches it.
+  const cue = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-autorm-'));
+  try {
+    await Promise.all([
+      ...downs.map((n) => d.runContainer(n, [], ['sleep', '100000'])),
+      d.runContainer('autorm', ['--rm', '-v', `${cue}:/cue:ro`], ['sh', '-c', 'until [ -e /cue/exit ]; do sleep 0.1; done; exit 3']),
+      d.runContainer('killed', [], ['sleep', '100000']),
+    ]);
+    await upAll('all up', [...downs, 'autorm', 'killed']);
+  } catch (err) {
+    rmSync(cue, { recursive: true, force: true });
+    throw err;
+  }
   const watch = watchOutages();
   let seenOutages: Record<string, number>;
   try {
@@ -105,12 +118,14 @@ test('stop then rm (compose down) and --rm after an exit: no outage; a container
         await d.ok(['rm', n]);
       }),
       d.ok(['kill', 'killed']),
+      writeFile(path.join(cue, 'exit'), ''),
     ]);
     await goneAll('the stopped and removed containers gone, and autorm after its exit', [...downs, 'autorm'], 40_000);
     await waitFor('killed down', async () => (await rig.exp.scrape()).get('stackwatch_target_up', { kind: 'container', target: 'killed' }) === 0, 15_000, 100);
     await sleep(6000);
   } finally {
     seenOutages = await watch.stop();
+    rmSync(cue, { recursive: true, force: true });
   }
   // (stays, stopped by the test before, keeps its outage.)
   expect({ ...seenOutages, stays: undefined }).toEqual({ killed: 1, stays: undefined });

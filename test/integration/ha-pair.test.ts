@@ -164,15 +164,50 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'stackwatch-ha-'));
   scenarioStart = Math.floor(Date.now() / 1000) - 1;
   hook = await startWebhookReceiver();
-  dockerd = await Dockerd.start();
-  hosts.push(await startHost('a', dockerd), await startHost('b', dockerd));
+  // The hosts (on one dockerd) and the Alertmanager pair start at the same time; each host is
+  // kept as soon as it runs, so that afterAll stops it if the other fails.
+  const hostsStarted = (async () => {
+    const d = await Dockerd.start();
+    dockerd = d;
+    await Promise.all((['a', 'b'] as const).map(async (name) => void hosts.push(await startHost(name, d))));
+    hosts.sort((x, y) => (x.name < y.name ? -1 : 1));
+  })();
+  hostsStarted.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  try {
+    await startAlertmanagers(hook.url);
+  } finally {
+    await hostsStarted;
+  }
 
+  // The Prometheus pair: identical but for the replica label; the label is dropped from alerts so
+  // that the Alertmanagers see one alert, not one per replica.
+  const started = await Promise.allSettled(['r1', 'r2'].map(async (replica) => {
+    const promConfig = toYaml({
+      global: { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s', external_labels: { replica } },
+      rule_files: Object.keys(ruleFiles(cfg)),
+      alerting: {
+        alert_relabel_configs: [{ action: 'labeldrop', regex: 'replica' }],
+        alertmanagers: [{ static_configs: [{ targets: ams.map((a) => a.hostPort) }] }],
+      },
+      scrape_configs: [{ job_name: cfg.exporter.job, static_configs: [{ targets: hosts.map((h) => h.daemon.hostPort) }] }],
+    });
+    return startPrometheus({ procs, config: promConfig, ruleFiles: ruleFiles(cfg), args: ['--rules.alert.resend-delay=1s'] });
+  }));
+  for (const r of started) if (r.status === 'fulfilled') proms.push(r.value);
+  for (const r of started) if (r.status === 'rejected') throw r.reason;
+  await Promise.all(proms.map(async (p) => {
+    await p.waitForTargetsUp(30_000);
+    await p.waitForRules(30_000);
+  }));
+}, 240_000);
+
+async function startAlertmanagers(webhookBaseUrl: string): Promise<void> {
   // The Alertmanager pair: each listens for gossip and names the other as its peer. A notifying
   // member waits peer_timeout per position before sending, and skips what its peer already sent.
   const amCfg = variantConfig({
     overrides: {
       alertmanager: {
-        ...bundleConfig.alertmanager, webhookBaseUrl: hook.url,
+        ...bundleConfig.alertmanager, webhookBaseUrl,
         // The bundle's page group_interval is two evaluation intervals (30s at 15s); for an HA pair it
         // must outlast the replicas' disagreement about a resolve (up to a scrape plus an evaluation
         // interval each), or the first replica's resolve is sent, the other's firing re-opens the
@@ -201,26 +236,7 @@ beforeAll(async () => {
     }
     return true;
   }, 30_000, 200);
-
-  // The Prometheus pair: identical but for the replica label; the label is dropped from alerts so
-  // that the Alertmanagers see one alert, not one per replica.
-  for (const replica of ['r1', 'r2']) {
-    const promConfig = toYaml({
-      global: { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s', external_labels: { replica } },
-      rule_files: Object.keys(ruleFiles(cfg)),
-      alerting: {
-        alert_relabel_configs: [{ action: 'labeldrop', regex: 'replica' }],
-        alertmanagers: [{ static_configs: [{ targets: ams.map((a) => a.hostPort) }] }],
-      },
-      scrape_configs: [{ job_name: cfg.exporter.job, static_configs: [{ targets: hosts.map((h) => h.daemon.hostPort) }] }],
-    });
-    proms.push(await startPrometheus({ procs, config: promConfig, ruleFiles: ruleFiles(cfg), args: ['--rules.alert.resend-delay=1s'] }));
-  }
-  for (const p of proms) {
-    await p.waitForTargetsUp(30_000);
-    await p.waitForRules(30_000);
-  }
-}, 240_000);
+}
 
 const instanceOf = (h: Host): string => h.daemon.hostPort;
 /** Page notifications about one host's backend. */
@@ -239,16 +255,22 @@ describe('two hosts, two Prometheus replicas, two clustered Alertmanagers', () =
       }, 30_000, 250);
     }
     // The Alertmanagers have gossiped the Watchdog notification log: the cluster works end to end.
-    await hook!.waitFor('the Watchdog', (n) => n.path === '/watchdog', 60_000);
+    // (Awaited below: it comes while the outages play.)
+    const watchdog = hook!.waitFor('the Watchdog', (n) => n.path === '/watchdog', 60_000);
+    watchdog.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
 
-    // Host b: down for less than the alert's `for:` (a recovery for the MTTR panels, no page).
-    await b.backend.stop();
-    await sleep(3000);
-    await b.backend.start();
-
-    // Host a: a real outage.
+    // At the same time: host b down for less than the alert's `for:` (a recovery for the MTTR
+    // panels, no page), and a real outage of host a.
+    const blip = (async () => {
+      await b.backend.stop();
+      await sleep(3000);
+      await b.backend.start();
+    })();
+    blip.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
     const killedAt = Date.now();
     await a.backend.stop();
+    await blip;
+    await watchdog;
     const firing = await hook!.waitFor('the page about host a\'s backend', (n) => pagesAbout(a).includes(n) && n.status === 'firing', 60_000);
     await sleep(2000);
     await a.backend.start();

@@ -2,7 +2,8 @@
  * nodejs_eventloop_lag_*: prom-client's names and help texts, from a sampler that records how late
  * it ran, so an idle loop reads ~0 (prom-client's reads its sampling period) and a blocked one
  * reads how long it was blocked. It samples every 100 ms after a second in which the loop worked
- * and every second after a quiet one.
+ * and every second after a quiet one; the timing tests run it at half those periods (50 ms after
+ * half a second of work, 500 ms after a quiet one), and their waits and bounds follow.
  */
 import fc from 'fast-check';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -22,13 +23,17 @@ function work(ms: number, every: number): () => void {
   return () => clearInterval(t);
 }
 
+/** The sampler's periods in these tests: half its defaults (100 ms and 1 s). */
+const FINE_MS = 50;
+const COARSE_MS = 500;
+
 describe('event-loop delay gauges', () => {
   let registry: Registry;
   let delay: EventLoopDelay;
 
   beforeEach(() => {
     registry = new Registry();
-    delay = new EventLoopDelay(registry, 100, 1000);
+    delay = new EventLoopDelay(registry, FINE_MS, COARSE_MS);
     delay.start();
   });
   afterEach(() => delay.stop());
@@ -42,7 +47,7 @@ describe('event-loop delay gauges', () => {
   });
 
   test('an idle loop reads about 0, not one sampling period', async () => {
-    await sleep(1200);
+    await sleep(600);
     const m = Metrics.parse(await registry.metrics());
     // A sampler that records the interval between its ticks reads at least its period here.
     expect(m.get('nodejs_eventloop_lag_p50_seconds')).toBeLessThan(0.05);
@@ -55,55 +60,56 @@ describe('event-loop delay gauges', () => {
     block(500);
     await sleep(250);
     let m = Metrics.parse(await registry.metrics());
-    // The sample due during the block ran 400-500 ms late.
+    // The sample due during the block ran 450-500 ms late.
     expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.38);
     expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeLessThan(0.75);
-    await sleep(1200);
+    await sleep(600);
     m = Metrics.parse(await registry.metrics());
     expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeLessThan(0.2);
   });
 
-  test('an idle loop is sampled about once a second, a working one every 100 ms', async () => {
-    await sleep(1500);
+  test('an idle loop is sampled at the coarse period, a working one at the fine one', async () => {
+    await sleep(750);
     let before = delay.samples;
-    await sleep(3000);
-    // Idle: about 3 samples (sampling every 100 ms takes 30; slack for a loaded machine).
+    await sleep(1500);
+    // Idle: about 3 samples (sampling at the fine period takes 30; slack for a loaded machine).
     expect(delay.samples - before).toBeGreaterThanOrEqual(2);
     expect(delay.samples - before).toBeLessThanOrEqual(10);
     const stopWork = work(3, 50);
     try {
-      await sleep(1200);
+      await sleep(600);
       before = delay.samples;
-      await sleep(2000);
+      await sleep(1000);
+      // Working: about 20 samples (at the coarse period, 2).
       expect(delay.samples - before).toBeGreaterThanOrEqual(14);
     } finally {
       stopWork();
     }
   });
 
-  test('a block that starts after an idle second shows by how late the next sample ran', async () => {
-    await sleep(1500);
+  test('a block that starts after an idle period shows by how late the next sample ran', async () => {
+    await sleep(750);
     await registry.metrics();
-    // A block longer than the idle period is always seen, by at least its length less 1 s.
-    block(1600);
-    await sleep(50);
+    // A block longer than the idle period is always seen, by at least its length less that period.
+    block(800);
+    await sleep(25);
     const m = Metrics.parse(await registry.metrics());
-    expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.55);
-    expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeLessThan(1.7);
-    // The block counts as work: the next samples come every 100 ms again.
+    expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(0.275);
+    expect(m.get('nodejs_eventloop_lag_max_seconds')).toBeLessThan(0.9);
+    // The block counts as work: the next samples come at the fine period again.
     const before = delay.samples;
-    await sleep(600);
+    await sleep(300);
     expect(delay.samples - before).toBeGreaterThanOrEqual(4);
   });
 
   test('while its period holds, the sampler re-arms one timer instead of making one per sample', async () => {
     const inner = delay as unknown as { timer: unknown; period: number };
-    await sleep(1500);
+    await sleep(750);
     const before = delay.samples;
     let seen = { timer: inner.timer, period: inner.period, samples: delay.samples };
     let compared = 0;
     for (let i = 0; i < 50; i++) {
-      await sleep(50);
+      await sleep(25);
       const now = { timer: inner.timer, period: inner.period, samples: delay.samples };
       // A change of period (a busy second on a loaded machine) may make a new one; nothing else.
       if (now.period === seen.period && now.samples > seen.samples) {
@@ -119,7 +125,7 @@ describe('event-loop delay gauges', () => {
   test('stop() ends the sampling', async () => {
     delay.stop();
     const before = delay.samples;
-    await sleep(1200);
+    await sleep(600);
     expect(delay.samples).toBe(before);
   });
 });
