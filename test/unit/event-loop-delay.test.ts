@@ -1,9 +1,9 @@
 /**
  * nodejs_eventloop_lag_*: prom-client's names and help texts, from a sampler that records how late
  * it ran, so an idle loop reads ~0 (prom-client's reads its sampling period) and a blocked one
- * reads how long it was blocked. It samples every 100 ms after a second in which the loop worked
- * and every second after a quiet one; the timing tests run it at half those periods (50 ms after
- * half a second of work, 500 ms after a quiet one), and their waits and bounds follow.
+ * reads how long it was blocked. It samples every 100 ms after a window in which the loop worked
+ * and every 5 s after a quiet one; the timing tests run it with shorter periods (50 ms after half a
+ * second of work, 500 ms after a quiet one), and their waits and bounds follow.
  */
 import fc from 'fast-check';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -23,7 +23,7 @@ function work(ms: number, every: number): () => void {
   return () => clearInterval(t);
 }
 
-/** The sampler's periods in these tests: half its defaults (100 ms and 1 s). */
+/** The sampler's periods in these tests (its defaults are 100 ms and 5 s). */
 const FINE_MS = 50;
 const COARSE_MS = 500;
 
