@@ -154,11 +154,12 @@ export interface Plan {
 
 const SEGMENT_LEVEL = 1;
 /**
- * A 4 kB window and a small hash table: the texts are ~4 kB each, so a larger window finds almost
- * nothing more, and zlib's state for one text is ~34 kB in four allocations of 8 kB instead of
- * ~270 kB in four of 64 kB. Allocations of 64 kB are made from the main heap (below the daemon's
- * mmap threshold of 128 kB), and the daemon's own allocations between two compressions landed
- * between them: the heap kept their peak (+12 MB of RSS at 150 targets).
+ * A 4 kB window and a small hash table: the texts are 1-4 kB each, so a larger window finds almost
+ * nothing more (the file is the same size), and zlib's state for one text is ~30 kB in allocations
+ * of 8 kB at most instead of ~270 kB in four of 64 kB. Those come from the main malloc arena (below
+ * the daemon's mmap threshold of 128 kB), where the daemon's own allocations between two
+ * compressions land between them. Side by side at the soak's load the main arena was 7.5 MB
+ * smaller with this state (docs/benchmarks.md, "Periodic snapshot").
  */
 const segmentOptions = { level: SEGMENT_LEVEL, windowBits: 12, memLevel: 4, finishFlush: constants.Z_SYNC_FLUSH };
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
