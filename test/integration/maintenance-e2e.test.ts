@@ -134,7 +134,7 @@ describe('maintenance windows: exporter -> Prometheus -> Alertmanager -> webhook
     }, 20_000, 250);
     expect(before).toBe(0);
 
-    for (const b of Object.values(backends)) b.set('failing');
+    await Promise.all(Object.values(backends).map((b) => b.set('failing')));
     const failedAt = Date.now();
     const page = await hook.waitFor('StackwatchTargetDown page for unplanned', (n) => n.path === '/page' && n.status === 'firing'
       && n.alerts.some((a) => a.labels.alertname === 'StackwatchTargetDown' && a.labels.target === 'unplanned'), 60_000);
@@ -195,7 +195,7 @@ describe('maintenance windows: exporter -> Prometheus -> Alertmanager -> webhook
     expect(badge).toContain('maintenance');
 
     // Recovery: the unplanned one resolves; the planned ones still never notified anyone.
-    for (const b of Object.values(backends)) b.set('healthy');
+    await Promise.all(Object.values(backends).map((b) => b.set('healthy')));
     await hook.waitFor('unplanned resolved', (n) => n.path === '/page' && n.status === 'resolved' && n.groupLabels.target === 'unplanned', 60_000);
     await sleep(3000);
     expect(messagesAbout('planned')).toEqual([]);

@@ -59,7 +59,7 @@ beforeAll(async () => {
   ].join('\n'));
   daemon = procs.start(process.execPath, [MAIN, '--config', cfg, '--listen', '127.0.0.1:0', '--storage.path', path.join(dir, 'data')]);
   base = `http://127.0.0.1:${await boundPort(daemon)}`;
-  backends.worker!.set('failing');
+  await backends.worker!.set('failing');
   await waitFor('targets observed', async () => {
     const m = await scrape(base);
     return m.get('stackwatch_target_up', { kind: 'http', target: 'worker' }) === 0
