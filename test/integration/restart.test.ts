@@ -32,10 +32,10 @@ const stop = (d: DataDaemon, signal: NodeJS.Signals): Promise<void> => setup.sto
 describe('restarts with a data directory', () => {
   it('continues an outage across a SIGTERM restart: one outage, recovery = the whole outage', async () => {
     const data = path.join(dir, 'sigterm');
-    backend.set('healthy');
+    await backend.set('healthy');
     const a = await start(data);
     await waitFor('api up', async () => (await scrape(a.base)).get('stackwatch_target_up', labels) === 1);
-    backend.set('failing');
+    await backend.set('failing');
     const wentDown = Date.now() / 1000;
     await waitFor('api down', async () => (await scrape(a.base)).get('stackwatch_target_up', labels) === 0);
     const before = await scrape(a.base);
@@ -58,7 +58,7 @@ describe('restarts with a data directory', () => {
     expect(m.get('stackwatch_target_downtime_seconds_total', labels)).toBeGreaterThan(5);
 
     await sleep(1000);
-    backend.set('healthy');
+    await backend.set('healthy');
     const cameBack = Date.now() / 1000;
     const after = await waitFor('api up again', async () => {
       const s = await scrape(b.base);
@@ -85,7 +85,7 @@ describe('restarts with a data directory', () => {
 
   it('leaves a readable snapshot after kill -9, and the next start continues from it', async () => {
     const data = path.join(dir, 'kill9');
-    backend.set('healthy');
+    await backend.set('healthy');
     const c = await start(data);
     await waitFor('a snapshot written', () => readdirSync(data).includes(SNAPSHOT_FILE), 15_000);
     // At least one more periodic save (each replaces the file).
@@ -110,7 +110,7 @@ describe('restarts with a data directory', () => {
 
   it('sets a damaged snapshot aside and starts', async () => {
     const data = path.join(dir, 'damaged');
-    backend.set('healthy');
+    await backend.set('healthy');
     const e = await start(data);
     await stop(e, 'SIGTERM');
     const good = readFileSync(path.join(data, SNAPSHOT_FILE));
