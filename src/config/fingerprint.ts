@@ -12,8 +12,7 @@ import { statSync } from 'node:fs';
 export function fingerprint(value: unknown): string {
   const files: string[] = [];
   namedFiles(value, files);
-  const json = JSON.stringify(value) ?? 'undefined';
-  let out = json;
+  let out = JSON.stringify(value) ?? 'undefined';
   for (const f of files) out += `\u0000${f}\u0000${fileStamp(f)}`;
   return out;
 }
