@@ -302,7 +302,7 @@ describe('two hosts, two Prometheus replicas, two clustered Alertmanagers', () =
     for (const p of proms) {
       mttrs.push(await waitFor('the MTTR of host a\'s backend on each replica', async () => {
         const v = await p.query(`${R.mttr('1d')}{kind="http",target="backend",instance="${instanceOf(a)}"}`);
-        return v.length === 1 ? v[0]!.value : undefined;
+        return v.length === 1 && !Number.isNaN(v[0]!.value) ? v[0]!.value : undefined;
       }, 30_000, 250));
     }
     // The host's own record of the outage (first failed check to first good one)...

@@ -92,7 +92,7 @@ export class Replay {
     const file = path.join(this.dir, 'stackwatch.yml');
     writeFileSync(file, stringify(config));
     // Port 0: the kernel's choice, read back from the daemon's log (no port to lose to a parallel test).
-    const daemon = this.procs.start(process.execPath, [path.join(ROOT, 'dist', 'main.js'), '--config', file, '--listen', '127.0.0.1:0'], { cwd: ROOT });
+    const daemon = this.procs.start(process.execPath, [path.join(ROOT, 'dist', 'main.js'), '--config', file, '--listen', '127.0.0.1:0', '--storage.path', path.join(this.dir, 'data')], { cwd: ROOT });
     const port = await boundPort(daemon);
     this.exporterUrl = `http://127.0.0.1:${port}`;
     await waitFor('the built exporter to serve /metrics (run `npm run build` first)', async () => {

@@ -189,7 +189,7 @@ describe('process collector', () => {
       execFileSync('cp', ['-r', ...parts, app]);
     }
     const exporter = procs.start(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath,
-      path.join(app, 'dist', 'main.js'), '--config', config, '--listen', '127.0.0.1:0'],
+      path.join(app, 'dist', 'main.js'), '--config', config, '--listen', '127.0.0.1:0', '--storage.path', path.join(app, 'data')],
     { cwd: app, env: { ...process.env, HOME: dir } });
     try {
       const port = await boundPort(exporter, 40_000);

@@ -50,7 +50,7 @@ test('300 idle connections under ulimit -n 128: the target keeps passing, idle c
   const cfg = path.join(dir, 'c.yml');
   const target = `http://127.0.0.1:${(backend.address() as AddressInfo).port}/health`;
   writeFileSync(cfg, `server: { listen: "127.0.0.1:0" }\nhttp:\n  - { name: api, url: "${target}", interval: 300ms, timeout: 250ms }\n`);
-  const daemon = procs.start('bash', ['-c', `ulimit -n 128 && exec "${process.execPath}" "${MAIN}" --config "${cfg}"`]);
+  const daemon = procs.start('bash', ['-c', `ulimit -n 128 && exec "${process.execPath}" "${MAIN}" --config "${cfg}" --storage.path "${path.join(dir, 'data')}"`]);
   let stderr = '';
   daemon.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
   const port = await boundPort(daemon);
