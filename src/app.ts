@@ -129,6 +129,9 @@ export class App {
   }
 
   async start(): Promise<AddressInfo> {
+    // First: a data directory in use by another daemon refuses the start before anything runs.
+    // The snapshot goes in before any collector declares its targets, so they continue from it.
+    await this.storage?.open();
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: PROM_CLIENT_LOOP_SAMPLE_MS });
     // prom-client also exports these three gauges with a `_total` suffix, which promtool rejects;
     // their per-type breakdowns (nodejs_active_handles etc.) carry the same numbers.
@@ -142,8 +145,6 @@ export class App {
     gauge(this.registry, M.buildInfo).set({ version: VERSION, nodejs: process.version }, 1);
     this.reloadOk.set(1);
     this.reloadTime.set(this.ctx.clock());
-    // The snapshot goes in before any collector declares its targets, so they continue from it.
-    this.storage?.load();
     const address = await this.server.start();
     await this.web.start();
     // A reload requested while the collectors start waits for them (see reloadNow).

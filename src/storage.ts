@@ -5,6 +5,7 @@ import { constants, crc32, deflateRawSync, gunzipSync, gzipSync } from 'node:zli
 import type { Registry } from 'prom-client';
 import type { AvailabilityTracker, TrackerSnapshot, TrackerState } from './availability';
 import type { Clock } from './clock';
+import { DataDirInUse, lockDataDir, type DataDirLock } from './data-lock';
 import type { Logger } from './log';
 import { M } from './metrics/definitions';
 import { counter, gauge, type CounterOf, type GaugeOf } from './metrics/instruments';
@@ -518,6 +519,8 @@ export class Storage {
   /** The periodic save in progress, if any (saves never overlap). */
   private pending: Promise<unknown> | undefined;
   private readonly encoder = new SnapshotEncoder();
+  /** The directory's lock, from open() to stop(). */
+  private lock: DataDirLock | undefined;
   private readonly failures: CounterOf<typeof M.storageSnapshotFailures> | undefined;
   private readonly lastSuccess: GaugeOf<typeof M.storageSnapshotLastSuccess> | undefined;
 
@@ -537,6 +540,22 @@ export class Storage {
 
   get file(): string {
     return path.join(this.dir, SNAPSHOT_FILE);
+  }
+
+  /**
+   * Takes the directory's lock (src/data-lock.ts), then load(). Rejects only when another live
+   * daemon holds the directory; a lock that cannot be written (a read-only or missing directory)
+   * is logged and the exporter goes on as load() says.
+   */
+  async open(): Promise<void> {
+    try {
+      makeDirectory(this.dir, 0o700);
+      this.lock = await lockDataDir(this.dir, this.log);
+    } catch (err) {
+      if (err instanceof DataDirInUse) throw err;
+      this.log.error({ err, dir: this.dir }, 'data directory lock not taken; a second daemon on this directory would not be refused');
+    }
+    this.load();
   }
 
   /**
@@ -581,18 +600,24 @@ export class Storage {
    */
   start(): void {
     if (this.timer !== undefined) return;
+    this.lock?.start();
     this.timer = setInterval(() => {
       if (this.pending === undefined) this.pending = this.periodicSave().finally(() => { this.pending = undefined; });
     }, this.intervalSeconds * 1000);
     this.timer.unref();
   }
 
-  /** Stops the periodic save and writes a last snapshot (after the one in progress, if any). */
+  /**
+   * Stops the periodic save, writes a last snapshot (after the one in progress, if any) and
+   * releases the directory's lock.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.pending;
     this.save();
+    this.lock?.release();
+    this.lock = undefined;
   }
 
   /**

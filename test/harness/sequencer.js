@@ -20,6 +20,7 @@ const Sequencer = require('@jest/test-sequencer').default;
  * whose waits were cut since have the figure measured on a 2-core dev machine after the cut (one
  * file at a time, 1-minute load average 3-6): incident-replay-mqtt (73 in that run), ha-pair (53),
  * docker-removal (51), mqtt-sys-restart (45), series-per-kind (28) and unit/event-loop-delay (16).
+ * data-dir-lock is its first run on that machine (most of it the 20 s a stale lock takes to age).
  */
 const SECONDS = {
   'integration/image.test.ts': 125,
@@ -34,6 +35,7 @@ const SECONDS = {
   'integration/bundle-command.test.ts': 36,
   'integration/docker.test.ts': 29,
   'integration/maintenance-e2e.test.ts': 28,
+  'integration/data-dir-lock.test.ts': 28,
   'integration/dashboards-live.test.ts': 28,
   'integration/status-page.test.ts': 27,
   'integration/logs-nginx.test.ts': 24,

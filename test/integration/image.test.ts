@@ -65,4 +65,16 @@ it('builds, runs read-only and unprivileged as compose does, turns healthy and s
   const write = await dockerd.docker(['exec', 'sw', 'node', '-e', "require('fs').writeFileSync('/app/x','x')"]);
   expect(write.code).not.toBe(0);
   expect(write.stderr).toMatch(/EROFS|read-only/);
+
+  // A second container on the same data volume (compose's `scale`, or a copy started by hand)
+  // is refused once it sees the first one's lock refreshed: one daemon per data directory.
+  await dockerd.ok(['run', '-d', '--name', 'sw2', '--network', 'none', '--read-only', '--cap-drop', 'ALL',
+    '-v', 'sw-data:/var/lib/stackwatch', IMAGE, '--listen', '0.0.0.0:9912', '--storage.path', '/var/lib/stackwatch']);
+  const second = await waitFor('the second container on the same volume to exit', async () => {
+    const s = await dockerd.inspect('sw2');
+    return s.State.Running ? undefined : s.State;
+  }, 30_000, 500);
+  const logs = await dockerd.docker(['logs', 'sw2']);
+  expect([second.ExitCode, logs.stdout + logs.stderr]).toEqual([1, expect.stringContaining('/var/lib/stackwatch: in use by another stackwatch (pid 1 in pid namespace')]);
+  expect((await dockerd.inspect('sw')).State.Running).toBe(true);
 });
