@@ -10,6 +10,7 @@ import YAML from 'yaml';
 import { startCommand } from '../harness/start-command';
 import { boundPort } from '../harness/built-daemon';
 import { startNginx, TIMED_LOG_FORMAT, type RunningNginx } from '../harness/nginx';
+import { withStorage } from '../harness/cli';
 import { onFreePort } from '../harness/ports';
 import { requireBinary } from '../harness/require-binary';
 import { scrape, type Metrics } from '../harness/prom-text';
@@ -54,7 +55,7 @@ async function startDaemon(config: Record<string, unknown>): Promise<{ url: stri
   const file = path.join(dir, 'stackwatch.yml');
   writeFileSync(file, YAML.stringify(config));
   const s = startCommand();
-  const child = procs.start(process.execPath, [...s.nodeArgs, s.script, '--config', file, '--listen', '127.0.0.1:0'], { env: { ...process.env, ...s.env } });
+  const child = procs.start(process.execPath, [...s.nodeArgs, s.script, ...withStorage(['--config', file, '--listen', '127.0.0.1:0'])], { env: { ...process.env, ...s.env } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   // Port 0: the kernel's choice, read back from the daemon's log (no port to lose to a parallel test).
