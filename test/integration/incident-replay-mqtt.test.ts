@@ -13,9 +13,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import mqtt from 'mqtt';
+import { alertGroups } from '../../src/bundle/alerts';
 import { durationSeconds } from '../../src/bundle/bundle-config';
 import { Mosquitto } from '../harness/mosquitto';
-import { sleep } from '../harness/wait';
+import { sleep, waitFor } from '../harness/wait';
 import { log, Replay } from './incident-replay-helpers';
 
 const TOPIC = 'sensors/temp';
@@ -81,6 +82,42 @@ describe('incident replay: MQTT broker, pending requests, silent topic', () => {
     await new Promise<void>((resolve) => server?.close(() => resolve()));
   });
 
+  /** The alerts the broker's page mutes, as their expressions without that muting. */
+  const brokerSymptoms = (): { name: string; expr: string }[] => {
+    const muting = / unless on\(job, instance, broker\) max_over_time\(ALERTS\{alertname="StackwatchMqttBrokerDown", alertstate="firing"\}\[[^\]]+\]\)/;
+    const symptoms = alertGroups(r.cfg).flatMap((g) => g.rules).filter((rule) => muting.test(rule.expr))
+      .map((rule) => ({ name: rule.alert, expr: rule.expr.replace(muting, '') }));
+    expect(symptoms.map((x) => x.name).sort()).toEqual(['StackwatchMqttRoundtripFailing', 'StackwatchMqttSysStale', 'StackwatchMqttTopicSilent']);
+    for (const x of symptoms) expect(x.expr).not.toContain('ALERTS');
+    return symptoms;
+  };
+
+  /** Which of those are true for broker "main" now, by name. */
+  async function brokerSymptomsTrue(): Promise<string[]> {
+    const results = await Promise.all(brokerSymptoms().map(async (x) => (await r.prom.query(x.expr)).some((v) => v.metric.broker === 'main') ? [x.name] : []));
+    return results.flat().sort();
+  }
+
+  /**
+   * No symptom outlasting the recovery: each alert the broker's page mutes ($SYS stale, round
+   * trips failing, a topic silent), taken without that muting, must be false for broker "main"
+   * before the hold-down after the page ends; else it would fire, and page, once the hold-down is
+   * over. Resolves with the seconds from `recoveredAt` until all are false.
+   */
+  async function symptomsClear(recoveredAt: number): Promise<number> {
+    const holdDownS = durationSeconds(r.cfg.symptomHoldDown);
+    let still: string[] = [];
+    try {
+      await waitFor(`the broker's symptoms to clear within the hold-down (${holdDownS}s)`, async () => {
+        still = await brokerSymptomsTrue();
+        return still.length === 0;
+      }, holdDownS * 1000 - 2000, 250);
+    } catch (err) {
+      throw new Error(`${String(err)}; still true after ${(Date.now() - recoveredAt) / 1000}s: ${still.join(', ')}`, { cause: err });
+    }
+    return (Date.now() - recoveredAt) / 1000;
+  }
+
   test('a frozen broker, a growing queue, a silent topic: one page each, naming the cause; after recovery only the resolve', async () => {
     // Independent incidents: the queue starts growing, the broker freezes 5 s later (a broker
     // down mutes the backends' alerts of its exporter: had it fired first, the queue's page would
@@ -116,6 +153,8 @@ describe('incident replay: MQTT broker, pending requests, silent topic', () => {
       await sleep(Math.max(0, t0 + frozenS * 1000 - Date.now()));
       const fired = (await r.prom.query('ALERTS{target="main",alertstate="firing"}')).map((s) => s.metric.alertname).sort();
       log(`broker: firing in Prometheus: ${fired.join(', ')}`);
+      // Each symptom the page muted holds while frozen (so that their clearing below means something).
+      expect(await brokerSymptomsTrue()).toEqual(['StackwatchMqttRoundtripFailing', 'StackwatchMqttSysStale', 'StackwatchMqttTopicSilent']);
     } finally {
       clearInterval(grow);
       broker.thaw();
@@ -126,8 +165,9 @@ describe('incident replay: MQTT broker, pending requests, silent topic', () => {
     // group would have come by then. (The broker's symptoms stay muted for symptomHoldDown after
     // its page ends, longer than this.)
     const quietS = 4 * durationSeconds(r.cfg.alertmanager.page.groupInterval);
-    const [mainResolved, queueResolved] = await Promise.all([r.expectResolvedOnly('main', recovered, 60, quietS), r.expectResolvedOnly('queue', recovered, 60, quietS)]);
-    log(`resolved after ${mainResolved}s (broker) and ${queueResolved}s (queue)`);
+    const [mainResolved, queueResolved, symptomsClearS] = await Promise.all([
+      r.expectResolvedOnly('main', recovered, 60, quietS), r.expectResolvedOnly('queue', recovered, 60, quietS), symptomsClear(recovered)]);
+    log(`resolved after ${mainResolved}s (broker) and ${queueResolved}s (queue); the broker's symptoms clear after ${symptomsClearS}s`);
     expect(r.pages('main').map((n) => n.status)).toEqual(['firing', 'resolved']);
     expect(r.pages('queue').map((n) => n.status)).toEqual(['firing', 'resolved']);
     // The topic fell silent while the broker was frozen: muted by the broker's page, never sent.
