@@ -249,10 +249,19 @@ describe('two hosts, two Prometheus replicas, two clustered Alertmanagers', () =
   test('one outage on host a: exactly one firing and one resolved notification; host b\'s blip pages nobody', async () => {
     const [a, b] = hosts as [Host, Host];
     for (const p of proms) {
+      let seen = '';
       await waitFor('both replicas to see both backends up', async () => {
         const v = await p.query('stackwatch_target_up{kind="http",target="backend"}');
-        return v.length === 2 && v.every((s) => s.value === 1);
-      }, 30_000, 250);
+        seen = JSON.stringify(v.map((x) => [x.metric.instance, x.value]));
+        return v.length === 2 && v.every((x) => x.value === 1);
+      }, 30_000, 250).catch(async (err: unknown) => {
+        // What each host itself says, so that a failure here shows whose probe failed and why.
+        const own = await Promise.all(hosts.map(async (h) => {
+          const m = await h.daemon.scrape().catch(() => undefined);
+          return `${h.name}: up ${m?.get('stackwatch_target_up', { kind: 'http', target: 'backend' })}, failures ${JSON.stringify(m?.all('stackwatch_http_failures_total').map((x) => [x.labels.reason, x.value]))}`;
+        }));
+        throw new Error(`${String(err)}; the replica saw ${seen}; the hosts say ${own.join('; ')}`, { cause: err });
+      });
     }
     // The Alertmanagers have gossiped the Watchdog notification log: the cluster works end to end.
     // (Awaited below: it comes while the outages play.)
