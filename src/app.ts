@@ -132,6 +132,16 @@ export class App {
     // First: a data directory in use by another daemon refuses the start before anything runs.
     // The snapshot goes in before any collector declares its targets, so they continue from it.
     await this.storage?.open();
+    try {
+      return await this.startOpened();
+    } catch (err) {
+      // Not started: the directory is not kept from the next start (main exits on this error).
+      this.storage?.release();
+      throw err;
+    }
+  }
+
+  private async startOpened(): Promise<AddressInfo> {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: PROM_CLIENT_LOOP_SAMPLE_MS });
     // prom-client also exports these three gauges with a `_total` suffix, which promtool rejects;
     // their per-type breakdowns (nodejs_active_handles etc.) carry the same numbers.

@@ -1,4 +1,5 @@
-import { readFileSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './log';
 
@@ -190,7 +191,8 @@ export async function lockDataDir(dir: string, log: Logger, view: LockView = pro
     }
     // Stale: moved aside under a name of our own, then checked to be the lock judged (another
     // daemon starting at the same moment may have taken it over meanwhile: that one goes back).
-    const aside = `${file}.stale-${process.pid}`;
+    // Unique: in containers every starter is pid 1.
+    const aside = `${file}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
     try {
       renameSync(file, aside);
     } catch (err) {
@@ -199,7 +201,12 @@ export async function lockDataDir(dir: string, log: Logger, view: LockView = pro
     }
     const moved = readFileSync(aside, 'utf8');
     if (moved !== seen.text) {
-      renameSync(aside, file);
+      // Back only if nobody created a lock meanwhile (link fails on an existing name).
+      try {
+        linkSync(aside, file);
+      } finally {
+        unlinkSync(aside);
+      }
       throw new DataDirInUse(dir, parseHolder(moved));
     }
     unlinkSync(aside);
@@ -225,6 +232,7 @@ export class DataDirLock {
   /** Moves the file's modification time to now: a daemon that cannot see this one's pid watches it. */
   refresh(): void {
     try {
+      if (readFileSync(this.file, 'utf8') !== this.text) throw new Error('the lock file names another daemon now (taken over while this one was not refreshing it)');
       const now = new Date();
       utimesSync(this.file, now, now);
       if (this.failing) this.log.info({ file: this.file }, 'data directory lock refreshed again');

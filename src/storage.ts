@@ -507,6 +507,17 @@ export async function writeAtomicAsync(file: string, data: Buffer): Promise<void
   }
 }
 
+/**
+ * A directory where the lock cannot be created at all (read-only, not ours, not creatable): the
+ * exporter runs on without persistence, as load() reports. Anything else (a lock file that cannot
+ * be read or judged) refuses the start rather than run unlocked beside another daemon.
+ */
+function isUnwritable(err: unknown): boolean {
+  if (err instanceof DataDirInUse) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === undefined || code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'ENOENT';
+}
+
 export class Storage {
   private timer?: NodeJS.Timeout;
   private usable = false;
@@ -551,8 +562,11 @@ export class Storage {
     try {
       makeDirectory(this.dir, 0o700);
       this.lock = await lockDataDir(this.dir, this.log);
+      // Refreshed from now on, not from the end of the start: a start slower than the stale
+      // period must not let a daemon that cannot see this one take the directory.
+      this.lock.start();
     } catch (err) {
-      if (err instanceof DataDirInUse) throw err;
+      if (!isUnwritable(err)) throw err;
       this.log.error({ err, dir: this.dir }, 'data directory lock not taken; a second daemon on this directory would not be refused');
     }
     this.load();
@@ -600,7 +614,6 @@ export class Storage {
    */
   start(): void {
     if (this.timer !== undefined) return;
-    this.lock?.start();
     this.timer = setInterval(() => {
       if (this.pending === undefined) this.pending = this.periodicSave().finally(() => { this.pending = undefined; });
     }, this.intervalSeconds * 1000);
@@ -616,6 +629,11 @@ export class Storage {
     this.timer = undefined;
     await this.pending;
     this.save();
+    this.release();
+  }
+
+  /** Releases the directory's lock without a last save (a start that failed after open()). */
+  release(): void {
     this.lock?.release();
     this.lock = undefined;
   }

@@ -129,8 +129,10 @@ test('the heartbeat moves the modification time; release leaves a lock that is n
   utimesSync(file, old, old);
   lock.refresh();
   expect(Date.now() - statSync(file).mtimeMs).toBeLessThan(5000);
-  // Another daemon took the directory over meanwhile: its lock stays.
-  writeLock({ pid: 43, start: 1, boot: 'boot-a', ns: 'pid:[1]' });
+  // Another daemon took the directory over meanwhile: its lock is not refreshed by this one, and stays.
+  writeLock({ pid: 43, start: 1, boot: 'boot-a', ns: 'pid:[1]' }, 60_000);
+  lock.refresh();
+  expect(Date.now() - statSync(file).mtimeMs).toBeGreaterThan(50_000);
   lock.release();
   expect(holderOnDisk()?.pid).toBe(43);
 });
