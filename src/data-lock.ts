@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { linkSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseStat } from './collectors/proc-reader';
 import type { Logger } from './log';
 
 /**
@@ -64,17 +65,14 @@ const readOr = (file: string): string | undefined => {
   }
 };
 
-/** Field 22 (start time) of a /proc/PID/stat text; the comm (field 2) may hold spaces and parentheses. */
-export function startTicks(stat: string): number | undefined {
-  const field22 = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  const n = Number(field22);
-  return field22 !== undefined && field22 !== '' && Number.isSafeInteger(n) ? n : undefined;
-}
-
 export const procView: LockView = {
   startOf(pid) {
-    const stat = readOr(`/proc/${pid}/stat`);
-    return stat === undefined ? undefined : startTicks(stat);
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`);
+      return parseStat(stat, stat.length)?.startTicks;
+    } catch {
+      return undefined;
+    }
   },
   alive(pid) {
     try {

@@ -9,8 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import {
-  DataDirInUse, HEARTBEAT_MS, judge, LOCK_FILE, lockDataDir, parseHolder, procView, STALE_AFTER_MS, startTicks, type LockHolder, type LockView,
+  DataDirInUse, HEARTBEAT_MS, judge, LOCK_FILE, lockDataDir, parseHolder, procView, STALE_AFTER_MS, type LockHolder, type LockView,
 } from '../../src/data-lock';
+import { parseStat } from '../../src/collectors/proc-reader';
 import { silentLogger } from '../../src/log';
 import { stopChild } from '../harness/processes';
 
@@ -153,7 +154,7 @@ test('judge: a holder not visible from here is "unseen", whatever its pid means 
   expect(judge({ pid: 42, start: 777, boot: 'boot-a', ns: 'pid:[1]' }, ME, v)).toBe('held');
 });
 
-test('startTicks reads field 22 of /proc/PID/stat whatever the command name holds', () => {
+test('the start time (parseStat, as the lock reads it) is field 22 of /proc/PID/stat whatever the command name holds', () => {
   fc.assert(fc.property(
     fc.integer({ min: 1, max: 4_194_304 }),
     fc.string({ maxLength: 15 }).filter((s) => !s.includes('\n') && !s.includes('\0')),
@@ -162,7 +163,8 @@ test('startTicks reads field 22 of /proc/PID/stat whatever the command name hold
       // Fields 3..21, then 22 (start time), then the rest, as the kernel writes them.
       const mid = ['S', '1', String(pid), String(pid), '0', '-1', '4194560', '97', '0', '0', '0', '3', '1', '0', '0', '20', '0', '1', '0'];
       const stat = `${pid} (${comm}) ${mid.join(' ')} ${start} 2387968 250 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n`;
-      expect(startTicks(stat)).toBe(start);
+      const buf = Buffer.from(stat, 'utf8');
+      expect(parseStat(buf, buf.length)?.startTicks).toBe(start);
     },
   ), { numRuns: 500 });
 });
