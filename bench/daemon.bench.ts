@@ -379,7 +379,8 @@ async function main(): Promise<void> {
   const refProf = PROFILE ? await startStackwatch('ref-prof', refConfig, ROOT, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]) : undefined;
   const profStarted = Date.now();
   const before = BEFORE === undefined ? undefined : await startStackwatch('before', refConfig, BEFORE);
-  const procOnly = await startStackwatch('proc', { process_discovery: { enabled: true }, process_settings: { interval: '1s' }, docker: { enabled: false } });
+  // Every process read every second, as process-exporter scraped every second reads them.
+  const procOnly = await startStackwatch('proc', { process_discovery: { enabled: true }, process_settings: { interval: '1s', full_interval: '1s' }, docker: { enabled: false } });
   const httpOnly = await startStackwatch('http', { http: httpTargets, docker: { enabled: false } });
   const idle = await startStackwatch('idle', { docker: { enabled: false } });
   const pe = await startProcessExporter('pe');

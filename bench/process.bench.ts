@@ -263,7 +263,8 @@ async function runDaemons(dir: string, marker: string, floorBin: string): Promis
         server: { listen: `127.0.0.1:${port}` },
         processes: [{ name: 'sleepers', cmdline: marker }],
         process_discovery: { enabled: true, top: TOP },
-        process_settings: { interval: '1s' },
+        // Every process read every second (a build before full_interval did so without it).
+        process_settings: { interval: '1s', ...(name === 'before' ? {} : { full_interval: '1s' }) },
         docker: { enabled: false },
       }));
       const start = startCommand(buildDir);

@@ -116,6 +116,32 @@ interface Discovered {
 
 const identity = (p: ProcSample): string => `${p.pid}:${p.startTicks}`;
 
+/** The processes of a snapshot by their parent's pid. */
+export function childrenByParent(samples: readonly ProcSample[]): Map<number, ProcSample[]> {
+  const children = new Map<number, ProcSample[]>();
+  for (const p of samples) {
+    const list = children.get(p.ppid);
+    if (list === undefined) children.set(p.ppid, [p]);
+    else list.push(p);
+  }
+  return children;
+}
+
+/** Calls `fn` once for each descendant of `roots` (not the roots themselves). */
+export function forEachDescendant(children: ReadonlyMap<number, readonly ProcSample[]>, roots: readonly ProcSample[], fn: (p: ProcSample) => void): void {
+  const stack = [...roots];
+  const seen = new Set<number>(stack.map((p) => p.pid));
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    for (const c of children.get(p.pid) ?? []) {
+      if (seen.has(c.pid)) continue;
+      seen.add(c.pid);
+      fn(c);
+      stack.push(c);
+    }
+  }
+}
+
 export class GroupTracker {
   private readonly procs = new Map<string, ProcState>();
   private readonly cpu = new Map<string, { user: number; system: number }>();
@@ -194,25 +220,10 @@ export class GroupTracker {
       }
     }
     if (this.opts.declared.some((g) => g.includeChildren)) {
-      const children = new Map<number, ProcSample[]>();
-      for (const p of samples) {
-        const list = children.get(p.ppid);
-        if (list === undefined) children.set(p.ppid, [p]);
-        else list.push(p);
-      }
+      const children = childrenByParent(samples);
       for (const g of this.opts.declared) {
         if (!g.includeChildren) continue;
-        const stack = [...rootsOf.get(g.name)!];
-        const seen = new Set<number>(stack.map((p) => p.pid));
-        while (stack.length > 0) {
-          const p = stack.pop()!;
-          for (const c of children.get(p.pid) ?? []) {
-            if (seen.has(c.pid)) continue;
-            seen.add(c.pid);
-            add(c, g.name);
-            stack.push(c);
-          }
-        }
+        forEachDescendant(children, rootsOf.get(g.name)!, (c) => add(c, g.name));
       }
     }
 

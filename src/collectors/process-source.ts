@@ -3,7 +3,7 @@ import { errorMessage } from '../error-text';
 import { runAtOnce, runInSlices, SLICE_MS } from '../loop-turn';
 import { compileUserRegex, type UserRegex } from '../user-regex';
 import { PF_KTHREAD, ProcReader, USER_HZ } from './proc-reader';
-import type { ProcSample } from './process-groups';
+import { childrenByParent, forEachDescendant, type ProcSample } from './process-groups';
 
 /**
  * Where the process collector's snapshots come from. On Linux, /proc read synchronously, in
@@ -128,6 +128,13 @@ const LIMITS_EVERY_SECONDS = 60;
  */
 const RECHECK_YOUNGER_THAN = 5;
 
+/**
+ * A process is read in every snapshot until it is this old (seconds): a wrapper that waits for a
+ * dependency and then execs the program of a group (`wait-for-it.sh db:5432 -- backend`) is seen
+ * as the group's process at once when the exec comes within this time.
+ */
+const YOUNG_FOR = 60;
+
 export interface ProcSourceOptions {
   procPath: string;
   groups: readonly ProcessGroupConfig[];
@@ -135,6 +142,13 @@ export interface ProcSourceOptions {
   detailsForAll: boolean;
   /** Seconds between snapshots (5 when absent): sets how many cycles apart limits are re-read. */
   interval?: number;
+  /**
+   * Seconds between snapshots that read every process (every snapshot when absent). The others
+   * read only what may have changed what a declared group holds: processes in a declared group
+   * (with their descendants where a group includes children), processes not seen before and
+   * young ones; every other process is reported as last read.
+   */
+  fullInterval?: number;
   /** Milliseconds of reading between two turns of the event loop (SLICE_MS when absent). */
   sliceMs?: number;
 }
@@ -144,6 +158,15 @@ export interface ProcSourceOptions {
  * in a group, the fd count (one stat() since Linux 6.2) and, now and then, the limits. cmdline
  * and exe are read once per process identity (pid + start time), again only when the comm
  * changes (an exec).
+ *
+ * Between full snapshots (`fullInterval`) a process in no declared group that was read before is
+ * not read again: its last sample stands (discovery's groups are as fresh as the full snapshots,
+ * about one scrape interval). What a declared group holds stays as fresh as every snapshot: its
+ * processes and their descendants are read, a new pid is read (a restart is a new pid), a process
+ * that ended is gone from the listing, and a process is read in every snapshot for its first
+ * minute (YOUNG_FOR), when wrappers exec the program they start. What waits for the next full
+ * snapshot: an older process that execs into a group's program or is re-parented under one, and
+ * a pid that ended and was reused between two listings.
  */
 export class ProcSource implements ProcessSource {
   private readonly reader: ProcReader;
@@ -156,10 +179,26 @@ export class ProcSource implements ProcessSource {
   private bootTime: number | undefined;
   /** Cycles between two reads of a process's limits. */
   private readonly limitsEvery: number;
+  /** Cycles between two full snapshots (1: every snapshot is full). */
+  private readonly fullEvery: number;
+  /** Full snapshots between two reads of the limits of a process read only in full snapshots. */
+  private readonly limitsEveryFull: number;
+  private fullCycles = 0;
+  /**
+   * The last sample of each process that may stand in a snapshot that is not full, by pid: in no
+   * declared group, not young, not a descendant of a group that includes children.
+   */
+  private standing = new Map<number, { sample: ProcSample; cached: Cached }>();
+  /** Groups that include their roots' descendants (each snapshot reads those descendants). */
+  private readonly withChildren: ReadonlySet<string>;
   private closed = false;
 
   constructor(private readonly opts: ProcSourceOptions) {
-    this.limitsEvery = Math.max(1, Math.round(LIMITS_EVERY_SECONDS / (opts.interval ?? 5)));
+    const interval = opts.interval ?? 5;
+    this.limitsEvery = Math.max(1, Math.round(LIMITS_EVERY_SECONDS / interval));
+    this.fullEvery = Math.max(1, Math.round((opts.fullInterval ?? interval) / interval));
+    this.limitsEveryFull = Math.max(1, Math.round(this.limitsEvery / this.fullEvery));
+    this.withChildren = new Set(opts.groups.filter((g) => g.include_children).map((g) => g.name));
     this.reader = new ProcReader(opts.procPath);
     this.matchers = compileMatchers(opts.groups);
     this.pidfiles = this.matchers.filter((m) => m.pidfile !== undefined);
@@ -173,6 +212,11 @@ export class ProcSource implements ProcessSource {
   init(): void {
     this.closed = false;
     this.reader.init();
+  }
+
+  /** Whether the next snapshot reads every process. */
+  private get nextIsFull(): boolean {
+    return this.cycle % this.fullEvery === 0;
   }
 
   /**
@@ -200,7 +244,9 @@ export class ProcSource implements ProcessSource {
 
   /** Reads the snapshot, one process per step. */
   private *walk(now: number): Generator<undefined, ProcSample[]> {
+    const full = this.nextIsFull;
     const cycle = ++this.cycle;
+    if (full) this.fullCycles += 1;
     const r = this.reader;
     // Boot time from /proc/uptime (10 ms) rather than btime (whole seconds); kept stable unless
     // the wall clock stepped, so start times do not jitter between cycles.
@@ -219,8 +265,19 @@ export class ProcSource implements ProcessSource {
     }
 
     const out: ProcSample[] = [];
+    const standing = this.standing;
+    const nextStanding = new Map<number, { sample: ProcSample; cached: Cached }>();
     const pageSize = r.pageSize;
     for (const pid of r.pids()) {
+      if (!full) {
+        const last = standing.get(pid);
+        if (last !== undefined && !byPidfile.has(pid)) {
+          last.cached.cycle = cycle;
+          nextStanding.set(pid, last);
+          out.push(last.sample);
+          continue;
+        }
+      }
       const st = r.stat(pid);
       // A zombie (or dead) process has exited: only its parent has not collected its status yet. It
       // runs nothing, so it is in no group (a supervisor that never reaps must not keep a dead
@@ -259,19 +316,36 @@ export class ProcSource implements ProcessSource {
         rss: st.rssPages * pageSize, vms: st.vsize, threads: st.threads, matches,
       };
       if (c.exe !== undefined && c.exe !== '') sample.exe = c.exe;
+      // Standing between full snapshots (see the class): read only in full ones from now on.
+      const stands = this.fullEvery > 1 && c.matches.length === 0 && byFile === undefined && now - startTime >= YOUNG_FOR;
       if (!kthread && (this.opts.detailsForAll || matches.length > 0)) {
         const fds = r.fdCount(pid);
         if (fds !== undefined) sample.fds = fds;
-        if (c.maxFds === undefined || (cycle + pid) % this.limitsEvery === 0) {
+        const limitsDue = stands && standing.has(pid)
+          ? (this.fullCycles + pid) % this.limitsEveryFull === 0
+          : (cycle + pid) % this.limitsEvery === 0;
+        if (c.maxFds === undefined || limitsDue) {
           const max = r.maxFds(pid);
           if (max !== undefined) c.maxFds = max;
         }
         if (c.maxFds !== undefined) sample.maxFds = c.maxFds;
       }
+      if (stands) nextStanding.set(pid, { sample, cached: c });
       out.push(sample);
       yield;
     }
+    if (this.withChildren.size > 0 && nextStanding.size > 0) this.unstandDescendants(out, nextStanding);
+    this.standing = nextStanding;
     for (const [key, c] of this.cache) if (c.cycle !== cycle) this.cache.delete(key);
     return out;
+  }
+
+  /**
+   * Descendants of the roots of groups that include children are read in every snapshot: they
+   * count in those groups, and one that is re-parented away must leave them at once.
+   */
+  private unstandDescendants(samples: readonly ProcSample[], standing: Map<number, unknown>): void {
+    const roots = samples.filter((p) => p.matches.some((g) => this.withChildren.has(g)));
+    forEachDescendant(childrenByParent(samples), roots, (c) => standing.delete(c.pid));
   }
 }

@@ -13,8 +13,10 @@ import { compileMatchers, ProcSource, type ProcessSource } from './process-sourc
 
 /**
  * The process collector. Every `process_settings.interval` (default 5 s, not at scrape time) it
- * takes a snapshot of the host's processes, groups them (declared groups from `processes`, and
- * with `process_discovery` every other process by name), and exports per group: count, CPU
+ * takes a snapshot of the host's processes (every process read anew every
+ * `process_settings.full_interval`, default 15 s; see ./process-source.ts), groups them
+ * (declared groups from `processes`, and with `process_discovery` every other process by name),
+ * and exports per group: count, CPU
  * seconds by mode, memory, fds and their limit, threads, oldest start time and restarts.
  * Declared groups are availability targets (kind "process"): down when no process matches.
  *
@@ -203,6 +205,7 @@ export class ProcessCollector implements Collector<ProcessSection> {
         procPath, groups: section.processes,
         detailsForAll: discovery || section.processes.some((g) => g.include_children),
         interval: this.interval,
+        fullInterval: section.process_settings.full_interval,
       });
       src.init();
       this.fallback = false;

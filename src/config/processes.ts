@@ -29,10 +29,20 @@ export const processDiscoverySchema = z
 
 export const processSettingsSchema = z
   .strictObject({
-    /** How often the host's processes are read (not at scrape time). */
+    /**
+     * How often the processes of declared groups (and their children), new processes and young
+     * ones are read (not at scrape time).
+     */
     interval: duration
       .refine((v) => v >= 0.1 && v <= 3600, { message: 'expected an interval from 100ms to 1h' })
       .default(5),
+    /**
+     * How often every other process is read as well: discovery's figures, and a long-running
+     * process that execs into a group's program. Never more often than `interval`.
+     */
+    full_interval: duration
+      .refine((v) => v >= 0.1 && v <= 3600, { message: 'expected an interval from 100ms to 1h' })
+      .default(15),
     /** Where procfs is mounted (e.g. /host/proc in a container); without it, the systeminformation fallback. */
     proc_path: z.string().default('/proc'),
   })

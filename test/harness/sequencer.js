@@ -20,7 +20,8 @@ const Sequencer = require('@jest/test-sequencer').default;
  * whose waits were cut since have the figure measured on a 2-core dev machine after the cut (one
  * file at a time, 1-minute load average 3-6): incident-replay-mqtt (73 in that run), ha-pair (53),
  * docker-removal (51), mqtt-sys-restart (45), series-per-kind (28) and unit/event-loop-delay (16).
- * data-dir-lock is its first run on that machine (most of it the 20 s a stale lock takes to age).
+ * data-dir-lock is its first run on that machine (most of it the 20 s a stale lock takes to age),
+ * process-full-interval too.
  */
 const SECONDS = {
   'integration/image.test.ts': 125,
@@ -46,6 +47,7 @@ const SECONDS = {
   'integration/cli.test.ts': 18,
   'integration/process-restarts.test.ts': 17,
   'integration/alerts-e2e.test.ts': 15,
+  'integration/process-full-interval.test.ts': 15,
   'integration/docker-restart.test.ts': 15,
   'integration/mqtt-broker.test.ts': 14,
   'integration/compose.test.ts': 13,
