@@ -264,6 +264,7 @@ export class DockerCollector implements Collector<DockerConfig> {
     this.wakeSleep?.();
     const settle = (p: Promise<unknown> | undefined): Promise<unknown> => Promise.race([p, new Promise((r) => setTimeout(r, 800).unref())]);
     await settle(Promise.allSettled([this.loop, this.chain]));
+    this.files.close();
     this.m?.eventsUp.set(0);
   }
 
@@ -744,6 +745,7 @@ export class DockerCollector implements Collector<DockerConfig> {
         this.ctx.tracker.observe('container', t.rec.name, false, { at: now, error: `internal error: ${errorMessage(err)}` });
       }
     }
+    this.files.sweep();
     this.ctx.stats.record(this.name, Number(process.hrtime.bigint() - t0) / 1e9, this.connected && !failed);
     if (needStats.length > 0) void this.statsFallback(needStats);
   }

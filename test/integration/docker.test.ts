@@ -3,6 +3,7 @@
  * health against `docker inspect`, a crash loop's restarts against RestartCount, an OOM kill,
  * removal, filters, memory against `docker stats`, and a reload changing the filters in place.
  */
+import { readdirSync, readlinkSync } from 'node:fs';
 import { IMAGE, type DockerInspect } from '../harness/dockerd';
 import { containerHealth as healthOf, containerState as stateOf, DockerRig } from '../harness/docker-rig';
 import { startExporter } from '../harness/exporter';
@@ -178,9 +179,26 @@ test('memory working set and limit agree with docker stats --no-stream within 10
   }
 });
 
-test('a removed container leaves the output: all its series, availability included', async () => {
+/** Files this process (the exporter runs in it) holds open under a cgroup of the container `id`. */
+function cgroupFilesOf(id: string): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith('/sys/fs/cgroup') && target.includes(id)) out.push(target);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
+test('a removed container leaves the output: all its series, availability included, and its cgroup files are closed', async () => {
   await rig.d.runContainer('gone', [], ['sleep', '1000']);
   await waitFor('gone to be seen', async () => stateOf(await rig.exp.scrape(), 'gone') === 'running', 10_000, 100);
+  const id = (await rig.d.inspect('gone')).Id;
+  // Its resource files are kept open between cycles (1 s here)...
+  await waitFor('gone\'s cgroup files kept open', () => cgroupFilesOf(id).length > 0, 5000, 100);
   await rig.d.ok(['rm', '-f', 'gone']);
   // The destroy event arrives asynchronously: allow it one event round trip.
   const m = await waitFor('gone to leave', async () => {
@@ -188,6 +206,8 @@ test('a removed container leaves the output: all its series, availability includ
     return stateOf(s, 'gone') === undefined ? s : false;
   }, 3000, 50);
   expect(m.samples.filter((s) => s.labels.container === 'gone' || s.labels.target === 'gone')).toEqual([]);
+  // ...and closed by the first cycle that no longer reads them.
+  await waitFor('gone\'s cgroup files closed', () => cgroupFilesOf(id).length === 0, 5000, 100);
 });
 
 test('a paused container is paused and down; unpaused it is running and up again', async () => {

@@ -1,0 +1,75 @@
+/**
+ * The Docker collector's cgroup files kept open between cycles (CgroupFiles.readKept), on a real
+ * cgroup of this host made for the test: a kept file shows the kernel's current value on every
+ * read, a cgroup removed and made again under the same path is read anew, and files no container
+ * read in a cycle are closed.
+ */
+import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CgroupFiles } from '../../src/collectors/docker-resources';
+
+/** A memory cgroup hierarchy we may make cgroups in (v1's memory controller, else v2's root). */
+function memoryHierarchy(): { root: string; limitFile: string } {
+  if (existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes')) return { root: '/sys/fs/cgroup/memory', limitFile: 'memory.limit_in_bytes' };
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return { root: '/sys/fs/cgroup', limitFile: 'memory.max' };
+  throw new Error('no cgroup memory hierarchy under /sys/fs/cgroup: run the tests on Linux as root (as CI does)');
+}
+
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+test('kept cgroup files read the current value, survive their cgroup being made again, and close when no longer read', () => {
+  const { root, limitFile } = memoryHierarchy();
+  const dir = path.join(root, `stackwatch-test-${process.pid}`);
+  const file = path.join(dir, limitFile);
+  const make = (): void => {
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      throw new Error(`cannot make a cgroup in ${root} (${(err as Error).message}): run the tests as root, as CI does`, { cause: err });
+    }
+  };
+  const fds = openFds();
+  const files = new CgroupFiles();
+  make();
+  try {
+    writeFileSync(file, String(100 * 1024 * 1024));
+    expect(files.readKept(file)?.trim()).toBe(String(100 * 1024 * 1024));
+    expect(files.keptFiles).toBe(1);
+    expect(openFds()).toBe(fds + 1);
+    files.sweep();
+    writeFileSync(file, String(200 * 1024 * 1024));
+    expect(files.readKept(file)?.trim()).toBe(String(200 * 1024 * 1024));
+    expect(openFds()).toBe(fds + 1); // the same file, read again from offset 0
+
+    // The container's cgroup removed and made again under the same path (a restart of the same id).
+    rmdirSync(dir);
+    make();
+    writeFileSync(file, String(300 * 1024 * 1024));
+    files.sweep();
+    expect(files.readKept(file)?.trim()).toBe(String(300 * 1024 * 1024));
+    expect(files.keptFiles).toBe(1);
+    expect(openFds()).toBe(fds + 1);
+
+    // Removed for good: the read fails, nothing stays open.
+    rmdirSync(dir);
+    expect(files.readKept(file)).toBeUndefined();
+    expect(files.keptFiles).toBe(0);
+    expect(openFds()).toBe(fds);
+
+    // A cycle that does not read a kept file closes it at its end.
+    make();
+    expect(files.readKept(file)).toBeDefined();
+    files.sweep(); // the cycle that read it
+    expect(files.keptFiles).toBe(1);
+    files.sweep(); // a cycle that did not
+    expect(files.keptFiles).toBe(0);
+    expect(openFds()).toBe(fds);
+
+    expect(files.readKept(file)).toBeDefined();
+    files.close();
+    expect(openFds()).toBe(fds);
+  } finally {
+    files.close();
+    if (existsSync(dir)) rmdirSync(dir);
+  }
+});
