@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import si from 'systeminformation';
 import { fingerprint } from '../config/fingerprint';
 import type { Config } from '../config/schema';
 import { errorMessage } from '../error-text';
@@ -23,6 +22,14 @@ import { compileMatchers, ProcSource, type ProcessSource } from './process-sourc
  * On Linux it reads /proc synchronously (./proc-reader.ts); elsewhere it falls back to
  * systeminformation at a slow rate. stackwatch_host_info comes from systeminformation once.
  */
+
+/**
+ * systeminformation's host facts alone: its index loads 23 modules (700 kB of source, kept in
+ * the heap) for every kind of fact, where stackwatch_host_info needs its osinfo module.
+ */
+const osInfo = (): ReturnType<typeof import('systeminformation').osInfo> =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- one module of the library, loaded when first used
+  (require('systeminformation/lib/osinfo') as Pick<typeof import('systeminformation'), 'osInfo'>).osInfo();
 
 /** Every series with a `group` label, dropped when a group goes. */
 const GROUP_SERIES = namesWithLabel('process', 'group');
@@ -346,7 +353,7 @@ export class ProcessCollector implements Collector<ProcessSection> {
   /** stackwatch_host_info, once, in the background: systeminformation runs a few commands. */
   private async readHostInfo(): Promise<void> {
     try {
-      const os = await si.osInfo();
+      const os = await osInfo();
       if (this.stopped) return;
       this.m!.hostInfo.set({
         hostname: os.hostname, os: [os.distro, os.release].filter((v) => v !== '').join(' '), kernel: os.kernel, arch: os.arch,

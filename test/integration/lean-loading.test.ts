@@ -36,6 +36,10 @@ async function loadedModules(name: string, config: Record<string, unknown>): Pro
 const has = (files: readonly string[], pkg: string): boolean =>
   files.some((f) => !f.startsWith('stand-in:') && (f.includes(`/node_modules/${pkg}/`) || f.endsWith(`/dist/${pkg}`)));
 
+/** Whether a library file (`undici/index.js`) or a file under a library folder (`undici/lib/web/`) was loaded. */
+const hasFile = (files: readonly string[], part: string): boolean =>
+  files.some((f) => !f.startsWith('stand-in:') && f.includes(`/node_modules/${part}`));
+
 test('an empty config loads no collector, no collector library and no unused library part', async () => {
   const files = await loadedModules('empty', { docker: { enabled: false } });
   expect(has(files, 'prom-client')).toBe(true); // the dump itself works
@@ -67,10 +71,25 @@ test('a section that asks for a collector loads its library, without the parts s
   expect(has(files, 'undici')).toBe(false);
 });
 
-test('an HTTP target loads the HTTP collector and undici, and no other collector library', async () => {
+test('an HTTP target loads the HTTP collector and undici\'s client alone, and no other collector library', async () => {
   const port = await closedPort();
   const files = await loadedModules('http', { docker: { enabled: false }, http: [{ name: 'api', url: `http://127.0.0.1:${port}/health` }] });
   expect(has(files, 'collectors/http.js')).toBe(true);
-  expect(has(files, 'undici')).toBe(true);
+  expect(hasFile(files, 'undici/lib/dispatcher/client.js')).toBe(true);
+  // Not its index, fetch, WebSocket, caches, mocks or proxy agents (109 modules against about 25).
+  for (const part of ['undici/index.js', 'undici/lib/web/', 'undici/lib/mock/', 'undici/lib/cache/', 'undici/lib/dispatcher/proxy-agent.js']) {
+    expect({ part, loaded: hasFile(files, part) }).toEqual({ part, loaded: false });
+  }
+  expect(files.filter((f) => f.includes('/node_modules/undici/')).length).toBeLessThan(35);
   for (const pkg of ['dockerode', 'mqtt', 'systeminformation']) expect({ pkg, loaded: has(files, pkg) }).toEqual({ pkg, loaded: false });
+});
+
+test('processes load systeminformation\'s host facts module alone', async () => {
+  const files = await loadedModules('processes', { docker: { enabled: false }, process_discovery: { enabled: true } });
+  expect(has(files, 'collectors/process.js')).toBe(true);
+  expect(hasFile(files, 'systeminformation/lib/osinfo.js')).toBe(true);
+  // Not its index and the 20 other modules it loads (cpu, graphics, network, docker, ...).
+  for (const part of ['systeminformation/lib/index.js', 'systeminformation/lib/cpu.js', 'systeminformation/lib/graphics.js', 'systeminformation/lib/docker.js', 'systeminformation/lib/processes.js']) {
+    expect({ part, loaded: hasFile(files, part) }).toEqual({ part, loaded: false });
+  }
 });
