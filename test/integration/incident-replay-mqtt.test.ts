@@ -82,14 +82,16 @@ describe('incident replay: MQTT broker, pending requests, silent topic', () => {
     await new Promise<void>((resolve) => server?.close(() => resolve()));
   });
 
-  /** The alerts the broker's page mutes, as their expressions without that muting. */
+  /** The alerts the broker's page mutes, as their expressions without that muting (made once, on first use). */
+  let symptomRules: { name: string; expr: string }[] | undefined;
   const brokerSymptoms = (): { name: string; expr: string }[] => {
+    if (symptomRules !== undefined) return symptomRules;
     const muting = / unless on\(job, instance, broker\) max_over_time\(ALERTS\{alertname="StackwatchMqttBrokerDown", alertstate="firing"\}\[[^\]]+\]\)/;
     const symptoms = alertGroups(r.cfg).flatMap((g) => g.rules).filter((rule) => muting.test(rule.expr))
       .map((rule) => ({ name: rule.alert, expr: rule.expr.replace(muting, '') }));
     expect(symptoms.map((x) => x.name).sort()).toEqual(['StackwatchMqttRoundtripFailing', 'StackwatchMqttSysStale', 'StackwatchMqttTopicSilent']);
     for (const x of symptoms) expect(x.expr).not.toContain('ALERTS');
-    return symptoms;
+    return (symptomRules = symptoms);
   };
 
   /** Which of those are true for broker "main" now, by name. */
