@@ -118,8 +118,8 @@ export function parseHolder(text: string): LockHolder | undefined {
 
 /**
  * What a lock's holder is, as seen by `me`: alive ('held'), gone ('stale'), or not visible from
- * here ('unseen': another pid namespace, or a lock file that names nobody), judged then by
- * whether the file is refreshed.
+ * here ('unseen': another pid namespace, a lock file that names nobody, or a live pid whose start
+ * time cannot be read), judged then by whether the file is refreshed.
  */
 export function judge(holder: LockHolder | undefined, me: LockHolder, view: LockView): 'held' | 'stale' | 'unseen' {
   if (holder === undefined) return 'unseen';
@@ -132,7 +132,10 @@ export function judge(holder: LockHolder | undefined, me: LockHolder, view: Lock
     const start = view.startOf(holder.pid);
     if (start !== undefined) return start === holder.start && !isMe ? 'held' : 'stale';
   }
-  return holder.pid !== me.pid && view.alive(holder.pid) ? 'held' : 'stale';
+  if (holder.pid === me.pid || !view.alive(holder.pid)) return 'stale';
+  // A live pid, but no start time to tell the holder from a process that got its pid since (/proc
+  // hidden by hidepid, or none): judged, like an unseen holder, by whether the lock is refreshed.
+  return 'unseen';
 }
 
 /** Locks held by this process: a second App on the same directory in one process is refused too. */

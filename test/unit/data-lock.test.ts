@@ -117,6 +117,39 @@ test.each<[string, LockHolder | string]>([
   lock.release();
 });
 
+describe('where no start time can be read (/proc hidden by hidepid, or none)', () => {
+  /** Processes alive by pid; no start time for any. */
+  const blind = (alive: number[], onSleep?: (ms: number) => void): LockView & { slept: number } => {
+    const v = view({}, onSleep === undefined ? {} : { onSleep });
+    return Object.assign(v, { startOf: () => undefined, alive: (pid: number) => alive.includes(pid) });
+  };
+
+  test('a live pid that is not the holder any more (reused) does not keep the directory: taken over once stale', async () => {
+    writeLock({ pid: 42, start: 777, boot: 'boot-a', ns: 'pid:[1]' }, 1000);
+    const v = blind([42, 1000]);
+    const lock = await lockDataDir(dir, silentLogger(), v);
+    expect(holderOnDisk()).toEqual(ME);
+    expect(v.slept).toBeGreaterThanOrEqual(STALE_AFTER_MS - 1000 - 100);
+    expect(v.slept).toBeLessThanOrEqual(STALE_AFTER_MS - 1000 + 1100);
+    lock.release();
+  });
+
+  test('a live holder refreshing its lock refuses the start within a heartbeat; a gone one is taken over at once', async () => {
+    writeLock({ pid: 42, start: 777, boot: 'boot-a', ns: 'pid:[1]' });
+    let waited = 0;
+    const v = blind([42, 1000], (ms) => {
+      waited += ms;
+      if (waited >= HEARTBEAT_MS) writeLock({ pid: 42, start: 777, boot: 'boot-a', ns: 'pid:[1]' });
+    });
+    await expect(lockDataDir(dir, silentLogger(), v)).rejects.toThrow('in use by another stackwatch (pid 42 in pid namespace pid:[1])');
+    expect(v.slept).toBeLessThan(HEARTBEAT_MS + 2000);
+    const gone = blind([1000]);
+    const lock = await lockDataDir(dir, silentLogger(), gone);
+    expect(gone.slept).toBe(0);
+    lock.release();
+  });
+});
+
 test('a lock older than STALE_AFTER_MS in another namespace is taken over without waiting', async () => {
   writeLock({ pid: 1, start: 10, boot: 'boot-a', ns: 'pid:[7]' }, STALE_AFTER_MS + 1000);
   const v = view({ 1000: 5000 });
