@@ -38,7 +38,8 @@ export const processSettingsSchema = z
       .default(5),
     /**
      * How often every other process is read as well: discovery's figures, and a long-running
-     * process that execs into a group's program. Never more often than `interval`.
+     * process that execs into a group's program. A whole number of `interval`s (rounded), at
+     * least one.
      */
     full_interval: duration
       .refine((v) => v >= 0.1 && v <= 3600, { message: 'expected an interval from 100ms to 1h' })
