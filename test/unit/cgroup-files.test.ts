@@ -8,19 +8,25 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'no
 import path from 'node:path';
 import { CgroupFiles } from '../../src/collectors/docker-resources';
 
-/** A memory cgroup hierarchy we may make cgroups in (v1's memory controller, else v2's root). */
-function memoryHierarchy(): { root: string; limitFile: string } {
-  if (existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes')) return { root: '/sys/fs/cgroup/memory', limitFile: 'memory.limit_in_bytes' };
-  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return { root: '/sys/fs/cgroup', limitFile: 'memory.max' };
-  throw new Error('no cgroup memory hierarchy under /sys/fs/cgroup: run the tests on Linux as root (as CI does)');
+/**
+ * A cgroup hierarchy we may make cgroups in, and a writable file every cgroup made there has:
+ * v1's memory controller (its limit), else v2's root (`cgroup.max.descendants`, a core file that
+ * needs no controller enabled; every cgroup file is rendered by the kernel alike).
+ */
+function hierarchy(): { root: string; file: string; values: [string, string, string] } {
+  if (existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes')) {
+    return { root: '/sys/fs/cgroup/memory', file: 'memory.limit_in_bytes', values: ['104857600', '209715200', '314572800'] };
+  }
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return { root: '/sys/fs/cgroup', file: 'cgroup.max.descendants', values: ['100', '200', '300'] };
+  throw new Error('no cgroup hierarchy under /sys/fs/cgroup: run the tests on Linux as root (as CI does)');
 }
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 test('kept cgroup files read the current value, survive their cgroup being made again, and close when no longer read', () => {
-  const { root, limitFile } = memoryHierarchy();
+  const { root, file: name, values: [a, b, c] } = hierarchy();
   const dir = path.join(root, `stackwatch-test-${process.pid}`);
-  const file = path.join(dir, limitFile);
+  const file = path.join(dir, name);
   const make = (): void => {
     try {
       mkdirSync(dir);
@@ -32,21 +38,21 @@ test('kept cgroup files read the current value, survive their cgroup being made 
   const files = new CgroupFiles();
   make();
   try {
-    writeFileSync(file, String(100 * 1024 * 1024));
-    expect(files.readKept(file)?.trim()).toBe(String(100 * 1024 * 1024));
+    writeFileSync(file, a);
+    expect(files.readKept(file)?.trim()).toBe(a);
     expect(files.keptFiles).toBe(1);
     expect(openFds()).toBe(fds + 1);
     files.sweep();
-    writeFileSync(file, String(200 * 1024 * 1024));
-    expect(files.readKept(file)?.trim()).toBe(String(200 * 1024 * 1024));
+    writeFileSync(file, b);
+    expect(files.readKept(file)?.trim()).toBe(b);
     expect(openFds()).toBe(fds + 1); // the same file, read again from offset 0
 
     // The container's cgroup removed and made again under the same path (a restart of the same id).
     rmdirSync(dir);
     make();
-    writeFileSync(file, String(300 * 1024 * 1024));
+    writeFileSync(file, c);
     files.sweep();
-    expect(files.readKept(file)?.trim()).toBe(String(300 * 1024 * 1024));
+    expect(files.readKept(file)?.trim()).toBe(c);
     expect(files.keptFiles).toBe(1);
     expect(openFds()).toBe(fds + 1);
 
