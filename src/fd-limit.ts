@@ -8,12 +8,16 @@ import { parseMaxOpenFiles } from './collectors/proc-reader';
  * them would fail healthy targets (a false outage).
  */
 export function serverConnectionCap(limitsText?: string): number {
-  let limit: number | undefined;
-  try {
-    limit = parseMaxOpenFiles(limitsText ?? readFileSync('/proc/self/limits', 'utf8'));
-  } catch {
-    limit = undefined;
-  }
+  const limit = openFilesLimit(limitsText);
   if (limit === undefined || !Number.isFinite(limit)) return 512;
   return Math.max(8, Math.min(512, Math.floor(limit / 4)));
+}
+
+/** This process's soft open-files limit (Infinity for unlimited); undefined where /proc cannot tell. */
+export function openFilesLimit(limitsText?: string): number | undefined {
+  try {
+    return parseMaxOpenFiles(limitsText ?? readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    return undefined;
+  }
 }

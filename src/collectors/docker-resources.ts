@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { findCgroup, parseMountInfo, readResources, type CgroupDirs, type CgroupMounts, type Resources } from './docker-cgroup';
-import { parseMaxOpenFiles } from './proc-reader';
+import { openFilesLimit } from '../fd-limit';
 import { SmallFileReader } from './small-file';
 
 /**
@@ -111,13 +111,8 @@ export class CgroupFiles {
 
 /** How many cgroup files may be kept open: MAX_KEPT_CGROUP_FILES, at most 1/16 of the fd limit. */
 function keepLimit(): number {
-  try {
-    const max = parseMaxOpenFiles(readFileSync('/proc/self/limits', 'utf8'));
-    if (max === undefined) return 0;
-    return Math.min(MAX_KEPT_CGROUP_FILES, Math.floor(max / 16));
-  } catch {
-    return 0;
-  }
+  const max = openFilesLimit();
+  return max === undefined ? 0 : Math.min(MAX_KEPT_CGROUP_FILES, Math.floor(max / 16));
 }
 
 /** One container's cgroup: where its files are, and its CPU counter across runs. */
