@@ -36,10 +36,10 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
  * loadConfigFile for a running daemon (a reload): the same steps, in slices of a few
  * milliseconds with the event loop let through between them. Loading a config of a hundred
  * targets takes 30-40 ms (most of it reading the YAML), which probes, scrapes and timers would
- * otherwise wait for all at once.
+ * otherwise wait for all at once. `sliceMs`: the slice (SLICE_MS when absent; tests pass 0).
  */
-export async function loadConfigFileAsync(file: string, env: Env = process.env): Promise<Config> {
-  return (await runInSlices(loadSteps(file, env), () => false))!;
+export async function loadConfigFileAsync(file: string, env: Env = process.env, sliceMs?: number): Promise<Config> {
+  return (await runInSlices(loadSteps(file, env), () => false, sliceMs))!;
 }
 
 function* loadSteps(file: string, env: Env): Generator<undefined, Config> {
