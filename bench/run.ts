@@ -1,8 +1,9 @@
 /**
  * `npm run bench [name...] [-- --option...]`: runs bench/<name>.bench.ts (all of them without
  * names), one after the other so they do not disturb each other. Each writes its own section of
- * docs/benchmarks.md. Arguments starting with `--` (and the value after `--before` or `--windows`) are passed
- * to every bench run (e.g. `npm run bench daemon -- --quick`).
+ * docs/benchmarks.md. Names come first; everything from the first argument starting with `--` on
+ * (options and their values) is passed to every bench run (e.g. `npm run bench daemon -- --quick
+ * --warmup 60`).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -13,15 +14,9 @@ const all = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).map((f) => f
 const argv = process.argv.slice(2);
 const options: string[] = [];
 const wanted: string[] = [];
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i]!;
-  if (a.startsWith('--')) {
-    options.push(a);
-    if ((a === '--before' || a === '--windows') && argv[i + 1] !== undefined) options.push(argv[++i]!);
-  } else {
-    wanted.push(a);
-  }
-}
+const firstOption = argv.findIndex((a) => a.startsWith('--'));
+wanted.push(...(firstOption < 0 ? argv : argv.slice(0, firstOption)));
+if (firstOption >= 0) options.push(...argv.slice(firstOption));
 const unknown = wanted.filter((w) => !all.includes(w));
 if (unknown.length > 0) {
   console.error(`unknown benchmark(s): ${unknown.join(', ')}; have: ${all.join(', ')}`);
