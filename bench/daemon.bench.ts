@@ -1,5 +1,5 @@
 /**
- * `npm run bench daemon [-- --quick] [-- --before DIR]`: the whole daemon at the reference load,
+ * `npm run bench daemon [-- --quick] [--before DIR] [--warmup S] [--profile] [--heap]`: the whole daemon at the reference load,
  * started as `npm start` starts it (the node flags of package.json's start script, dist/main.js),
  * side by side with prometheus-process-exporter and prometheus-blackbox-exporter doing the same
  * parts. Writes the `## Whole daemon at the reference load` section of docs/benchmarks.md.
@@ -27,6 +27,8 @@
  * median of the windows and the 1-min load average at each window's start and end.
  * Then 200 back-to-back /metrics scrapes, alternating stackwatch and the bare floor: p50/p99 and
  * the peak RSS of stackwatch during them.
+ * `--profile` adds a copy of ref under --cpu-prof (where its CPU went), `--heap` one under the
+ * sampling heap profiler (who allocated what the garbage collector then had to free).
  * Every child is stopped at the end, also on errors, signals and the time bound.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -41,6 +43,7 @@ import { fixedPort } from '../test/harness/ports';
 import { ProcessSet } from '../test/harness/processes';
 import { startCommand } from '../test/harness/start-command';
 import { BLACKBOX, blackboxJsonArgs } from './blackbox';
+import { heapPreloadFlags, heapRanking } from './heap-profile';
 import { every } from './http-common';
 
 const ROOT = path.join(__dirname, '..');
@@ -52,6 +55,12 @@ const beforeIdx = args.indexOf('--before');
 const BEFORE = beforeIdx >= 0 ? path.resolve(args[beforeIdx + 1] ?? '') : undefined;
 /** Runs a copy of the reference daemon under --cpu-prof beside the measured one and writes where its CPU went. */
 const PROFILE = args.includes('--profile');
+/**
+ * Runs a copy of the reference daemon under V8's sampling heap profiler beside the measured one,
+ * counting every allocation of the windows (also those the next collection frees: what the
+ * garbage collector's share is made of), and writes who allocated it.
+ */
+const HEAP = args.includes('--heap');
 const PROCESSES = 612;
 const CONTAINERS = 50;
 const TARGETS = 100;
@@ -191,13 +200,13 @@ function startChild(name: string, cmd: string, argv: string[], opts: { cwd?: str
   return { name, proc };
 }
 
-async function startStackwatch(name: string, config: Record<string, unknown>, dir = ROOT, nodeFlags: string[] = []): Promise<Child> {
+async function startStackwatch(name: string, config: Record<string, unknown>, dir = ROOT, nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<Child> {
   const port = await fixedPort();
   const file = path.join(tmp, `${name}.yml`);
   writeFileSync(file, stringify({ server: { listen: `127.0.0.1:${port}` }, ...config }));
   const data = path.join(tmp, `${name}-data`);
   const start = startCommand(dir);
-  const c = startChild(name, process.execPath, [...nodeFlags, ...start.nodeArgs, start.script, '--config', file, '--storage.path', data, '--log-level', 'warn'], { cwd: tmp, env: start.env });
+  const c = startChild(name, process.execPath, [...nodeFlags, ...start.nodeArgs, start.script, '--config', file, '--storage.path', data, '--log-level', 'warn'], { cwd: tmp, env: { ...start.env, ...env } });
   c.url = `http://127.0.0.1:${port}`;
   await waitUp(`${c.url}/-/ready`, name);
   return c;
@@ -332,6 +341,37 @@ function summariseProfile(file: string, skipSeconds: number, untilSeconds: numbe
   ];
 }
 
+// ---------------------------------------------------------------- allocation profile
+
+/**
+ * Who allocated during the windows (--heap): the bytes per second by the nearest stackwatch file
+ * on the stack (what the allocation was made for), and the functions that allocated most themselves.
+ */
+function summariseAllocations(file: string, seconds: number): string[] {
+  const r = heapRanking(file, true);
+  const kbs = (b: number): string => f1(b / 1024 / seconds);
+  const pct = (b: number): string => `${((b / r.total) * 100).toFixed(1)}%`;
+  const top = (m: Map<string, number>, n: number): string[] => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, b]) => `| ${k} | ${pct(b)} | ${kbs(b)} |`);
+  return [
+    '### Allocations of the reference daemon',
+    '',
+    `\`npm run bench daemon -- --heap\`: a copy of the reference daemon (same config, scraped alike) under V8's sampling heap profiler`,
+    `(objects collected since included), beside the measured one, during the ${f1(seconds)} s of the windows: ${kbs(r.total)} KiB/s allocated.`,
+    'By the nearest stackwatch file on the stack (what the allocation was made for; else the module):',
+    '',
+    '| where | share | KiB/s |',
+    '|---|---|---|',
+    ...top(r.byFile, 12),
+    '',
+    'Functions that allocated most themselves (a builtin with its caller):',
+    '',
+    '| function | share | KiB/s |',
+    '|---|---|---|',
+    ...top(r.byFunction, 15),
+    '',
+  ];
+}
+
 // ---------------------------------------------------------------- main
 
 interface WindowFigures {
@@ -378,6 +418,8 @@ async function main(): Promise<void> {
   // own thread would add to them).
   const refProf = PROFILE ? await startStackwatch('ref-prof', refConfig, ROOT, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]) : undefined;
   const profStarted = Date.now();
+  const heapFile = path.join(tmp, 'ref.heapprofile');
+  const refHeap = HEAP ? await startStackwatch('ref-heap', refConfig, ROOT, heapPreloadFlags(tmp), { HEAP_OUT: heapFile }) : undefined;
   const before = BEFORE === undefined ? undefined : await startStackwatch('before', refConfig, BEFORE);
   // Every process read every second, as process-exporter scraped every second reads them.
   const procOnly = await startStackwatch('proc', { process_discovery: { enabled: true }, process_settings: { interval: '1s', full_interval: '1s' }, docker: { enabled: false } });
@@ -408,7 +450,7 @@ async function main(): Promise<void> {
     every(15_000, async () => {
       const r = await get(`${ref.url}/metrics`);
       refScrapes.push(r.ms);
-      await Promise.all([refProf, before, httpOnly, idle, pe].flatMap((c) => (c === undefined ? [] : [get(`${c.url}/metrics`)])));
+      await Promise.all([refProf, refHeap, before, httpOnly, idle, pe].flatMap((c) => (c === undefined ? [] : [get(`${c.url}/metrics`)])));
     }, 'stand-in'),
     every(1000, () => Promise.all([get(`${procOnly.url}/metrics`), get(`${pe1.url}/metrics`)]), 'stand-in'),
     ...Array.from({ length: 10 }, (_, slot) => every(5000, async () => {
@@ -425,6 +467,7 @@ async function main(): Promise<void> {
   console.log(`warm-up ${WARMUP_S} s ...`);
   await sleep(WARMUP_S * 1000);
   const windowsStarted = Date.now();
+  refHeap?.proc.kill('SIGUSR2'); // the heap profiler starts
 
   const windows: WindowFigures[] = [];
   const httpChecks = async (): Promise<number> => sumOf((await get(`${httpOnly.url}/metrics`)).body, 'stackwatch_target_checks_total', 'kind="http"');
@@ -447,6 +490,13 @@ async function main(): Promise<void> {
     console.log(`window ${w + 1}/${WINDOWS}: load ${f2(fig.load[0])} → ${f2(fig.load[1])}; CPU ms/s ${measured.map((c) => `${c.name} ${f1(cpu[c.name]!)}`).join(', ')}; RSS MB ${measured.map((c) => `${c.name} ${f1(rss[c.name]!)}`).join(', ')}; probes ${fig.probes.http} / ${fig.probes.blackbox}`);
   }
   const windowsEnded = Date.now();
+  let allocs: string[] = [];
+  if (refHeap !== undefined) {
+    refHeap.proc.kill('SIGUSR2'); // the heap profiler stops and writes its profile
+    for (let i = 0; i < 100 && !existsSync(heapFile); i++) await sleep(100);
+    if (!existsSync(heapFile)) throw new Error('the heap-profiled daemon wrote no profile within 10 s');
+    allocs = summariseAllocations(heapFile, (windowsEnded - windowsStarted) / 1000);
+  }
   for (const d of drivers) d.stop();
 
   // /metrics: back-to-back scrapes alternating stackwatch and the bare floor (same bytes).
@@ -538,16 +588,17 @@ async function main(): Promise<void> {
     '',
   ];
   const section = lines.join('\n');
-  console.log(`\n${section}\n${profile.join('\n')}`);
+  console.log(`\n${section}\n${profile.join('\n')}\n${allocs.join('\n')}`);
   const keep = readFileSync(DOC, 'utf8');
   // The measured table is replaced and the notes under it (### headings) kept; a --profile run
   // replaces the profile subsection too.
   const block = (heading: string): RegExp => new RegExp(`^${heading}\\n[\\s\\S]*?(?=^### |^## |(?![\\s\\S]))`, 'm');
   const table = block(SECTION);
   let next = table.test(keep) ? keep.replace(table, `${section}\n`) : `${keep.trimEnd()}\n\n${section}\n`;
-  if (PROFILE) {
-    const text = `${profile.join('\n')}\n`;
-    const prof = block(profile[0]!);
+  for (const sub of [profile, allocs]) {
+    if (sub.length === 0) continue;
+    const text = `${sub.join('\n')}\n`;
+    const prof = block(sub[0]!);
     next = prof.test(next) ? next.replace(prof, text) : next.replace(table, (m) => `${m}${text}`);
   }
   if (!QUICK || process.env.BENCH_WRITE === '1') writeFileSync(DOC, next);

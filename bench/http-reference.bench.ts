@@ -37,8 +37,8 @@ import { stringify } from 'yaml';
 import { fixedPort } from '../test/harness/ports';
 import { startCommand, type StartCommand } from '../test/harness/start-command';
 import { BLACKBOX, blackboxJsonArgs } from './blackbox';
-import { shortUrl } from './cpu-profile';
 import { writeSection } from './doc';
+import { heapPreloadFlags, heapRanking } from './heap-profile';
 import { cpuMs, every, sleep } from './http-common';
 
 const ROOT = path.join(__dirname, '..');
@@ -157,29 +157,6 @@ async function startTargets(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-/**
- * Preloaded (`--require`) into a daemon run with --heap: SIGUSR2 starts V8's sampling heap
- * profiler (every 4 KiB allocated on average, objects the GC took included); the next SIGUSR2
- * stops it and writes the profile to HEAP_OUT, then prints HEAP WRITTEN on stderr.
- */
-const HEAP_PRELOAD = `
-const inspector = require('node:inspector');
-const session = new inspector.Session();
-session.connect();
-let on = false;
-process.on('SIGUSR2', () => {
-  if (!on) {
-    on = true;
-    session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-    return;
-  }
-  session.post('HeapProfiler.stopSampling', (err, r) => {
-    if (!err) require('node:fs').writeFileSync(process.env.HEAP_OUT, JSON.stringify(r.profile));
-    process.stderr.write(err ? 'HEAP FAILED ' + err.message + '\\n' : 'HEAP WRITTEN\\n');
-  });
-});
-`;
-
 async function startDaemon(name: string, dir: string, targets: object[], profile: boolean, heap = false): Promise<Measured> {
   const port = await fixedPort();
   const file = path.join(tmp, `${name}.yml`);
@@ -193,8 +170,7 @@ async function startDaemon(name: string, dir: string, targets: object[], profile
   }
   const profDir = path.join(tmp, `${name}-profile`);
   const heapOut = path.join(tmp, `${name}.heapprofile`);
-  if (heap) writeFileSync(path.join(tmp, 'heap-preload.js'), HEAP_PRELOAD);
-  const flags = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(heap ? ['--require', path.join(tmp, 'heap-preload.js')] : [])];
+  const flags = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(heap ? heapPreloadFlags(tmp) : [])];
   const argv = [...flags, ...cmd.nodeArgs, cmd.script,
     '--config', file, '--storage.path', path.join(tmp, `${name}-data`), '--log-level', 'warn'];
   const started = Date.now();
@@ -336,36 +312,6 @@ function summariseProfile(file: string, fromS: number, toS: number, probes: numb
 }
 
 // ---------------------------------------------------------------- the heap profiles
-
-interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] }
-
-/** Bytes a sampling heap profile saw allocated, by the nearest stackwatch file on the stack (else the nearest module) and by allocating function. */
-function heapRanking(file: string): { byFile: Map<string, number>; byFunction: Map<string, number> } {
-  const head = (JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode }).head;
-  const byFile = new Map<string, number>();
-  const byFunction = new Map<string, number>();
-  const add = (m: Map<string, number>, k: string, n: number): void => { m.set(k, (m.get(k) ?? 0) + n); };
-  const stack: HeapNode[] = [];
-  const walk = (node: HeapNode): void => {
-    stack.push(node);
-    if (node.selfSize > 0) {
-      const nearest = (is: (url: string) => boolean): HeapNode | undefined => {
-        for (let i = stack.length - 1; i >= 0; i--) if (is(stack[i]!.callFrame.url)) return stack[i];
-        return undefined;
-      };
-      const ours = nearest((u) => u.includes('/dist/'));
-      const theirs = nearest((u) => u !== '');
-      add(byFile, ours !== undefined ? shortUrl(ours.callFrame.url) : theirs !== undefined ? shortUrl(theirs.callFrame.url) : '(native)', node.selfSize);
-      const f = node.callFrame;
-      // No line numbers: the two builds' would differ.
-      add(byFunction, `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}`, node.selfSize);
-    }
-    for (const c of node.children) walk(c);
-    stack.pop();
-  };
-  walk(head);
-  return { byFile, byFunction };
-}
 
 /** The `## HTTP probing: garbage per probe` section from the --heap daemons' profiles. */
 function heapSection(runs: { label: string; file: string; probes: number }[], seconds: number, load: string, command: string): string[] {
