@@ -124,18 +124,20 @@ export interface Resources {
   cpuSeconds: number;
 }
 
-/** Values of the given keys in a `key value` per line file (memory.stat, cpu.stat). */
-export function pickKeys(text: string, keys: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const sp = line.indexOf(' ');
-    if (sp === -1) continue;
-    const k = line.slice(0, sp);
-    if (!keys.includes(k)) continue;
-    const v = Number(line.slice(sp + 1));
-    if (Number.isFinite(v)) out.set(k, v);
+/**
+ * The value of `key` in a `key value` per line file (memory.stat, cpu.stat): its first line whose
+ * key is `key` and whose value is a finite number. Found by searching the text for the key, not by
+ * splitting it into lines (memory.stat has 30-50 of them, read for every container every cycle).
+ */
+export function statValue(text: string, key: string): number | undefined {
+  for (let at = text.indexOf(key); at !== -1; at = text.indexOf(key, at + 1)) {
+    const sp = at + key.length;
+    if ((at !== 0 && text.charCodeAt(at - 1) !== 0x0a) || text.charCodeAt(sp) !== 0x20) continue;
+    const end = text.indexOf('\n', sp);
+    const v = Number(text.slice(sp + 1, end === -1 ? text.length : end));
+    if (Number.isFinite(v)) return v;
   }
-  return out;
+  return undefined;
 }
 
 /** v1 reports "no limit" as a huge page-aligned number near 2^63. */
@@ -152,30 +154,56 @@ function num(text: string | undefined): number | undefined {
 /** Reads a small file; undefined when it cannot be read (gone, permission). */
 export type ReadText = (file: string) => string | undefined;
 
+/** The resource files of a cgroup, by path. */
+interface ResourceFiles {
+  /** memory.current (v2) or memory.usage_in_bytes (v1). */
+  usage: string;
+  stat: string;
+  /** cpu.stat (v2) or cpuacct.usage (v1). */
+  cpu: string;
+  /** memory.max (v2) or memory.limit_in_bytes (v1). */
+  limit: string;
+}
+
+/** The paths of each cgroup's resource files, made once per container run (not on every read). */
+const resourceFiles = new WeakMap<CgroupDirs, ResourceFiles>();
+
+function filesOf(dirs: CgroupDirs): ResourceFiles {
+  let f = resourceFiles.get(dirs);
+  if (f === undefined) {
+    f = dirs.version === 2
+      ? { usage: path.join(dirs.dir, 'memory.current'), stat: path.join(dirs.dir, 'memory.stat'), cpu: path.join(dirs.dir, 'cpu.stat'), limit: path.join(dirs.dir, 'memory.max') }
+      : { usage: path.join(dirs.memory, 'memory.usage_in_bytes'), stat: path.join(dirs.memory, 'memory.stat'), cpu: path.join(dirs.cpu, 'cpuacct.usage'), limit: path.join(dirs.memory, 'memory.limit_in_bytes') };
+    resourceFiles.set(dirs, f);
+  }
+  return f;
+}
+
 /** Computes the figures from the files of a v1 or v2 cgroup; undefined when they cannot be read. */
 export function readResources(dirs: CgroupDirs, read: ReadText): Resources | undefined {
+  const files = filesOf(dirs);
   if (dirs.version === 2) {
-    const current = num(read(path.join(dirs.dir, 'memory.current')));
-    const stat = read(path.join(dirs.dir, 'memory.stat'));
-    const cpuStat = read(path.join(dirs.dir, 'cpu.stat'));
+    const current = num(read(files.usage));
+    const stat = read(files.stat);
+    const cpuStat = read(files.cpu);
     if (current === undefined || stat === undefined || cpuStat === undefined) return undefined;
-    const inactive = pickKeys(stat, ['inactive_file']).get('inactive_file') ?? 0;
-    const usec = pickKeys(cpuStat, ['usage_usec']).get('usage_usec');
+    const inactive = statValue(stat, 'inactive_file') ?? 0;
+    const usec = statValue(cpuStat, 'usage_usec');
     if (usec === undefined) return undefined;
-    const max = read(path.join(dirs.dir, 'memory.max'))?.trim();
+    const max = read(files.limit)?.trim();
     const out: Resources = { memoryUsage: workingSet(current, inactive), cpuSeconds: usec / 1e6 };
     const limit = max === undefined || max === 'max' ? undefined : num(max);
     if (limit !== undefined) out.memoryLimit = limit;
     return out;
   }
-  const usage = num(read(path.join(dirs.memory, 'memory.usage_in_bytes')));
-  const stat = read(path.join(dirs.memory, 'memory.stat'));
-  const cpuNs = num(read(path.join(dirs.cpu, 'cpuacct.usage')));
+  const usage = num(read(files.usage));
+  const stat = read(files.stat);
+  const cpuNs = num(read(files.cpu));
   if (usage === undefined || stat === undefined || cpuNs === undefined) return undefined;
-  const s = pickKeys(stat, ['total_inactive_file', 'inactive_file']);
-  const inactive = s.get('total_inactive_file') ?? s.get('inactive_file') ?? 0;
+  // v1's memory.stat has both: the hierarchy's total (what a container's limit applies to) and its own.
+  const inactive = statValue(stat, 'total_inactive_file') ?? statValue(stat, 'inactive_file') ?? 0;
   const out: Resources = { memoryUsage: workingSet(usage, inactive), cpuSeconds: cpuNs / 1e9 };
-  const limit = num(read(path.join(dirs.memory, 'memory.limit_in_bytes')));
+  const limit = num(read(files.limit));
   if (limit !== undefined && limit < V1_UNLIMITED) out.memoryLimit = limit;
   return out;
 }

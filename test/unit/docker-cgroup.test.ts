@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  dirUnder, findCgroup, knownDirs, parseMountInfo, parseProcCgroup, pickKeys, readResources, resolveFromProc, workingSet,
+  dirUnder, findCgroup, knownDirs, parseMountInfo, parseProcCgroup, readResources, statValue, resolveFromProc, workingSet,
 } from '../../src/collectors/docker-cgroup';
 import { resourcesFromStats } from '../../src/collectors/docker-resources';
 import { SmallFileReader } from '../../src/collectors/small-file';
@@ -54,10 +55,38 @@ describe('parsers', () => {
   });
 
   test('key values and working set', () => {
-    expect(pickKeys('cache 10\ninactive_file 4096\ntotal_inactive_file 8192\nbad x\n', ['inactive_file', 'total_inactive_file', 'bad']))
-      .toEqual(new Map([['inactive_file', 4096], ['total_inactive_file', 8192]]));
+    const text = 'cache 10\ninactive_file 4096\ntotal_inactive_file 8192\nbad x\n';
+    expect(statValue(text, 'inactive_file')).toBe(4096);
+    expect(statValue(text, 'total_inactive_file')).toBe(8192);
+    expect(statValue(text, 'cache')).toBe(10);
+    expect(statValue(text, 'bad')).toBeUndefined();
+    expect(statValue(text, 'file')).toBeUndefined(); // a key's tail is not the key
+    expect(statValue(text, 'inactive')).toBeUndefined(); // nor its head
+    expect(statValue('usage_usec 2500000', 'usage_usec')).toBe(2500000); // no newline at the end
+    expect(statValue('usage_usec x\nusage_usec 7\n', 'usage_usec')).toBe(7); // the first finite value
     expect(workingSet(10_000, 4000)).toBe(6000);
     expect(workingSet(1000, 4000)).toBe(1000); // never negative
+  });
+
+  test('statValue finds what reading the file line by line finds (property)', () => {
+    // Lines as the kernel writes them and worse: keys that are prefixes and suffixes of each
+    // other, values that are not numbers, blank lines, a missing final newline.
+    const keys = ['inactive_file', 'total_inactive_file', 'inactive', 'file', 'usage_usec', 'usage', 'x'];
+    const line = fc.tuple(fc.constantFrom(...keys, ''), fc.constantFrom(' ', '  ', '', '\t'), fc.oneof(fc.nat().map(String), fc.constantFrom('x', '', '1e3', '-4', ' 5', 'max')));
+    fc.assert(fc.property(fc.array(line, { maxLength: 12 }), fc.boolean(), fc.constantFrom(...keys), (lines, newline, key) => {
+      const text = lines.map(([k, sep, v]) => `${k}${sep}${v}`).join('\n') + (newline ? '\n' : '');
+      let expected: number | undefined;
+      for (const l of text.split('\n')) {
+        const sp = l.indexOf(' ');
+        if (sp === -1 || l.slice(0, sp) !== key) continue;
+        const v = Number(l.slice(sp + 1));
+        if (Number.isFinite(v)) {
+          expected = v;
+          break;
+        }
+      }
+      expect(statValue(text, key)).toBe(expected);
+    }), { numRuns: 2000 });
   });
 
   test('stats fallback document: usage minus inactive file, limit only when set', () => {
