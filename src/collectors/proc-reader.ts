@@ -182,7 +182,10 @@ export class ProcReader {
   /** Numeric entries of /proc: the thread-group leaders (processes). Closes held files of processes gone. */
   pids(): number[] {
     const out: number[] = [];
-    for (const name of readdirSync(this.procPath)) {
+    const names = readdirSync(this.procPath);
+    // Indexed: for-of made an iterator result per entry (~700) where the loop ran unoptimised.
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
       const c = name.charCodeAt(0);
       if (c >= 0x30 && c <= 0x39) out.push(Number(name));
     }

@@ -95,7 +95,6 @@ export interface CycleResult {
 interface ProcState {
   cpuUser: number;
   cpuSystem: number;
-  groups: string[];
   /** The last cycle that saw it. */
   cycle: number;
 }
@@ -240,10 +239,10 @@ export class GroupTracker {
         e.procs.push(p);
       }
       this.rankDiscovered(now, byName, removed);
-      for (const [name, e] of byName) {
+      byName.forEach((e, name) => {
         const g = this.discovered.has(name) ? name : OTHER_GROUP;
         for (const p of e.procs) add(p, g);
-      }
+      });
     }
 
     // Per-group sums and CPU increments.
@@ -276,7 +275,9 @@ export class GroupTracker {
       for (const name of this.discovered.keys()) groupOf(name, false);
     }
 
-    for (const [p, names] of membership) {
+    // forEach, not for-of: no [key, value] array per process (the cycle runs every few seconds,
+    // often before the optimiser takes the loop, and its garbage is most of a cycle's).
+    membership.forEach((names, p) => {
       const id = p.id ?? identity(p);
       const before = this.procs.get(id);
       for (const name of names) {
@@ -302,15 +303,16 @@ export class GroupTracker {
         }
       }
       if (before === undefined) {
-        this.procs.set(id, { cpuUser: p.cpuUser, cpuSystem: p.cpuSystem, groups: names, cycle: this.cycles });
+        this.procs.set(id, { cpuUser: p.cpuUser, cpuSystem: p.cpuSystem, cycle: this.cycles });
       } else {
         before.cpuUser = p.cpuUser;
         before.cpuSystem = p.cpuSystem;
-        before.groups = names;
         before.cycle = this.cycles;
       }
-    }
-    for (const [id, st] of this.procs) if (st.cycle !== this.cycles) this.procs.delete(id);
+    });
+    this.procs.forEach((st, id) => {
+      if (st.cycle !== this.cycles) this.procs.delete(id);
+    });
     for (const [name, s] of groups) {
       const acc = this.cpu.get(name)!;
       acc.user += s.cpuUserInc;

@@ -336,7 +336,9 @@ export class ProcSource implements ProcessSource {
     }
     if (this.withChildren.size > 0 && nextStanding.size > 0) this.unstandDescendants(out, nextStanding);
     this.standing = nextStanding;
-    for (const [key, c] of this.cache) if (c.cycle !== cycle) this.cache.delete(key);
+    this.cache.forEach((c, key) => {
+      if (c.cycle !== cycle) this.cache.delete(key);
+    });
     return out;
   }
 
