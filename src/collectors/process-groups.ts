@@ -275,8 +275,8 @@ export class GroupTracker {
       for (const name of this.discovered.keys()) groupOf(name, false);
     }
 
-    // forEach, not for-of: no [key, value] array per process (the cycle runs every few seconds,
-    // often before the optimiser takes the loop, and its garbage is most of a cycle's).
+    // forEach, not for-of: no [key, value] array and iterator result per process (the cycle runs
+    // every few seconds, and its loops often run before the optimiser has taken them).
     membership.forEach((names, p) => {
       const id = p.id ?? identity(p);
       const before = this.procs.get(id);
