@@ -43,7 +43,7 @@ import { fixedPort } from '../test/harness/ports';
 import { ProcessSet } from '../test/harness/processes';
 import { startCommand } from '../test/harness/start-command';
 import { BLACKBOX, blackboxJsonArgs } from './blackbox';
-import { heapPreloadFlags, heapRanking } from './heap-profile';
+import { heapPreloadFlags, heapRanking, waitForHeapProfiles } from './heap-profile';
 import { every } from './http-common';
 
 const ROOT = path.join(__dirname, '..');
@@ -493,8 +493,7 @@ async function main(): Promise<void> {
   let allocs: string[] = [];
   if (refHeap !== undefined) {
     refHeap.proc.kill('SIGUSR2'); // the heap profiler stops and writes its profile
-    for (let i = 0; i < 100 && !existsSync(heapFile); i++) await sleep(100);
-    if (!existsSync(heapFile)) throw new Error('the heap-profiled daemon wrote no profile within 10 s');
+    await waitForHeapProfiles([heapFile]);
     allocs = summariseAllocations(heapFile, (windowsEnded - windowsStarted) / 1000);
   }
   for (const d of drivers) d.stop();
@@ -590,8 +589,8 @@ async function main(): Promise<void> {
   const section = lines.join('\n');
   console.log(`\n${section}\n${profile.join('\n')}\n${allocs.join('\n')}`);
   const keep = readFileSync(DOC, 'utf8');
-  // The measured table is replaced and the notes under it (### headings) kept; a --profile run
-  // replaces the profile subsection too.
+  // The measured table is replaced and the notes under it (### headings) kept; a --profile or
+  // --heap run replaces its own subsection too.
   const block = (heading: string): RegExp => new RegExp(`^${heading}\\n[\\s\\S]*?(?=^### |^## |(?![\\s\\S]))`, 'm');
   const table = block(SECTION);
   let next = table.test(keep) ? keep.replace(table, `${section}\n`) : `${keep.trimEnd()}\n\n${section}\n`;

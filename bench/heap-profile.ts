@@ -7,7 +7,7 @@
  * collected since (by default it reports only what is still alive); the next SIGUSR2 stops it and
  * writes the profile to HEAP_OUT (written aside and renamed: once the file exists it is whole).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { shortUrl } from './cpu-profile';
 
@@ -39,6 +39,14 @@ export function heapPreloadFlags(dir: string): string[] {
   const file = path.join(dir, 'heap-preload.js');
   writeFileSync(file, PRELOAD);
   return ['--require', file];
+}
+
+/** Waits until every profile in `files` is written (after the second SIGUSR2); throws naming one missing after `timeoutMs`. */
+export async function waitForHeapProfiles(files: readonly string[], timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (files.some((f) => !existsSync(f)) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  const missing = files.find((f) => !existsSync(f));
+  if (missing !== undefined) throw new Error(`no heap profile written to ${missing} within ${timeoutMs / 1000} s`);
 }
 
 interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] }

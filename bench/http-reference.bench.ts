@@ -38,7 +38,7 @@ import { fixedPort } from '../test/harness/ports';
 import { startCommand, type StartCommand } from '../test/harness/start-command';
 import { BLACKBOX, blackboxJsonArgs } from './blackbox';
 import { writeSection } from './doc';
-import { heapPreloadFlags, heapRanking } from './heap-profile';
+import { heapPreloadFlags, heapRanking, waitForHeapProfiles } from './heap-profile';
 import { cpuMs, every, sleep } from './http-common';
 
 const ROOT = path.join(__dirname, '..');
@@ -484,9 +484,7 @@ async function main(): Promise<void> {
   writeSection(lines.join('\n'));
   console.log(lines.join('\n'));
   if (heaps.length > 0) {
-    for (let i = 0; i < 100 && heaps.some((h) => !existsSync(h.heapOut!)); i++) await sleep(200);
-    const missing = heaps.find((h) => !existsSync(h.heapOut!));
-    if (missing !== undefined) fail(`${missing.name} wrote no heap profile within 20 s`);
+    await waitForHeapProfiles(heaps.map((h) => h.heapOut!)).catch((err: Error) => fail(err.message));
     const heapLines = heapSection(heaps.map((h) => ({
       label: h.name === 'heap-after' ? 'this build' : `--before (${path.basename(BEFORE!)})`,
       file: h.heapOut!, probes: windows.reduce((a, w) => a + w.probes[h.name]!, 0),
